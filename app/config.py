@@ -1,0 +1,153 @@
+"""Settings: read once, from the environment and an optional `.env` file, in the factory.
+
+Every key read here is documented in `.env.example`. Other code reads `current_app.config`.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from dotenv import dotenv_values
+
+
+class ConfigError(RuntimeError):
+    """A setting is missing or malformed; the message names it."""
+
+
+def _env(values: Mapping[str, str | None], key: str, default: str | None = None) -> str | None:
+    value = values.get(key)
+    if value is None or value.strip() == "":
+        return default
+    return value.strip()
+
+
+def _int(values: Mapping[str, str | None], key: str, default: int, minimum: int = 0) -> int:
+    raw = _env(values, key)
+    if raw is None:
+        return default
+    try:
+        number = int(raw)
+    except ValueError:
+        raise ConfigError(f"{key} must be an integer, got {raw!r}") from None
+    if number < minimum:
+        raise ConfigError(f"{key} must be at least {minimum}, got {number}")
+    return number
+
+
+def _float(values: Mapping[str, str | None], key: str, default: float, minimum: float = 0) -> float:
+    raw = _env(values, key)
+    if raw is None:
+        return default
+    try:
+        number = float(raw)
+    except ValueError:
+        raise ConfigError(f"{key} must be a number, got {raw!r}") from None
+    if number < minimum:
+        raise ConfigError(f"{key} must be at least {minimum}, got {number}")
+    return number
+
+
+def _bool(values: Mapping[str, str | None], key: str, default: bool) -> bool:
+    raw = _env(values, key)
+    if raw is None:
+        return default
+    lowered = raw.lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off"}:
+        return False
+    raise ConfigError(f"{key} must be true or false, got {raw!r}")
+
+
+def normalise_database_url(url: str) -> str:
+    """Use psycopg 3 for PostgreSQL whatever scheme the operator wrote."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def _secret_key(values: Mapping[str, str | None], instance_path: Path, env: str) -> str:
+    key = _env(values, "SECRET_KEY")
+    if key:
+        return key
+    if env == "production":
+        raise ConfigError("SECRET_KEY must be set when APP_ENV=production")
+    # Development: one random key, generated once into the instance folder (never a constant).
+    path = instance_path / "secret_key"
+    if not path.exists():
+        instance_path.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def load_config(instance_path: str, environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Build the application's settings from `.env` (if any) overlaid by the real environment."""
+    values: dict[str, str | None] = {}
+    if environ is None:
+        if Path(".env").exists():
+            values.update(dotenv_values(".env"))
+        environ = os.environ
+    values.update(environ)
+    instance = Path(instance_path)
+    env = (_env(values, "APP_ENV", "development") or "development").lower()
+    if env not in {"development", "production"}:
+        raise ConfigError(f"APP_ENV must be development or production, got {env!r}")
+
+    default_db = f"sqlite:///{instance / 'moderation.db'}"
+    rate_limit = _env(values, "COMMENT_RATE_LIMIT", "5 per minute") or "5 per minute"
+    _check_rate_limit(rate_limit)
+
+    force_https = _bool(values, "FORCE_HTTPS", env == "production")
+    return {
+        "APP_ENV": env,
+        "SECRET_KEY": _secret_key(values, instance, env),
+        "SQLALCHEMY_DATABASE_URI": normalise_database_url(
+            _env(values, "DATABASE_URL", default_db) or default_db
+        ),
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "SITE_TIMEZONE": _env(values, "SITE_TIMEZONE", "Europe/Paris"),
+        # Comments
+        "COMMENT_MAX_LENGTH": _int(values, "COMMENT_MAX_LENGTH", 2000, minimum=1),
+        "DUPLICATE_WINDOW_MINUTES": _int(values, "DUPLICATE_WINDOW_MINUTES", 10),
+        "COMMENT_RATE_LIMIT": rate_limit,
+        "COMMENTS_PER_PAGE": _int(values, "COMMENTS_PER_PAGE", 20, minimum=1),
+        # Requests larger than this are refused with 413 before they are parsed.
+        "MAX_CONTENT_LENGTH": _int(values, "MAX_REQUEST_BYTES", 64 * 1024, minimum=1024),
+        # Rate-limit counters: in memory for one process, Redis when several share the load.
+        "RATELIMIT_STORAGE_URI": _env(values, "RATELIMIT_STORAGE_URI", "memory://"),
+        "RATELIMIT_HEADERS_ENABLED": True,
+        # Security
+        "FORCE_HTTPS": force_https,
+        "SESSION_COOKIE_SECURE": force_https,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_SECURE": force_https,
+        "WTF_CSRF_TIME_LIMIT": _int(values, "CSRF_TIME_LIMIT_SECONDS", 8 * 3600, minimum=60),
+    }
+
+
+def _check_rate_limit(value: str) -> None:
+    from limits import parse_many
+
+    try:
+        parse_many(value)
+    except ValueError:
+        raise ConfigError(
+            f"COMMENT_RATE_LIMIT must use Flask-Limiter's notation (e.g. '5 per minute'), "
+            f"got {value!r}"
+        ) from None
+
+
+def testing_config(database_url: str, instance_path: str) -> dict[str, Any]:
+    """Settings for the test suite: a given database, CSRF on (tests fetch real tokens)."""
+    config = load_config(
+        instance_path,
+        environ={"DATABASE_URL": database_url, "SECRET_KEY": "test-secret"},
+    )
+    config.update(TESTING=True, RATELIMIT_STORAGE_URI="memory://")
+    return config

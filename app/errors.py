@@ -1,0 +1,105 @@
+"""One error shape: a French page for readers, JSON for API clients. Never a bare 500."""
+
+from __future__ import annotations
+
+import time
+
+from flask import Flask, jsonify, render_template, request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Response
+
+from app.extensions import db, limiter
+
+MESSAGES = {
+    400: "La requête n’a pas pu être comprise.",
+    403: "Vous n’avez pas accès à cette page.",
+    404: "Cette page n’existe pas ou n’est plus en ligne.",
+    405: "Cette adresse ne s’utilise pas ainsi.",
+    500: "Une erreur inattendue s’est produite de notre côté. Réessayez dans un instant ; "
+    "un commentaire déjà accepté n’est jamais perdu.",
+}
+
+TITLES = {
+    400: "Requête invalide",
+    403: "Accès refusé",
+    404: "Page introuvable",
+    405: "Méthode non autorisée",
+    413: "Envoi trop volumineux",
+    422: "Données invalides",
+    429: "Trop de commentaires",
+    500: "Erreur du serveur",
+}
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
+
+
+def _kept_text(status: int) -> str | None:
+    """The reader's comment, shown back on an error page so that it is never lost."""
+    if request.method != "POST" or status == 413:  # a 413 body is never read
+        return None
+    return request.form.get("body")
+
+
+def _render(status: int, message: str, **context: object) -> tuple[Response | str, int]:
+    if _wants_json():
+        return jsonify(error={"status": status, "message": message, **context}), status
+    return (
+        render_template(
+            "errors/error.html",
+            status=status,
+            title=TITLES.get(status, "Erreur"),
+            message=message,
+            kept_text=_kept_text(status),
+            **context,
+        ),
+        status,
+    )
+
+
+def register(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def csrf_error(error: CSRFError) -> tuple[Response | str, int]:
+        return _render(
+            400,
+            "Votre formulaire a expiré ou n’a pas été envoyé depuis cette page. "
+            "Rechargez la page et renvoyez-le ; votre texte est recopié ci-dessous.",
+        )
+
+    @app.errorhandler(413)
+    def too_large(error: HTTPException) -> tuple[Response | str, int]:
+        limit = app.config["MAX_CONTENT_LENGTH"] // 1024
+        return _render(
+            413,
+            f"Votre envoi dépasse la taille maximale acceptée ({limit} Ko). "
+            "Raccourcissez votre commentaire et renvoyez-le.",
+        )
+
+    @app.errorhandler(429)
+    def too_many(error: HTTPException) -> tuple[Response | str, int]:
+        # Flask-Limiter adds the Retry-After header; the page says the same, in words.
+        current = limiter.current_limit
+        wait = max(1, int(current.reset_at - time.time())) if current else 60
+        when = time.strftime("%H:%M:%S", time.localtime(time.time() + wait))
+        return _render(
+            429,
+            f"Vous avez envoyé trop de commentaires en peu de temps. Vous pourrez en publier "
+            f"à nouveau dans {wait} seconde{'s' if wait > 1 else ''} (à partir de {when}). "
+            "Votre texte est recopié ci-dessous.",
+            retry_after=wait,
+        )
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException) -> tuple[Response | str, int]:
+        status = error.code or 500
+        own = error.description and error.description != type(error).description
+        message = error.description if own else MESSAGES.get(status, TITLES.get(status, "Erreur"))
+        return _render(status, message or "Erreur")
+
+    @app.errorhandler(Exception)
+    def unexpected(error: Exception) -> tuple[Response | str, int]:
+        app.logger.exception("unhandled error on %s %s", request.method, request.path)
+        db.session.rollback()
+        return _render(500, MESSAGES[500])

@@ -1,0 +1,45 @@
+"""Human words for machine codes: category names and decision reasons, in French."""
+
+from __future__ import annotations
+
+from app.policy import CATEGORY_HOLD, CATEGORY_REJECT, NO_SCORE, Outcome, Reason, Verdict
+
+CATEGORY_LABELS = {
+    "toxicity": "propos toxiques",
+    "severe_toxicity": "propos gravement toxiques",
+    "obscene": "obscénités",
+    "identity_attack": "attaques contre une identité ou une origine",
+    "insult": "insultes",
+    "threat": "menaces",
+    "sexual_explicit": "propos sexuellement explicites",
+}
+
+
+def category_label(category: str) -> str:
+    return CATEGORY_LABELS.get(category, category.replace("_", " "))
+
+
+def reason_text(reason: Reason) -> str:
+    """One reason, in plain French, for staff (with the numbers)."""
+    if reason.code == NO_SCORE:
+        return "Aucun score de toxicité disponible : un modérateur doit décider."
+    if reason.code in (CATEGORY_HOLD, CATEGORY_REJECT) and reason.category:
+        verb = "rejet" if reason.code == CATEGORY_REJECT else "modération"
+        return (
+            f"{category_label(reason.category)} : score {reason.score:.2f} ≥ seuil de {verb} "
+            f"{reason.threshold:.2f}"
+        )
+    return reason.detail or reason.code
+
+
+def reader_message(verdict: Verdict) -> str | None:
+    """What the author is told about their comment's status (None when published)."""
+    if verdict.outcome == Outcome.PUBLISH:
+        return None
+    if verdict.outcome == Outcome.HOLD:
+        return "En attente de modération : un modérateur va le relire avant sa publication."
+    categories = [r.category for r in verdict.reasons if r.code == CATEGORY_REJECT and r.category]
+    if categories:
+        kinds = ", ".join(dict.fromkeys(category_label(c) for c in categories))
+        return f"Refusé : il enfreint nos règles de publication ({kinds})."
+    return "Refusé : il enfreint nos règles de publication."

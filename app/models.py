@@ -1,0 +1,121 @@
+"""Typed SQLAlchemy 2.0 models."""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC, datetime
+from typing import Any
+
+from flask_login import UserMixin
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from app.extensions import db
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Role(enum.StrEnum):
+    READER = "reader"
+    MODERATOR = "moderator"
+    ADMIN = "admin"
+
+
+class CommentStatus(enum.StrEnum):
+    """Every comment has exactly one of these, from the moment it is stored."""
+
+    PENDING = "pending"  # stored, not yet decided
+    PUBLISHED = "published"
+    HELD = "held"  # waiting for a moderator
+    REJECTED = "rejected"
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    display_name: Mapped[str] = mapped_column(String(80))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16), default=Role.READER)
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (CheckConstraint("role IN ('reader', 'moderator', 'admin')", name="role"),)
+
+    def set_password(self, password: str) -> None:
+        # Werkzeug's default is scrypt with a random 16-byte salt per password.
+        self.password_hash = generate_password_hash(password)
+
+    def check_password(self, password: str) -> bool:
+        return check_password_hash(self.password_hash, password)
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login refuses inactive accounts
+        return self.active
+
+
+class Article(db.Model):
+    __tablename__ = "articles"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(200), unique=True)
+    title: Mapped[str] = mapped_column(Text)
+    photo_credit: Mapped[str | None] = mapped_column(Text)
+    # Ordered blocks: [{"type": "p" | "h2", "text": "..."}]
+    body: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    credits: Mapped[list[str]] = mapped_column(JSON, default=list)
+    comments_open: Mapped[bool] = mapped_column(default=True)
+    published_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Comment(db.Model):
+    __tablename__ = "comments"
+
+    MAX_DEPTH = 2  # three levels shown: 0, 1, 2; deeper replies are shown at level 2
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"))
+    # The comment this one answers (its true target, kept even when shown at the last level).
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("comments.id", ondelete="CASCADE"))
+    # The top-level comment of the thread; NULL for a top-level comment itself.
+    thread_id: Mapped[int | None] = mapped_column(ForeignKey("comments.id", ondelete="CASCADE"))
+    depth: Mapped[int] = mapped_column(default=0)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # Guests own their comments through a random token kept in their session.
+    guest_token: Mapped[str | None] = mapped_column(String(64))
+    author_name: Mapped[str] = mapped_column(String(80))
+    author_email: Mapped[str] = mapped_column(String(254))  # never shown publicly
+    body: Mapped[str] = mapped_column(Text)
+    body_hash: Mapped[str] = mapped_column(String(64))
+    # One key per submitted form and text: a double click or a resubmitted form stores once.
+    idempotency_key: Mapped[str | None] = mapped_column(String(64), unique=True)
+    status: Mapped[str] = mapped_column(String(16), default=CommentStatus.PENDING)
+    # Why the comment is in its status, in plain French, as shown to its author.
+    status_reason: Mapped[str | None] = mapped_column(Text)
+    # Every reason of the last decision, for moderators: [{"code": ..., "detail": ...}]
+    reasons: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    decided_at: Mapped[datetime | None] = mapped_column()
+
+    article: Mapped[Article] = relationship()
+    user: Mapped[User | None] = relationship()
+
+    __table_args__ = (
+        CheckConstraint("status IN ('pending', 'published', 'held', 'rejected')", name="status"),
+        CheckConstraint("depth >= 0 AND depth <= 2", name="depth"),
+        Index("ix_comments_article_status_created", "article_id", "status", "created_at"),
+        Index("ix_comments_thread", "thread_id"),
+        Index("ix_comments_parent", "parent_id"),
+        Index("ix_comments_user", "user_id"),
+        Index("ix_comments_guest_token", "guest_token"),
+        Index("ix_comments_dedup", "article_id", "body_hash", "created_at"),
+    )
+
+    @property
+    def is_published(self) -> bool:
+        return self.status == CommentStatus.PUBLISHED

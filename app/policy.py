@@ -1,0 +1,88 @@
+"""The one place where a new comment's fate is decided. Pure: plain values in, a verdict out.
+
+No Flask, no database: `services.comments` gathers the scores and the settings and calls `decide`.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+
+class Outcome(enum.StrEnum):
+    PUBLISH = "publish"
+    HOLD = "hold"
+    REJECT = "reject"
+
+
+@dataclass(frozen=True)
+class Threshold:
+    """Hold at or above `hold`, reject at or above `reject` (reject >= hold)."""
+
+    hold: float
+    reject: float
+    enabled: bool = True
+
+    def __post_init__(self) -> None:
+        if not (0.0 <= self.hold <= 1.0 and 0.0 <= self.reject <= 1.0):
+            raise ValueError("thresholds lie between 0 and 1")
+        if self.reject < self.hold:
+            raise ValueError("the reject threshold must be at or above the hold threshold")
+
+
+@dataclass(frozen=True)
+class Reason:
+    """Why a verdict was reached. `code` is stable; the rest fills the human sentence."""
+
+    code: str
+    category: str | None = None
+    score: float | None = None
+    threshold: float | None = None
+    detail: str | None = None
+
+    def as_dict(self) -> dict[str, object]:
+        return {k: v for k, v in self.__dict__.items() if v is not None}
+
+
+@dataclass(frozen=True)
+class Verdict:
+    outcome: Outcome
+    reasons: tuple[Reason, ...] = field(default_factory=tuple)
+
+
+# Reason codes
+NO_SCORE = "no_score"  # no model score is available: a human decides
+CATEGORY_HOLD = "category_hold"
+CATEGORY_REJECT = "category_reject"
+
+
+def decide(
+    scores: Mapping[str, float] | None,
+    thresholds: Mapping[str, Threshold],
+    hold_reasons: Sequence[Reason] = (),
+) -> Verdict:
+    """Turn a comment's scores into publish, hold or reject, with every reason.
+
+    `scores` is None when no score exists (scoring not configured or unavailable): the comment
+    is then held for a human, never published. `hold_reasons` are holds decided elsewhere
+    (a site rule, a nudge sent anyway); a rejection by score still wins over them.
+    """
+    rejects: list[Reason] = []
+    holds: list[Reason] = list(hold_reasons)
+    if scores is None:
+        holds.insert(0, Reason(NO_SCORE))
+    else:
+        for category, score in scores.items():
+            threshold = thresholds.get(category)
+            if threshold is None or not threshold.enabled:
+                continue
+            if score >= threshold.reject:
+                rejects.append(Reason(CATEGORY_REJECT, category, score, threshold.reject))
+            elif score >= threshold.hold:
+                holds.append(Reason(CATEGORY_HOLD, category, score, threshold.hold))
+    if rejects:
+        return Verdict(Outcome.REJECT, tuple(rejects + holds))
+    if holds:
+        return Verdict(Outcome.HOLD, tuple(holds))
+    return Verdict(Outcome.PUBLISH)

@@ -1,0 +1,78 @@
+"""The comment form, as French news readers know it."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from flask import current_app
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from wtforms import EmailField, HiddenField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Email, Length, ValidationError
+
+from app.validators import PlainText, clean_text
+
+_valid_email = Email("Cette adresse de messagerie n’est pas valide (exemple : nom@exemple.fr).")
+
+
+def _strip(value: str | None) -> str | None:
+    return value.strip() if isinstance(value, str) else value
+
+
+class CommentForm(FlaskForm):
+    body = TextAreaField(
+        "Commentaire",
+        filters=[clean_text],
+        validators=[DataRequired("Écrivez votre commentaire avant de l’envoyer."), PlainText()],
+    )
+    name = StringField(
+        "Nom",
+        filters=[_strip],
+        validators=[Length(max=80, message="Le nom ne peut dépasser 80 caractères."), PlainText()],
+    )
+    email = EmailField(
+        "Adresse de messagerie",
+        filters=[_strip],
+        description="Elle ne sera jamais publiée.",
+        validators=[Length(max=254, message="L’adresse de messagerie est trop longue.")],
+    )
+    parent_id = HiddenField()
+    form_token = HiddenField()
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if not self.form_token.data:
+            self.form_token.data = secrets.token_urlsafe(16)
+
+    @property
+    def guest(self) -> bool:
+        return not current_user.is_authenticated
+
+    def validate_body(self, field: Any) -> None:
+        limit = current_app.config["COMMENT_MAX_LENGTH"]
+        if len(field.data or "") > limit:
+            raise ValidationError(
+                f"Votre commentaire compte {len(field.data)} caractères ; "
+                f"le maximum est de {limit}."
+            )
+
+    def validate_name(self, field: Any) -> None:
+        if self.guest and not field.data:
+            raise ValidationError("Indiquez votre nom : il sera affiché avec votre commentaire.")
+
+    def validate_email(self, field: Any) -> None:
+        if not self.guest:
+            return
+        if not field.data:
+            raise ValidationError("Indiquez votre adresse de messagerie (elle reste privée).")
+        _valid_email(self, field)
+
+    def validate_parent_id(self, field: Any) -> None:
+        if field.data and not str(field.data).isdigit():
+            raise ValidationError("Le commentaire auquel vous répondez n’existe pas.")
+
+    @property
+    def parent(self) -> int | None:
+        data = str(self.parent_id.data or "")
+        return int(data) if data.isdigit() else None

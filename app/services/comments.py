@@ -1,0 +1,264 @@
+"""Comment use cases: submit, decide, list. Only services commit."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import and_, false, func, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.sql.elements import ColumnElement
+
+from app import labels, policy
+from app.extensions import db
+from app.models import Article, Comment, CommentStatus, User, utcnow
+
+
+class CommentError(Exception):
+    """A submission refused by a business rule; `field` names the form field it concerns."""
+
+    def __init__(self, field: str | None, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Author:
+    """Who posts: a signed-in reader, or a guest known by name, e-mail and session token."""
+
+    name: str
+    email: str
+    user: User | None = None
+    guest_token: str | None = None
+
+    @property
+    def key(self) -> str:
+        return f"user:{self.user.id}" if self.user else f"guest:{self.email.lower()}"
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """Who reads: they also see their own comments that are not (or not yet) published."""
+
+    user_id: int | None = None
+    guest_token: str | None = None
+
+
+@dataclass(frozen=True)
+class SubmitResult:
+    comment: Comment
+    duplicate: bool  # True when an identical recent submission already existed
+
+
+@dataclass
+class Node:
+    comment: Comment
+    replies: list[Node] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ThreadPage:
+    threads: list[Node]
+    page: int
+    has_more: bool
+    published_count: int
+
+
+STATUS_FOR_OUTCOME = {
+    policy.Outcome.PUBLISH: CommentStatus.PUBLISHED,
+    policy.Outcome.HOLD: CommentStatus.HELD,
+    policy.Outcome.REJECT: CommentStatus.REJECTED,
+}
+
+
+def body_hash(body: str) -> str:
+    return hashlib.sha256(" ".join(body.split()).casefold().encode()).hexdigest()
+
+
+def submit_comment(
+    article: Article,
+    author: Author,
+    body: str,
+    parent_id: int | None = None,
+    form_token: str | None = None,
+) -> SubmitResult:
+    """Store a new comment (committed as pending first), then decide its fate.
+
+    Raises CommentError for comments closed, a bad parent; returns the existing comment
+    when the same author sent the same text to the same article within the duplicate window.
+    """
+    if not article.comments_open:
+        raise CommentError(None, "Les commentaires sont fermés pour cet article.")
+    parent = _reply_target(article, parent_id)
+    digest = body_hash(body)
+    idempotency_key = (
+        hashlib.sha256(f"{form_token}|{author.key}|{digest}".encode()).hexdigest()
+        if form_token
+        else None
+    )
+    existing = _recent_duplicate(article, author, digest)
+    if existing is not None:
+        return SubmitResult(existing, duplicate=True)
+
+    comment = Comment(
+        article_id=article.id,
+        parent_id=parent.id if parent else None,
+        thread_id=(parent.thread_id or parent.id) if parent else None,
+        depth=min(parent.depth + 1, Comment.MAX_DEPTH) if parent else 0,
+        user_id=author.user.id if author.user else None,
+        guest_token=None if author.user else author.guest_token,
+        author_name=author.name,
+        author_email=author.email.lower(),
+        body=body,
+        body_hash=digest,
+        idempotency_key=idempotency_key,
+        status=CommentStatus.PENDING,
+        created_at=utcnow(),
+    )
+    db.session.add(comment)
+    try:
+        db.session.commit()  # accepted: stored with an explicit status before anything else
+    except IntegrityError:
+        db.session.rollback()
+        same = db.session.scalar(select(Comment).where(Comment.idempotency_key == idempotency_key))
+        if same is None:
+            raise
+        return SubmitResult(same, duplicate=True)
+
+    decide_new_comment(comment)
+    return SubmitResult(comment, duplicate=False)
+
+
+def decide_new_comment(comment: Comment, scores: dict[str, float] | None = None) -> None:
+    """Apply the policy to a pending comment and commit its status, once."""
+    verdict = policy.decide(scores, thresholds={})
+    apply_verdict(comment, verdict)
+
+
+def apply_verdict(comment: Comment, verdict: policy.Verdict) -> None:
+    comment.status = STATUS_FOR_OUTCOME[verdict.outcome]
+    comment.status_reason = labels.reader_message(verdict)
+    comment.reasons = [r.as_dict() for r in verdict.reasons]
+    comment.decided_at = utcnow()
+    db.session.commit()
+
+
+def _reply_target(article: Article, parent_id: int | None) -> Comment | None:
+    if parent_id is None:
+        return None
+    parent = db.session.get(Comment, parent_id)
+    if parent is None or parent.article_id != article.id or not parent.is_published:
+        raise CommentError(
+            "parent_id",
+            "Le commentaire auquel vous répondez n’existe pas ou n’est pas publié.",
+        )
+    return parent
+
+
+def _recent_duplicate(article: Article, author: Author, digest: str) -> Comment | None:
+    window = current_app.config["DUPLICATE_WINDOW_MINUTES"]
+    if window <= 0:
+        return None
+    same_author = (
+        Comment.user_id == author.user.id
+        if author.user
+        else and_(Comment.user_id.is_(None), Comment.author_email == author.email.lower())
+    )
+    return db.session.scalar(
+        select(Comment)
+        .where(
+            Comment.article_id == article.id,
+            Comment.body_hash == digest,
+            Comment.created_at >= utcnow() - timedelta(minutes=window),
+            same_author,
+        )
+        .order_by(Comment.id)
+        .limit(1)
+    )
+
+
+def _visible_to(viewer: Viewer) -> ColumnElement[bool]:
+    own: list[ColumnElement[bool]] = []
+    if viewer.user_id is not None:
+        own.append(Comment.user_id == viewer.user_id)
+    if viewer.guest_token:
+        own.append(Comment.guest_token == viewer.guest_token)
+    return or_(Comment.status == CommentStatus.PUBLISHED, *(own or [false()]))
+
+
+def thread_page(
+    article: Article, viewer: Viewer, *, newest_first: bool = True, page: int = 1
+) -> ThreadPage:
+    """One page of top-level comments with all their visible replies, in a fixed number of
+    queries whatever the number of comments."""
+    per_page = current_app.config["COMMENTS_PER_PAGE"]
+    visible = _visible_to(viewer)
+    order = (
+        (Comment.created_at.desc(), Comment.id.desc())
+        if newest_first
+        else (
+            Comment.created_at,
+            Comment.id,
+        )
+    )
+    roots = list(
+        db.session.scalars(
+            select(Comment)
+            .where(Comment.article_id == article.id, Comment.parent_id.is_(None), visible)
+            .order_by(*order)
+            .offset((page - 1) * per_page)
+            .limit(per_page + 1)
+        )
+    )
+    has_more = len(roots) > per_page
+    roots = roots[:per_page]
+    replies: Sequence[Comment] = []
+    if roots:
+        replies = db.session.scalars(
+            select(Comment)
+            .where(Comment.thread_id.in_([r.id for r in roots]), visible)
+            .order_by(Comment.id)
+        ).all()
+    return ThreadPage(
+        threads=_build_threads(roots, replies),
+        page=page,
+        has_more=has_more,
+        published_count=published_count(article),
+    )
+
+
+def published_count(article: Article) -> int:
+    return (
+        db.session.scalar(
+            select(func.count())
+            .select_from(Comment)
+            .where(Comment.article_id == article.id, Comment.status == CommentStatus.PUBLISHED)
+        )
+        or 0
+    )
+
+
+def _build_threads(roots: Sequence[Comment], replies: Sequence[Comment]) -> list[Node]:
+    """Nest replies under their parent; a reply to a last-level comment is shown beside it,
+    under the same level-1 comment. A reply whose parent is not visible is not shown."""
+    nodes: dict[int, Node] = {c.id: Node(c) for c in roots}
+    for reply in replies:  # in id order, so a parent always comes before its replies
+        parent = nodes.get(reply.parent_id) if reply.parent_id is not None else None
+        if parent is None:
+            continue
+        node = Node(reply)
+        nodes[reply.id] = node
+        anchor = parent
+        while anchor.comment.depth >= Comment.MAX_DEPTH and anchor.comment.parent_id:
+            anchor = nodes[anchor.comment.parent_id]
+        anchor.replies.append(node)
+    return [nodes[r.id] for r in roots]
+
+
+def find_own_comment(comment_id: int, viewer: Viewer) -> Comment | None:
+    """A comment its author may see (any status), or any published comment."""
+    return db.session.scalar(select(Comment).where(Comment.id == comment_id, _visible_to(viewer)))

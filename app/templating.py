@@ -1,0 +1,39 @@
+"""Jinja filters: readers' text stays text; dates read the French way."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from flask import Flask
+from markupsafe import Markup, escape
+
+MONTHS = (
+    "janvier", "février", "mars", "avril", "mai", "juin",
+    "juillet", "août", "septembre", "octobre", "novembre", "décembre",
+)  # fmt: skip
+
+
+def paragraphs(text: str) -> Markup:
+    """Escape everything, then keep the reader's paragraphs and line breaks."""
+    blocks = [b for b in re.split(r"\n\s*\n", text.strip()) if b.strip()]
+    return Markup("").join(
+        Markup("<p>")
+        + Markup("<br>\n").join(escape(line) for line in block.split("\n"))
+        + Markup("</p>")
+        for block in blocks
+    )
+
+
+def register(app: Flask) -> None:
+    zone = ZoneInfo(app.config.get("SITE_TIMEZONE", "Europe/Paris"))
+
+    def date_fr(value: datetime) -> str:
+        if value.tzinfo is None:  # stored as UTC; SQLite gives it back naive
+            value = value.replace(tzinfo=UTC)
+        local = value.astimezone(zone)
+        return f"{local.day} {MONTHS[local.month - 1]} {local.year} à {local:%H:%M}"
+
+    app.jinja_env.filters["paragraphs"] = paragraphs
+    app.jinja_env.filters["date_fr"] = date_fr

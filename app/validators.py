@@ -1,0 +1,61 @@
+"""Readers' text: decoded strictly, checked the same way by every form that takes it."""
+
+from __future__ import annotations
+
+import unicodedata
+from typing import IO, Any
+from urllib.parse import parse_qsl
+
+import flask
+from werkzeug.formparser import FormDataParser
+from wtforms import Field, Form
+from wtforms.validators import ValidationError
+
+_ALLOWED_CONTROLS = {"\n", "\t"}
+
+
+def clean_text(value: str | None) -> str:
+    """Unify line breaks and trim; the text is otherwise kept exactly as typed."""
+    if value is None:
+        return ""
+    return value.replace("\r\n", "\n").replace("\r", "\n").strip()
+
+
+class PlainText:
+    """Refuse text that was not valid UTF-8 or that holds control characters."""
+
+    def __call__(self, form: Form, field: Field) -> None:
+        value = field.data or ""
+        # Werkzeug decodes form data with errors="replace": invalid UTF-8 arrives as U+FFFD.
+        if "\ufffd" in value:
+            raise ValidationError(
+                "Le texte contient des caractères illisibles (encodage invalide) : "
+                "retapez-le ou recopiez-le depuis une autre source."
+            )
+        for char in value:
+            if char in _ALLOWED_CONTROLS:
+                continue
+            if unicodedata.category(char) == "Cc":
+                raise ValidationError(
+                    "Le texte contient des caractères de contrôle invisibles : "
+                    "retirez-les avant d’envoyer."
+                )
+
+
+class _FormDataParser(FormDataParser):
+    """Decode URL-encoded forms with U+FFFD for invalid UTF-8, as multipart forms already do.
+
+    Werkzeug keeps such bytes as literal '%E9' text, which `PlainText` could not tell apart
+    from what a reader typed; with U+FFFD it can name the field."""
+
+    def _parse_urlencoded(
+        self, stream: IO[bytes], mimetype: str, content_length: int | None, options: dict[str, str]
+    ) -> Any:
+        items = parse_qsl(
+            stream.read().decode("utf-8", "replace"), keep_blank_values=True, errors="replace"
+        )
+        return stream, self.cls(items), self.cls()
+
+
+class Request(flask.Request):
+    form_data_parser_class = _FormDataParser

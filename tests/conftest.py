@@ -1,0 +1,197 @@
+"""Test fixtures: a real app on a real database, fresh for every test.
+
+SQLite (a temporary file) by default; PostgreSQL when TEST_DATABASE_URL is set. A set but
+unreachable TEST_DATABASE_URL fails the run: it never silently falls back to SQLite.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+from flask.testing import FlaskClient
+
+from app import create_app
+from app.config import normalise_database_url, testing_config
+from app.extensions import db, limiter
+from app.models import Article, Comment, CommentStatus, Role, User
+from app.services import accounts, articles
+
+TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
+ARTICLE_SLUG = "raqqa-al-mayadeen"
+ARTICLE_URL = f"/articles/{ARTICLE_SLUG}"
+POST_URL = f"{ARTICLE_URL}/commentaires"
+
+
+def pytest_report_header() -> str:
+    return f"database: {'PostgreSQL ' + TEST_DATABASE_URL if TEST_DATABASE_URL else 'SQLite'}"
+
+
+def _postgres_url(worker: str) -> tuple[str, str]:
+    """A schema of our own per xdist worker, so that parallel runs never share tables."""
+    assert TEST_DATABASE_URL is not None
+    url = normalise_database_url(TEST_DATABASE_URL)
+    schema = f"test_{worker}"
+    engine = sa.create_engine(url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+            conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    except sa.exc.OperationalError as error:  # set but unreachable: fail, never skip
+        pytest.exit(f"TEST_DATABASE_URL is set but unreachable: {error}", returncode=3)
+    finally:
+        engine.dispose()
+    return url, schema
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Iterator[str]:
+    if not TEST_DATABASE_URL:
+        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+        return
+    url, schema = _postgres_url(worker_id)
+    sep = "&" if "?" in url else "?"
+    yield f"{url}{sep}options=-csearch_path%3D{schema}"
+
+
+def make_config(database_url: str, instance_path: str, **overrides: Any) -> dict[str, Any]:
+    config = testing_config(database_url, instance_path)
+    config.update(overrides)
+    return config
+
+
+@pytest.fixture
+def config_overrides() -> dict[str, Any]:
+    """Override in a test module (or with `@pytest.mark.parametrize`) to change settings."""
+    return {}
+
+
+@pytest.fixture
+def app(database_url: str, tmp_path: Any, config_overrides: dict[str, Any]) -> Iterator[Flask]:
+    app = create_app(make_config(database_url, str(tmp_path / "instance"), **config_overrides))
+    limiter.reset()  # rate-limit counters live in memory: start each test at zero
+    with app.app_context():
+        db.drop_all()
+        db.create_all()
+        articles.seed()
+        yield app
+        db.session.remove()
+        db.drop_all()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+CSRF_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+FORM_TOKEN_RE = re.compile(r'name="form_token" type="hidden" value="([^"]+)"')
+
+
+def csrf_token(client: FlaskClient, url: str = ARTICLE_URL) -> str:
+    page = client.get(url).get_data(as_text=True)
+    match = CSRF_RE.search(page)
+    assert match, f"no CSRF token on {url}"
+    return match.group(1)
+
+
+@dataclass
+class Reader:
+    """Drives the article page as a reader would: load the form, fill it in, send it."""
+
+    client: FlaskClient
+
+    def post(
+        self,
+        body: str = "Un commentaire argumenté.",
+        name: str | None = "Camille",
+        email: str | None = "camille@example.fr",
+        parent_id: int | str | None = None,
+        url: str = POST_URL,
+        form_token: str | None = None,
+        **extra: Any,
+    ) -> Any:
+        page = self.client.get(ARTICLE_URL).get_data(as_text=True)
+        csrf = CSRF_RE.search(page)
+        token = FORM_TOKEN_RE.search(page)
+        data = {
+            # A page without the form (comments closed) still lets a crafted post through CSRF.
+            "csrf_token": csrf.group(1) if csrf else csrf_token(self.client, "/compte/connexion"),
+            "form_token": form_token or (token.group(1) if token else ""),
+            "body": body,
+            "parent_id": "" if parent_id is None else str(parent_id),
+            **extra,
+        }
+        if name is not None:
+            data["name"] = name
+        if email is not None:
+            data["email"] = email
+        return self.client.post(url, data=data)
+
+
+@pytest.fixture
+def reader(client: FlaskClient) -> Reader:
+    return Reader(client)
+
+
+@pytest.fixture
+def article(app: Flask) -> Article:
+    found = db.session.scalar(sa.select(Article).where(Article.slug == ARTICLE_SLUG))
+    assert found is not None
+    return found
+
+
+def make_user(
+    email: str = "lecteur@example.fr",
+    password: str = "motdepasse-solide",
+    display_name: str = "Lecteur Fidèle",
+    role: Role = Role.READER,
+) -> User:
+    return accounts.register(display_name, email, password, role=role)
+
+
+def login(client: FlaskClient, email: str, password: str = "motdepasse-solide") -> Any:
+    token = csrf_token(client, "/compte/connexion")
+    return client.post(
+        "/compte/connexion", data={"csrf_token": token, "email": email, "password": password}
+    )
+
+
+def add_comment(
+    article: Article,
+    body: str = "Commentaire publié",
+    status: CommentStatus = CommentStatus.PUBLISHED,
+    parent: Comment | None = None,
+    author_name: str = "Dominique",
+    **fields: Any,
+) -> Comment:
+    """A stored comment, as if decided already (for building pages and threads)."""
+    from app.services.comments import body_hash
+
+    comment = Comment(
+        article_id=article.id,
+        parent_id=parent.id if parent else None,
+        thread_id=(parent.thread_id or parent.id) if parent else None,
+        depth=min(parent.depth + 1, Comment.MAX_DEPTH) if parent else 0,
+        author_name=author_name,
+        author_email="dominique@example.fr",
+        body=body,
+        body_hash=body_hash(body),
+        status=status,
+        **fields,
+    )
+    db.session.add(comment)
+    db.session.commit()
+    return comment
+
+
+def comments_in_db() -> list[Comment]:
+    db.session.expire_all()  # requests ran in their own sessions
+    return list(db.session.scalars(sa.select(Comment).order_by(Comment.id)))

@@ -1,0 +1,136 @@
+"""Posting a comment: stored first, decided in one place, shown to its author."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from app.extensions import db
+from app.models import Comment, CommentStatus
+from tests.conftest import ARTICLE_URL, add_comment, comments_in_db, login, make_user
+
+
+def test_guest_comment_is_stored_and_waits_for_moderation(client, reader):
+    response = reader.post(body="Très bon article,\nmerci.")
+    assert response.status_code == 303
+    [comment] = comments_in_db()
+    assert comment.status == CommentStatus.HELD
+    assert comment.decided_at is not None
+    assert comment.reasons == [{"code": "no_score"}]
+    assert response.headers["Location"].endswith(f"{ARTICLE_URL}#c{comment.id}")
+
+    page = client.get(ARTICLE_URL).get_data(as_text=True)
+    assert "en attente de modération" in page
+    assert "Très bon article,<br>\nmerci." in page
+    assert "Camille" in page
+    assert "camille@example.fr" not in page  # the address is never shown
+
+
+def test_pending_comment_is_visible_to_its_author_only(app, reader):
+    reader.post(body="Visible pour moi seul")
+    other = app.test_client()
+    page = other.get(ARTICLE_URL).get_data(as_text=True)
+    assert "Visible pour moi seul" not in page
+    assert "0 commentaire" in page
+
+
+def test_published_comments_are_shown_and_counted(client, article):
+    add_comment(article, "Premier avis")
+    add_comment(article, "Second avis")
+    add_comment(article, "Refusé", status=CommentStatus.REJECTED)
+    page = client.get(ARTICLE_URL).get_data(as_text=True)
+    assert "2 commentaires" in page
+    assert "Premier avis" in page and "Second avis" in page
+    assert "Refusé" not in page
+
+
+def test_rejected_comment_shows_its_author_the_reason(client, reader):
+    reader.post(body="Texte")
+    [comment] = comments_in_db()
+    comment.status = CommentStatus.REJECTED
+    comment.status_reason = "Refusé : il enfreint nos règles de publication (insultes)."
+    db.session.commit()
+    page = client.get(ARTICLE_URL).get_data(as_text=True)
+    assert "Non publié" in page
+    assert "il enfreint nos règles de publication (insultes)" in page
+
+
+def test_signed_in_reader_posts_under_their_display_name(client, reader):
+    make_user(email="ines@example.fr", display_name="Inès B.")
+    login(client, "ines@example.fr")
+    page = client.get(ARTICLE_URL).get_data(as_text=True)
+    assert "Vous publiez en tant que <strong>Inès B.</strong>" in page
+    assert 'name="name"' not in page
+    response = reader.post(body="Avis d’abonnée", name=None, email=None)
+    assert response.status_code == 303
+    [comment] = comments_in_db()
+    assert comment.author_name == "Inès B."
+    assert comment.author_email == "ines@example.fr"
+    assert comment.user_id is not None and comment.guest_token is None
+
+
+def test_comment_text_is_escaped_never_markup(client, article):
+    add_comment(article, '<script>alert("x")</script> <b>gras</b> & <a href="x">lien</a>')
+    page = client.get(ARTICLE_URL).get_data(as_text=True)
+    assert "<script>alert" not in page
+    assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in page
+    assert "&lt;b&gt;gras&lt;/b&gt; &amp; &lt;a href=&#34;x&#34;&gt;lien&lt;/a&gt;" in page
+
+
+def test_paragraphs_and_line_breaks_are_kept(client, article):
+    add_comment(article, "Ligne un\nLigne deux\n\nNouveau paragraphe")
+    page = client.get(ARTICLE_URL).get_data(as_text=True)
+    assert "<p>Ligne un<br>\nLigne deux</p><p>Nouveau paragraphe</p>" in page
+
+
+def test_same_comment_twice_is_stored_once(client, reader):
+    first = reader.post(body="Double clic")
+    second = reader.post(body="Double clic")
+    assert first.status_code == second.status_code == 303
+    [comment] = comments_in_db()
+    assert second.headers["Location"].endswith(f"#c{comment.id}")
+    page = client.get(ARTICLE_URL).get_data(as_text=True)
+    assert "Vous avez déjà envoyé ce commentaire" in page
+
+
+def test_resubmitted_form_with_same_token_is_stored_once(reader):
+    reader.post(body="Renvoyé", form_token="jeton-fixe")
+    reader.post(body="Renvoyé", form_token="jeton-fixe")
+    assert len(comments_in_db()) == 1
+
+
+def test_same_text_by_another_author_is_a_new_comment(reader):
+    reader.post(body="Bien dit", email="a@example.fr")
+    reader.post(body="Bien dit", email="b@example.fr")
+    assert len(comments_in_db()) == 2
+
+
+def test_same_text_after_the_window_is_a_new_comment(app, reader):
+    reader.post(body="Encore")
+    [comment] = comments_in_db()
+    comment.created_at = comment.created_at.replace(year=2020)
+    db.session.commit()
+    reader.post(body="Encore")
+    assert len(comments_in_db()) == 2
+
+
+def test_every_accepted_comment_is_committed_before_it_is_decided(app, reader, monkeypatch):
+    """If deciding fails, the comment already accepted is still stored, as pending."""
+    from app.services import comments as service
+
+    def broken(comment, scores=None):
+        raise RuntimeError("decision failed")
+
+    monkeypatch.setattr(service, "decide_new_comment", broken)
+    response = reader.post(body="Ne me perdez pas")
+    assert response.status_code == 500
+    assert "n’est jamais perdu" in response.get_data(as_text=True)
+    [comment] = comments_in_db()
+    assert comment.body == "Ne me perdez pas"
+    assert comment.status == CommentStatus.PENDING
+
+
+def test_status_is_stored_as_its_plain_value(app, article):
+    # A smoke check that statuses are stored as their plain values (used by indexes and SQL).
+    add_comment(article, "x")
+    raw = db.session.execute(sa.select(sa.text("status")).select_from(Comment.__table__)).scalar()
+    assert raw == "published"

@@ -1,0 +1,45 @@
+"""Settings: read from the environment, checked, with safe development defaults."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.config import ConfigError, load_config
+
+
+def test_development_key_is_generated_once_into_the_instance_folder(tmp_path):
+    first = load_config(str(tmp_path), environ={})
+    second = load_config(str(tmp_path), environ={})
+    assert first["SECRET_KEY"] == second["SECRET_KEY"]
+    assert len(first["SECRET_KEY"]) >= 32
+    assert (tmp_path / "secret_key").read_text().strip() == first["SECRET_KEY"]
+
+
+def test_production_refuses_to_start_without_secret_key(tmp_path):
+    with pytest.raises(ConfigError, match="SECRET_KEY"):
+        load_config(str(tmp_path), environ={"APP_ENV": "production"})
+
+
+def test_default_database_is_sqlite_in_the_instance_folder(tmp_path):
+    config = load_config(str(tmp_path), environ={})
+    assert config["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{tmp_path / 'moderation.db'}"
+
+
+def test_postgres_urls_use_psycopg3(tmp_path):
+    config = load_config(str(tmp_path), environ={"DATABASE_URL": "postgresql://u@h/db"})
+    assert config["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://u@h/db"
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("COMMENT_RATE_LIMIT", "beaucoup"),
+        ("COMMENT_MAX_LENGTH", "deux mille"),
+        ("COMMENT_MAX_LENGTH", "0"),
+        ("FORCE_HTTPS", "peut-être"),
+        ("APP_ENV", "staging"),
+    ],
+)
+def test_malformed_settings_are_named(tmp_path, key, value):
+    with pytest.raises(ConfigError, match=key):
+        load_config(str(tmp_path), environ={key: value})
