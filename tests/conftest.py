@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from flask import Flask
+from flask.globals import _cv_app
 from flask.testing import FlaskClient
 
 from app import create_app
@@ -72,9 +73,22 @@ def config_overrides() -> dict[str, Any]:
     return {}
 
 
+class IsolatedClient(FlaskClient):
+    """Each request gets its own app context (fresh `g`, fresh database session), as in
+    production, even while the test itself holds one to prepare and inspect rows."""
+
+    def open(self, *args: Any, **kwargs: Any) -> Any:
+        token = _cv_app.set(None)  # type: ignore[arg-type]
+        try:
+            return super().open(*args, **kwargs)
+        finally:
+            _cv_app.reset(token)
+
+
 @pytest.fixture
 def app(database_url: str, tmp_path: Any, config_overrides: dict[str, Any]) -> Iterator[Flask]:
     app = create_app(make_config(database_url, str(tmp_path / "instance"), **config_overrides))
+    app.test_client_class = IsolatedClient
     limiter.reset()  # rate-limit counters live in memory: start each test at zero
     with app.app_context():
         db.drop_all()

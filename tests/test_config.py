@@ -43,3 +43,15 @@ def test_postgres_urls_use_psycopg3(tmp_path):
 def test_malformed_settings_are_named(tmp_path, key, value):
     with pytest.raises(ConfigError, match=key):
         load_config(str(tmp_path), environ={key: value})
+
+
+def test_every_setting_read_is_documented_in_env_example():
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    source = (root / "app" / "config.py").read_text()
+    read = set(re.findall(r'_(?:env|int|float|bool)\(values, "([A-Z_]+)"', source))
+    documented = set(re.findall(r"^#? ?([A-Z_]+)=", (root / ".env.example").read_text(), re.M))
+    assert read, "no setting found: the pattern no longer matches config.py"
+    assert read <= documented, read - documented

@@ -125,10 +125,11 @@ def _outcome_message(comment: Comment, duplicate: bool) -> str:
 
 
 def _outcome_category(comment: Comment) -> str:
+    """Flash category: shown by the article page just above the comments."""
     return {
-        CommentStatus.PUBLISHED: "success",
-        CommentStatus.REJECTED: "error",
-    }.get(CommentStatus(comment.status), "info")
+        CommentStatus.PUBLISHED: "comment-success",
+        CommentStatus.REJECTED: "comment-error",
+    }.get(CommentStatus(comment.status), "comment-info")
 
 
 def _render_article(article: Article, form: CommentForm) -> str:

@@ -37,7 +37,9 @@ class Author:
 
     @property
     def key(self) -> str:
-        return f"user:{self.user.id}" if self.user else f"guest:{self.email.lower()}"
+        if self.user:
+            return f"user:{self.user.id}"
+        return f"guest:{self.email.lower()}:{self.guest_token}"
 
 
 @dataclass(frozen=True)
@@ -163,10 +165,16 @@ def _recent_duplicate(article: Article, author: Author, digest: str) -> Comment 
     window = current_app.config["DUPLICATE_WINDOW_MINUTES"]
     if window <= 0:
         return None
+    # A guest is the same author only within their own session: someone else typing the
+    # same address must never be shown that guest's unpublished comment.
     same_author = (
         Comment.user_id == author.user.id
         if author.user
-        else and_(Comment.user_id.is_(None), Comment.author_email == author.email.lower())
+        else and_(
+            Comment.user_id.is_(None),
+            Comment.author_email == author.email.lower(),
+            Comment.guest_token == author.guest_token,
+        )
     )
     return db.session.scalar(
         select(Comment)

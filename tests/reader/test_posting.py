@@ -134,3 +134,16 @@ def test_status_is_stored_as_its_plain_value(app, article):
     add_comment(article, "x")
     raw = db.session.execute(sa.select(sa.text("status")).select_from(Comment.__table__)).scalar()
     assert raw == "published"
+
+
+def test_same_text_and_address_from_another_session_never_reveals_the_first(app, reader):
+    """Dedup works per session for guests: typing someone's address shows nothing of theirs."""
+    from tests.conftest import Reader
+
+    reader.post(body="Mon avis privé", email="victime@example.fr")
+    intruder = Reader(app.test_client())
+    response = intruder.post(body="Mon avis privé", email="victime@example.fr")
+    assert response.status_code == 303, response.get_data(as_text=True)[-3000:]
+    first, second = comments_in_db()
+    assert first.guest_token != second.guest_token
+    assert f"#c{second.id}" in response.headers["Location"]
