@@ -1,0 +1,209 @@
+"""Toxicity scoring: a small interface, and a registry of runtimes that implement it.
+
+Nothing here imports Flask, torch, transformers or detoxify: importing ``app.scoring`` is cheap and
+has no side effects. A runtime is looked up by name (like Redash's query runners)::
+
+    scorer = get_scorer(ScorerSettings(model="multilingual"), runtime="torch")
+    scorer.load()                       # may take a while; raises ScoringUnavailable
+    [result] = scorer.score(["un commentaire"])
+    result.scores["toxicity"]
+
+``"torch"`` (the Detoxify model run by PyTorch, :mod:`app.scoring.detoxify`) is registered here;
+other runtimes call :func:`register` with a factory taking :class:`ScorerSettings`.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, fields
+from typing import Any, Protocol, runtime_checkable
+
+__all__ = [
+    "DEFAULT_RUNTIME",
+    "STATES",
+    "ScoreResult",
+    "Scorer",
+    "ScorerFactory",
+    "ScorerSettings",
+    "ScoringUnavailable",
+    "available_runtimes",
+    "get_scorer",
+    "register",
+]
+
+DEFAULT_RUNTIME = "torch"
+STATES = ("not_loaded", "loading", "ready", "failed")
+
+# Flask config key -> ScorerSettings field (see ScorerSettings.from_config).
+_CONFIG_KEYS = {
+    "DETOXIFY_MODEL": "model",
+    "DETOXIFY_CHECKPOINT": "checkpoint",
+    "DETOXIFY_HF_CONFIG": "hf_config",
+    "DETOXIFY_DEVICE": "device",
+    "DETOXIFY_THREADS": "threads",
+    "DETOXIFY_WINDOW_TOKENS": "window_tokens",
+    "DETOXIFY_WINDOW_STRIDE": "window_stride",
+    "DETOXIFY_MAX_BATCH": "max_batch",
+}
+_INT_FIELDS = {"threads", "window_tokens", "window_stride", "max_batch"}
+_OPTIONAL_FIELDS = {"checkpoint", "hf_config", "threads"}
+
+
+class ScoringUnavailable(Exception):
+    """The model cannot be loaded or could not score: no score exists (never a made-up one).
+
+    ``str(error)`` is a one-line, human-readable English message (no traceback); the original
+    exception, if any, is chained as ``__cause__``.
+    """
+
+
+@dataclass(frozen=True)
+class ScorerSettings:
+    """Plain settings of a scorer; the app translates its config into this (see from_config)."""
+
+    model: str = "multilingual"
+    """DETOXIFY_MODEL: original | unbiased | multilingual | original-small | unbiased-small."""
+    checkpoint: str | None = None
+    """DETOXIFY_CHECKPOINT: a local Detoxify ``.ckpt`` file (instead of downloading ``model``)."""
+    hf_config: str | None = None
+    """DETOXIFY_HF_CONFIG: a local folder with the Hugging Face config + tokenizer files."""
+    device: str = "cpu"
+    """DETOXIFY_DEVICE: any torch device (``cpu``, ``cuda``, ``cuda:1``, ``mps``)."""
+    threads: int | None = None
+    """DETOXIFY_THREADS: ``torch.set_num_threads`` (process-wide); None keeps torch's default."""
+    window_tokens: int = 512
+    """DETOXIFY_WINDOW_TOKENS: tokens per window, special tokens included (clamped to the model)."""
+    window_stride: int = 128
+    """DETOXIFY_WINDOW_STRIDE: tokens shared by consecutive windows of a long text."""
+    max_batch: int = 32
+    """DETOXIFY_MAX_BATCH: at most this many windows per forward pass."""
+
+    def __post_init__(self) -> None:
+        if not self.model and not self.checkpoint:
+            raise ValueError("DETOXIFY_MODEL or DETOXIFY_CHECKPOINT must be set")
+        if self.hf_config and not self.checkpoint:
+            raise ValueError("DETOXIFY_HF_CONFIG needs DETOXIFY_CHECKPOINT")
+        if self.threads is not None and self.threads < 1:
+            raise ValueError(f"DETOXIFY_THREADS must be at least 1, got {self.threads}")
+        if self.window_tokens < 8:
+            raise ValueError(f"DETOXIFY_WINDOW_TOKENS must be at least 8, got {self.window_tokens}")
+        if self.window_stride < 0:
+            raise ValueError(f"DETOXIFY_WINDOW_STRIDE must be >= 0, got {self.window_stride}")
+        if self.max_batch < 1:
+            raise ValueError(f"DETOXIFY_MAX_BATCH must be at least 1, got {self.max_batch}")
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> ScorerSettings:
+        """Settings from a Flask-style mapping (``DETOXIFY_*`` keys; missing keys: defaults).
+
+        Values may be strings (from the environment): integers are parsed, and an empty string
+        means "not set" for the optional settings. Raises ValueError on a bad value.
+        """
+        values: dict[str, Any] = {}
+        for key, name in _CONFIG_KEYS.items():
+            value = config.get(key)
+            if value is None:
+                continue
+            if isinstance(value, str):
+                value = value.strip()
+                if value == "":
+                    if name in _OPTIONAL_FIELDS:
+                        values[name] = None
+                    continue
+            if name in _INT_FIELDS:
+                try:
+                    value = int(value)
+                except (TypeError, ValueError):
+                    raise ValueError(f"{key} must be an integer, got {value!r}") from None
+            values[name] = value
+        return cls(**values)
+
+    def describe(self) -> dict[str, Any]:
+        """The settings as a plain dict (for logs and status pages)."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+@dataclass(frozen=True)
+class ScoreResult:
+    """The scores of one text."""
+
+    scores: dict[str, float]
+    """Every category the model names, in the model's order, each a probability in [0, 1]."""
+    windowed: bool
+    """True when the text was longer than one window (scores are the max over its windows)."""
+
+
+@runtime_checkable
+class Scorer(Protocol):
+    """A toxicity model. Implementations are thread-safe and load lazily."""
+
+    name: str
+    """E.g. ``detoxify-multilingual`` or ``detoxify-checkpoint:<file name>``."""
+    version: str
+    """Identifies the weights (e.g. file name + library version): store it with the scores."""
+    categories: list[str]
+    """The categories :meth:`score` reports, in order; empty until loaded."""
+
+    def load(self) -> None:
+        """Load the model once (idempotent, thread-safe); raises ScoringUnavailable.
+
+        After a failure a later call tries again.
+        """
+        ...
+
+    def score(self, texts: Sequence[str]) -> list[ScoreResult]:
+        """One result per text, in order; raises ScoringUnavailable (never guesses a score)."""
+        ...
+
+    @property
+    def state(self) -> str:
+        """``not_loaded`` | ``loading`` | ``ready`` | ``failed``."""
+        ...
+
+    @property
+    def error(self) -> str | None:
+        """Why the last load failed (human-readable), or None."""
+        ...
+
+
+ScorerFactory = Callable[[ScorerSettings], Scorer]
+
+_registry: dict[str, ScorerFactory] = {}
+_registry_lock = threading.Lock()
+
+
+def register(name: str, factory: ScorerFactory) -> None:
+    """Make ``factory(settings)`` the scorer of runtime ``name`` (replacing any previous one).
+
+    The factory must only construct the scorer: no model loading, no heavy imports.
+    """
+    if not name:
+        raise ValueError("a runtime needs a name")
+    with _registry_lock:
+        _registry[name] = factory
+
+
+def available_runtimes() -> list[str]:
+    """Names of the registered runtimes, sorted."""
+    with _registry_lock:
+        return sorted(_registry)
+
+
+def get_scorer(settings: ScorerSettings, runtime: str = DEFAULT_RUNTIME) -> Scorer:
+    """A new, not yet loaded scorer of ``runtime``; raises ValueError for an unknown runtime."""
+    with _registry_lock:
+        factory = _registry.get(runtime)
+        known = sorted(_registry)
+    if factory is None:
+        raise ValueError(f"unknown scoring runtime {runtime!r}; available: {', '.join(known)}")
+    return factory(settings)
+
+
+def _torch_scorer(settings: ScorerSettings) -> Scorer:
+    from app.scoring.detoxify import DetoxifyScorer  # imports no torch until load()
+
+    return DetoxifyScorer(settings)
+
+
+register("torch", _torch_scorer)
