@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from flask import Flask
@@ -11,7 +13,10 @@ from sqlalchemy.engine import Engine
 
 from app.config import load_config
 from app.extensions import csrf, db, limiter, login_manager, migrate, talisman
+from app.scoring import Scorer, ScorerSettings, get_scorer
+from app.scoring.download import local_model
 from app.validators import Request
+from app.worker import ScoringWorker
 
 CONTENT_SECURITY_POLICY = {
     "default-src": "'self'",
@@ -26,8 +31,9 @@ CONTENT_SECURITY_POLICY = {
 }
 
 
-def create_app(config: dict[str, Any] | None = None) -> Flask:
-    """Build the app; `config` (tests) replaces the settings read from the environment."""
+def create_app(config: dict[str, Any] | None = None, scorer: Scorer | None = None) -> Flask:
+    """Build the app; `config` (tests) replaces the settings read from the environment, and
+    `scorer` (tests, benchmarks) an already loaded model to share between apps."""
     app = Flask(__name__, instance_relative_config=True)
     app.request_class = Request
     app.config.update(config if config is not None else load_config(app.instance_path))
@@ -53,6 +59,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         _configure_sqlite(db.engine)
 
     from app import cli, errors, templating
+    from app.api import bp as api_bp
     from app.auth import bp as auth_bp
     from app.models import User
     from app.reader import bp as reader_bp
@@ -61,12 +68,31 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     def load_user(user_id: str) -> User | None:
         return db.session.get(User, int(user_id)) if user_id.isdigit() else None
 
+    # The scoring worker starts with the first request (never for CLI commands).
+    worker = ScoringWorker(app, scorer or get_scorer(scorer_settings(app.config)))
+    app.extensions["scoring"] = worker
+    app.before_request(worker.start)
+
     app.register_blueprint(reader_bp)
     app.register_blueprint(auth_bp)
+    app.register_blueprint(api_bp)
     errors.register(app)
     templating.register(app)
     cli.register(app)
     return app
+
+
+def scorer_settings(config: Mapping[str, Any]) -> ScorerSettings:
+    """The model to load: DETOXIFY_CHECKPOINT (+ DETOXIFY_HF_CONFIG) when set, else a complete
+    `model download` in MODEL_DIR, else the model type (downloaded by Detoxify itself)."""
+    settings = ScorerSettings.from_config(config)
+    if settings.checkpoint is None:
+        local = local_model(config["MODEL_DIR"], settings.model)
+        if local is not None:
+            settings = replace(
+                settings, checkpoint=str(local.checkpoint), hf_config=str(local.hf_config)
+            )
+    return settings
 
 
 def _migrations_dir() -> str:

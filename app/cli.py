@@ -2,15 +2,135 @@
 
 from __future__ import annotations
 
-import click
-from flask import Flask
+import sys
+import time
+from datetime import datetime
 
-from app.services import articles
+import click
+from flask import Flask, current_app
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import Article, Comment, CommentStatus
+from app.scoring import ScoringUnavailable
+from app.scoring.download import ModelDownloadError, download, local_model
+from app.services import articles, scoring, settings
+
+PROBE = "Merci pour cet article, je ne suis pas d’accord avec la conclusion."
 
 
 def register(app: Flask) -> None:
     @app.cli.command("seed")
     def seed_command() -> None:
-        """Load the bundled article(s). Safe to run twice."""
+        """Load the bundled article(s) and the default thresholds. Safe to run twice."""
         created, present = articles.seed()
+        settings.ensure_defaults()
         click.echo(f"Articles: {created} created, {present} already present.")
+
+    model = click.Group("model", help="The Detoxify model: check it, download it.")
+    app.cli.add_command(model)
+
+    @model.command("check")
+    @click.option("--text", default=PROBE, show_default=True, help="Sentence to score.")
+    def model_check(text: str) -> None:
+        """Load the configured model, score a probe sentence, print each category."""
+        scorer = current_app.extensions["scoring"].scorer
+        started = time.perf_counter()
+        try:
+            scorer.load()
+            loaded = time.perf_counter()
+            [result] = scorer.score([text])
+        except ScoringUnavailable as error:
+            click.echo(f"Model unavailable: {error}", err=True)
+            sys.exit(1)
+        scored = time.perf_counter()
+        click.echo(f"model    {scorer.name}  ({scorer.version})")
+        click.echo(f"load     {loaded - started:.2f} s")
+        click.echo(f"score    {(scored - loaded) * 1000:.1f} ms")
+        for category, value in result.scores.items():
+            click.echo(f"  {category:<18} {value:.4f}")
+
+    @model.command("download")
+    @click.option("--if-missing", is_flag=True, help="Do nothing when a copy is already there.")
+    def model_download(if_missing: bool) -> None:
+        """Fetch the configured model into MODEL_DIR so that the site runs offline."""
+        name, model_dir = current_app.config["DETOXIFY_MODEL"], current_app.config["MODEL_DIR"]
+        if current_app.config["DETOXIFY_CHECKPOINT"]:
+            click.echo("DETOXIFY_CHECKPOINT is set: that local model is used; nothing to fetch.")
+            return
+        existing = local_model(model_dir, name)
+        if existing is not None and if_missing:
+            click.echo(f"Model {name!r} already in {existing.checkpoint.parent}.")
+            return
+        click.echo(f"Fetching Detoxify {name!r} into {model_dir}/{name} …")
+        try:
+            local = download(name, model_dir)
+        except ModelDownloadError as error:
+            click.echo(f"Download failed: {error}", err=True)
+            click.echo(
+                "The site still starts: comments are kept and held for moderators until a "
+                "model is available (set DETOXIFY_CHECKPOINT and DETOXIFY_HF_CONFIG to local "
+                "files, or run this command where the internet is reachable).",
+                err=True,
+            )
+            sys.exit(1)
+        click.echo(f"Checkpoint  {local.checkpoint}")
+        click.echo(f"Config      {local.hf_config}")
+
+    comments = click.Group("comments", help="Comments in bulk.")
+    app.cli.add_command(comments)
+
+    @comments.command("rescore")
+    @click.option("--article", "slug", help="Only this article's comments (slug).")
+    @click.option(
+        "--status",
+        type=click.Choice([s.value for s in CommentStatus]),
+        multiple=True,
+        help="Only comments in this status (repeatable).",
+    )
+    @click.option("--since", type=click.DateTime(), help="Only comments posted since this date.")
+    @click.option("--ids", help="Only these comment ids, comma-separated.")
+    @click.option("--batch-size", default=32, show_default=True)
+    def comments_rescore(
+        slug: str | None,
+        status: tuple[str, ...],
+        since: datetime | None,
+        ids: str | None,
+        batch_size: int,
+    ) -> None:
+        """Score a chosen set of comments again with the configured model.
+
+        Comments still undecided by a human are decided anew by the policy; the others only
+        get their new scores."""
+        query = select(Comment.id).order_by(Comment.id)
+        if slug:
+            query = query.join(Article).where(Article.slug == slug)
+        if status:
+            query = query.where(Comment.status.in_(status))
+        if since:
+            query = query.where(Comment.created_at >= since)
+        if ids:
+            try:
+                wanted = [int(i) for i in ids.split(",") if i.strip()]
+            except ValueError:
+                raise click.BadParameter("comma-separated numbers", param_hint="--ids") from None
+            query = query.where(Comment.id.in_(wanted))
+        chosen = list(db.session.scalars(query))
+        if not chosen:
+            click.echo("No comment matches.")
+            return
+        scorer = current_app.extensions["scoring"].scorer
+        try:
+            scorer.load()
+        except ScoringUnavailable as error:
+            click.echo(f"Model unavailable: {error}", err=True)
+            sys.exit(1)
+        decided = rescored = 0
+        with click.progressbar(length=len(chosen), label="Rescoring") as bar:
+            for start in range(0, len(chosen), batch_size):
+                part = chosen[start : start + batch_size]
+                outcome = scoring.rescore(part, scorer)
+                decided += outcome.decided
+                rescored += outcome.rescored
+                bar.update(len(part))
+        click.echo(f"{rescored} comments rescored, {decided} of them decided by the policy.")

@@ -117,6 +117,8 @@ def load_config(instance_path: str, environ: Mapping[str, str] | None = None) ->
         "DUPLICATE_WINDOW_MINUTES": _int(values, "DUPLICATE_WINDOW_MINUTES", 10),
         "COMMENT_RATE_LIMIT": rate_limit,
         "COMMENTS_PER_PAGE": _int(values, "COMMENTS_PER_PAGE", 20, minimum=1),
+        # Scoring (Detoxify)
+        **_scoring_config(values, instance),
         # Requests larger than this are refused with 413 before they are parsed.
         "MAX_CONTENT_LENGTH": _int(values, "MAX_REQUEST_BYTES", 64 * 1024, minimum=1024),
         # Rate-limit counters: in memory for one process, Redis when several share the load.
@@ -128,6 +130,51 @@ def load_config(instance_path: str, environ: Mapping[str, str] | None = None) ->
         "SESSION_COOKIE_SAMESITE": "Lax",
         "REMEMBER_COOKIE_SECURE": force_https,
         "WTF_CSRF_TIME_LIMIT": _int(values, "CSRF_TIME_LIMIT_SECONDS", 8 * 3600, minimum=60),
+    }
+
+
+DETOXIFY_MODELS = ("original", "unbiased", "multilingual", "original-small", "unbiased-small")
+
+
+def _scoring_config(values: Mapping[str, str | None], instance: Path) -> dict[str, Any]:
+    model = (_env(values, "DETOXIFY_MODEL", "multilingual") or "multilingual").lower()
+    if model not in DETOXIFY_MODELS:
+        raise ConfigError(
+            f"DETOXIFY_MODEL must be one of {', '.join(DETOXIFY_MODELS)}, got {model!r}"
+        )
+    backend = _env(values, "SCORING_BACKEND", "thread")
+    if backend not in ("thread",):
+        raise ConfigError(f"SCORING_BACKEND must be 'thread', got {backend!r}")
+    device = _env(values, "DETOXIFY_DEVICE", "cpu") or "cpu"
+    if not (device == "cpu" or device.startswith("cuda")):
+        raise ConfigError(f"DETOXIFY_DEVICE must be cpu or cuda[:N], got {device!r}")
+    model_dir = Path(_env(values, "MODEL_DIR", str(instance / "models")) or instance / "models")
+    checkpoint = _env(values, "DETOXIFY_CHECKPOINT")
+    hf_config = _env(values, "DETOXIFY_HF_CONFIG")
+    for key, path in (("DETOXIFY_CHECKPOINT", checkpoint), ("DETOXIFY_HF_CONFIG", hf_config)):
+        if path and not Path(path).exists():
+            raise ConfigError(f"{key} points to {path}, which does not exist")
+    if hf_config and not checkpoint:
+        raise ConfigError("DETOXIFY_HF_CONFIG needs DETOXIFY_CHECKPOINT")
+    threads = _env(values, "DETOXIFY_THREADS")
+    return {
+        "DETOXIFY_MODEL": model,
+        "DETOXIFY_CHECKPOINT": checkpoint,
+        "DETOXIFY_HF_CONFIG": hf_config,
+        "DETOXIFY_DEVICE": device,
+        "DETOXIFY_THREADS": _int(values, "DETOXIFY_THREADS", 0, minimum=1) if threads else None,
+        "MODEL_DIR": str(model_dir),
+        "SCORING_BACKEND": backend,
+        "SCORING_WAIT_SECONDS": _float(values, "SCORING_WAIT_SECONDS", 3.0),
+        "SCORING_BATCH_SIZE": _int(values, "SCORING_BATCH_SIZE", 16, minimum=1),
+        "SCORING_BATCH_WAIT_MS": _float(values, "SCORING_BATCH_WAIT_MS", 10.0),
+        "SCORING_TIMEOUT_SECONDS": _float(values, "SCORING_TIMEOUT_SECONDS", 30.0, minimum=1),
+        "SCORING_LEASE_SECONDS": _float(values, "SCORING_LEASE_SECONDS", 120.0, minimum=1),
+        "SCORING_RETRY_BASE_SECONDS": _float(values, "SCORING_RETRY_BASE_SECONDS", 5.0),
+        "SCORING_RETRY_MAX_SECONDS": _float(values, "SCORING_RETRY_MAX_SECONDS", 600.0),
+        "SCORING_SWEEP_SECONDS": _float(values, "SCORING_SWEEP_SECONDS", 5.0, minimum=0.05),
+        "SCORING_LOAD_RETRY_SECONDS": _float(values, "SCORING_LOAD_RETRY_SECONDS", 30.0),
+        "NUDGE_EXPIRY_MINUTES": _float(values, "NUDGE_EXPIRY_MINUTES", 60.0),
     }
 
 

@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from app.policy import CATEGORY_HOLD, CATEGORY_REJECT, NO_SCORE, Outcome, Reason, Verdict
+from app.policy import (
+    CATEGORY_HOLD,
+    CATEGORY_REJECT,
+    NUDGE,
+    NUDGE_IGNORED,
+    SCORING_UNAVAILABLE,
+    Outcome,
+    Reason,
+    Verdict,
+)
 
 CATEGORY_LABELS = {
     "toxicity": "propos toxiques",
@@ -21,8 +30,16 @@ def category_label(category: str) -> str:
 
 def reason_text(reason: Reason) -> str:
     """One reason, in plain French, for staff (with the numbers)."""
-    if reason.code == NO_SCORE:
-        return "Aucun score de toxicité disponible : un modérateur doit décider."
+    if reason.code == SCORING_UNAVAILABLE:
+        detail = f" ({reason.detail})" if reason.detail else ""
+        return f"Score indisponible : le modèle n’a pas pu noter ce commentaire{detail}."
+    if reason.code == NUDGE_IGNORED:
+        return "L’auteur a été invité à reformuler et a envoyé son commentaire tel quel."
+    if reason.code == NUDGE and reason.category:
+        return (
+            f"Invitation à reformuler : {category_label(reason.category)} "
+            f"(score {reason.score:.2f} ≥ {reason.threshold:.2f})"
+        )
     if reason.code in (CATEGORY_HOLD, CATEGORY_REJECT) and reason.category:
         verb = "rejet" if reason.code == CATEGORY_REJECT else "modération"
         return (
@@ -32,10 +49,22 @@ def reason_text(reason: Reason) -> str:
     return reason.detail or reason.code
 
 
+def nudge_message(categories: list[str]) -> str:
+    """The kind word to an author whose comment may break the house rules."""
+    kinds = ", ".join(dict.fromkeys(category_label(c) for c in categories))
+    return (
+        "Votre commentaire pourrait ne pas respecter nos règles de publication : il semble "
+        f"contenir des {kinds}. Vous pouvez le reformuler, ou l’envoyer tel quel : il sera alors "
+        "relu par un modérateur avant toute publication."
+    )
+
+
 def reader_message(verdict: Verdict) -> str | None:
     """What the author is told about their comment's status (None when published)."""
     if verdict.outcome == Outcome.PUBLISH:
         return None
+    if verdict.outcome == Outcome.NUDGE:
+        return nudge_message([r.category for r in verdict.reasons if r.category])
     if verdict.outcome == Outcome.HOLD:
         return "En attente de modération : un modérateur va le relire avant sa publication."
     categories = [r.category for r in verdict.reasons if r.code == CATEGORY_REJECT and r.category]

@@ -28,6 +28,7 @@ class CommentStatus(enum.StrEnum):
     """Every comment has exactly one of these, from the moment it is stored."""
 
     PENDING = "pending"  # stored, not yet decided
+    NUDGED = "nudged"  # the author was asked to reconsider; not public until they answer
     PUBLISHED = "published"
     HELD = "held"  # waiting for a moderator
     REJECTED = "rejected"
@@ -102,11 +103,28 @@ class Comment(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     decided_at: Mapped[datetime | None] = mapped_column()
 
+    # Scoring state. `awaiting_score` is true from submission until the model's scores are
+    # recorded (or a human decides first); a worker claims the comment with a conditional
+    # update (`claim_token`, valid until `claimed_until`), and a failed attempt is retried at
+    # `next_scoring_at`.
+    awaiting_score: Mapped[bool] = mapped_column(default=True)
+    scoring_attempts: Mapped[int] = mapped_column(default=0)
+    next_scoring_at: Mapped[datetime | None] = mapped_column()
+    claim_token: Mapped[str | None] = mapped_column(String(32))
+    claimed_until: Mapped[datetime | None] = mapped_column()
+    # The author saw the nudge and chose to send the comment anyway.
+    nudge_acknowledged: Mapped[bool] = mapped_column(default=False)
+
     article: Mapped[Article] = relationship()
     user: Mapped[User | None] = relationship()
+    score: Mapped[CommentScore | None] = relationship(
+        back_populates="comment", uselist=False, lazy="raise_on_sql"
+    )
 
     __table_args__ = (
-        CheckConstraint("status IN ('pending', 'published', 'held', 'rejected')", name="status"),
+        CheckConstraint(
+            "status IN ('pending', 'nudged', 'published', 'held', 'rejected')", name="status"
+        ),
         CheckConstraint("depth >= 0 AND depth <= 2", name="depth"),
         Index("ix_comments_article_status_created", "article_id", "status", "created_at"),
         Index("ix_comments_thread", "thread_id"),
@@ -114,8 +132,54 @@ class Comment(db.Model):
         Index("ix_comments_user", "user_id"),
         Index("ix_comments_guest_token", "guest_token"),
         Index("ix_comments_dedup", "article_id", "body_hash", "created_at"),
+        Index("ix_comments_awaiting_score", "awaiting_score", "next_scoring_at"),
     )
 
     @property
     def is_published(self) -> bool:
         return self.status == CommentStatus.PUBLISHED
+
+
+class CommentScore(db.Model):
+    """The model's scores for a comment: every category the checkpoint names."""
+
+    __tablename__ = "comment_scores"
+
+    comment_id: Mapped[int] = mapped_column(
+        ForeignKey("comments.id", ondelete="CASCADE"), primary_key=True
+    )
+    scores: Mapped[dict[str, float]] = mapped_column(JSON)
+    model_name: Mapped[str] = mapped_column(String(120))
+    model_version: Mapped[str] = mapped_column(String(200))
+    windowed: Mapped[bool] = mapped_column(default=False)
+    scored_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    comment: Mapped[Comment] = relationship(back_populates="score")
+
+
+class CategoryThreshold(db.Model):
+    """Per category: hold at or above `hold`, reject at or above `reject`, nudge the author at
+    or above `nudge`; a category can be switched off. Edited by admins."""
+
+    __tablename__ = "category_thresholds"
+
+    category: Mapped[str] = mapped_column(String(64), primary_key=True)
+    hold: Mapped[float]
+    reject: Mapped[float]
+    nudge: Mapped[float]
+    enabled: Mapped[bool] = mapped_column(default=True)
+
+    __table_args__ = (
+        CheckConstraint("hold >= 0 AND hold <= 1", name="hold_range"),
+        CheckConstraint("reject >= hold AND reject <= 1", name="reject_range"),
+        CheckConstraint("nudge >= 0 AND nudge <= 1", name="nudge_range"),
+    )
+
+
+class SiteSetting(db.Model):
+    """A site-wide setting edited by admins (JSON value), e.g. whether nudges are on."""
+
+    __tablename__ = "site_settings"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[Any] = mapped_column(JSON)

@@ -14,6 +14,7 @@ class Outcome(enum.StrEnum):
     PUBLISH = "publish"
     HOLD = "hold"
     REJECT = "reject"
+    NUDGE = "nudge"  # ask the author to reconsider before anything else
 
 
 @dataclass(frozen=True)
@@ -52,26 +53,39 @@ class Verdict:
 
 
 # Reason codes
-NO_SCORE = "no_score"  # no model score is available: a human decides
+SCORING_UNAVAILABLE = "scoring_unavailable"  # no model score exists: a human decides
 CATEGORY_HOLD = "category_hold"
 CATEGORY_REJECT = "category_reject"
+NUDGE = "nudge"  # a category crossed its nudge threshold
+NUDGE_IGNORED = "nudge_ignored"  # the author was nudged and sent the comment anyway
 
 
 def decide(
     scores: Mapping[str, float] | None,
     thresholds: Mapping[str, Threshold],
     hold_reasons: Sequence[Reason] = (),
+    nudge: Mapping[str, float] | None = None,
 ) -> Verdict:
-    """Turn a comment's scores into publish, hold or reject, with every reason.
+    """Turn a comment's scores into publish, hold, reject (or nudge), with every reason.
 
-    `scores` is None when no score exists (scoring not configured or unavailable): the comment
-    is then held for a human, never published. `hold_reasons` are holds decided elsewhere
-    (a site rule, a nudge sent anyway); a rejection by score still wins over them.
+    `scores` is None when no score exists (the model is unavailable): the comment is then held
+    for a human, never published. `hold_reasons` are holds decided elsewhere (a site rule, a
+    nudge sent anyway); a rejection by score still wins over them. `nudge` (per category, the
+    score at which to ask the author to reconsider) is given only while the author can still
+    answer: when a category crosses it, the verdict is NUDGE, whatever else it would be.
     """
+    if scores is not None and nudge is not None:
+        nudges = [
+            Reason(NUDGE, category, score, nudge[category])
+            for category, score in scores.items()
+            if category in nudge and score >= nudge[category]
+        ]
+        if nudges:
+            return Verdict(Outcome.NUDGE, tuple(nudges))
     rejects: list[Reason] = []
     holds: list[Reason] = list(hold_reasons)
     if scores is None:
-        holds.insert(0, Reason(NO_SCORE))
+        holds.insert(0, Reason(SCORING_UNAVAILABLE))
     else:
         for category, score in scores.items():
             threshold = thresholds.get(category)

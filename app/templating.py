@@ -35,5 +35,17 @@ def register(app: Flask) -> None:
         local = value.astimezone(zone)
         return f"{local.day} {MONTHS[local.month - 1]} {local.year} à {local:%H:%M}"
 
+    @app.context_processor
+    def scoring_banner() -> dict[str, object]:
+        """Staff see why scoring is down, on every page, while it is."""
+        from flask_login import current_user
+
+        if not (current_user.is_authenticated and current_user.role in ("moderator", "admin")):
+            return {}
+        scorer = app.extensions["scoring"].scorer
+        if scorer.state != "failed":
+            return {}
+        return {"scoring_down": scorer.error or "le modèle n’a pas pu être chargé"}
+
     app.jinja_env.filters["paragraphs"] = paragraphs
     app.jinja_env.filters["date_fr"] = date_fr

@@ -22,7 +22,7 @@ from app import create_app
 from app.config import normalise_database_url, testing_config
 from app.extensions import db, limiter
 from app.models import Article, Comment, CommentStatus, Role, User
-from app.services import accounts, articles
+from app.services import accounts, articles, settings
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
 ARTICLE_SLUG = "raqqa-al-mayadeen"
@@ -67,6 +67,40 @@ def make_config(database_url: str, instance_path: str, **overrides: Any) -> dict
     return config
 
 
+# The tiny model every app in the tests scores with: a real Detoxify-format checkpoint, loaded
+# through the production code, whose scores follow chosen words (tests/tiny_checkpoints.py).
+TRIGGERS = {
+    "connard": {"toxicity": 0.95, "insult": 0.92},  # over the reject thresholds
+    "idiot": {"insult": 0.7},  # over hold (0.5) and nudge (0.5), under reject (0.9)
+    "merde": {"obscene": 0.65},  # over hold (0.6), under reject (0.95)
+}
+NEUTRAL = 0.01
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    from tests.tiny_checkpoints import build_word_checkpoint
+
+    with pytest.MonkeyPatch.context() as patch:
+        for name in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"):
+            patch.setenv(name, "1")
+        yield build_word_checkpoint(
+            tmp_path_factory.mktemp("tiny-model"), triggers=TRIGGERS, neutral=NEUTRAL
+        )
+
+
+@pytest.fixture(scope="session")
+def tiny_scorer(tiny_model: Any) -> Any:
+    """One loaded scorer shared by every test app (loading is the slow part)."""
+    from app.scoring import ScorerSettings, get_scorer
+
+    scorer = get_scorer(
+        ScorerSettings(checkpoint=str(tiny_model.checkpoint), hf_config=str(tiny_model.hf_config))
+    )
+    scorer.load()
+    return scorer
+
+
 @pytest.fixture
 def config_overrides() -> dict[str, Any]:
     """Override in a test module (or with `@pytest.mark.parametrize`) to change settings."""
@@ -86,15 +120,27 @@ class IsolatedClient(FlaskClient):
 
 
 @pytest.fixture
-def app(database_url: str, tmp_path: Any, config_overrides: dict[str, Any]) -> Iterator[Flask]:
-    app = create_app(make_config(database_url, str(tmp_path / "instance"), **config_overrides))
+def scorer(tiny_scorer: Any) -> Any:
+    """The scorer of the test's app; override to test another (a broken one, say)."""
+    return tiny_scorer
+
+
+@pytest.fixture
+def app(
+    database_url: str, tmp_path: Any, config_overrides: dict[str, Any], scorer: Any
+) -> Iterator[Flask]:
+    app = create_app(
+        make_config(database_url, str(tmp_path / "instance"), **config_overrides), scorer=scorer
+    )
     app.test_client_class = IsolatedClient
     limiter.reset()  # rate-limit counters live in memory: start each test at zero
     with app.app_context():
         db.drop_all()
         db.create_all()
         articles.seed()
+        settings.ensure_defaults()
         yield app
+        app.extensions["scoring"].stop()
         db.session.remove()
         db.drop_all()
         db.engine.dispose()
@@ -199,6 +245,7 @@ def add_comment(
         body=body,
         body_hash=body_hash(body),
         status=status,
+        awaiting_score=False,
         **fields,
     )
     db.session.add(comment)

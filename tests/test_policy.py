@@ -7,7 +7,9 @@ import pytest
 from app.policy import (
     CATEGORY_HOLD,
     CATEGORY_REJECT,
-    NO_SCORE,
+    NUDGE,
+    NUDGE_IGNORED,
+    SCORING_UNAVAILABLE,
     Outcome,
     Reason,
     Threshold,
@@ -24,7 +26,7 @@ T = {
 @pytest.mark.parametrize(
     ("scores", "outcome", "codes"),
     [
-        (None, Outcome.HOLD, [NO_SCORE]),
+        (None, Outcome.HOLD, [SCORING_UNAVAILABLE]),
         ({"toxicity": 0.1, "insult": 0.1}, Outcome.PUBLISH, []),
         ({"toxicity": 0.4999}, Outcome.PUBLISH, []),
         ({"toxicity": 0.5}, Outcome.HOLD, [CATEGORY_HOLD]),  # at the threshold: held
@@ -56,3 +58,30 @@ def test_extra_hold_reasons_hold_but_rejection_wins():
 def test_invalid_thresholds_are_refused(hold, reject):
     with pytest.raises(ValueError):
         Threshold(hold=hold, reject=reject)
+
+
+N = {"toxicity": 0.4, "insult": 0.5}
+
+
+@pytest.mark.parametrize(
+    ("scores", "nudge", "outcome", "codes"),
+    [
+        ({"toxicity": 0.39}, N, Outcome.PUBLISH, []),
+        ({"toxicity": 0.4}, N, Outcome.NUDGE, [NUDGE]),  # at the nudge threshold
+        ({"toxicity": 0.95, "insult": 0.6}, N, Outcome.NUDGE, [NUDGE, NUDGE]),  # before reject
+        ({"toxicity": 0.95}, None, Outcome.REJECT, [CATEGORY_REJECT]),  # nudges off/answered
+        ({"threat": 0.99}, N, Outcome.PUBLISH, []),  # no nudge threshold for it
+        (None, N, Outcome.HOLD, [SCORING_UNAVAILABLE]),  # no score: nothing to nudge about
+    ],
+)
+def test_nudge(scores, nudge, outcome, codes):
+    verdict = decide(scores, T, nudge=nudge)
+    assert verdict.outcome == outcome
+    assert [r.code for r in verdict.reasons] == codes
+
+
+def test_sent_anyway_is_held_unless_rejected():
+    ignored = [Reason(NUDGE_IGNORED)]
+    assert decide({"toxicity": 0.6}, T, ignored).outcome == Outcome.HOLD
+    assert decide({"toxicity": 0.1}, T, ignored).outcome == Outcome.HOLD
+    assert decide({"toxicity": 0.91}, T, ignored).outcome == Outcome.REJECT

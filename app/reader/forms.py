@@ -20,12 +20,33 @@ def _strip(value: str | None) -> str | None:
     return value.strip() if isinstance(value, str) else value
 
 
-class CommentForm(FlaskForm):
-    body = TextAreaField(
-        "Commentaire",
+def _body_field(label: str = "Commentaire") -> TextAreaField:
+    return TextAreaField(
+        label,
         filters=[clean_text],
         validators=[DataRequired("Écrivez votre commentaire avant de l’envoyer."), PlainText()],
     )
+
+
+def _check_length(field: Any) -> None:
+    limit = current_app.config["COMMENT_MAX_LENGTH"]
+    if len(field.data or "") > limit:
+        raise ValidationError(
+            f"Votre commentaire compte {len(field.data)} caractères ; le maximum est de {limit}."
+        )
+
+
+class RevisionForm(FlaskForm):
+    """A nudged author's rewrite of their comment."""
+
+    body = _body_field("Votre commentaire, reformulé")
+
+    def validate_body(self, field: Any) -> None:
+        _check_length(field)
+
+
+class CommentForm(FlaskForm):
+    body = _body_field()
     name = StringField(
         "Nom",
         filters=[_strip],
@@ -50,12 +71,7 @@ class CommentForm(FlaskForm):
         return not current_user.is_authenticated
 
     def validate_body(self, field: Any) -> None:
-        limit = current_app.config["COMMENT_MAX_LENGTH"]
-        if len(field.data or "") > limit:
-            raise ValidationError(
-                f"Votre commentaire compte {len(field.data)} caractères ; "
-                f"le maximum est de {limit}."
-            )
+        _check_length(field)
 
     def validate_name(self, field: Any) -> None:
         if self.guest and not field.data:

@@ -8,6 +8,7 @@ from flask import (
     abort,
     current_app,
     flash,
+    jsonify,
     redirect,
     render_template,
     request,
@@ -19,10 +20,11 @@ from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
+from app import labels
 from app.extensions import db, limiter
 from app.models import Article, Comment, CommentStatus
 from app.reader import bp
-from app.reader.forms import CommentForm
+from app.reader.forms import CommentForm, RevisionForm
 from app.services import comments as comment_service
 
 SORTS = {"recents": True, "anciens": False}
@@ -105,10 +107,72 @@ def post_comment(slug: str) -> Response | tuple[str, int]:
             return _render_article(article, form), 422
         form.form_errors.append(error.message)
         return _render_article(article, form), 403
-    comment = result.comment
-    flash(_outcome_message(comment, result.duplicate), _outcome_category(comment))
-    return redirect(
-        url_for("reader.article", slug=article.slug, _anchor=f"c{comment.id}"), code=303
+    return _after_submit(article, result.comment, result.duplicate)
+
+
+def _after_submit(article: Article, comment: Comment, duplicate: bool = False) -> Response:
+    """Tell the author what became of their comment, on the article page."""
+    flash(_outcome_message(comment, duplicate), _outcome_category(comment))
+    if comment.status == CommentStatus.NUDGED:
+        target = url_for(
+            "reader.article", slug=article.slug, commentaire=comment.id, _anchor="formulaire"
+        )
+    else:
+        target = url_for("reader.article", slug=article.slug, _anchor=f"c{comment.id}")
+    return redirect(target, code=303)
+
+
+def _own_comment_or_404(article: Article, comment_id: int) -> Comment:
+    comment = comment_service.find_own_comment(comment_id, _viewer())
+    if comment is None or comment.article_id != article.id:
+        abort(404, description="Ce commentaire n’existe pas ou ne vous appartient pas.")
+    return comment
+
+
+@bp.post("/articles/<slug>/commentaires/<int:comment_id>/envoyer")
+def send_anyway(slug: str, comment_id: int) -> Response | tuple[str, int]:
+    """The nudged author sends the comment as it is (it then goes to a moderator)."""
+    article = _article_or_404(slug)
+    comment = _own_comment_or_404(article, comment_id)
+    try:
+        comment_service.send_anyway(comment)
+    except comment_service.CommentError as error:
+        flash(error.message, "comment-error")
+    return _after_submit(article, comment)
+
+
+@bp.post("/articles/<slug>/commentaires/<int:comment_id>/reviser")
+def revise(slug: str, comment_id: int) -> Response | tuple[str, int]:
+    """The nudged author rewrote the comment: it is checked again."""
+    article = _article_or_404(slug)
+    comment = _own_comment_or_404(article, comment_id)
+    form = RevisionForm()
+    if not form.validate_on_submit():
+        return _render_article(article, CommentForm(), nudged=comment, revision=form), 422
+    try:
+        comment_service.revise(comment, form.body.data)
+    except comment_service.CommentError as error:
+        flash(error.message, "comment-error")
+    return _after_submit(article, comment)
+
+
+@bp.get("/articles/<slug>/commentaires/<int:comment_id>/statut")
+def comment_status(slug: str, comment_id: int) -> Response:
+    """JSON for the author's page, which asks until its pending comment is decided.
+
+    200 with {"status", "message"}; 404 when the comment is not the viewer's (or unknown)."""
+    article = _article_or_404(slug)
+    comment = _own_comment_or_404(article, comment_id)
+    return jsonify(
+        id=comment.id,
+        status=comment.status,
+        message=_outcome_message(comment, duplicate=False),
+        url=url_for(
+            "reader.article",
+            slug=article.slug,
+            **({"commentaire": comment.id} if comment.status == CommentStatus.NUDGED else {}),
+            _anchor="formulaire" if comment.status == CommentStatus.NUDGED else f"c{comment.id}",
+        ),
     )
 
 
@@ -118,6 +182,13 @@ def _outcome_message(comment: Comment, duplicate: bool) -> str:
         return prefix + "Merci ! Votre commentaire est publié."
     if comment.status == CommentStatus.REJECTED:
         return prefix + f"Votre commentaire n’a pas été publié. {comment.status_reason or ''}"
+    if comment.status == CommentStatus.NUDGED:
+        return prefix + "Avant d’envoyer votre commentaire, relisez-le : voir ci-dessous."
+    if comment.status == CommentStatus.PENDING:
+        return prefix + (
+            "Merci ! Votre commentaire est en cours de vérification : cette page vous dira "
+            "dès que possible s’il est publié."
+        )
     return prefix + (
         "Merci ! Votre commentaire est en attente de modération : vous seul le voyez "
         "jusqu’à ce qu’un modérateur l’ait relu."
@@ -132,7 +203,12 @@ def _outcome_category(comment: Comment) -> str:
     }.get(CommentStatus(comment.status), "comment-info")
 
 
-def _render_article(article: Article, form: CommentForm) -> str:
+def _render_article(
+    article: Article,
+    form: CommentForm,
+    nudged: Comment | None = None,
+    revision: RevisionForm | None = None,
+) -> str:
     sort = request.args.get("tri", "recents")
     if sort not in SORTS:
         sort = "recents"
@@ -151,8 +227,21 @@ def _render_article(article: Article, form: CommentForm) -> str:
                     "Le commentaire auquel vous répondez n’existe pas ou n’est pas publié."
                 ]
             reply_target = None
+    if nudged is None and request.args.get("commentaire", type=int):
+        own = comment_service.find_own_comment(request.args.get("commentaire", type=int), _viewer())
+        if own is not None and own.status == CommentStatus.NUDGED and own.article_id == article.id:
+            nudged = own
+    if nudged is not None and revision is None:
+        revision = RevisionForm(body=nudged.body)
     return render_template(
         "reader/article.html",
+        nudged=nudged,
+        revision=revision,
+        nudge_text=labels.nudge_message(
+            [r["category"] for r in nudged.reasons if r.get("category")]
+        )
+        if nudged is not None
+        else None,
         article=article,
         form=form,
         threads=threads,

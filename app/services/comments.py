@@ -8,13 +8,13 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import and_, false, func, or_, select
+from sqlalchemy import and_, false, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.elements import ColumnElement
 
 from app import labels, policy
 from app.extensions import db
-from app.models import Article, Comment, CommentStatus, User, utcnow
+from app.models import Article, Comment, CommentScore, CommentStatus, User, utcnow
 
 
 class CommentError(Exception):
@@ -71,6 +71,7 @@ class ThreadPage:
 
 
 STATUS_FOR_OUTCOME = {
+    policy.Outcome.NUDGE: CommentStatus.NUDGED,
     policy.Outcome.PUBLISH: CommentStatus.PUBLISHED,
     policy.Outcome.HOLD: CommentStatus.HELD,
     policy.Outcome.REJECT: CommentStatus.REJECTED,
@@ -88,7 +89,9 @@ def submit_comment(
     parent_id: int | None = None,
     form_token: str | None = None,
 ) -> SubmitResult:
-    """Store a new comment (committed as pending first), then decide its fate.
+    """Store a new comment (committed as pending first), queue it for scoring, and wait a
+    bounded time for the decision (`SCORING_WAIT_SECONDS`); past that it stays pending and the
+    author's page learns the outcome later.
 
     Raises CommentError for comments closed, a bad parent; returns the existing comment
     when the same author sent the same text to the same article within the duplicate window.
@@ -131,22 +134,68 @@ def submit_comment(
             raise
         return SubmitResult(same, duplicate=True)
 
-    decide_new_comment(comment)
+    score_and_wait(comment)
     return SubmitResult(comment, duplicate=False)
 
 
-def decide_new_comment(comment: Comment, scores: dict[str, float] | None = None) -> None:
-    """Apply the policy to a pending comment and commit its status, once."""
-    verdict = policy.decide(scores, thresholds={})
-    apply_verdict(comment, verdict)
+def score_and_wait(comment: Comment) -> None:
+    """Queue the comment for the scoring worker and wait, bounded, for its decision."""
+    worker = current_app.extensions["scoring"]
+    worker.enqueue([comment.id])
+    worker.wait(comment.id, current_app.config["SCORING_WAIT_SECONDS"])
+    db.session.refresh(comment)
 
 
-def apply_verdict(comment: Comment, verdict: policy.Verdict) -> None:
-    comment.status = STATUS_FOR_OUTCOME[verdict.outcome]
-    comment.status_reason = labels.reader_message(verdict)
-    comment.reasons = [r.as_dict() for r in verdict.reasons]
-    comment.decided_at = utcnow()
+def send_anyway(comment: Comment) -> None:
+    """The author read the nudge and sends the comment as it is: decided on its stored scores,
+    held for a moderator (or rejected, if a reject threshold is crossed)."""
+    from app.services import settings
+
+    score = db.session.scalar(select(CommentScore).where(CommentScore.comment_id == comment.id))
+    if comment.status != CommentStatus.NUDGED or score is None:
+        raise CommentError(None, "Ce commentaire n’attend plus votre réponse.")
+    verdict = policy.decide(
+        score.scores, settings.thresholds(), [policy.Reason(policy.NUDGE_IGNORED)]
+    )
+    changed = db.session.execute(
+        update(Comment)
+        .where(Comment.id == comment.id, Comment.status == CommentStatus.NUDGED)
+        .values(
+            status=STATUS_FOR_OUTCOME[verdict.outcome],
+            status_reason=labels.reader_message(verdict),
+            reasons=[r.as_dict() for r in verdict.reasons],
+            nudge_acknowledged=True,
+            decided_at=utcnow(),
+        )
+    ).rowcount
     db.session.commit()
+    if changed != 1:
+        raise CommentError(None, "Ce commentaire n’attend plus votre réponse.")
+    db.session.refresh(comment)
+
+
+def revise(comment: Comment, body: str) -> None:
+    """The author rewrote a nudged comment: the new text goes through the model again."""
+    changed = db.session.execute(
+        update(Comment)
+        .where(Comment.id == comment.id, Comment.status == CommentStatus.NUDGED)
+        .values(
+            body=body,
+            body_hash=body_hash(body),
+            status=CommentStatus.PENDING,
+            status_reason=None,
+            reasons=[],
+            decided_at=None,
+            awaiting_score=True,
+            scoring_attempts=0,
+            next_scoring_at=None,
+            created_at=utcnow(),
+        )
+    ).rowcount
+    db.session.commit()
+    if changed != 1:
+        raise CommentError(None, "Ce commentaire n’attend plus votre réponse.")
+    score_and_wait(comment)
 
 
 def _reply_target(article: Article, parent_id: int | None) -> Comment | None:

@@ -9,28 +9,35 @@ from app.models import Comment, CommentStatus
 from tests.conftest import ARTICLE_URL, add_comment, comments_in_db, login, make_user
 
 
-def test_guest_comment_is_stored_and_waits_for_moderation(client, reader):
+def test_guest_comment_is_scored_and_published(client, reader):
     response = reader.post(body="Très bon article,\nmerci.")
     assert response.status_code == 303
     [comment] = comments_in_db()
-    assert comment.status == CommentStatus.HELD
-    assert comment.decided_at is not None
-    assert comment.reasons == [{"code": "no_score"}]
+    assert comment.status == CommentStatus.PUBLISHED
+    assert comment.decided_at is not None and not comment.awaiting_score
     assert response.headers["Location"].endswith(f"{ARTICLE_URL}#c{comment.id}")
 
     page = client.get(ARTICLE_URL).get_data(as_text=True)
-    assert "en attente de modération" in page
+    assert "Merci ! Votre commentaire est publié." in page
     assert "Très bon article,<br>\nmerci." in page
+    assert "1 commentaire" in page
     assert "Camille" in page
     assert "camille@example.fr" not in page  # the address is never shown
 
 
-def test_pending_comment_is_visible_to_its_author_only(app, reader):
-    reader.post(body="Visible pour moi seul")
-    other = app.test_client()
-    page = other.get(ARTICLE_URL).get_data(as_text=True)
-    assert "Visible pour moi seul" not in page
-    assert "0 commentaire" in page
+def test_held_comment_is_visible_to_its_author_only(app, client, reader):
+    from app.services import settings
+
+    settings.set_value("nudge_enabled", False)
+    reader.post(body="Quelle merde, cet article")
+    [comment] = comments_in_db()
+    assert comment.status == CommentStatus.HELD
+    mine = client.get(ARTICLE_URL).get_data(as_text=True)
+    assert "Quelle merde, cet article" in mine
+    assert "En attente de modération — vous seul le voyez" in mine
+    other = app.test_client().get(ARTICLE_URL).get_data(as_text=True)
+    assert "Quelle merde" not in other
+    assert "0 commentaire" in other
 
 
 def test_published_comments_are_shown_and_counted(client, article):
@@ -113,20 +120,20 @@ def test_same_text_after_the_window_is_a_new_comment(app, reader):
     assert len(comments_in_db()) == 2
 
 
-def test_every_accepted_comment_is_committed_before_it_is_decided(app, reader, monkeypatch):
-    """If deciding fails, the comment already accepted is still stored, as pending."""
-    from app.services import comments as service
+def test_every_accepted_comment_is_committed_before_it_is_queued(app, reader, monkeypatch):
+    """If queueing fails, the comment already accepted is still stored, as pending."""
+    worker = app.extensions["scoring"]
 
-    def broken(comment, scores=None):
-        raise RuntimeError("decision failed")
+    def broken(ids):
+        raise RuntimeError("queue down")
 
-    monkeypatch.setattr(service, "decide_new_comment", broken)
+    monkeypatch.setattr(worker, "enqueue", broken)
     response = reader.post(body="Ne me perdez pas")
     assert response.status_code == 500
     assert "n’est jamais perdu" in response.get_data(as_text=True)
     [comment] = comments_in_db()
     assert comment.body == "Ne me perdez pas"
-    assert comment.status == CommentStatus.PENDING
+    assert comment.status == CommentStatus.PENDING and comment.awaiting_score
 
 
 def test_status_is_stored_as_its_plain_value(app, article):

@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+from flask import current_app, jsonify
+from sqlalchemy import func, select, text
+from werkzeug.wrappers import Response
+
+from app.api import bp
+from app.extensions import csrf, db
+from app.models import Comment
+
+
+@bp.get("/healthz")
+@csrf.exempt
+def healthz() -> tuple[Response, int]:
+    """The database and the model, as JSON.
+
+    200: the site can take and score comments. 503: the database does not answer, or the
+    model failed to load (comments are then kept and held for moderators)."""
+    worker = current_app.extensions["scoring"]
+    worker.start()
+    database: dict[str, object] = {"ok": True}
+    try:
+        db.session.execute(text("SELECT 1"))
+        database["awaiting_score"] = db.session.scalar(
+            select(func.count()).select_from(Comment).where(Comment.awaiting_score)
+        )
+    except Exception as error:  # the answer itself must not fail
+        db.session.rollback()
+        database = {"ok": False, "error": type(error).__name__}
+    scoring = worker.status()
+    scoring_ok = scoring["model"]["state"] in ("ready", "loading", "not_loaded")
+    ok = bool(database["ok"]) and scoring_ok
+    body = {"status": "ok" if ok else "degraded", "database": database, "scoring": scoring}
+    return jsonify(body), 200 if ok else 503

@@ -1,0 +1,263 @@
+"""A comment's way through the model: claimed, scored, decided — once, whatever fails.
+
+Every state change here is a conditional UPDATE, so that several worker threads or processes
+can never score or decide the same comment twice: a worker claims comments (`claim`), and only
+the holder of the claim may record their scores (`record_scores`) or their failure
+(`record_failure`). Only these functions commit the scoring transitions.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.sql.elements import ColumnElement
+
+from app import labels, policy
+from app.extensions import db
+from app.models import Comment, CommentScore, CommentStatus, utcnow
+from app.scoring import Scorer, ScoreResult
+from app.services import settings
+from app.services.comments import STATUS_FOR_OUTCOME
+
+UNDECIDED = (CommentStatus.PENDING, CommentStatus.HELD)
+
+
+@dataclass(frozen=True)
+class Claim:
+    token: str
+    comments: list[Comment]
+
+
+def _unclaimed(now: datetime) -> ColumnElement[bool]:
+    return or_(Comment.claimed_until.is_(None), Comment.claimed_until < now)
+
+
+def claim(comment_ids: Sequence[int]) -> Claim:
+    """Claim the comments that still await a score and that nobody else holds."""
+    token = secrets.token_hex(16)
+    now = utcnow()
+    lease = timedelta(seconds=current_app.config["SCORING_LEASE_SECONDS"])
+    db.session.execute(
+        update(Comment)
+        .where(Comment.id.in_(comment_ids), Comment.awaiting_score, _unclaimed(now))
+        .values(claim_token=token, claimed_until=now + lease)
+    )
+    db.session.commit()
+    claimed = list(
+        db.session.scalars(select(Comment).where(Comment.claim_token == token).order_by(Comment.id))
+    )
+    return Claim(token, claimed)
+
+
+def record_scores(
+    claim: Claim, results: Sequence[ScoreResult], model_name: str, model_version: str
+) -> list[int]:
+    """Store each comment's scores and decision together, in one transaction. Returns the ids
+    decided here (a comment decided meanwhile by a human is left as it is)."""
+    thresholds = settings.thresholds()
+    nudge = settings.nudge_thresholds()
+    nudge_window = timedelta(minutes=current_app.config["NUDGE_EXPIRY_MINUTES"])
+    now = utcnow()
+    decided: list[int] = []
+    for comment, result in zip(claim.comments, results, strict=True):
+        may_nudge = (
+            nudge is not None
+            and not comment.nudge_acknowledged
+            and comment.status == CommentStatus.PENDING
+            and _aware(comment.created_at) > now - nudge_window
+        )
+        hold_reasons = [policy.Reason(policy.NUDGE_IGNORED)] if comment.nudge_acknowledged else []
+        verdict = policy.decide(
+            result.scores, thresholds, hold_reasons, nudge=nudge if may_nudge else None
+        )
+        changed = db.session.execute(
+            update(Comment)
+            .where(
+                Comment.id == comment.id,
+                Comment.claim_token == claim.token,
+                Comment.awaiting_score,
+                Comment.status.in_(UNDECIDED),
+            )
+            .values(
+                status=STATUS_FOR_OUTCOME[verdict.outcome],
+                status_reason=labels.reader_message(verdict),
+                reasons=[r.as_dict() for r in verdict.reasons],
+                decided_at=now,
+                awaiting_score=False,
+                next_scoring_at=None,
+                claim_token=None,
+                claimed_until=None,
+            )
+        ).rowcount
+        if changed != 1:
+            continue
+        db.session.merge(
+            CommentScore(
+                comment_id=comment.id,
+                scores=result.scores,
+                model_name=model_name,
+                model_version=model_version,
+                windowed=result.windowed,
+                scored_at=now,
+            )
+        )
+        decided.append(comment.id)
+    db.session.commit()
+    return decided
+
+
+def record_failure(claim: Claim, error: str) -> list[int]:
+    """The model could not score: hold each comment for a human, and retry later with backoff."""
+    now = utcnow()
+    held: list[int] = []
+    verdict = policy.decide(None, {})
+    reasons = [policy.Reason(policy.SCORING_UNAVAILABLE, detail=error[:300]).as_dict()]
+    for comment in claim.comments:
+        attempts = comment.scoring_attempts + 1
+        values: dict[str, object] = {
+            "scoring_attempts": attempts,
+            "next_scoring_at": now + backoff(attempts),
+            "claim_token": None,
+            "claimed_until": None,
+        }
+        if comment.status == CommentStatus.PENDING:
+            values.update(
+                status=CommentStatus.HELD,
+                status_reason=labels.reader_message(verdict),
+                reasons=reasons,
+                decided_at=now,
+            )
+        changed = db.session.execute(
+            update(Comment)
+            .where(Comment.id == comment.id, Comment.claim_token == claim.token)
+            .values(**values)
+        ).rowcount
+        if changed == 1:
+            held.append(comment.id)
+    db.session.commit()
+    return held
+
+
+def backoff(attempts: int) -> timedelta:
+    base = current_app.config["SCORING_RETRY_BASE_SECONDS"]
+    cap = current_app.config["SCORING_RETRY_MAX_SECONDS"]
+    return timedelta(seconds=min(cap, base * 2 ** max(0, attempts - 1)))
+
+
+def awaiting_ids(limit: int = 10_000) -> list[int]:
+    """Every comment still waiting for a score and not held by a live claim (start-up)."""
+    now = utcnow()
+    return list(
+        db.session.scalars(
+            select(Comment.id)
+            .where(Comment.awaiting_score, _unclaimed(now))
+            .order_by(Comment.id)
+            .limit(limit)
+        )
+    )
+
+
+def sweep() -> list[int]:
+    """Hold comments that waited too long for the model, and list those due to be retried:
+    a failed attempt whose backoff is over, or a comment whose worker vanished."""
+    now = utcnow()
+    timeout = timedelta(seconds=current_app.config["SCORING_TIMEOUT_SECONDS"])
+    verdict = policy.decide(None, {})
+    too_long = db.session.execute(
+        update(Comment)
+        .where(
+            Comment.awaiting_score,
+            Comment.status == CommentStatus.PENDING,
+            Comment.created_at < now - timeout,
+        )
+        .values(
+            status=CommentStatus.HELD,
+            status_reason=labels.reader_message(verdict),
+            reasons=[
+                policy.Reason(
+                    policy.SCORING_UNAVAILABLE, detail="no score within the time limit"
+                ).as_dict()
+            ],
+            decided_at=now,
+        )
+    ).rowcount
+    expired_nudges = _expire_nudges(now)
+    if too_long or expired_nudges:
+        db.session.commit()
+    due = db.session.scalars(
+        select(Comment.id)
+        .where(
+            Comment.awaiting_score,
+            _unclaimed(now),
+            or_(
+                Comment.next_scoring_at <= now,
+                and_(Comment.next_scoring_at.is_(None), Comment.created_at < now - timeout),
+            ),
+        )
+        .order_by(Comment.id)
+        .limit(1000)
+    )
+    return list(due)
+
+
+def _expire_nudges(now: datetime) -> int:
+    """A nudged comment whose author never answered goes to the moderators."""
+    expiry = timedelta(minutes=current_app.config["NUDGE_EXPIRY_MINUTES"])
+    return db.session.execute(
+        update(Comment)
+        .where(Comment.status == CommentStatus.NUDGED, Comment.decided_at < now - expiry)
+        .values(
+            status=CommentStatus.HELD,
+            status_reason=labels.reader_message(policy.Verdict(policy.Outcome.HOLD)),
+            decided_at=now,
+        )
+    ).rowcount
+
+
+def _aware(value: datetime) -> datetime:
+    """SQLite gives timestamps back naive; they are UTC."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
+@dataclass(frozen=True)
+class RescoreOutcome:
+    rescored: int
+    decided: int
+
+
+def rescore(comment_ids: Sequence[int], scorer: Scorer) -> RescoreOutcome:
+    """Score these comments again (raises ScoringUnavailable). Those still awaiting a score are
+    claimed and decided by the policy; the others only get their new scores."""
+    comments = list(
+        db.session.scalars(select(Comment).where(Comment.id.in_(comment_ids)).order_by(Comment.id))
+    )
+    if not comments:
+        return RescoreOutcome(0, 0)
+    results = dict(
+        zip([c.id for c in comments], scorer.score([c.body for c in comments]), strict=True)
+    )
+    pending = claim([c.id for c in comments if c.awaiting_score])
+    decided = record_scores(
+        pending, [results[c.id] for c in pending.comments], scorer.name, scorer.version
+    )
+    now = utcnow()
+    for comment_id, result in results.items():
+        if comment_id in decided:
+            continue
+        db.session.merge(
+            CommentScore(
+                comment_id=comment_id,
+                scores=result.scores,
+                model_name=scorer.name,
+                model_version=scorer.version,
+                windowed=result.windowed,
+                scored_at=now,
+            )
+        )
+    db.session.commit()
+    return RescoreOutcome(rescored=len(results), decided=len(decided))

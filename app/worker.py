@@ -1,0 +1,185 @@
+"""The scoring worker: takes queued comments, scores them in micro-batches, records decisions.
+
+The embedded default (`SCORING_BACKEND=thread`) runs it as a background thread of the web
+process. Comments that arrive together are scored in one model call: the worker takes the
+first queued id, then waits at most `SCORING_BATCH_WAIT_MS` for more, up to
+`SCORING_BATCH_SIZE`. The database is the source of truth: the in-memory queue only says
+"look at these now"; at start-up, and every few seconds, the sweeper re-queues whatever still
+awaits a score (a crash, a restart, a retry after a failure).
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Iterable
+from typing import Any
+
+from flask import Flask
+
+from app.scoring import Scorer, ScoringUnavailable
+from app.services import scoring
+
+logger = logging.getLogger(__name__)
+_WAKE_UP = -1  # queued by stop(): no comment has this id
+
+
+class ScoringWorker:
+    def __init__(self, app: Flask, scorer: Scorer) -> None:
+        self.app = app
+        self.scorer = scorer
+        self.batch_size: int = app.config["SCORING_BATCH_SIZE"]
+        self.batch_wait: float = app.config["SCORING_BATCH_WAIT_MS"] / 1000
+        self.sweep_interval: float = app.config["SCORING_SWEEP_SECONDS"]
+        self.load_retry: float = app.config["SCORING_LOAD_RETRY_SECONDS"]
+        self._failed_at = 0.0
+        self._queue: queue.SimpleQueue[int] = queue.SimpleQueue()
+        self._waiters: dict[int, threading.Event] = {}
+        self._waiters_lock = threading.Lock()
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._start_lock = threading.Lock()
+        self.batches: list[int] = []  # sizes of the last batches (for tests and metrics)
+
+    # The interface the services use --------------------------------------------------------
+
+    def enqueue(self, comment_ids: Iterable[int]) -> None:
+        self.start()
+        for comment_id in comment_ids:
+            with self._waiters_lock:
+                self._waiters.setdefault(comment_id, threading.Event())
+            self._queue.put(comment_id)
+
+    def wait(self, comment_id: int, timeout: float) -> bool:
+        """Block until this comment has been dealt with (decided or held), or `timeout`."""
+        with self._waiters_lock:
+            event = self._waiters.setdefault(comment_id, threading.Event())
+        try:
+            return event.wait(timeout)
+        finally:
+            with self._waiters_lock:
+                if self._waiters.get(comment_id) is event:
+                    del self._waiters[comment_id]
+
+    @property
+    def running(self) -> bool:
+        return any(t.is_alive() for t in self._threads)
+
+    # Life cycle ------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start the worker and the sweeper threads (once); the model loads in the worker."""
+        with self._start_lock:
+            if self._threads or self._stop.is_set():
+                return
+            for target, name in ((self._run, "scoring-worker"), (self._sweep, "scoring-sweeper")):
+                thread = threading.Thread(target=target, name=name, daemon=True)
+                self._threads.append(thread)
+                thread.start()
+
+    def stop(self, timeout: float = 10) -> None:
+        self._stop.set()
+        self._queue.put(_WAKE_UP)
+        for thread in self._threads:
+            thread.join(timeout)
+
+    # Threads ---------------------------------------------------------------------------------
+
+    def _run(self) -> None:
+        try:
+            self._load()
+        except ScoringUnavailable as error:
+            logger.error("scoring unavailable: %s", error)
+        with self.app.app_context():
+            self.enqueue_ids(scoring.awaiting_ids())
+        while not self._stop.is_set():
+            batch = self._next_batch()
+            if batch:
+                self._process(batch)
+
+    def enqueue_ids(self, ids: list[int]) -> None:
+        for comment_id in ids:
+            self._queue.put(comment_id)
+
+    def _next_batch(self) -> list[int]:
+        try:
+            first = self._queue.get(timeout=0.2)
+        except queue.Empty:
+            return []
+        if first == _WAKE_UP:
+            return []
+        batch = [first]
+        deadline = time.monotonic() + self.batch_wait
+        while len(batch) < self.batch_size:
+            remaining = deadline - time.monotonic()
+            try:
+                batch.append(
+                    self._queue.get(timeout=remaining)
+                    if remaining > 0
+                    else self._queue.get_nowait()
+                )
+            except queue.Empty:
+                break
+        return [i for i in dict.fromkeys(batch) if i != _WAKE_UP]
+
+    def _process(self, ids: list[int]) -> None:
+        done: list[int] = []
+        try:
+            with self.app.app_context():
+                claim = scoring.claim(ids)
+                if claim.comments:
+                    done = self._score(claim)
+        except Exception:  # never let the worker die: the sweeper will find these again
+            logger.exception("scoring batch failed")
+        finally:
+            self._notify(ids)
+        self.batches = (self.batches + [len(ids)])[-1000:]
+        logger.debug("batch of %d: %d decided", len(ids), len(done))
+
+    def _load(self) -> None:
+        """Load the model; after a failure, try again at most every LOAD_RETRY_SECONDS."""
+        if self.scorer.state == "failed" and time.monotonic() - self._failed_at < self.load_retry:
+            raise ScoringUnavailable(self.scorer.error or "the model could not be loaded")
+        try:
+            self.scorer.load()
+        except ScoringUnavailable:
+            self._failed_at = time.monotonic()
+            raise
+
+    def _score(self, claim: scoring.Claim) -> list[int]:
+        try:
+            self._load()
+            results = self.scorer.score([c.body for c in claim.comments])
+        except ScoringUnavailable as error:
+            logger.warning("scoring unavailable for %d comments: %s", len(claim.comments), error)
+            return scoring.record_failure(claim, str(error))
+        return scoring.record_scores(claim, results, self.scorer.name, self.scorer.version)
+
+    def _notify(self, ids: Iterable[int]) -> None:
+        with self._waiters_lock:
+            for comment_id in ids:
+                event = self._waiters.get(comment_id)
+                if event is not None:
+                    event.set()
+
+    def _sweep(self) -> None:
+        while not self._stop.wait(self.sweep_interval):
+            try:
+                with self.app.app_context():
+                    self.enqueue_ids(scoring.sweep())
+            except Exception:
+                logger.exception("scoring sweep failed")
+
+    def status(self) -> dict[str, Any]:
+        return {
+            "backend": "thread",
+            "running": self.running,
+            "queued": self._queue.qsize(),
+            "model": {
+                "name": self.scorer.name,
+                "state": self.scorer.state,
+                "error": self.scorer.error,
+            },
+        }
