@@ -35,7 +35,8 @@ def fill(article: Article, count: int) -> None:
         Comment(
             article_id=article.id, author_name=f"Lecteur {i}", author_email="l@example.fr",
             body=f"Commentaire {i} : " + "un avis argumenté sur l’article. " * 6,
-            body_hash=str(i), status=CommentStatus.PUBLISHED, awaiting_score=False,
+            body_hash=str(i), status=CommentStatus.PUBLISHED,
+            awaiting_score=False,
             created_at=start + timedelta(seconds=i),
         )
         for i in range(roots)
@@ -48,7 +49,8 @@ def fill(article: Article, count: int) -> None:
             Comment(
                 article_id=article.id, parent_id=parent.id, thread_id=parent.id, depth=1,
                 author_name="Réponse", author_email="r@example.fr", body="Je ne suis pas d’accord.",
-                body_hash="r", status=CommentStatus.PUBLISHED, awaiting_score=False,
+                body_hash="r", status=CommentStatus.PUBLISHED,
+            awaiting_score=False,
                 created_at=parent.created_at + timedelta(minutes=1 + i),
             )
         )  # fmt: skip

@@ -245,8 +245,7 @@ def add_comment(
         body=body,
         body_hash=body_hash(body),
         status=status,
-        awaiting_score=False,
-        **fields,
+        **{"awaiting_score": False, **fields},
     )
     db.session.add(comment)
     db.session.commit()

@@ -8,6 +8,7 @@ the holder of the claim may record their scores (`record_scores`) or their failu
 
 from __future__ import annotations
 
+import logging
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ from app.services import settings
 from app.services.comments import STATUS_FOR_OUTCOME
 
 UNDECIDED = (CommentStatus.PENDING, CommentStatus.HELD)
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -187,8 +189,11 @@ def sweep() -> list[int]:
         )
     ).rowcount
     expired_nudges = _expire_nudges(now)
+    db.session.commit()  # even when nothing changed: never leave a write transaction open
     if too_long or expired_nudges:
-        db.session.commit()
+        logger.info(
+            "sweep: %d held after waiting too long, %d nudges expired", too_long, expired_nudges
+        )
     due = db.session.scalars(
         select(Comment.id)
         .where(
@@ -202,7 +207,9 @@ def sweep() -> list[int]:
         .order_by(Comment.id)
         .limit(1000)
     )
-    return list(due)
+    ids = list(due)
+    db.session.commit()
+    return ids
 
 
 def _expire_nudges(now: datetime) -> int:

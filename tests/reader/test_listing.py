@@ -24,7 +24,8 @@ def _bulk(article, count, replies_each=0):
     roots = [
         Comment(
             article_id=article.id, author_name=f"Auteur {i}", author_email="a@example.fr",
-            body=f"Commentaire numéro {i:04d}", body_hash=str(i), status=CommentStatus.PUBLISHED, awaiting_score=False,
+            body=f"Commentaire numéro {i:04d}", body_hash=str(i), status=CommentStatus.PUBLISHED,
+            awaiting_score=False,
             created_at=start + timedelta(seconds=i),
         )
         for i in range(count)
@@ -37,7 +38,8 @@ def _bulk(article, count, replies_each=0):
                 Comment(
                     article_id=article.id, parent_id=root.id, thread_id=root.id, depth=1,
                     author_name="R", author_email="r@example.fr", body=f"Réponse {root.id}-{j}",
-                    body_hash="r", status=CommentStatus.PUBLISHED, awaiting_score=False,
+                    body_hash="r", status=CommentStatus.PUBLISHED,
+            awaiting_score=False,
                     created_at=root.created_at + timedelta(minutes=j + 1),
                 )
             )  # fmt: skip

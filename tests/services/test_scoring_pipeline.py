@@ -1,0 +1,318 @@
+"""The pipeline: stored, queued, scored in micro-batches, decided once; fail closed."""
+
+from __future__ import annotations
+
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from app import create_app
+from app.extensions import db
+from app.models import Comment, CommentScore, CommentStatus, utcnow
+from app.scoring import ScorerSettings, get_scorer
+from app.services import scoring, settings
+from tests.conftest import (
+    ARTICLE_URL,
+    IsolatedClient,
+    Reader,
+    comments_in_db,
+    make_config,
+)
+from tests.tiny_checkpoints import MULTILINGUAL_CLASSES
+
+
+def wait_until(predicate, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        db.session.expire_all()
+        if predicate():
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def score_of(comment_id):
+    db.session.expire_all()
+    return db.session.get(CommentScore, comment_id)
+
+
+def test_neutral_comment_is_published_with_every_category_stored(reader, scorer):
+    reader.post(body="Merci pour ce reportage précis.")
+    [comment] = comments_in_db()
+    assert comment.status == CommentStatus.PUBLISHED
+    score = score_of(comment.id)
+    assert list(score.scores) == MULTILINGUAL_CLASSES  # read from the checkpoint
+    assert all(value == pytest.approx(0.01, abs=1e-3) for value in score.scores.values())
+    assert score.model_name == scorer.name and score.model_version == scorer.version
+    assert score.windowed is False and score.scored_at is not None
+
+
+@pytest.fixture
+def no_nudge(app):
+    settings.set_value("nudge_enabled", False)
+
+
+def test_toxic_comment_is_rejected_with_its_reasons(client, reader, no_nudge):
+    reader.post(body="Espèce de connard")
+    [comment] = comments_in_db()
+    assert comment.status == CommentStatus.REJECTED
+    assert {(r["code"], r["category"]) for r in comment.reasons} >= {
+        ("category_reject", "toxicity"),
+        ("category_reject", "insult"),
+    }
+    page = client.get(ARTICLE_URL).get_data(as_text=True)
+    assert "Non publié — Refusé : il enfreint nos règles de publication" in page
+    assert "(propos toxiques, insultes)" in page
+
+
+def test_borderline_comment_is_held_when_nudges_are_off(app, reader, no_nudge):
+    reader.post(body="Quel idiot ce ministre")
+    [comment] = comments_in_db()
+    assert comment.status == CommentStatus.HELD
+    [reason] = comment.reasons
+    assert reason["code"] == "category_hold" and reason["category"] == "insult"
+    assert reason["score"] == pytest.approx(0.7, abs=0.01) and reason["threshold"] == 0.5
+
+
+def test_thresholds_come_from_the_database(app, reader, no_nudge):
+    from app.models import CategoryThreshold
+
+    db.session.get(CategoryThreshold, "insult").hold = 0.8
+    db.session.commit()
+    reader.post(body="Quel idiot ce ministre")
+    assert comments_in_db()[0].status == CommentStatus.PUBLISHED
+
+
+@pytest.mark.parametrize("config_overrides", [{"COMMENT_MAX_LENGTH": 10_000}])
+def test_long_comment_is_windowed_and_a_late_toxic_word_is_caught(
+    reader, config_overrides, no_nudge
+):
+    body = "le " * 900 + "connard"  # ~900 tokens before the word: past any 512-token window
+    assert reader.post(body=body).status_code == 303
+    [comment] = comments_in_db()
+    assert comment.status == CommentStatus.REJECTED
+    assert score_of(comment.id).windowed is True
+
+
+@pytest.mark.parametrize(
+    "config_overrides", [{"SCORING_BATCH_WAIT_MS": 100, "COMMENT_RATE_LIMIT": "100 per minute"}]
+)
+def test_concurrent_submissions_are_micro_batched_and_each_decided_once(
+    app, config_overrides, monkeypatch
+):
+    decided: list[int] = []
+    real = scoring.record_scores
+
+    def spy(*args, **kwargs):
+        ids = real(*args, **kwargs)
+        decided.extend(ids)
+        return ids
+
+    monkeypatch.setattr(scoring, "record_scores", spy)
+
+    def post(i):
+        return Reader(app.test_client()).post(
+            body=f"Avis numéro {i} sur la situation", email=f"lecteur{i}@example.fr"
+        )
+
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        responses = list(pool.map(post, range(24)))
+    assert [r.status_code for r in responses] == [303] * 24
+    comments = comments_in_db()
+    assert len(comments) == 24  # none lost, none duplicated
+    assert all(c.status == CommentStatus.PUBLISHED for c in comments)
+    assert sorted(decided) == sorted(c.id for c in comments)  # each decided exactly once
+    assert max(app.extensions["scoring"].batches) > 1  # scored together, in one model call
+    count = db.session.scalar(sa.select(sa.func.count()).select_from(CommentScore))
+    assert count == 24
+
+
+def _pending_comments(article, count):
+    rows = [
+        Comment(
+            article_id=article.id, author_name="A", author_email="a@example.fr",
+            body=f"Texte {i}", body_hash=str(i), status=CommentStatus.PENDING,
+        )
+        for i in range(count)
+    ]  # fmt: skip
+    db.session.add_all(rows)
+    db.session.commit()
+    return [c.id for c in rows]
+
+
+def test_two_workers_never_decide_the_same_comment_twice(app, article, database_url, tmp_path,
+                                                         scorer, monkeypatch):  # fmt: skip
+    ids = _pending_comments(article, 30)
+    decided: list[int] = []
+    lock = threading.Lock()
+    real = scoring.record_scores
+
+    def spy(*args, **kwargs):
+        out = real(*args, **kwargs)
+        with lock:
+            decided.extend(out)
+        return out
+
+    monkeypatch.setattr(scoring, "record_scores", spy)
+    other = create_app(make_config(database_url, str(tmp_path / "other")), scorer=scorer)
+    workers = [app.extensions["scoring"], other.extensions["scoring"]]
+    try:
+        for worker in workers:  # both "processes" see every comment at once
+            worker.enqueue(ids)
+        assert wait_until(lambda: len(decided) == 30)
+        time.sleep(0.2)
+    finally:
+        other.extensions["scoring"].stop()
+    assert sorted(decided) == ids
+
+
+def test_claims_are_exclusive_and_only_the_holder_records(app, article, scorer):
+    [comment_id] = _pending_comments(article, 1)
+    first = scoring.claim([comment_id])
+    second = scoring.claim([comment_id])
+    assert [c.id for c in first.comments] == [comment_id]
+    assert second.comments == []
+    results = scorer.score(["Texte 0"])
+    stale = scoring.Claim("not-the-holder", first.comments)
+    assert scoring.record_scores(stale, results, "m", "v") == []
+    assert scoring.record_scores(first, results, "m", "v") == [comment_id]
+    assert scoring.record_scores(first, results, "m", "v") == []  # never twice
+
+
+@pytest.fixture
+def broken_scorer(tmp_path):
+    checkpoint = tmp_path / "broken.ckpt"
+    checkpoint.write_bytes(b"not a checkpoint")
+    return get_scorer(ScorerSettings(checkpoint=str(checkpoint)))
+
+
+class TestFailClosed:
+    @pytest.fixture
+    def scorer(self, broken_scorer):
+        return broken_scorer
+
+    def test_comment_is_kept_and_held_with_scoring_unavailable(self, app, client, reader):
+        response = reader.post(body="Un avis tout à fait correct")
+        assert response.status_code == 303
+        [comment] = comments_in_db()
+        assert comment.status == CommentStatus.HELD
+        assert comment.awaiting_score and comment.scoring_attempts == 1
+        assert comment.next_scoring_at is not None
+        [reason] = comment.reasons
+        assert reason["code"] == "scoring_unavailable" and "broken.ckpt" in reason["detail"]
+        assert score_of(comment.id) is None  # never an invented score
+        page = client.get(ARTICLE_URL).get_data(as_text=True)
+        assert "En attente de modération" in page
+
+    def test_healthz_says_the_site_cannot_score(self, app, client, reader):
+        reader.post(body="Un avis")  # makes the worker try the model
+        response = client.get("/healthz")
+        assert response.status_code == 503
+        body = response.get_json()
+        assert body["database"]["ok"] is True
+        assert body["scoring"]["model"]["state"] == "failed"
+        assert "broken.ckpt" in body["scoring"]["model"]["error"]
+
+    def test_staff_see_a_banner(self, app, client, reader):
+        from app.models import Role
+        from tests.conftest import login, make_user
+
+        reader.post(body="Un avis")
+        make_user(email="mod@example.fr", role=Role.MODERATOR)
+        login(client, "mod@example.fr")
+        page = client.get(ARTICLE_URL).get_data(as_text=True)
+        assert "Notation indisponible." in page
+        assert "broken.ckpt" in page
+        reader_page = Reader(app.test_client()).client.get(ARTICLE_URL).get_data(as_text=True)
+        assert "Notation indisponible." not in reader_page
+
+    def test_backoff_doubles_up_to_the_cap(self, app):
+        assert [scoring.backoff(n).total_seconds() for n in (1, 2, 3, 4)] == [5, 10, 20, 40]
+        assert scoring.backoff(30).total_seconds() == 600
+
+
+def test_failed_comment_is_decided_when_the_model_comes_back(app, article, broken_scorer):
+    ids = _pending_comments(article, 2)
+    claim = scoring.claim(ids)
+    scoring.record_failure(claim, "model down")
+    held = comments_in_db()
+    assert {c.status for c in held} == {CommentStatus.HELD}
+    for comment in held:  # the backoff is over
+        comment.next_scoring_at = utcnow() - timedelta(seconds=1)
+    db.session.commit()
+    due = scoring.sweep()
+    assert due == ids
+    app.extensions["scoring"].enqueue(due)
+    assert wait_until(lambda: all(not c.awaiting_score for c in comments_in_db()))
+    assert {c.status for c in comments_in_db()} == {CommentStatus.PUBLISHED}
+
+
+def test_unscored_comments_are_queued_again_at_start_up(app, article, client):
+    ids = _pending_comments(article, 5)  # left behind by a crash
+    client.get("/healthz")  # the first request starts the worker, which recovers them
+    assert wait_until(lambda: all(c.status == CommentStatus.PUBLISHED for c in comments_in_db()))
+    assert [c.id for c in comments_in_db()] == ids
+
+
+def test_a_comment_waiting_too_long_is_held_then_decided(app, article):
+    [comment_id] = _pending_comments(article, 1)
+    comment = db.session.get(Comment, comment_id)
+    comment.created_at = utcnow() - timedelta(minutes=5)
+    db.session.commit()
+    assert scoring.sweep() == [comment_id]  # held, and due again
+    db.session.expire_all()
+    comment = db.session.get(Comment, comment_id)
+    assert comment.status == CommentStatus.HELD and comment.awaiting_score
+    assert comment.reasons[0]["code"] == "scoring_unavailable"
+
+
+class SlowScorer:
+    """The real tiny scorer, slowed down: the reader's request stops waiting first."""
+
+    def __init__(self, inner, delay):
+        self.inner, self.delay = inner, delay
+        self.name, self.version = inner.name, inner.version
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+    def score(self, texts):
+        time.sleep(self.delay)
+        return self.inner.score(texts)
+
+
+class TestSlowModel:
+    @pytest.fixture
+    def scorer(self, tiny_scorer):
+        return SlowScorer(tiny_scorer, delay=1.0)
+
+    @pytest.fixture
+    def config_overrides(self):
+        return {"SCORING_WAIT_SECONDS": 0.1}
+
+    def test_reader_sees_pending_then_the_page_learns_the_outcome(self, client, reader):
+        response = reader.post(body="Un avis mesuré")
+        [comment] = comments_in_db()
+        assert comment.status == CommentStatus.PENDING
+        page = client.get(response.headers["Location"]).get_data(as_text=True)
+        assert "en cours de vérification" in page
+        status_url = f"{ARTICLE_URL}/commentaires/{comment.id}/statut"
+        assert f'data-status-url="{status_url}"' in page
+        assert client.get(status_url).get_json()["status"] == "pending"
+        assert wait_until(lambda: client.get(status_url).get_json()["status"] == "published")
+        assert "publié" in client.get(status_url).get_json()["message"]
+
+    def test_status_is_only_told_to_the_author(self, app, reader):
+        reader.post(body="Un avis mesuré")
+        [comment] = comments_in_db()
+        stranger = app.test_client()
+        status_url = f"{ARTICLE_URL}/commentaires/{comment.id}/statut"
+        assert stranger.get(status_url).status_code == 404
+
+
+def test_isolated_client_is_used(app):
+    assert app.test_client_class is IsolatedClient
