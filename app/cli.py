@@ -134,3 +134,26 @@ def register(app: Flask) -> None:
                 rescored += outcome.rescored
                 bar.update(len(part))
         click.echo(f"{rescored} comments rescored, {decided} of them decided by the policy.")
+
+    site = click.Group("settings", help="Site settings stored in the database.")
+    app.cli.add_command(site)
+
+    @site.command("show")
+    def settings_show() -> None:
+        """Print the site settings and the thresholds."""
+        for key in settings.DEFAULT_SETTINGS:
+            click.echo(f"{key} = {settings.get(key)!r}")
+        click.echo(f"{'category':<18} {'hold':>5} {'reject':>6} {'nudge':>5}  enabled")
+        for category, row in settings.category_thresholds().items():
+            click.echo(
+                f"{category:<18} {row.hold:>5.2f} {row.reject:>6.2f} {row.nudge:>5.2f}  "
+                f"{'yes' if row.enabled else 'no'}"
+            )
+
+    @site.command("set")
+    @click.argument("key", type=click.Choice(sorted(settings.DEFAULT_SETTINGS)))
+    @click.argument("value", type=click.BOOL)
+    def settings_set(key: str, value: bool) -> None:
+        """Change a site setting, e.g. `settings set nudge_enabled false`."""
+        settings.set_value(key, value)
+        click.echo(f"{key} = {value!r}")

@@ -10,6 +10,7 @@ awaits a score (a crash, a restart, a retry after a failure).
 
 from __future__ import annotations
 
+import collections
 import logging
 import queue
 import threading
@@ -41,7 +42,8 @@ class ScoringWorker:
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._start_lock = threading.Lock()
-        self.batches: list[int] = []  # sizes of the last batches (for tests and metrics)
+        # The last batches: how many comments, and how long the model took (seconds).
+        self.recent: collections.deque[tuple[int, float]] = collections.deque(maxlen=1000)
 
     # The interface the services use --------------------------------------------------------
 
@@ -135,7 +137,6 @@ class ScoringWorker:
             logger.exception("scoring batch failed")
         finally:
             self._notify(ids)
-        self.batches = (self.batches + [len(ids)])[-1000:]
         logger.debug("batch of %d: %d decided", len(ids), len(done))
 
     def _load(self) -> None:
@@ -151,7 +152,9 @@ class ScoringWorker:
     def _score(self, claim: scoring.Claim) -> list[int]:
         try:
             self._load()
+            started = time.perf_counter()
             results = self.scorer.score([c.body for c in claim.comments])
+            self.recent.append((len(claim.comments), time.perf_counter() - started))
         except ScoringUnavailable as error:
             logger.warning("scoring unavailable for %d comments: %s", len(claim.comments), error)
             return scoring.record_failure(claim, str(error))
@@ -172,11 +175,22 @@ class ScoringWorker:
             except Exception:
                 logger.exception("scoring sweep failed")
 
+    @property
+    def batches(self) -> list[int]:
+        return [size for size, _ in self.recent]
+
     def status(self) -> dict[str, Any]:
+        recent = list(self.recent)
+        model_ms = sorted(seconds * 1000 for _, seconds in recent)
         return {
             "backend": "thread",
             "running": self.running,
             "queued": self._queue.qsize(),
+            "recent_batches": {
+                "count": len(recent),
+                "mean_size": round(sum(n for n, _ in recent) / len(recent), 2) if recent else None,
+                "model_ms_p50": round(model_ms[len(model_ms) // 2], 1) if recent else None,
+            },
             "model": {
                 "name": self.scorer.name,
                 "state": self.scorer.state,

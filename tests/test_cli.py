@@ -89,3 +89,16 @@ def test_rescore_refuses_bad_ids(app):
     result = app.test_cli_runner().invoke(args=["comments", "rescore", "--ids", "a,b"])
     assert result.exit_code == 2
     assert "comma-separated numbers" in result.output
+
+
+def test_nudges_can_be_switched_off_from_the_command_line(app):
+    from app.services import settings
+
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["settings", "set", "nudge_enabled", "false"])
+    assert result.exit_code == 0, result.output
+    assert settings.get("nudge_enabled") is False
+    shown = runner.invoke(args=["settings", "show"]).output
+    assert "nudge_enabled = False" in shown
+    assert "insult              0.50   0.90  0.50  yes" in shown
+    assert runner.invoke(args=["settings", "set", "nudge_enabled", "peut-être"]).exit_code == 2

@@ -72,7 +72,7 @@ def index() -> Response:
 @bp.get("/articles/<slug>")
 def article(slug: str) -> str:
     article = _article_or_404(slug)
-    form = CommentForm()
+    form = CommentForm(name=session.get("guest_name"), email=session.get("guest_email"))
     reply_to = request.args.get("repondre", type=int)
     if reply_to:
         form.parent_id.data = str(reply_to)
@@ -94,6 +94,8 @@ def post_comment(slug: str) -> Response | tuple[str, int]:
     else:
         session.permanent = True
         token = session.setdefault("guest_token", secrets.token_urlsafe(24))
+        # Remembered for the guest's next comment, in their own session only.
+        session["guest_name"], session["guest_email"] = form.name.data, form.email.data
         author = comment_service.Author(
             name=form.name.data, email=form.email.data, guest_token=token
         )
@@ -111,8 +113,10 @@ def post_comment(slug: str) -> Response | tuple[str, int]:
 
 
 def _after_submit(article: Article, comment: Comment, duplicate: bool = False) -> Response:
-    """Tell the author what became of their comment, on the article page."""
-    flash(_outcome_message(comment, duplicate), _outcome_category(comment))
+    """Tell the author what became of their comment, on the article page (a nudged comment
+    has its own box there)."""
+    if comment.status != CommentStatus.NUDGED:
+        flash(_outcome_message(comment, duplicate), _outcome_category(comment))
     if comment.status == CommentStatus.NUDGED:
         target = url_for(
             "reader.article", slug=article.slug, commentaire=comment.id, _anchor="formulaire"
@@ -183,7 +187,7 @@ def _outcome_message(comment: Comment, duplicate: bool) -> str:
     if comment.status == CommentStatus.REJECTED:
         return prefix + f"Votre commentaire n’a pas été publié. {comment.status_reason or ''}"
     if comment.status == CommentStatus.NUDGED:
-        return prefix + "Avant d’envoyer votre commentaire, relisez-le : voir ci-dessous."
+        return prefix + "Avant d’envoyer votre commentaire, relisez-le."
     if comment.status == CommentStatus.PENDING:
         return prefix + (
             "Merci ! Votre commentaire est en cours de vérification : cette page vous dira "

@@ -9,7 +9,7 @@ from app.models import Comment, CommentStatus
 from tests.conftest import ARTICLE_URL, add_comment, comments_in_db, login, make_user
 
 
-def test_guest_comment_is_scored_and_published(client, reader):
+def test_guest_comment_is_scored_and_published(app, client, reader):
     response = reader.post(body="Très bon article,\nmerci.")
     assert response.status_code == 303
     [comment] = comments_in_db()
@@ -22,7 +22,9 @@ def test_guest_comment_is_scored_and_published(client, reader):
     assert "Très bon article,<br>\nmerci." in page
     assert "1 commentaire" in page
     assert "Camille" in page
-    assert "camille@example.fr" not in page  # the address is never shown
+    public = app.test_client().get(ARTICLE_URL).get_data(as_text=True)
+    assert "Très bon article" in public
+    assert "camille@example.fr" not in public  # the address is never shown to others
 
 
 def test_held_comment_is_visible_to_its_author_only(app, client, reader):
@@ -154,3 +156,10 @@ def test_same_text_and_address_from_another_session_never_reveals_the_first(app,
     first, second = comments_in_db()
     assert first.guest_token != second.guest_token
     assert f"#c{second.id}" in response.headers["Location"]
+
+
+def test_a_guest_is_remembered_for_the_next_comment(client, reader):
+    reader.post(body="Premier", name="Zoé", email="zoe@example.fr")
+    page = client.get(ARTICLE_URL).get_data(as_text=True)
+    assert 'name="name" type="text" value="Zoé"' in page
+    assert 'name="email" type="email" value="zoe@example.fr"' in page
