@@ -12,7 +12,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from app.config import load_config
-from app.extensions import csrf, db, limiter, login_manager, migrate, talisman
+from app.extensions import babel, csrf, db, limiter, login_manager, migrate, talisman
 from app.scoring import Scorer, ScorerSettings, get_scorer
 from app.scoring.download import local_model
 from app.validators import Request
@@ -55,6 +55,7 @@ def create_app(config: dict[str, Any] | None = None, scorer: Scorer | None = Non
         content_security_policy=CONTENT_SECURITY_POLICY,
         frame_options="DENY",
     )
+    babel.init_app(app, locale_selector=select_locale)
     with app.app_context():
         _configure_sqlite(db.engine)
 
@@ -62,6 +63,7 @@ def create_app(config: dict[str, Any] | None = None, scorer: Scorer | None = Non
     from app.api import bp as api_bp
     from app.auth import bp as auth_bp
     from app.models import User
+    from app.moderation import bp as moderation_bp
     from app.reader import bp as reader_bp
 
     @login_manager.user_loader
@@ -76,10 +78,29 @@ def create_app(config: dict[str, Any] | None = None, scorer: Scorer | None = Non
     app.register_blueprint(reader_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(api_bp)
+    app.register_blueprint(moderation_bp)
     errors.register(app)
     templating.register(app)
     cli.register(app)
     return app
+
+
+STAFF_PREFIXES = ("/moderation", "/admin")
+LANGUAGES = ("fr", "en")
+
+
+def select_locale() -> str:
+    """Readers' pages speak French. Staff pages: French first, English on request (`?lang=en`,
+    remembered in the session) or when the browser prefers it."""
+    from flask import request, session
+
+    if not request.path.startswith(STAFF_PREFIXES):
+        return "fr"
+    asked = request.args.get("lang")
+    if asked in LANGUAGES:
+        session["staff_lang"] = asked
+        return asked
+    return session.get("staff_lang") or request.accept_languages.best_match(LANGUAGES) or "fr"
 
 
 def scorer_settings(config: Mapping[str, Any]) -> ScorerSettings:

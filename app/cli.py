@@ -11,10 +11,10 @@ from flask import Flask, current_app
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import Article, Comment, CommentStatus
+from app.models import Article, Comment, CommentStatus, Role
 from app.scoring import ScoringUnavailable
 from app.scoring.download import ModelDownloadError, download, local_model
-from app.services import articles, scoring, settings
+from app.services import accounts, articles, scoring, settings
 
 PROBE = "Merci pour cet article, je ne suis pas d’accord avec la conclusion."
 
@@ -152,8 +152,60 @@ def register(app: Flask) -> None:
 
     @site.command("set")
     @click.argument("key", type=click.Choice(sorted(settings.DEFAULT_SETTINGS)))
-    @click.argument("value", type=click.BOOL)
-    def settings_set(key: str, value: bool) -> None:
+    @click.argument("value")
+    def settings_set(key: str, value: str) -> None:
         """Change a site setting, e.g. `settings set nudge_enabled false`."""
-        settings.set_value(key, value)
-        click.echo(f"{key} = {value!r}")
+        kind = type(settings.DEFAULT_SETTINGS[key])
+        param = click.BOOL if kind is bool else click.IntRange(min=1)
+        parsed = param.convert(value, None, click.get_current_context())
+        settings.set_value(key, parsed)
+        click.echo(f"{key} = {parsed!r}")
+
+    users = click.Group("users", help="Staff and reader accounts.")
+    app.cli.add_command(users)
+
+    @users.command("create")
+    @click.argument("email")
+    @click.option("--role", type=click.Choice([r.value for r in Role]), default="moderator",
+                  show_default=True)  # fmt: skip
+    @click.option("--name", help="Display name (default: the part of the address before @).")
+    @click.option("--password", help="For scripts; asked (hidden, twice) when absent.")
+    def users_create(email: str, role: str, name: str | None, password: str | None) -> None:
+        """Create an account, e.g. `users create chef@journal.fr --role admin`."""
+        if password is None:
+            password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+        if len(password) < 10:
+            raise click.BadParameter("at least 10 characters", param_hint="password")
+        try:
+            user = accounts.register(name or email.split("@")[0], email, password, Role(role))
+        except accounts.AccountError as error:
+            raise click.ClickException(error.message) from None
+        click.echo(f"Created {user.email} ({user.role}).")
+
+    @users.command("list")
+    def users_list() -> None:
+        """Every account with its role and whether it is active."""
+        for user in accounts.all_users():
+            state = "active" if user.active else "deactivated"
+            click.echo(f"{user.email:<40} {user.role:<10} {state:<12} {user.display_name}")
+
+    @users.command("set-role")
+    @click.argument("email")
+    @click.argument("role", type=click.Choice([r.value for r in Role]))
+    def users_set_role(email: str, role: str) -> None:
+        """Change an account's role."""
+        try:
+            accounts.set_role(email, Role(role))
+        except accounts.AccountError as error:
+            raise click.ClickException(error.message) from None
+        click.echo(f"{email} is now {role}.")
+
+    @users.command("deactivate")
+    @click.argument("email")
+    def users_deactivate(email: str) -> None:
+        """Close an account: it can no longer sign in (its history stays)."""
+        try:
+            accounts.deactivate(email)
+        except accounts.AccountError as error:
+            raise click.ClickException(error.message) from None
+        click.echo(f"{email} is deactivated.")

@@ -7,6 +7,7 @@ from app.policy import (
     CATEGORY_REJECT,
     NUDGE,
     NUDGE_IGNORED,
+    READER_PREMODERATED,
     SCORING_UNAVAILABLE,
     Outcome,
     Reason,
@@ -33,6 +34,8 @@ def reason_text(reason: Reason) -> str:
     if reason.code == SCORING_UNAVAILABLE:
         detail = f" ({reason.detail})" if reason.detail else ""
         return f"Score indisponible : le modèle n’a pas pu noter ce commentaire{detail}."
+    if reason.code == READER_PREMODERATED:
+        return "Auteur placé en pré-modération par un modérateur."
     if reason.code == NUDGE_IGNORED:
         return "L’auteur a été invité à reformuler et a envoyé son commentaire tel quel."
     if reason.code == NUDGE and reason.category:

@@ -7,7 +7,16 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flask_login import UserMixin
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+    event,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -114,6 +123,14 @@ class Comment(db.Model):
     claimed_until: Mapped[datetime | None] = mapped_column()
     # The author saw the nudge and chose to send the comment anyway.
     nudge_acknowledged: Mapped[bool] = mapped_column(default=False)
+    # Optimistic lock: every change of state bumps it; a moderator's action names the version
+    # they saw, so that two moderators acting at once cannot both win silently.
+    version: Mapped[int] = mapped_column(default=1)
+    # Readers' reports: how many since the last human decision, when the comment reached the
+    # threshold (it is then in « Signalés »), and whether it is hidden meanwhile.
+    report_count: Mapped[int] = mapped_column(default=0)
+    flagged_at: Mapped[datetime | None] = mapped_column()
+    hidden: Mapped[bool] = mapped_column(default=False)
 
     article: Mapped[Article] = relationship()
     user: Mapped[User | None] = relationship()
@@ -133,6 +150,9 @@ class Comment(db.Model):
         Index("ix_comments_guest_token", "guest_token"),
         Index("ix_comments_dedup", "article_id", "body_hash", "created_at"),
         Index("ix_comments_awaiting_score", "awaiting_score", "next_scoring_at"),
+        Index("ix_comments_status_created", "status", "created_at"),
+        Index("ix_comments_author_email", "author_email"),
+        Index("ix_comments_flagged", "flagged_at"),
     )
 
     @property
@@ -152,6 +172,8 @@ class CommentScore(db.Model):
     model_name: Mapped[str] = mapped_column(String(120))
     model_version: Mapped[str] = mapped_column(String(200))
     windowed: Mapped[bool] = mapped_column(default=False)
+    # The highest category score, for sorting queues by « most toxic ».
+    max_score: Mapped[float] = mapped_column(default=0.0)
     scored_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     comment: Mapped[Comment] = relationship(back_populates="score")
@@ -183,3 +205,92 @@ class SiteSetting(db.Model):
 
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[Any] = mapped_column(JSON)
+
+
+class ModerationAction(db.Model):
+    """The audit trail: every change of a comment's state, automatic or human, and every
+    sanction on a reader. Append-only: rows are never updated or deleted."""
+
+    __tablename__ = "moderation_actions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    comment_id: Mapped[int | None] = mapped_column(ForeignKey("comments.id", ondelete="SET NULL"))
+    reader_email: Mapped[str | None] = mapped_column(String(254))
+    # Who: a staff member, or else the model, a rule or the system, named in `actor`.
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    actor: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(40))
+    from_status: Mapped[str | None] = mapped_column(String(16))
+    to_status: Mapped[str | None] = mapped_column(String(16))
+    reason_code: Mapped[str | None] = mapped_column(String(60))
+    reason: Mapped[str | None] = mapped_column(Text)  # in plain words
+    note: Mapped[str | None] = mapped_column(Text)
+
+    actor_user: Mapped[User | None] = relationship()
+
+    __table_args__ = (
+        Index("ix_moderation_actions_comment", "comment_id", "id"),
+        Index("ix_moderation_actions_created", "created_at"),
+        Index("ix_moderation_actions_reader", "reader_email"),
+    )
+
+
+class CommentReport(db.Model):
+    """A reader's « Signaler » on a published comment: one per reader or session per comment."""
+
+    __tablename__ = "comment_reports"
+
+    REASONS = ("insulte", "haine", "menace", "spam", "hors_sujet", "autre")
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    comment_id: Mapped[int] = mapped_column(ForeignKey("comments.id", ondelete="CASCADE"))
+    reporter_key: Mapped[str] = mapped_column(String(100))  # user:<id> or session:<token>
+    reporter_user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL")
+    )
+    reason: Mapped[str] = mapped_column(String(20))
+    note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (
+        UniqueConstraint("comment_id", "reporter_key", name="one_per_reader"),
+        CheckConstraint(
+            "reason IN ('insulte', 'haine', 'menace', 'spam', 'hors_sujet', 'autre')",
+            name="reason",
+        ),
+        Index("ix_comment_reports_comment", "comment_id"),
+    )
+
+
+class ReaderRestriction(db.Model):
+    """A sanction on a reader, known by e-mail address (guests too): ban, suspension until a
+    date, or « toujours pré-modérer ». Lifted, never deleted."""
+
+    __tablename__ = "reader_restrictions"
+
+    KINDS = ("ban", "suspend", "premoderate")
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254))
+    kind: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(Text)
+    until: Mapped[datetime | None] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    lifted_at: Mapped[datetime | None] = mapped_column()
+    lifted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    lift_reason: Mapped[str | None] = mapped_column(Text)
+
+    created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
+
+    __table_args__ = (
+        CheckConstraint("kind IN ('ban', 'suspend', 'premoderate')", name="kind"),
+        Index("ix_reader_restrictions_email", "email", "lifted_at"),
+    )
+
+
+@event.listens_for(ModerationAction, "before_update")
+@event.listens_for(ModerationAction, "before_delete")
+def _append_only(*_args: object) -> None:
+    raise RuntimeError("the audit trail is append-only")

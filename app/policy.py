@@ -58,6 +58,7 @@ CATEGORY_HOLD = "category_hold"
 CATEGORY_REJECT = "category_reject"
 NUDGE = "nudge"  # a category crossed its nudge threshold
 NUDGE_IGNORED = "nudge_ignored"  # the author was nudged and sent the comment anyway
+READER_PREMODERATED = "reader_premoderated"  # a moderator put the author on pre-moderation
 
 
 def decide(

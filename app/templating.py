@@ -47,5 +47,11 @@ def register(app: Flask) -> None:
             return {}
         return {"scoring_down": scorer.error or "le modèle n’a pas pu être chargé"}
 
+    @app.context_processor
+    def locale() -> dict[str, object]:
+        from flask_babel import get_locale
+
+        return {"current_locale": str(get_locale() or "fr")}
+
     app.jinja_env.filters["paragraphs"] = paragraphs
     app.jinja_env.filters["date_fr"] = date_fr

@@ -8,7 +8,7 @@ from typing import Any
 from flask import current_app
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from wtforms import EmailField, HiddenField, StringField, TextAreaField
+from wtforms import EmailField, HiddenField, RadioField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Email, Length, ValidationError
 
 from app.validators import PlainText, clean_text
@@ -92,3 +92,23 @@ class CommentForm(FlaskForm):
     def parent(self) -> int | None:
         data = str(self.parent_id.data or "")
         return int(data) if data.isdigit() else None
+
+
+class ReportForm(FlaskForm):
+    reason = RadioField(
+        "Raison du signalement",
+        choices=[
+            ("insulte", "Insulte"),
+            ("haine", "Haine"),
+            ("menace", "Menace"),
+            ("spam", "Spam"),
+            ("hors_sujet", "Hors sujet"),
+            ("autre", "Autre"),
+        ],
+        validators=[DataRequired("Choisissez la raison du signalement.")],
+    )
+    note = TextAreaField(
+        "Précisions (facultatif)",
+        filters=[clean_text],
+        validators=[Length(max=1000, message="Au plus 1000 caractères."), PlainText()],
+    )

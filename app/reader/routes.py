@@ -24,8 +24,9 @@ from app import labels
 from app.extensions import db, limiter
 from app.models import Article, Comment, CommentStatus
 from app.reader import bp
-from app.reader.forms import CommentForm, RevisionForm
+from app.reader.forms import CommentForm, ReportForm, RevisionForm
 from app.services import comments as comment_service
+from app.services import moderation
 
 SORTS = {"recents": True, "anciens": False}
 
@@ -253,3 +254,39 @@ def _render_article(
         reply_target=reply_target,
         max_length=current_app.config["COMMENT_MAX_LENGTH"],
     )
+
+
+def _reporter_key() -> str:
+    if current_user.is_authenticated:
+        return f"user:{current_user.id}"
+    session.permanent = True
+    return "session:" + session.setdefault("guest_token", secrets.token_urlsafe(24))
+
+
+@bp.route("/articles/<slug>/commentaires/<int:comment_id>/signaler", methods=["GET", "POST"])
+def report(slug: str, comment_id: int) -> Response | str | tuple[str, int]:
+    """« Signaler »: one report per reader (or session) per comment. 303 back to the comment;
+    422 without a reason; 404 for a comment that is not published."""
+    article = _article_or_404(slug)
+    comment = db.session.get(Comment, comment_id)
+    if comment is None or comment.article_id != article.id or not comment.is_published:
+        abort(404, description="Ce commentaire n’existe pas ou n’est pas publié.")
+    form = ReportForm()
+    if form.validate_on_submit():
+        user = current_user if current_user.is_authenticated else None
+        added = moderation.report(
+            comment, _reporter_key(), form.reason.data, form.note.data or "", user
+        )
+        flash(
+            "Merci : votre signalement a été transmis à l’équipe de modération."
+            if added
+            else "Vous avez déjà signalé ce commentaire.",
+            "comment-info",
+        )
+        return redirect(
+            url_for("reader.article", slug=article.slug, _anchor=f"c{comment.id}"), code=303
+        )
+    status = 422 if request.method == "POST" else 200
+    return render_template(
+        "reader/report.html", article=article, comment=comment, form=form
+    ), status

@@ -35,3 +35,24 @@ def authenticate(email: str, password: str) -> User | None:
     if user is None or not user.active or not user.check_password(password):
         return None
     return user
+
+
+def all_users() -> list[User]:
+    return list(db.session.scalars(select(User).order_by(User.role, User.email)))
+
+
+def _existing(email: str) -> User:
+    user = find_by_email(email)
+    if user is None:
+        raise AccountError("email", f"No account for {email}.")
+    return user
+
+
+def set_role(email: str, role: Role) -> None:
+    _existing(email).role = role
+    db.session.commit()
+
+
+def deactivate(email: str) -> None:
+    _existing(email).active = False
+    db.session.commit()

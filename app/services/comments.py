@@ -15,6 +15,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from app import labels, policy
 from app.extensions import db
 from app.models import Article, Comment, CommentScore, CommentStatus, User, utcnow
+from app.services import audit, readers
 
 
 class CommentError(Exception):
@@ -98,6 +99,9 @@ def submit_comment(
     """
     if not article.comments_open:
         raise CommentError(None, "Les commentaires sont fermés pour cet article.")
+    refusal = readers.posting_refusal(author.email)
+    if refusal:
+        raise CommentError(None, refusal)
     parent = _reply_target(article, parent_id)
     digest = body_hash(body)
     idempotency_key = (
@@ -126,6 +130,13 @@ def submit_comment(
     )
     db.session.add(comment)
     try:
+        db.session.flush()
+        audit.record(
+            "submitted",
+            actor=author.user or f"lecteur {author.name}",
+            comment_id=comment.id,
+            to_status=CommentStatus.PENDING,
+        )
         db.session.commit()  # accepted: stored with an explicit status before anything else
     except IntegrityError:
         db.session.rollback()
@@ -166,11 +177,22 @@ def send_anyway(comment: Comment) -> None:
             reasons=[r.as_dict() for r in verdict.reasons],
             nudge_acknowledged=True,
             decided_at=utcnow(),
+            version=Comment.version + 1,
         )
     ).rowcount
-    db.session.commit()
     if changed != 1:
+        db.session.rollback()
         raise CommentError(None, "Ce commentaire n’attend plus votre réponse.")
+    audit.record(
+        "sent_anyway",
+        actor=comment.user or f"lecteur {comment.author_name}",
+        comment_id=comment.id,
+        from_status=CommentStatus.NUDGED,
+        to_status=STATUS_FOR_OUTCOME[verdict.outcome],
+        reason_code=policy.NUDGE_IGNORED,
+        reason=audit.reasons_text(r.as_dict() for r in verdict.reasons),
+    )
+    db.session.commit()
     db.session.refresh(comment)
 
 
@@ -190,11 +212,21 @@ def revise(comment: Comment, body: str) -> None:
             scoring_attempts=0,
             next_scoring_at=None,
             created_at=utcnow(),
+            version=Comment.version + 1,
         )
     ).rowcount
-    db.session.commit()
     if changed != 1:
+        db.session.rollback()
         raise CommentError(None, "Ce commentaire n’attend plus votre réponse.")
+    audit.record(
+        "revised",
+        actor=comment.user or f"lecteur {comment.author_name}",
+        comment_id=comment.id,
+        from_status=CommentStatus.NUDGED,
+        to_status=CommentStatus.PENDING,
+        reason="L’auteur a reformulé son commentaire.",
+    )
+    db.session.commit()
     score_and_wait(comment)
 
 
@@ -244,7 +276,8 @@ def _visible_to(viewer: Viewer) -> ColumnElement[bool]:
         own.append(Comment.user_id == viewer.user_id)
     if viewer.guest_token:
         own.append(Comment.guest_token == viewer.guest_token)
-    return or_(Comment.status == CommentStatus.PUBLISHED, *(own or [false()]))
+    public = and_(Comment.status == CommentStatus.PUBLISHED, Comment.hidden.is_(False))
+    return or_(public, *(own or [false()]))
 
 
 def thread_page(
@@ -293,7 +326,11 @@ def published_count(article: Article) -> int:
         db.session.scalar(
             select(func.count())
             .select_from(Comment)
-            .where(Comment.article_id == article.id, Comment.status == CommentStatus.PUBLISHED)
+            .where(
+                Comment.article_id == article.id,
+                Comment.status == CommentStatus.PUBLISHED,
+                Comment.hidden.is_(False),
+            )
         )
         or 0
     )

@@ -22,7 +22,7 @@ from app import labels, policy
 from app.extensions import db
 from app.models import Comment, CommentScore, CommentStatus, utcnow
 from app.scoring import Scorer, ScoreResult
-from app.services import settings
+from app.services import audit, readers, settings
 from app.services.comments import STATUS_FOR_OUTCOME
 
 UNDECIDED = (CommentStatus.PENDING, CommentStatus.HELD)
@@ -63,6 +63,7 @@ def record_scores(
     decided here (a comment decided meanwhile by a human is left as it is)."""
     thresholds = settings.thresholds()
     nudge = settings.nudge_thresholds()
+    watched = readers.premoderated(c.author_email for c in claim.comments)
     nudge_window = timedelta(minutes=current_app.config["NUDGE_EXPIRY_MINUTES"])
     now = utcnow()
     decided: list[int] = []
@@ -74,6 +75,8 @@ def record_scores(
             and _aware(comment.created_at) > now - nudge_window
         )
         hold_reasons = [policy.Reason(policy.NUDGE_IGNORED)] if comment.nudge_acknowledged else []
+        if comment.author_email in watched:
+            hold_reasons.append(policy.Reason(policy.READER_PREMODERATED))
         verdict = policy.decide(
             result.scores, thresholds, hold_reasons, nudge=nudge if may_nudge else None
         )
@@ -94,23 +97,38 @@ def record_scores(
                 next_scoring_at=None,
                 claim_token=None,
                 claimed_until=None,
+                version=Comment.version + 1,
             )
         ).rowcount
         if changed != 1:
             continue
-        db.session.merge(
-            CommentScore(
-                comment_id=comment.id,
-                scores=result.scores,
-                model_name=model_name,
-                model_version=model_version,
-                windowed=result.windowed,
-                scored_at=now,
-            )
+        db.session.merge(_score_row(comment.id, result, model_name, model_version, now))
+        audit.record(
+            "scored",
+            actor=audit.model_actor(model_name),
+            comment_id=comment.id,
+            from_status=comment.status,
+            to_status=STATUS_FOR_OUTCOME[verdict.outcome],
+            reason_code=verdict.reasons[0].code if verdict.reasons else None,
+            reason=audit.reasons_text(r.as_dict() for r in verdict.reasons) or "Sous les seuils",
         )
         decided.append(comment.id)
     db.session.commit()
     return decided
+
+
+def _score_row(
+    comment_id: int, result: ScoreResult, model_name: str, model_version: str, now: datetime
+) -> CommentScore:
+    return CommentScore(
+        comment_id=comment_id,
+        scores=result.scores,
+        max_score=max(result.scores.values(), default=0.0),
+        model_name=model_name,
+        model_version=model_version,
+        windowed=result.windowed,
+        scored_at=now,
+    )
 
 
 def record_failure(claim: Claim, error: str) -> list[int]:
@@ -127,12 +145,14 @@ def record_failure(claim: Claim, error: str) -> list[int]:
             "claim_token": None,
             "claimed_until": None,
         }
-        if comment.status == CommentStatus.PENDING:
+        newly_held = comment.status == CommentStatus.PENDING
+        if newly_held:
             values.update(
                 status=CommentStatus.HELD,
                 status_reason=labels.reader_message(verdict),
                 reasons=reasons,
                 decided_at=now,
+                version=Comment.version + 1,
             )
         changed = db.session.execute(
             update(Comment)
@@ -141,6 +161,16 @@ def record_failure(claim: Claim, error: str) -> list[int]:
         ).rowcount
         if changed == 1:
             held.append(comment.id)
+            if newly_held:
+                audit.record(
+                    "scoring_failed",
+                    actor=audit.SYSTEM,
+                    comment_id=comment.id,
+                    from_status=CommentStatus.PENDING,
+                    to_status=CommentStatus.HELD,
+                    reason_code=policy.SCORING_UNAVAILABLE,
+                    reason=audit.reasons_text(reasons),
+                )
     db.session.commit()
     return held
 
@@ -170,24 +200,38 @@ def sweep() -> list[int]:
     now = utcnow()
     timeout = timedelta(seconds=current_app.config["SCORING_TIMEOUT_SECONDS"])
     verdict = policy.decide(None, {})
-    too_long = db.session.execute(
-        update(Comment)
-        .where(
-            Comment.awaiting_score,
-            Comment.status == CommentStatus.PENDING,
-            Comment.created_at < now - timeout,
+    reasons = [
+        policy.Reason(policy.SCORING_UNAVAILABLE, detail="no score within the time limit").as_dict()
+    ]
+    held_ids = list(
+        db.session.scalars(
+            update(Comment)
+            .where(
+                Comment.awaiting_score,
+                Comment.status == CommentStatus.PENDING,
+                Comment.created_at < now - timeout,
+            )
+            .values(
+                status=CommentStatus.HELD,
+                status_reason=labels.reader_message(verdict),
+                reasons=reasons,
+                decided_at=now,
+                version=Comment.version + 1,
+            )
+            .returning(Comment.id)
         )
-        .values(
-            status=CommentStatus.HELD,
-            status_reason=labels.reader_message(verdict),
-            reasons=[
-                policy.Reason(
-                    policy.SCORING_UNAVAILABLE, detail="no score within the time limit"
-                ).as_dict()
-            ],
-            decided_at=now,
+    )
+    for comment_id in held_ids:
+        audit.record(
+            "scoring_timeout",
+            actor=audit.SYSTEM,
+            comment_id=comment_id,
+            from_status=CommentStatus.PENDING,
+            to_status=CommentStatus.HELD,
+            reason_code=policy.SCORING_UNAVAILABLE,
+            reason=audit.reasons_text(reasons),
         )
-    ).rowcount
+    too_long = len(held_ids)
     expired_nudges = _expire_nudges(now)
     db.session.commit()  # even when nothing changed: never leave a write transaction open
     if too_long or expired_nudges:
@@ -215,15 +259,30 @@ def sweep() -> list[int]:
 def _expire_nudges(now: datetime) -> int:
     """A nudged comment whose author never answered goes to the moderators."""
     expiry = timedelta(minutes=current_app.config["NUDGE_EXPIRY_MINUTES"])
-    return db.session.execute(
-        update(Comment)
-        .where(Comment.status == CommentStatus.NUDGED, Comment.decided_at < now - expiry)
-        .values(
-            status=CommentStatus.HELD,
-            status_reason=labels.reader_message(policy.Verdict(policy.Outcome.HOLD)),
-            decided_at=now,
+    ids = list(
+        db.session.scalars(
+            update(Comment)
+            .where(Comment.status == CommentStatus.NUDGED, Comment.decided_at < now - expiry)
+            .values(
+                status=CommentStatus.HELD,
+                status_reason=labels.reader_message(policy.Verdict(policy.Outcome.HOLD)),
+                decided_at=now,
+                version=Comment.version + 1,
+            )
+            .returning(Comment.id)
         )
-    ).rowcount
+    )
+    for comment_id in ids:
+        audit.record(
+            "nudge_expired",
+            actor=audit.SYSTEM,
+            comment_id=comment_id,
+            from_status=CommentStatus.NUDGED,
+            to_status=CommentStatus.HELD,
+            reason_code=policy.NUDGE,
+            reason="L’auteur n’a pas répondu à l’invitation à reformuler.",
+        )
+    return len(ids)
 
 
 def _aware(value: datetime) -> datetime:
@@ -256,15 +315,6 @@ def rescore(comment_ids: Sequence[int], scorer: Scorer) -> RescoreOutcome:
     for comment_id, result in results.items():
         if comment_id in decided:
             continue
-        db.session.merge(
-            CommentScore(
-                comment_id=comment_id,
-                scores=result.scores,
-                model_name=scorer.name,
-                model_version=scorer.version,
-                windowed=result.windowed,
-                scored_at=now,
-            )
-        )
+        db.session.merge(_score_row(comment_id, result, scorer.name, scorer.version, now))
     db.session.commit()
     return RescoreOutcome(rescored=len(results), decided=len(decided))

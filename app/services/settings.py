@@ -25,6 +25,9 @@ DEFAULT_THRESHOLDS: dict[str, dict[str, float]] = {
 DEFAULT_SETTINGS: dict[str, Any] = {
     # Ask the author to reconsider before a comment that crosses a nudge threshold is sent.
     "nudge_enabled": True,
+    # Readers' reports that send a comment to « Signalés », and whether it is hidden meanwhile.
+    "reports_threshold": 3,
+    "reports_hide": False,
 }
 
 

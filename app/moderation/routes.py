@@ -1,0 +1,330 @@
+"""Moderators' views: queues, a comment's card and history, decisions, readers, the journal."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import datetime, timedelta
+
+from flask import (
+    Response,
+    abort,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from app import labels, policy
+from app.auth.access import role_required
+from app.models import Comment, Role
+from app.moderation import bp
+from app.services import moderation, readers, settings
+
+STAFF = Role.MODERATOR
+
+
+def _filter() -> moderation.QueueFilter:
+    args = request.args
+    return moderation.QueueFilter(
+        queue=request.view_args.get("queue", "a-moderer") if request.view_args else "a-moderer",
+        sort=args.get("tri", "recents") if args.get("tri") in moderation.SORTS else "recents",
+        article_id=args.get("article", type=int),
+        reason=args.get("raison") or None,
+        category=args.get("categorie") or None,
+        text=(args.get("q") or "").strip() or None,
+        author_email=(args.get("auteur") or "").strip().lower() or None,
+        page=max(args.get("page", 1, type=int) or 1, 1),
+    )
+
+
+@bp.get("/")
+@role_required(STAFF)
+def index() -> Response:
+    return redirect(url_for("moderation.queue", queue="a-moderer"))
+
+
+@bp.get("/file/<queue>")
+@role_required(STAFF)
+def queue(queue: str) -> str:
+    if queue not in moderation.QUEUES:
+        abort(404)
+    page = moderation.list_queue(_filter())
+    return render_template(
+        "moderation/queue.html",
+        queue=queue,
+        page=page,
+        filters=_filter(),
+        counts=moderation.queue_counts(),
+        **_card_context(),
+    )
+
+
+@bp.get("/file/<queue>/nouveaux")
+@role_required(STAFF)
+def queue_news(queue: str) -> Response:
+    """Polled by the queue page: counts, and how many comments arrived since `depuis`.
+
+    200 JSON {"counts": {...}, "new": n}."""
+    since = request.args.get("depuis", 0, type=int)
+    counts = moderation.queue_counts()
+    new = moderation.count_newer(queue, since)
+    return jsonify(counts=counts, new=new)
+
+
+def _card_context() -> dict[str, object]:
+    return {
+        "reject_reasons": moderation.REJECT_REASONS,
+        "report_reasons": moderation.REPORT_REASONS,
+        "queues": moderation.QUEUES,
+        "sorts": moderation.SORTS,
+        "articles": moderation.articles(),
+        "thresholds": settings.category_thresholds(),
+        "reason_codes": REASON_CODES,
+        "categories": labels.CATEGORY_LABELS,
+        "reason_text": lambda r: labels.reason_text(policy.Reason(**r)),
+        "category_label": labels.category_label,
+        "status_labels": moderation.STATUS_LABELS,
+    }
+
+
+REASON_CODES = {
+    policy.CATEGORY_HOLD: "Seuil de modération dépassé",
+    policy.CATEGORY_REJECT: "Seuil de rejet dépassé",
+    policy.SCORING_UNAVAILABLE: "Notation indisponible",
+    policy.NUDGE_IGNORED: "Envoyé malgré l’invitation à reformuler",
+    policy.NUDGE: "Invitation à reformuler restée sans réponse",
+    policy.READER_PREMODERATED: "Lecteur en pré-modération",
+}
+
+
+@bp.get("/commentaires/<int:comment_id>")
+@role_required(STAFF)
+def comment(comment_id: int) -> str:
+    card = moderation.card(comment_id)
+    if card is None:
+        abort(404, description=_("Ce commentaire n’existe pas."))
+    return render_template(
+        "moderation/comment.html",
+        card=card,
+        history=moderation.history(comment_id),
+        counts=moderation.queue_counts(),
+        **_card_context(),
+    )
+
+
+def _back(default: str) -> str:
+    target = request.form.get("next") or ""
+    return target if target.startswith("/moderation/") else default
+
+
+@bp.post("/commentaires/<int:comment_id>/decision")
+@role_required(STAFF)
+def decide(comment_id: int) -> Response | tuple[str, int]:
+    """Approve or reject one comment. 303 back to the queue; 409 when someone was first;
+    422 for a missing reason."""
+    action = request.form.get("action", "")
+    version = request.form.get("version", type=int)
+    if version is None:
+        abort(400)
+    back = _back(url_for("moderation.queue", queue="a-moderer"))
+    try:
+        decided = moderation.decide(
+            comment_id,
+            version,
+            action,
+            current_user,
+            reason=request.form.get("reason") or None,
+            note=request.form.get("note"),
+        )
+    except moderation.Conflict as conflict:
+        return _answer(back, conflict.message, "error", 409)
+    except moderation.ModerationError as error:
+        return _answer(back, error.message, "error", 422)
+    message = (
+        _("Commentaire n° %(id)s approuvé et publié.", id=comment_id)
+        if decided.status == "published"
+        else _("Commentaire n° %(id)s rejeté.", id=comment_id)
+    )
+    return _answer(back, message, "success", 200)
+
+
+@bp.post("/decisions")
+@role_required(STAFF)
+def decide_many() -> Response | tuple[str, int]:
+    """The same decision on the selected comments (`select` = "id:version", repeated)."""
+    targets: list[tuple[int, int]] = []
+    for value in request.form.getlist("select"):
+        comment_id, _sep, version = value.partition(":")
+        if comment_id.isdigit() and version.isdigit():
+            targets.append((int(comment_id), int(version)))
+    back = _back(url_for("moderation.queue", queue="a-moderer"))
+    if not targets:
+        return _answer(back, _("Sélectionnez au moins un commentaire."), "error", 422)
+    action = request.form.get("action", "")
+    try:
+        result = moderation.decide_many(
+            targets,
+            action,
+            current_user,
+            reason=request.form.get("reason") or None,
+            note=request.form.get("note"),
+        )
+    except moderation.ModerationError as error:
+        return _answer(back, error.message, "error", 422)
+    verb = _("approuvés") if action == "approve" else _("rejetés")
+    flash(_("%(n)s commentaire(s) %(verb)s.", n=len(result.done), verb=verb), "success")
+    for conflict in result.conflicts:
+        flash(conflict.message, "error")
+    if _wants_json():
+        return jsonify(done=result.done, conflicts=[c.comment_id for c in result.conflicts])
+    return redirect(back, code=303)
+
+
+def _wants_json() -> bool:
+    return request.accept_mimetypes.best == "application/json"
+
+
+def _answer(back: str, message: str, category: str, status: int) -> Response | tuple[str, int]:
+    """JSON for the keyboard-driven page, a flash and a redirect for plain forms."""
+    if _wants_json():
+        return jsonify(message=message, ok=status == 200), status
+    flash(message, category)
+    return redirect(back, code=303)
+
+
+@bp.get("/lecteurs")
+@role_required(STAFF)
+def reader() -> str:
+    email = (request.args.get("email") or "").strip().lower()
+    if not email:
+        abort(404, description=_("Indiquez l’adresse du lecteur."))
+    page = moderation.list_queue(moderation.QueueFilter(queue="tous", author_email=email))
+    return render_template(
+        "moderation/reader.html",
+        email=email,
+        page=page,
+        restrictions=readers.history(email),
+        active=readers.active_restrictions(email),
+        journal=moderation.journal(reader_email=email, limit=50),
+        counts=moderation.queue_counts(),
+        kinds=readers.KIND_LABELS,
+        **_card_context(),
+    )
+
+
+@bp.post("/lecteurs/sanctions")
+@role_required(STAFF)
+def restrict() -> Response:
+    email = (request.form.get("email") or "").strip().lower()
+    back = url_for("moderation.reader", email=email)
+    try:
+        readers.restrict(
+            email,
+            request.form.get("kind", ""),
+            request.form.get("reason", ""),
+            current_user,
+            days=request.form.get("days", type=int),
+        )
+    except readers.RestrictionError as error:
+        flash(error.message, "error")
+    else:
+        flash(_("Sanction enregistrée."), "success")
+    return redirect(back, code=303)
+
+
+@bp.post("/lecteurs/sanctions/<int:restriction_id>/lever")
+@role_required(STAFF)
+def lift(restriction_id: int) -> Response:
+    email = (request.form.get("email") or "").strip().lower()
+    try:
+        readers.lift(restriction_id, current_user, request.form.get("reason", ""))
+    except readers.RestrictionError as error:
+        flash(error.message, "error")
+    else:
+        flash(_("Sanction levée."), "success")
+    return redirect(url_for("moderation.reader", email=email), code=303)
+
+
+@bp.get("/journal")
+@role_required(STAFF)
+def journal() -> Response | str:
+    args = request.args
+    since = _date(args.get("du"))
+    until = _date(args.get("au"))
+    rows = moderation.journal(
+        action=args.get("action") or None,
+        actor=args.get("acteur") or None,
+        comment_id=args.get("commentaire", type=int),
+        since=since,
+        until=until + timedelta(days=1) if until else None,
+        limit=None if args.get("format") == "csv" else 500,
+    )
+    if args.get("format") == "csv":
+        return _csv(rows)
+    return render_template(
+        "moderation/journal.html",
+        rows=rows,
+        counts=moderation.queue_counts(),
+        actions=JOURNAL_ACTIONS,
+        **_card_context(),
+    )
+
+
+JOURNAL_ACTIONS = {
+    "submitted": "Envoyé",
+    "scored": "Noté par le modèle",
+    "scoring_failed": "Notation indisponible",
+    "scoring_timeout": "Notation trop longue",
+    "sent_anyway": "Envoyé malgré l’invitation",
+    "revised": "Reformulé",
+    "nudge_expired": "Invitation sans réponse",
+    "flagged": "Signalé par des lecteurs",
+    "approved": "Approuvé",
+    "rejected": "Rejeté",
+    "reader_ban": "Lecteur banni",
+    "reader_suspend": "Lecteur suspendu",
+    "reader_premoderate": "Lecteur en pré-modération",
+    "reader_ban_lifted": "Bannissement levé",
+    "reader_suspend_lifted": "Suspension levée",
+    "reader_premoderate_lifted": "Pré-modération levée",
+}
+
+
+def _date(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return datetime.strptime(value, "%Y-%m-%d")
+    except ValueError:
+        flash(_("Date invalide : %(value)s (format AAAA-MM-JJ).", value=value), "error")
+        return None
+
+
+def _csv(rows: list) -> Response:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(
+        ["id", "when_utc", "actor", "action", "comment_id", "reader_email", "from_status",
+         "to_status", "reason_code", "reason", "note"]
+    )  # fmt: skip
+    for row in rows:
+        writer.writerow(
+            [row.id, row.created_at.isoformat(), row.actor, row.action, row.comment_id or "",
+             row.reader_email or "", row.from_status or "", row.to_status or "",
+             row.reason_code or "", row.reason or "", row.note or ""]
+        )  # fmt: skip
+    return Response(
+        out.getvalue(),
+        mimetype="text/csv",
+        headers={"Content-Disposition": "attachment; filename=journal-moderation.csv"},
+    )
+
+
+@bp.app_template_global()
+def comment_version(comment: Comment) -> str:
+    return f"{comment.id}:{comment.version}"

@@ -1,0 +1,474 @@
+"""The moderators' use cases: queues, decisions (single and bulk), reports."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy import Text, case, cast, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.sql.elements import ColumnElement
+
+from app.extensions import db
+from app.models import (
+    Article,
+    Comment,
+    CommentReport,
+    CommentScore,
+    CommentStatus,
+    ModerationAction,
+    User,
+    utcnow,
+)
+from app.services import audit, settings
+
+PER_PAGE = 25
+
+# Queue slug -> (French title, condition)
+QUEUES: dict[str, str] = {
+    "a-moderer": "À modérer",
+    "signales": "Signalés",
+    "rejetes": "Rejetés",
+    "approuves": "Approuvés",
+    "tous": "Tous",
+}
+
+SORTS = {
+    "recents": "Plus récents",
+    "anciens": "Plus anciens",
+    "toxiques": "Plus toxiques",
+    "attente": "Attente la plus longue",
+}
+
+# Reasons a moderator gives for a rejection; the label is shown to the comment's author.
+REJECT_REASONS = {
+    "insultes": "insultes ou attaques personnelles",
+    "haine": "propos haineux ou discriminatoires",
+    "menaces": "menaces",
+    "obscenite": "propos obscènes",
+    "spam": "spam ou publicité",
+    "hors_sujet": "hors sujet",
+    "desinformation": "fausses informations manifestes",
+    "vie_privee": "atteinte à la vie privée",
+    "autre": "autre motif",
+}
+
+REPORT_REASONS = {
+    "insulte": "Insulte",
+    "haine": "Haine",
+    "menace": "Menace",
+    "spam": "Spam",
+    "hors_sujet": "Hors sujet",
+    "autre": "Autre",
+}
+
+
+class Conflict(Exception):
+    """Someone else changed the comment first; the message says who and what."""
+
+    def __init__(self, comment_id: int, message: str) -> None:
+        super().__init__(message)
+        self.comment_id = comment_id
+        self.message = message
+
+
+class ModerationError(Exception):
+    def __init__(self, field: str | None, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+@dataclass(frozen=True)
+class QueueFilter:
+    queue: str = "a-moderer"
+    sort: str = "recents"
+    article_id: int | None = None
+    reason: str | None = None
+    category: str | None = None
+    text: str | None = None
+    author_email: str | None = None
+    page: int = 1
+
+
+@dataclass
+class Card:
+    comment: Comment
+    article: Article
+    score: CommentScore | None
+    parent: Comment | None = None
+    reports: list[CommentReport] = field(default_factory=list)
+    author_published: int = 0
+    author_rejected: int = 0
+
+
+@dataclass(frozen=True)
+class QueuePage:
+    cards: list[Card]
+    page: int
+    has_more: bool
+    total: int
+    newest_id: int
+
+
+def _queue_condition(queue: str) -> ColumnElement[bool]:
+    if queue == "a-moderer":
+        return Comment.status == CommentStatus.HELD
+    if queue == "signales":
+        return Comment.flagged_at.is_not(None)
+    if queue == "rejetes":
+        return Comment.status == CommentStatus.REJECTED
+    if queue == "approuves":
+        return Comment.status == CommentStatus.PUBLISHED
+    return Comment.id.is_not(None)
+
+
+def queue_counts() -> dict[str, int]:
+    """How many comments each queue holds, in one query."""
+    row = db.session.execute(
+        select(
+            func.count(case((Comment.status == CommentStatus.HELD, 1))),
+            func.count(case((Comment.flagged_at.is_not(None), 1))),
+            func.count(case((Comment.status == CommentStatus.REJECTED, 1))),
+            func.count(case((Comment.status == CommentStatus.PUBLISHED, 1))),
+            func.count(),
+        ).select_from(Comment)
+    ).one()
+    return dict(zip(QUEUES, row, strict=True))
+
+
+def _filtered(f: QueueFilter) -> list[ColumnElement[bool]]:
+    conditions = [_queue_condition(f.queue)]
+    if f.article_id:
+        conditions.append(Comment.article_id == f.article_id)
+    # Reasons are stored as JSON; their text is searched the same way on SQLite and PostgreSQL.
+    reasons_text = cast(Comment.reasons, Text)
+    if f.reason:
+        conditions.append(reasons_text.contains(f'"code": "{f.reason}"', autoescape=True))
+    if f.category:
+        conditions.append(reasons_text.contains(f'"category": "{f.category}"', autoescape=True))
+    if f.text:
+        text = f.text.lower()
+        conditions.append(
+            or_(
+                func.lower(Comment.body).contains(text, autoescape=True),
+                func.lower(Comment.author_name).contains(text, autoescape=True),
+            )
+        )
+    if f.author_email:
+        conditions.append(Comment.author_email == f.author_email.lower())
+    return conditions
+
+
+def list_queue(f: QueueFilter) -> QueuePage:
+    """One page of a queue, with everything a card shows, in a fixed number of queries."""
+    conditions = _filtered(f)
+    waiting_since = func.coalesce(Comment.decided_at, Comment.created_at)
+    order = {
+        "recents": (Comment.created_at.desc(), Comment.id.desc()),
+        "anciens": (Comment.created_at, Comment.id),
+        "toxiques": (func.coalesce(CommentScore.max_score, -1).desc(), Comment.id.desc()),
+        "attente": (waiting_since, Comment.id),
+    }[f.sort if f.sort in SORTS else "recents"]
+    rows = db.session.execute(
+        select(Comment, Article, CommentScore)
+        .join(Article, Article.id == Comment.article_id)
+        .outerjoin(CommentScore, CommentScore.comment_id == Comment.id)
+        .where(*conditions)
+        .order_by(*order)
+        .offset((f.page - 1) * PER_PAGE)
+        .limit(PER_PAGE + 1)
+    ).all()
+    has_more = len(rows) > PER_PAGE
+    cards = [Card(comment=c, article=a, score=s) for c, a, s in rows[:PER_PAGE]]
+    total = db.session.scalar(select(func.count()).select_from(Comment).where(*conditions)) or 0
+    newest = db.session.scalar(select(func.max(Comment.id))) or 0
+    _attach_details(cards)
+    return QueuePage(cards, f.page, has_more, total, newest)
+
+
+def count_newer(queue: str, since_id: int) -> int:
+    """Comments that entered `queue`'s condition with an id above `since_id` (new arrivals)."""
+    return (
+        db.session.scalar(
+            select(func.count())
+            .select_from(Comment)
+            .where(_queue_condition(queue), Comment.id > since_id)
+        )
+        or 0
+    )
+
+
+def _attach_details(cards: Sequence[Card]) -> None:
+    """Parents, reports and each author's history for a page of cards: three queries."""
+    if not cards:
+        return
+    parent_ids = {c.comment.parent_id for c in cards if c.comment.parent_id}
+    parents = (
+        {p.id: p for p in db.session.scalars(select(Comment).where(Comment.id.in_(parent_ids)))}
+        if parent_ids
+        else {}
+    )
+    reports: dict[int, list[CommentReport]] = defaultdict(list)
+    for report in db.session.scalars(
+        select(CommentReport)
+        .where(CommentReport.comment_id.in_([c.comment.id for c in cards]))
+        .order_by(CommentReport.id)
+    ):
+        reports[report.comment_id].append(report)
+    emails = {c.comment.author_email for c in cards}
+    stats = {
+        email: (published, rejected)
+        for email, published, rejected in db.session.execute(
+            select(
+                Comment.author_email,
+                func.count(case((Comment.status == CommentStatus.PUBLISHED, 1))),
+                func.count(case((Comment.status == CommentStatus.REJECTED, 1))),
+            )
+            .where(Comment.author_email.in_(emails))
+            .group_by(Comment.author_email)
+        )
+    }
+    for card in cards:
+        card.parent = parents.get(card.comment.parent_id or 0)
+        card.reports = reports.get(card.comment.id, [])
+        card.author_published, card.author_rejected = stats.get(card.comment.author_email, (0, 0))
+
+
+def card(comment_id: int) -> Card | None:
+    row = db.session.execute(
+        select(Comment, Article, CommentScore)
+        .join(Article, Article.id == Comment.article_id)
+        .outerjoin(CommentScore, CommentScore.comment_id == Comment.id)
+        .where(Comment.id == comment_id)
+    ).first()
+    if row is None:
+        return None
+    result = Card(comment=row[0], article=row[1], score=row[2])
+    _attach_details([result])
+    return result
+
+
+def history(comment_id: int) -> list[ModerationAction]:
+    return list(
+        db.session.scalars(
+            select(ModerationAction)
+            .where(ModerationAction.comment_id == comment_id)
+            .order_by(ModerationAction.id)
+        )
+    )
+
+
+def decide(
+    comment_id: int,
+    version: int,
+    action: str,
+    actor: User,
+    reason: str | None = None,
+    note: str | None = None,
+) -> Comment:
+    """Approve (publish) or reject a comment as `actor`, if nobody changed it since `version`.
+
+    Raises ModerationError for a bad action or reason, Conflict when someone else was first."""
+    if action not in ("approve", "reject"):
+        raise ModerationError("action", "Action inconnue.")
+    if action == "reject" and reason not in REJECT_REASONS:
+        raise ModerationError("reason", "Choisissez le motif du rejet.")
+    comment = db.session.get(Comment, comment_id)
+    if comment is None:
+        raise ModerationError(None, f"Le commentaire n° {comment_id} n’existe pas.")
+    before = comment.status
+    to_status = CommentStatus.PUBLISHED if action == "approve" else CommentStatus.REJECTED
+    reader_reason = (
+        None if action == "approve" else f"Refusé par la modération : {REJECT_REASONS[reason]}."
+    )
+    changed = db.session.execute(
+        update(Comment)
+        .where(Comment.id == comment_id, Comment.version == version)
+        .values(
+            status=to_status,
+            status_reason=reader_reason,
+            decided_at=utcnow(),
+            awaiting_score=False,
+            next_scoring_at=None,
+            claim_token=None,
+            claimed_until=None,
+            flagged_at=None,
+            hidden=False,
+            report_count=0,
+            version=Comment.version + 1,
+        )
+    ).rowcount
+    if changed != 1:
+        db.session.rollback()
+        raise Conflict(comment_id, _conflict_message(comment_id))
+    audit.record(
+        "approved" if action == "approve" else "rejected",
+        actor=actor,
+        comment_id=comment_id,
+        from_status=before,
+        to_status=to_status,
+        reason_code=reason if action == "reject" else None,
+        reason=(
+            "Approuvé par la modération"
+            if action == "approve"
+            else f"Rejeté : {REJECT_REASONS[reason]}"
+        ),
+        note=(note or "").strip() or None,
+    )
+    db.session.commit()
+    db.session.refresh(comment)
+    return comment
+
+
+@dataclass(frozen=True)
+class BulkResult:
+    done: list[int]
+    conflicts: list[Conflict]
+
+
+def decide_many(
+    targets: Sequence[tuple[int, int]],
+    action: str,
+    actor: User,
+    reason: str | None = None,
+    note: str | None = None,
+) -> BulkResult:
+    """The same decision on a selection of (comment id, version seen); each one on its own."""
+    done: list[int] = []
+    conflicts: list[Conflict] = []
+    for comment_id, version in targets:
+        try:
+            decide(comment_id, version, action, actor, reason, note)
+        except Conflict as conflict:
+            conflicts.append(conflict)
+        else:
+            done.append(comment_id)
+    return BulkResult(done, conflicts)
+
+
+def _conflict_message(comment_id: int) -> str:
+    comment = db.session.get(Comment, comment_id)
+    last = db.session.scalar(
+        select(ModerationAction)
+        .where(ModerationAction.comment_id == comment_id)
+        .order_by(ModerationAction.id.desc())
+        .limit(1)
+    )
+    if comment is None:
+        return f"Le commentaire n° {comment_id} n’existe plus."
+    who = f" par {last.actor}" if last is not None else ""
+    when = f" à {last.created_at:%H:%M:%S}" if last is not None else ""
+    return (
+        f"Le commentaire n° {comment_id} a déjà été traité{who}{when} "
+        f"(statut actuel : {STATUS_LABELS.get(comment.status, comment.status)}). "
+        "Votre action n’a pas été appliquée."
+    )
+
+
+STATUS_LABELS = {
+    CommentStatus.PENDING: "en cours de notation",
+    CommentStatus.NUDGED: "en attente de l’auteur",
+    CommentStatus.PUBLISHED: "publié",
+    CommentStatus.HELD: "à modérer",
+    CommentStatus.REJECTED: "rejeté",
+}
+
+
+def report(comment: Comment, reporter_key: str, reason: str, note: str, user: User | None) -> bool:
+    """A reader reports a published comment. Returns False when they had already reported it.
+
+    At the site's threshold the comment goes to « Signalés » (and, if the site says so, is
+    hidden until a moderator decides)."""
+    if reason not in REPORT_REASONS:
+        raise ModerationError("reason", "Choisissez la raison du signalement.")
+    if comment.status != CommentStatus.PUBLISHED:
+        raise ModerationError(None, "Ce commentaire n’est pas publié.")
+    db.session.add(
+        CommentReport(
+            comment_id=comment.id,
+            reporter_key=reporter_key,
+            reporter_user_id=user.id if user else None,
+            reason=reason,
+            note=note.strip() or None,
+        )
+    )
+    try:
+        db.session.flush()
+    except IntegrityError:
+        db.session.rollback()
+        return False
+    db.session.execute(
+        update(Comment)
+        .where(Comment.id == comment.id)
+        .values(report_count=Comment.report_count + 1)
+    )
+    threshold = int(settings.get("reports_threshold"))
+    hide = bool(settings.get("reports_hide"))
+    flagged = db.session.execute(
+        update(Comment)
+        .where(
+            Comment.id == comment.id,
+            Comment.flagged_at.is_(None),
+            Comment.report_count >= threshold,
+        )
+        .values(flagged_at=utcnow(), hidden=hide, version=Comment.version + 1)
+    ).rowcount
+    if flagged:
+        audit.record(
+            "flagged",
+            actor=audit.SYSTEM,
+            comment_id=comment.id,
+            from_status=comment.status,
+            to_status=comment.status,
+            reason_code="reports",
+            reason=f"{threshold} signalement(s) de lecteurs"
+            + (" : masqué en attendant la modération" if hide else ""),
+        )
+    db.session.commit()
+    return True
+
+
+def reporter_comment_ids(reporter_key: str, comment_ids: Sequence[int]) -> set[int]:
+    if not comment_ids:
+        return set()
+    return set(
+        db.session.scalars(
+            select(CommentReport.comment_id).where(
+                CommentReport.reporter_key == reporter_key,
+                CommentReport.comment_id.in_(comment_ids),
+            )
+        )
+    )
+
+
+def journal(
+    action: str | None = None,
+    actor: str | None = None,
+    comment_id: int | None = None,
+    reader_email: str | None = None,
+    since: object | None = None,
+    until: object | None = None,
+    limit: int | None = 200,
+) -> list[ModerationAction]:
+    query = select(ModerationAction).order_by(ModerationAction.id.desc())
+    if action:
+        query = query.where(ModerationAction.action == action)
+    if actor:
+        query = query.where(func.lower(ModerationAction.actor).like(f"%{actor.lower()}%"))
+    if comment_id:
+        query = query.where(ModerationAction.comment_id == comment_id)
+    if reader_email:
+        query = query.where(ModerationAction.reader_email == reader_email.lower())
+    if since is not None:
+        query = query.where(ModerationAction.created_at >= since)
+    if until is not None:
+        query = query.where(ModerationAction.created_at < until)
+    if limit:
+        query = query.limit(limit)
+    return list(db.session.scalars(query))
+
+
+def articles() -> list[Article]:
+    return list(db.session.scalars(select(Article).order_by(Article.title)))
