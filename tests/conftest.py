@@ -151,7 +151,7 @@ def client(app: Flask) -> FlaskClient:
     return app.test_client()
 
 
-CSRF_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+CSRF_RE = re.compile(r'<input[^>]*name="csrf_token"[^>]*value="([^"]+)"')
 FORM_TOKEN_RE = re.compile(r'name="form_token" type="hidden" value="([^"]+)"')
 
 

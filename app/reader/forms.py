@@ -9,8 +9,10 @@ from flask import current_app
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import EmailField, HiddenField, RadioField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length, ValidationError
 
+from app.services.moderation import REPORT_REASONS
 from app.validators import PlainText, clean_text
 
 _valid_email = Email("Cette adresse de messagerie n’est pas valide (exemple : nom@exemple.fr).")
@@ -97,14 +99,7 @@ class CommentForm(FlaskForm):
 class ReportForm(FlaskForm):
     reason = RadioField(
         "Raison du signalement",
-        choices=[
-            ("insulte", "Insulte"),
-            ("haine", "Haine"),
-            ("menace", "Menace"),
-            ("spam", "Spam"),
-            ("hors_sujet", "Hors sujet"),
-            ("autre", "Autre"),
-        ],
+        choices=[SelectChoice(code, label) for code, label in REPORT_REASONS.items()],
         validators=[DataRequired("Choisissez la raison du signalement.")],
     )
     note = TextAreaField(

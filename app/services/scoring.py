@@ -80,6 +80,7 @@ def record_scores(
         verdict = policy.decide(
             result.scores, thresholds, hold_reasons, nudge=nudge if may_nudge else None
         )
+        before = comment.status  # the UPDATE below also refreshes the loaded object
         changed = db.session.execute(
             update(Comment)
             .where(
@@ -107,7 +108,7 @@ def record_scores(
             "scored",
             actor=audit.model_actor(model_name),
             comment_id=comment.id,
-            from_status=comment.status,
+            from_status=before,
             to_status=STATUS_FOR_OUTCOME[verdict.outcome],
             reason_code=verdict.reasons[0].code if verdict.reasons else None,
             reason=audit.reasons_text(r.as_dict() for r in verdict.reasons) or "Sous les seuils",

@@ -1,0 +1,94 @@
+"""Access rules: every staff page and action, for every role (a table, every cell tested)."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.models import Role
+from tests.conftest import add_comment, csrf_token, login, make_user
+
+# (method, url, staff-only?) -- {id} is a comment's id
+PAGES = [
+    ("GET", "/moderation/", "moderation"),
+    ("GET", "/moderation/file/a-moderer", "moderation"),
+    ("GET", "/moderation/file/signales", "moderation"),
+    ("GET", "/moderation/file/rejetes", "moderation"),
+    ("GET", "/moderation/file/approuves", "moderation"),
+    ("GET", "/moderation/file/tous", "moderation"),
+    ("GET", "/moderation/file/a-moderer/nouveaux", "moderation"),
+    ("GET", "/moderation/commentaires/{id}", "moderation"),
+    ("GET", "/moderation/lecteurs?email=x@example.fr", "moderation"),
+    ("GET", "/moderation/journal", "moderation"),
+    ("GET", "/moderation/journal?format=csv", "moderation"),
+    ("POST", "/moderation/commentaires/{id}/decision", "moderation"),
+    ("POST", "/moderation/decisions", "moderation"),
+    ("POST", "/moderation/lecteurs/sanctions", "moderation"),
+    ("POST", "/moderation/lecteurs/sanctions/1/lever", "moderation"),
+]
+
+ROLES = ["anonymous", Role.READER, Role.MODERATOR, Role.ADMIN]
+
+
+def _client_as(app, role):
+    client = app.test_client()
+    if role != "anonymous":
+        make_user(email=f"{role}@example.fr", role=role)
+        login(client, f"{role}@example.fr")
+    return client
+
+
+@pytest.mark.parametrize(("method", "url", "area"), PAGES, ids=[f"{m} {u}" for m, u, _ in PAGES])
+@pytest.mark.parametrize("role", ROLES, ids=str)
+def test_access_table(app, article, method, url, area, role):
+    comment = add_comment(article, "Un commentaire")
+    client = _client_as(app, role)
+    target = url.format(id=comment.id)
+    if method == "GET":
+        response = client.get(target)
+    else:
+        data = {"csrf_token": csrf_token(client), "version": "1"}
+        response = client.post(target, data=data)
+    if role == "anonymous":
+        assert response.status_code == 302
+        assert "/compte/connexion" in response.headers["Location"]
+    elif role == Role.READER:
+        assert response.status_code == 403
+        assert "réservée à l’équipe de modération" in response.get_data(as_text=True)
+    else:  # moderators and admins get through (a page, or a redirect after an action)
+        assert response.status_code in (200, 302, 303, 422), response.get_data(as_text=True)[:500]
+        assert "/compte/connexion" not in response.headers.get("Location", "")
+
+
+def test_every_moderation_route_is_in_the_table(app):
+    routes = {r.rule for r in app.url_map.iter_rules() if r.rule.startswith("/moderation")}
+    covered = {
+        url.split("?")[0]
+        .replace("{id}", "<int:comment_id>")
+        .replace("/1/", "/<int:restriction_id>/")
+        for _, url, _ in PAGES
+    }
+    covered = {c.replace("/file/a-moderer", "/file/<queue>") for c in covered}
+    covered |= {"/moderation/file/<queue>/nouveaux"}
+    assert routes <= covered, routes - covered
+
+
+def test_actions_refuse_a_missing_csrf_token(app, article):
+    comment = add_comment(article, "x")
+    make_user(email="m@example.fr", role=Role.MODERATOR)
+    client = app.test_client()
+    login(client, "m@example.fr")
+    response = client.post(
+        f"/moderation/commentaires/{comment.id}/decision", data={"action": "approve", "version": 1}
+    )
+    assert response.status_code == 400
+
+
+def test_failed_sign_ins_are_slowed_down_and_logged(app, caplog):
+    make_user(email="m@example.fr", role=Role.MODERATOR)
+    client = app.test_client()
+    statuses = [
+        login(client, "m@example.fr", "mauvais-mot-de-passe").status_code for _ in range(11)
+    ]
+    assert statuses[:10] == [422] * 10
+    assert statuses[10] == 429
+    assert "failed sign-in for 'm@example.fr'" in caplog.text
