@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from flask import Flask
+from flask_babel import get_locale
 from markupsafe import Markup, escape
 
 MONTHS = (
@@ -33,6 +34,8 @@ def register(app: Flask) -> None:
         if value.tzinfo is None:  # stored as UTC; SQLite gives it back naive
             value = value.replace(tzinfo=UTC)
         local = value.astimezone(zone)
+        if str(get_locale() or "fr") == "en":  # staff pages in English
+            return f"{local:%d %b %Y, %H:%M}"
         return f"{local.day} {MONTHS[local.month - 1]} {local.year} à {local:%H:%M}"
 
     @app.context_processor
@@ -49,8 +52,6 @@ def register(app: Flask) -> None:
 
     @app.context_processor
     def locale() -> dict[str, object]:
-        from flask_babel import get_locale
-
         return {"current_locale": str(get_locale() or "fr")}
 
     app.jinja_env.filters["paragraphs"] = paragraphs

@@ -7,6 +7,7 @@ from functools import wraps
 from typing import Any, TypeVar
 
 from flask import abort
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from app.models import Role
@@ -31,7 +32,7 @@ def role_required(role: Role) -> Callable[[F], F]:
             if not current_user.is_authenticated:
                 return login_manager.unauthorized()
             if not has_role(current_user, role):
-                abort(403, description="Cette page est réservée à l’équipe de modération.")
+                abort(403, description=_("Cette page est réservée à l’équipe de modération."))
             return view(*args, **kwargs)
 
         return wrapped  # type: ignore[return-value]

@@ -113,6 +113,7 @@ def comment(comment_id: int) -> str:
         card=card,
         history=moderation.history(comment_id),
         counts=moderation.queue_counts(),
+        actions=JOURNAL_ACTIONS,
         **_card_context(),
     )
 

@@ -6,6 +6,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from flask_babel import gettext as _
 from sqlalchemy import Text, case, cast, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.elements import ColumnElement
@@ -272,12 +273,12 @@ def decide(
 
     Raises ModerationError for a bad action or reason, Conflict when someone else was first."""
     if action not in ("approve", "reject"):
-        raise ModerationError("action", "Action inconnue.")
+        raise ModerationError("action", _("Action inconnue."))
     if action == "reject" and reason not in REJECT_REASONS:
-        raise ModerationError("reason", "Choisissez le motif du rejet.")
+        raise ModerationError("reason", _("Choisissez le motif du rejet."))
     comment = db.session.get(Comment, comment_id)
     if comment is None:
-        raise ModerationError(None, f"Le commentaire n° {comment_id} n’existe pas.")
+        raise ModerationError(None, _("Le commentaire n° %(id)s n’existe pas.", id=comment_id))
     before = comment.status
     to_status = CommentStatus.PUBLISHED if action == "approve" else CommentStatus.REJECTED
     reader_reason = (
@@ -357,13 +358,22 @@ def _conflict_message(comment_id: int) -> str:
         .limit(1)
     )
     if comment is None:
-        return f"Le commentaire n° {comment_id} n’existe plus."
-    who = f" par {last.actor}" if last is not None else ""
-    when = f" à {last.created_at:%H:%M:%S}" if last is not None else ""
-    return (
-        f"Le commentaire n° {comment_id} a déjà été traité{who}{when} "
-        f"(statut actuel : {STATUS_LABELS.get(comment.status, comment.status)}). "
-        "Votre action n’a pas été appliquée."
+        return _("Le commentaire n° %(id)s n’existe plus.", id=comment_id)
+    status = _(STATUS_LABELS.get(comment.status, comment.status))
+    if last is None:
+        return _(
+            "Le commentaire n° %(id)s a déjà été traité (statut actuel : %(status)s). "
+            "Votre action n’a pas été appliquée.",
+            id=comment_id,
+            status=status,
+        )
+    return _(
+        "Le commentaire n° %(id)s a déjà été traité par %(who)s à %(when)s "
+        "(statut actuel : %(status)s). Votre action n’a pas été appliquée.",
+        id=comment_id,
+        who=last.actor,
+        when=f"{last.created_at:%H:%M:%S}",
+        status=status,
     )
 
 

@@ -25,12 +25,14 @@
   function submit(form, card) {
     var data = new FormData(form);
     if (form.classList.contains("js-approve")) { data.set("action", "approve"); }
-    fetch(form.action, { method: "POST", body: data, credentials: "same-origin",
+    // getAttribute: a field named "action" in the form would shadow form.action.
+    fetch(form.getAttribute("action"), { method: "POST", body: data, credentials: "same-origin",
                          headers: { Accept: "application/json" } })
       .then(function (response) { return response.json().then(function (body) { return [response, body]; }); })
       .then(function (pair) {
         var response = pair[0], body = pair[1];
-        notice(card, body.message, response.ok);
+        notice(card, body.message || (body.error && body.error.message) || response.statusText,
+               response.ok);
         if (response.ok) {
           card.classList.add("card--done");
           card.querySelectorAll("form").forEach(function (f) { f.remove(); });
@@ -38,7 +40,7 @@
           if (next < cards.length) { focusCard(next); }
         }
       })
-      .catch(function () { form.submit(); });
+      .catch(function () { HTMLFormElement.prototype.submit.call(form); });
   }
 
   cards.forEach(function (card) {
