@@ -60,6 +60,7 @@ def create_app(config: dict[str, Any] | None = None, scorer: Scorer | None = Non
         _configure_sqlite(db.engine)
 
     from app import cli, errors, templating
+    from app.admin import bp as admin_bp
     from app.api import bp as api_bp
     from app.auth import bp as auth_bp
     from app.models import User
@@ -79,6 +80,7 @@ def create_app(config: dict[str, Any] | None = None, scorer: Scorer | None = Non
     app.register_blueprint(auth_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(moderation_bp)
+    app.register_blueprint(admin_bp)
     errors.register(app)
     templating.register(app)
     cli.register(app)

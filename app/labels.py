@@ -25,6 +25,16 @@ CATEGORY_LABELS = {
 }
 
 
+RULE_TEXTS = {
+    "rule_premoderate_all": "Règle du site : tous les commentaires sont pré-modérés.",
+    "rule_article_premoderated": "Article en pré-modération.",
+    "rule_links": "Règle du site : les commentaires avec un lien sont pré-modérés.",
+    "rule_new_reader": "Règle du site : commentaire n° {detail} d’un nouveau lecteur.",
+    "banned_word": "Mot interdit : « {detail} ».",
+    "suspect_word": "Mot suspect : « {detail} ».",
+}
+
+
 def category_label(category: str) -> str:
     return CATEGORY_LABELS.get(category, category.replace("_", " "))
 
@@ -34,6 +44,9 @@ def reason_text(reason: Reason) -> str:
     if reason.code == SCORING_UNAVAILABLE:
         detail = f" ({reason.detail})" if reason.detail else ""
         return f"Score indisponible : le modèle n’a pas pu noter ce commentaire{detail}."
+    rule_text = RULE_TEXTS.get(reason.code)
+    if rule_text:
+        return rule_text.format(detail=reason.detail or "")
     if reason.code == READER_PREMODERATED:
         return "Auteur placé en pré-modération par un modérateur."
     if reason.code == NUDGE_IGNORED:
@@ -71,6 +84,8 @@ def reader_message(verdict: Verdict) -> str | None:
     if verdict.outcome == Outcome.HOLD:
         return "En attente de modération : un modérateur va le relire avant sa publication."
     categories = [r.category for r in verdict.reasons if r.code == CATEGORY_REJECT and r.category]
+    if any(r.code == "banned_word" for r in verdict.reasons):
+        return "Refusé : il contient un terme interdit par nos règles de publication."
     if categories:
         kinds = ", ".join(dict.fromkeys(category_label(c) for c in categories))
         return f"Refusé : il enfreint nos règles de publication ({kinds})."

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask_login import UserMixin
@@ -79,8 +79,24 @@ class Article(db.Model):
     body: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     credits: Mapped[list[str]] = mapped_column(JSON, default=list)
     comments_open: Mapped[bool] = mapped_column(default=True)
+    # Every comment on this article waits for a moderator, whatever its score.
+    premoderated: Mapped[bool] = mapped_column(default=False)
+    # Comments close by themselves this many days after publication (None: never).
+    close_after_days: Mapped[int | None] = mapped_column()
     published_at: Mapped[datetime] = mapped_column(default=utcnow)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    @property
+    def accepting_comments(self) -> bool:
+        """Open, and not past its automatic closing date."""
+        if not self.comments_open:
+            return False
+        if self.close_after_days is None:
+            return True
+        published = self.published_at
+        if published.tzinfo is None:  # SQLite gives back naive UTC
+            published = published.replace(tzinfo=UTC)
+        return utcnow() < published + timedelta(days=self.close_after_days)
 
 
 class Comment(db.Model):
@@ -294,3 +310,20 @@ class ReaderRestriction(db.Model):
 @event.listens_for(ModerationAction, "before_delete")
 def _append_only(*_args: object) -> None:
     raise RuntimeError("the audit trail is append-only")
+
+
+class SettingChange(db.Model):
+    """Every change an admin makes to a setting, threshold or word list: who, when, the old
+    and the new value. Restoring an old value is a new change."""
+
+    __tablename__ = "setting_changes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    key: Mapped[str] = mapped_column(String(120))  # e.g. "threshold:insult", "nudge_enabled"
+    old_value: Mapped[Any] = mapped_column(JSON, nullable=True)
+    new_value: Mapped[Any] = mapped_column(JSON, nullable=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    actor: Mapped[str] = mapped_column(String(200))
+
+    __table_args__ = (Index("ix_setting_changes_key", "key", "id"),)

@@ -66,6 +66,7 @@ def decide(
     thresholds: Mapping[str, Threshold],
     hold_reasons: Sequence[Reason] = (),
     nudge: Mapping[str, float] | None = None,
+    reject_reasons: Sequence[Reason] = (),
 ) -> Verdict:
     """Turn a comment's scores into publish, hold, reject (or nudge), with every reason.
 
@@ -73,8 +74,11 @@ def decide(
     for a human, never published. `hold_reasons` are holds decided elsewhere (a site rule, a
     nudge sent anyway); a rejection by score still wins over them. `nudge` (per category, the
     score at which to ask the author to reconsider) is given only while the author can still
-    answer: when a category crosses it, the verdict is NUDGE, whatever else it would be.
+    answer: when a category crosses it, the verdict is NUDGE, unless `reject_reasons` (a banned
+    word, say) reject the comment outright.
     """
+    if reject_reasons:
+        return Verdict(Outcome.REJECT, tuple(reject_reasons) + tuple(hold_reasons))
     if scores is not None and nudge is not None:
         nudges = [
             Reason(NUDGE, category, score, nudge[category])

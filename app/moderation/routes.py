@@ -18,12 +18,15 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_login import current_user
+from markupsafe import Markup
 
 from app import labels, policy
 from app.auth.access import role_required
 from app.models import Comment, Role
 from app.moderation import bp
 from app.services import moderation, readers, settings
+from app.templating import paragraphs
+from app.wordlists import highlight
 
 STAFF = Role.MODERATOR
 
@@ -324,6 +327,18 @@ def _csv(rows: list) -> Response:
         mimetype="text/csv",
         headers={"Content-Disposition": "attachment; filename=journal-moderation.csv"},
     )
+
+
+@bp.app_template_global()
+def highlighted(text: str) -> Markup:
+    """The comment as text, with the words of the site's lists marked (moderators' cards)."""
+    words = settings.rules().words
+    if words is None:
+        return paragraphs(text)
+    matches = words.find(text)
+    if not matches:
+        return paragraphs(text)
+    return Markup("<p>") + highlight(text, matches).replace("\n", Markup("<br>\n")) + Markup("</p>")
 
 
 @bp.app_template_global()

@@ -5,13 +5,13 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from flask import current_app
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import EmailField, HiddenField, RadioField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length, ValidationError
 
+from app.services import settings
 from app.services.moderation import REPORT_REASONS
 from app.validators import PlainText, clean_text
 
@@ -31,7 +31,7 @@ def _body_field(label: str = "Commentaire") -> TextAreaField:
 
 
 def _check_length(field: Any) -> None:
-    limit = current_app.config["COMMENT_MAX_LENGTH"]
+    limit = settings.max_comment_length()
     if len(field.data or "") > limit:
         raise ValidationError(
             f"Votre commentaire compte {len(field.data)} caractères ; le maximum est de {limit}."

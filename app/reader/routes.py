@@ -6,7 +6,6 @@ import secrets
 
 from flask import (
     abort,
-    current_app,
     flash,
     jsonify,
     redirect,
@@ -26,7 +25,7 @@ from app.models import Article, Comment, CommentStatus
 from app.reader import bp
 from app.reader.forms import CommentForm, ReportForm, RevisionForm
 from app.services import comments as comment_service
-from app.services import moderation
+from app.services import moderation, settings
 
 SORTS = {"recents": True, "anciens": False}
 
@@ -46,7 +45,7 @@ def _article_or_404(slug: str) -> Article:
 
 
 def _comment_rate_limit() -> str:
-    return current_app.config["COMMENT_RATE_LIMIT"]
+    return settings.comment_rate_limit()
 
 
 def _reader_key() -> str:
@@ -92,6 +91,9 @@ def post_comment(slug: str) -> Response | tuple[str, int]:
         author = comment_service.Author(
             name=current_user.display_name, email=current_user.email, user=current_user
         )
+    elif not settings.get("guests_allowed"):
+        form.form_errors.append("Connectez-vous ou créez un compte pour publier un commentaire.")
+        return _render_article(article, form), 403
     else:
         session.permanent = True
         token = session.setdefault("guest_token", secrets.token_urlsafe(24))
@@ -252,7 +254,8 @@ def _render_article(
         threads=threads,
         sort=sort,
         reply_target=reply_target,
-        max_length=current_app.config["COMMENT_MAX_LENGTH"],
+        max_length=settings.max_comment_length(),
+        guests_allowed=settings.get("guests_allowed"),
     )
 
 

@@ -97,7 +97,7 @@ def submit_comment(
     Raises CommentError for comments closed, a bad parent; returns the existing comment
     when the same author sent the same text to the same article within the duplicate window.
     """
-    if not article.comments_open:
+    if not article.accepting_comments:
         raise CommentError(None, "Les commentaires sont fermés pour cet article.")
     refusal = readers.posting_refusal(author.email)
     if refusal:

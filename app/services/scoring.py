@@ -15,12 +15,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.sql.elements import ColumnElement
 
 from app import labels, policy
 from app.extensions import db
-from app.models import Comment, CommentScore, CommentStatus, utcnow
+from app.models import Article, Comment, CommentScore, CommentStatus, utcnow
+from app.rules import Facts, reasons_for
 from app.scoring import Scorer, ScoreResult
 from app.services import audit, readers, settings
 from app.services.comments import STATUS_FOR_OUTCOME
@@ -64,6 +65,8 @@ def record_scores(
     thresholds = settings.thresholds()
     nudge = settings.nudge_thresholds()
     watched = readers.premoderated(c.author_email for c in claim.comments)
+    site_rules = settings.rules()
+    facts = rule_facts(claim.comments)
     nudge_window = timedelta(minutes=current_app.config["NUDGE_EXPIRY_MINUTES"])
     now = utcnow()
     decided: list[int] = []
@@ -77,8 +80,14 @@ def record_scores(
         hold_reasons = [policy.Reason(policy.NUDGE_IGNORED)] if comment.nudge_acknowledged else []
         if comment.author_email in watched:
             hold_reasons.append(policy.Reason(policy.READER_PREMODERATED))
+        rule_holds, rule_rejects = reasons_for(site_rules, facts[comment.id])
+        hold_reasons.extend(rule_holds)
         verdict = policy.decide(
-            result.scores, thresholds, hold_reasons, nudge=nudge if may_nudge else None
+            result.scores,
+            thresholds,
+            hold_reasons,
+            nudge=nudge if may_nudge else None,
+            reject_reasons=rule_rejects,
         )
         before = comment.status  # the UPDATE below also refreshes the loaded object
         changed = db.session.execute(
@@ -116,6 +125,33 @@ def record_scores(
         decided.append(comment.id)
     db.session.commit()
     return decided
+
+
+def rule_facts(comments: Sequence[Comment]) -> dict[int, Facts]:
+    """What the site rules look at, for a batch of comments, in two queries."""
+    article_ids = {c.article_id for c in comments}
+    premoderated = set(
+        db.session.scalars(
+            select(Article.id).where(Article.id.in_(article_ids), Article.premoderated)
+        )
+    )
+    emails = {c.author_email for c in comments}
+    published: dict[str, int] = {
+        email: count
+        for email, count in db.session.execute(
+            select(Comment.author_email, func.count())
+            .where(Comment.author_email.in_(emails), Comment.status == CommentStatus.PUBLISHED)
+            .group_by(Comment.author_email)
+        )
+    }
+    return {
+        c.id: Facts(
+            body=c.body,
+            article_premoderated=c.article_id in premoderated,
+            author_published_before=published.get(c.author_email, 0),
+        )
+        for c in comments
+    }
 
 
 def _score_row(

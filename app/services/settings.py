@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
+from flask import current_app, g
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import CategoryThreshold, SiteSetting
+from app.models import CategoryThreshold, SettingChange, SiteSetting, User
 from app.policy import Threshold
+from app.rules import Rules
+from app.wordlists import WordLists
 
 # The defaults a new site starts with (the initial data migration stores the same values).
 # Hold at or above `hold`, reject at or above `reject`, nudge the author at or above `nudge`.
@@ -28,7 +32,30 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     # Readers' reports that send a comment to « Signalés », and whether it is hidden meanwhile.
     "reports_threshold": 3,
     "reports_hide": False,
+    # Site rules: hold every comment; hold comments with links; hold a reader's first N
+    # comments (0: off); let guests post, or require an account.
+    "premoderate_all": False,
+    "premoderate_links": False,
+    "premoderate_first_n": 0,
+    "guests_allowed": True,
+    # None: the server's COMMENT_MAX_LENGTH and COMMENT_RATE_LIMIT apply.
+    "max_comment_length": None,
+    "comment_rate_limit": None,
+    # Word lists (see app/wordlists.py): banned words reject, suspect words hold, allowed
+    # words are exceptions to both.
+    "banned_words": [],
+    "suspect_words": [],
+    "allowed_words": [],
 }
+
+
+class SettingsError(Exception):
+    """A value an admin entered is refused; `field` names the field, the message is French."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
 
 
 def category_thresholds() -> dict[str, CategoryThreshold]:
@@ -54,19 +81,109 @@ def nudge_thresholds() -> dict[str, float] | None:
 
 
 def get(key: str) -> Any:
-    row = db.session.get(SiteSetting, key)
-    return row.value if row is not None else DEFAULT_SETTINGS[key]
+    """A site setting (its default when never set). All settings are read in one query, once
+    per request or app context."""
+    stored = g.get("_site_settings")
+    if stored is None:
+        stored = {row.key: row.value for row in db.session.scalars(select(SiteSetting))}
+        g._site_settings = stored
+    return stored[key] if key in stored else DEFAULT_SETTINGS[key]
 
 
-def set_value(key: str, value: Any) -> None:
+def set_value(key: str, value: Any, actor: User | str = "ligne de commande") -> bool:
+    """Store a site setting and its history (in one transaction). Returns False when the value
+    was already that."""
     if key not in DEFAULT_SETTINGS:
         raise KeyError(key)
+    old = get(key)
+    if old == value:
+        return False
     row = db.session.get(SiteSetting, key)
     if row is None:
         db.session.add(SiteSetting(key=key, value=value))
     else:
         row.value = value
+    record_change(key, old, value, actor)
     db.session.commit()
+    g.pop("_site_settings", None)
+    return True
+
+
+def set_threshold(
+    category: str,
+    hold: float,
+    reject: float,
+    nudge: float,
+    enabled: bool,
+    actor: User | str,
+) -> bool:
+    """Validate and store one category's thresholds, with their history."""
+    for name, value in (("hold", hold), ("reject", reject), ("nudge", nudge)):
+        if not 0 <= value <= 1:
+            raise SettingsError(name, "Un seuil est un nombre entre 0 et 1.")
+    if reject < hold:
+        raise SettingsError(
+            "reject", "Le seuil de rejet doit être supérieur ou égal au seuil de modération."
+        )
+    row = db.session.get(CategoryThreshold, category)
+    new = {"hold": hold, "reject": reject, "nudge": nudge, "enabled": enabled}
+    old = _threshold_value(row) if row is not None else None
+    if old == new:
+        return False
+    if row is None:
+        db.session.add(CategoryThreshold(category=category, **new))
+    else:
+        row.hold, row.reject, row.nudge, row.enabled = hold, reject, nudge, enabled
+    record_change(f"threshold:{category}", old, new, actor)
+    db.session.commit()
+    return True
+
+
+def _threshold_value(row: CategoryThreshold) -> dict[str, Any]:
+    return {"hold": row.hold, "reject": row.reject, "nudge": row.nudge, "enabled": row.enabled}
+
+
+def record_change(key: str, old: Any, new: Any, actor: User | str) -> None:
+    db.session.add(
+        SettingChange(
+            key=key,
+            old_value=old,
+            new_value=new,
+            actor_id=actor.id if isinstance(actor, User) else None,
+            actor=actor.display_name if isinstance(actor, User) else actor,
+        )
+    )
+
+
+def history(limit: int = 200) -> list[SettingChange]:
+    return list(
+        db.session.scalars(select(SettingChange).order_by(SettingChange.id.desc()).limit(limit))
+    )
+
+
+def restore(change_id: int, actor: User) -> str:
+    """Put back the value a setting had before change `change_id` (a new change, recorded)."""
+    change = db.session.get(SettingChange, change_id)
+    if change is None:
+        raise SettingsError("change", "Cette modification n’existe pas.")
+    if change.key.startswith("threshold:"):
+        old = change.old_value
+        if old is None:
+            raise SettingsError("change", "Ce seuil n’avait pas de valeur antérieure.")
+        set_threshold(change.key.split(":", 1)[1], actor=actor, **old)
+    elif change.key.startswith("article:"):
+        _restore_article(change.key.split(":", 1)[1], change.old_value, actor)
+    else:
+        set_value(change.key, change.old_value, actor)
+    return change.key
+
+
+def max_comment_length() -> int:
+    return get("max_comment_length") or current_app.config["COMMENT_MAX_LENGTH"]
+
+
+def comment_rate_limit() -> str:
+    return get("comment_rate_limit") or current_app.config["COMMENT_RATE_LIMIT"]
 
 
 def ensure_defaults() -> None:
@@ -78,4 +195,54 @@ def ensure_defaults() -> None:
     for key, value in DEFAULT_SETTINGS.items():
         if db.session.get(SiteSetting, key) is None:
             db.session.add(SiteSetting(key=key, value=value))
+    db.session.commit()
+    g.pop("_site_settings", None)
+
+
+def rules(overrides: dict[str, Any] | None = None) -> Rules:
+    """The site rules and word lists as the policy sees them (`overrides`: values being tried
+    in the admins' simulation, not saved)."""
+    values = {key: get(key) for key in RULE_KEYS}
+    values.update(overrides or {})
+    return Rules(
+        premoderate_all=bool(values["premoderate_all"]),
+        premoderate_links=bool(values["premoderate_links"]),
+        premoderate_first_n=int(values["premoderate_first_n"] or 0),
+        words=_compiled_words(
+            tuple(values["banned_words"]),
+            tuple(values["suspect_words"]),
+            tuple(values["allowed_words"]),
+        ),
+    )
+
+
+RULE_KEYS = (
+    "premoderate_all",
+    "premoderate_links",
+    "premoderate_first_n",
+    "banned_words",
+    "suspect_words",
+    "allowed_words",
+)
+
+
+@functools.lru_cache(maxsize=8)
+def _compiled_words(
+    banned: tuple[str, ...], suspect: tuple[str, ...], allowed: tuple[str, ...]
+) -> WordLists | None:
+    if not banned and not suspect:
+        return None
+    return WordLists(banned, suspect, allowed)
+
+
+def _restore_article(slug: str, old: dict[str, Any] | None, actor: User) -> None:
+    from app.models import Article
+
+    article = db.session.scalar(select(Article).where(Article.slug == slug))
+    if article is None or old is None:
+        raise SettingsError("change", "Cet article n’existe plus.")
+    new = {k: getattr(article, k) for k in old}
+    for key, value in old.items():
+        setattr(article, key, value)
+    record_change(f"article:{slug}", new, old, actor)
     db.session.commit()

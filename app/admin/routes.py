@@ -1,0 +1,232 @@
+"""Admins' views: each settings page can simulate its values before saving them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from app import charts, labels, policy
+from app.admin import bp
+from app.auth.access import role_required
+from app.extensions import db
+from app.models import Article, Role
+from app.services import admin, moderation, settings, stats
+from app.wordlists import format_list
+
+ADMIN = Role.ADMIN
+
+
+def _common() -> dict[str, Any]:
+    return {
+        "counts": moderation.queue_counts(),
+        "queues": moderation.QUEUES,
+        "category_label": labels.category_label,
+        "reason_text": lambda r: labels.reason_text(policy.Reason(**r)),
+        "scorer": current_app.extensions["scoring"].status(),
+    }
+
+
+def _simulation_size() -> int:
+    size = request.values.get("n", type=int) or 1000
+    return max(10, min(size, 50_000))
+
+
+@bp.get("/")
+@role_required(ADMIN)
+def index() -> str:
+    days = max(1, min(request.args.get("jours", 30, type=int) or 30, 365))
+    board = stats.dashboard(days)
+    text = chart_labels()
+    per_day = charts.stacked_bars_svg(
+        board.days,
+        {"publish": board.published, "hold": board.held, "reject": board.rejected},
+        title=_("Commentaires par jour et décision automatique"),
+        labels=text,
+    )
+    busiest = charts.bars_svg(
+        [(title[:50], count) for title, _slug, count in board.busiest],
+        title=_("Articles les plus commentés"),
+        labels=text,
+    )
+    return render_template("admin/dashboard.html", board=board, days=days, per_day=per_day,
+                           busiest=busiest, **_common())  # fmt: skip
+
+
+def chart_labels() -> dict[str, str]:
+    """The charts' words, in the staff member's language."""
+    return {key: _(value) for key, value in charts.DEFAULT_LABELS.items()}
+
+
+@bp.route("/seuils", methods=["GET", "POST"])
+@role_required(ADMIN)
+def thresholds() -> Response | str | tuple[str, int]:
+    """Per category: hold, reject, nudge, on/off. « Simuler » shows the effect; « Enregistrer »
+    saves (and records the change). 422 with the fields named when a value is refused."""
+    values, simulation, errors = admin.current_thresholds(), None, {}
+    if request.method == "POST":
+        parsed = admin.parse_thresholds(request.form)
+        values, errors = parsed.values, parsed.errors
+        if parsed.ok and request.form.get("action") == "enregistrer":
+            changed = admin.save_thresholds(parsed.values, current_user)
+            flash(_("%(n)s seuil(s) enregistré(s).", n=changed), "success")
+            return redirect(url_for("admin.thresholds"), code=303)
+        if parsed.ok:
+            simulation = admin.simulate(thresholds=parsed.values, size=_simulation_size())
+    return (
+        render_template(
+            "admin/thresholds.html",
+            values=values,
+            errors=errors,
+            simulation=simulation,
+            n=_simulation_size(),
+            **_common(),
+        ),  # fmt: skip
+        422 if errors else 200,
+    )
+
+
+@bp.route("/regles", methods=["GET", "POST"])
+@role_required(ADMIN)
+def rules() -> Response | str | tuple[str, int]:
+    values, simulation, errors = admin.current_rules(), None, {}
+    if request.method == "POST":
+        parsed = admin.parse_rules(request.form)
+        values = {**values, **parsed.values}
+        errors = parsed.errors
+        if parsed.ok and request.form.get("action") == "enregistrer":
+            changed = admin.save_settings(parsed.values, current_user)
+            flash(_("%(n)s réglage(s) enregistré(s).", n=changed), "success")
+            return redirect(url_for("admin.rules"), code=303)
+        if parsed.ok:
+            simulation = admin.simulate(rules=parsed.values, size=_simulation_size())
+    return (
+        render_template(
+            "admin/rules.html",
+            values=values,
+            errors=errors,
+            simulation=simulation,
+            n=_simulation_size(),
+            server_max=current_app.config["COMMENT_MAX_LENGTH"],
+            server_rate=current_app.config["COMMENT_RATE_LIMIT"],
+            **_common(),
+        ),  # fmt: skip
+        422 if errors else 200,
+    )
+
+
+@bp.route("/mots", methods=["GET", "POST"])
+@role_required(ADMIN)
+def words() -> Response | str | tuple[str, int]:
+    current = admin.current_rules()
+    texts = {key: format_list(current[key]) for key in admin.WORD_FIELDS}
+    simulation, errors = None, {}
+    if request.method == "POST":
+        texts = {key: request.form.get(key, "") for key in admin.WORD_FIELDS}
+        parsed = admin.parse_words(request.form)
+        errors = parsed.errors
+        if parsed.ok and request.form.get("action") == "enregistrer":
+            changed = admin.save_settings(parsed.values, current_user)
+            flash(_("%(n)s liste(s) enregistrée(s).", n=changed), "success")
+            return redirect(url_for("admin.words"), code=303)
+        if parsed.ok:
+            simulation = admin.simulate(rules=parsed.values, size=_simulation_size())
+    return (
+        render_template(
+            "admin/words.html",
+            texts=texts,
+            errors=errors,
+            simulation=simulation,
+            n=_simulation_size(),
+            **_common(),
+        ),  # fmt: skip
+        422 if errors else 200,
+    )
+
+
+@bp.get("/mots/<name>.txt")
+@role_required(ADMIN)
+def export_words(name: str) -> Response:
+    if name not in admin.WORD_FIELDS:
+        abort(404)
+    return Response(
+        format_list(settings.get(name)),
+        mimetype="text/plain",
+        headers={"Content-Disposition": f"attachment; filename={name}.txt"},
+    )
+
+
+@bp.route("/articles", methods=["GET", "POST"])
+@role_required(ADMIN)
+def articles() -> Response | str | tuple[str, int]:
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        article = db.session.get(Article, request.form.get("article", type=int) or 0)
+        if article is None:
+            abort(404)
+        parsed = admin.save_article(article, request.form, current_user)
+        if parsed.ok:
+            flash(_("Article « %(title)s » enregistré.", title=article.title[:60]), "success")
+            return redirect(url_for("admin.articles"), code=303)
+        errors = parsed.errors
+    return (
+        render_template(
+            "admin/articles.html", articles=admin.articles(), errors=errors, **_common()
+        ),  # fmt: skip
+        422 if errors else 200,
+    )
+
+
+@bp.get("/historique")
+@role_required(ADMIN)
+def history() -> str:
+    return render_template("admin/history.html", changes=settings.history(), **_common())
+
+
+@bp.post("/historique/<int:change_id>/restaurer")
+@role_required(ADMIN)
+def restore(change_id: int) -> Response:
+    try:
+        key = settings.restore(change_id, current_user)
+    except settings.SettingsError as error:
+        flash(error.message, "error")
+    else:
+        flash(_("Valeur précédente de « %(key)s » rétablie.", key=key), "success")
+    return redirect(url_for("admin.history"), code=303)
+
+
+@bp.get("/calibration")
+@role_required(ADMIN)
+def calibration() -> str:
+    raw = request.args.get("cible", "0.98").replace(",", ".")
+    try:
+        target = float(raw)
+    except ValueError:
+        target = 0.98
+        flash(_("Cible invalide : indiquez un nombre entre 0,5 et 1."), "error")
+    target = max(0.5, min(target, 1.0))
+    board = admin.calibrate(target)
+    thresholds = settings.category_thresholds()
+    text = chart_labels()
+    drawn = {}
+    for category, cal in board.categories.items():
+        if cal.total == 0:
+            continue
+        row = thresholds.get(category)
+        name = labels.category_label(category)
+        drawn[category] = (
+            charts.histogram_svg(
+                cal.histogram_approved, cal.histogram_rejected,
+                hold=row.hold if row else None, reject=row.reject if row else None,
+                suggested=cal.suggested, title=_("Scores : %(c)s", c=_(name)), labels=text,
+            ),
+            charts.curve_svg(
+                cal.curve, target=target, suggested=cal.suggested,
+                title=_("Accord et charge selon le seuil : %(c)s", c=_(name)), labels=text,
+            ),
+        )  # fmt: skip
+    return render_template(
+        "admin/calibration.html", target=target, board=board, charts=drawn, **_common()
+    )

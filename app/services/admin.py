@@ -1,0 +1,291 @@
+"""Admins' use cases: read a settings form into values (with French errors naming the field),
+simulate the values on stored decisions, save them with their history."""
+
+from __future__ import annotations
+
+import bisect
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from limits import parse_many
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import Article, Comment, CommentScore, CommentStatus, ModerationAction, User
+from app.policy import Reason, Threshold, decide
+from app.rules import Facts, reasons_for
+from app.services import settings
+from app.simulation import Calibration, Replayed, SimulationResult
+from app.simulation import calibrate as run_calibration
+from app.simulation import simulate as run_simulation
+
+RULE_FIELDS: dict[str, str] = {
+    "nudge_enabled": "bool",
+    "premoderate_all": "bool",
+    "premoderate_links": "bool",
+    "premoderate_first_n": "int",
+    "guests_allowed": "bool",
+    "max_comment_length": "optional_int",
+    "comment_rate_limit": "rate",
+    "reports_threshold": "int",
+    "reports_hide": "bool",
+}
+WORD_FIELDS = ("banned_words", "suspect_words", "allowed_words")
+LIMITS = {
+    "premoderate_first_n": (0, 1000),
+    "max_comment_length": (50, 20000),
+    "reports_threshold": (1, 1000),
+}
+
+
+@dataclass
+class Parsed:
+    values: dict[str, Any] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def _number(raw: str | None) -> float | None:
+    try:
+        return float((raw or "").strip().replace(",", "."))
+    except ValueError:
+        return None
+
+
+def parse_thresholds(form: Mapping[str, str]) -> Parsed:
+    """Every category's hold, reject and nudge thresholds (0 to 1, reject ≥ hold) and switch."""
+    parsed = Parsed()
+    for category in settings.category_thresholds():
+        row: dict[str, Any] = {"enabled": form.get(f"{category}-enabled") == "on"}
+        for name in ("hold", "reject", "nudge"):
+            key = f"{category}-{name}"
+            value = _number(form.get(key))
+            if value is None or not 0 <= value <= 1:
+                parsed.errors[key] = "Indiquez un nombre entre 0 et 1 (par exemple 0,75)."
+            row[name] = value
+        if (
+            f"{category}-hold" not in parsed.errors
+            and f"{category}-reject" not in parsed.errors
+            and row["reject"] < row["hold"]
+        ):
+            parsed.errors[f"{category}-reject"] = (
+                "Le seuil de rejet doit être supérieur ou égal au seuil de modération."
+            )
+        parsed.values[category] = row
+    return parsed
+
+
+def parse_rules(form: Mapping[str, str]) -> Parsed:
+    parsed = Parsed()
+    for key, kind in RULE_FIELDS.items():
+        raw = (form.get(key) or "").strip()
+        if kind == "bool":
+            parsed.values[key] = raw == "on"
+        elif kind in ("int", "optional_int"):
+            if kind == "optional_int" and raw == "":
+                parsed.values[key] = None
+                continue
+            low, high = LIMITS[key]
+            if not raw.isdigit() or not low <= int(raw) <= high:
+                parsed.errors[key] = f"Indiquez un nombre entier entre {low} et {high}."
+            else:
+                parsed.values[key] = int(raw)
+        elif kind == "rate":
+            if raw == "":
+                parsed.values[key] = None
+                continue
+            try:
+                parse_many(raw)
+            except ValueError:
+                parsed.errors[key] = (
+                    "Écrivez la limite comme « 5 per minute » ou « 20 per hour » "
+                    "(notation de Flask-Limiter)."
+                )
+            else:
+                parsed.values[key] = raw
+    return parsed
+
+
+def parse_words(form: Mapping[str, str]) -> Parsed:
+    from app.wordlists import parse_list
+
+    parsed = Parsed()
+    for key in WORD_FIELDS:
+        entries = parse_list(form.get(key) or "")
+        if any(len(e) > 100 for e in entries):
+            parsed.errors[key] = "Une entrée ne peut dépasser 100 caractères."
+        elif len(entries) > 5000:
+            parsed.errors[key] = "Une liste ne peut dépasser 5 000 entrées."
+        parsed.values[key] = entries
+    return parsed
+
+
+def save_thresholds(values: Mapping[str, Mapping[str, Any]], actor: User) -> int:
+    changed = 0
+    for category, row in values.items():
+        changed += settings.set_threshold(category, actor=actor, **row)
+    return changed
+
+
+def save_settings(values: Mapping[str, Any], actor: User) -> int:
+    return sum(settings.set_value(key, value, actor) for key, value in values.items())
+
+
+def current_thresholds() -> dict[str, dict[str, Any]]:
+    return {
+        c: {"hold": r.hold, "reject": r.reject, "nudge": r.nudge, "enabled": r.enabled}
+        for c, r in settings.category_thresholds().items()
+    }
+
+
+def current_rules() -> dict[str, Any]:
+    return {key: settings.get(key) for key in (*RULE_FIELDS, *WORD_FIELDS)}
+
+
+def articles() -> list[Article]:
+    return list(db.session.scalars(select(Article).order_by(Article.published_at.desc())))
+
+
+def save_article(article: Article, form: Mapping[str, str], actor: User) -> Parsed:
+    """Close comments, pre-moderate, close automatically N days after publication."""
+    parsed = Parsed()
+    raw = (form.get(f"a{article.id}-close_after_days") or "").strip()
+    days: int | None = None
+    if raw:
+        if not raw.isdigit() or not 1 <= int(raw) <= 3650:
+            parsed.errors[f"a{article.id}-close_after_days"] = (
+                "Indiquez un nombre de jours entre 1 et 3650, ou laissez vide."
+            )
+        else:
+            days = int(raw)
+    if not parsed.ok:
+        return parsed
+    new = {
+        "comments_open": form.get(f"a{article.id}-comments_open") == "on",
+        "premoderated": form.get(f"a{article.id}-premoderated") == "on",
+        "close_after_days": days,
+    }
+    old = {k: getattr(article, k) for k in new}
+    if old != new:
+        for key, value in new.items():
+            setattr(article, key, value)
+        settings.record_change(f"article:{article.slug}", old, new, actor)
+        db.session.commit()
+    parsed.values = new
+    return parsed
+
+
+# --- See before saving ------------------------------------------------------------------------
+
+RULE_CODES_REJECT = {"banned_word"}
+RULE_CODES = {
+    "rule_premoderate_all",
+    "rule_article_premoderated",
+    "rule_links",
+    "rule_new_reader",
+    "banned_word",
+    "suspect_word",
+    "reader_premoderated",
+    "nudge_ignored",
+}
+
+
+def _stored_rule_reasons(reasons: list[dict[str, Any]]) -> tuple[list[Reason], list[Reason]]:
+    holds, rejects = [], []
+    for raw in reasons:
+        if raw.get("code") in RULE_CODES:
+            reason = Reason(**raw)
+            (rejects if reason.code in RULE_CODES_REJECT else holds).append(reason)
+    return holds, rejects
+
+
+def simulate(
+    thresholds: Mapping[str, Mapping[str, Any]] | None = None,
+    rules: Mapping[str, Any] | None = None,
+    size: int = 1000,
+) -> SimulationResult:
+    """What the last `size` decided comments would have become with these thresholds or rules.
+
+    Replays stored scores through the policy, never the model. « Before » is the same replay
+    with the saved settings, so that only the proposed change shows."""
+    saved = settings.thresholds()
+    proposed = (
+        {c: Threshold(v["hold"], v["reject"], v["enabled"]) for c, v in thresholds.items()}
+        if thresholds
+        else saved
+    )
+    rows = db.session.execute(
+        select(Comment.id, Comment.body, Comment.reasons, Comment.article_id,
+               Comment.author_email, CommentScore.scores)
+        .outerjoin(CommentScore, CommentScore.comment_id == Comment.id)
+        .where(Comment.status.in_(DECIDED))
+        .order_by(Comment.id.desc())
+        .limit(size)
+    ).all()  # fmt: skip
+    rule_keys = [k for k in (rules or {}) if k in settings.RULE_KEYS]
+    new_rules = settings.rules({k: rules[k] for k in rule_keys}) if rule_keys else None
+    facts = _facts(rows) if new_rules is not None else {}
+    replayed: list[Replayed] = []
+    after_reasons: dict[int, tuple[list[Reason], list[Reason]]] = {}
+    for comment_id, body, reasons, _article, _email, scores in rows:
+        holds, rejects = _stored_rule_reasons(reasons or [])
+        before = decide(scores, saved, holds, reject_reasons=rejects).outcome
+        if new_rules is not None:
+            kept = [r for r in holds if not r.code.startswith(("rule_", "suspect_"))]
+            new_holds, new_rejects = reasons_for(new_rules, facts[comment_id])
+            after_reasons[comment_id] = (kept + new_holds, new_rejects)
+        else:
+            after_reasons[comment_id] = (holds, rejects)
+        replayed.append(Replayed(comment_id, scores, before.value, (), excerpt=body[:120]))
+    return run_simulation(
+        replayed,
+        proposed,
+        extra_hold=lambda c: after_reasons[c.id][0],
+        extra_reject=lambda c: after_reasons[c.id][1],
+    )
+
+
+DECIDED = (CommentStatus.PUBLISHED, CommentStatus.HELD, CommentStatus.REJECTED)
+
+
+def _facts(rows: list[Any]) -> dict[int, Facts]:
+    """What the rules look at, for every replayed comment, in two queries."""
+    premoderated = set(db.session.scalars(select(Article.id).where(Article.premoderated)))
+    emails = {row[4] for row in rows}
+    published: dict[str, list[int]] = defaultdict(list)
+    for email, comment_id in db.session.execute(
+        select(Comment.author_email, Comment.id)
+        .where(Comment.author_email.in_(emails), Comment.status == CommentStatus.PUBLISHED)
+        .order_by(Comment.id)
+    ):
+        published[email].append(comment_id)
+    return {
+        comment_id: Facts(
+            body=body,
+            article_premoderated=article_id in premoderated,
+            author_published_before=bisect.bisect_left(published[email], comment_id),
+        )
+        for comment_id, body, _reasons, article_id, email, _scores in rows
+    }
+
+
+def calibrate(target: float, size: int = 10_000) -> Calibration:
+    """The moderators' last `size` decisions (approved or rejected) against the model's scores."""
+    rows = db.session.execute(
+        select(ModerationAction.comment_id, ModerationAction.action, CommentScore.scores)
+        .join(CommentScore, CommentScore.comment_id == ModerationAction.comment_id)
+        .where(ModerationAction.action.in_(("approved", "rejected")))
+        .order_by(ModerationAction.id.desc())
+        .limit(size)
+    ).all()
+    latest: dict[int, tuple[dict[str, float], str]] = {}
+    for comment_id, action, scores in rows:  # newest first: keep each comment's last decision
+        latest.setdefault(comment_id, (scores, action))
+    return run_calibration(
+        latest.values(), target=target, categories=list(settings.category_thresholds())
+    )

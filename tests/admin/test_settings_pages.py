@@ -1,0 +1,106 @@
+"""Admin settings: access, validation of every setting, saving with history, restoring."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.extensions import db
+from app.models import CategoryThreshold, Role, SettingChange
+from app.services import settings
+from tests.admin.conftest import post_form, threshold_form
+from tests.conftest import CSRF_RE, login, make_user
+
+ADMIN_PAGES = [
+    "/admin/", "/admin/seuils", "/admin/regles", "/admin/mots", "/admin/articles",
+    "/admin/historique", "/admin/calibration", "/admin/mots/banned_words.txt",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("url", ADMIN_PAGES)
+@pytest.mark.parametrize("role", ["anonymous", Role.READER, Role.MODERATOR, Role.ADMIN], ids=str)
+def test_admin_pages_are_for_admins_only(app, url, role):
+    client = app.test_client()
+    if role != "anonymous":
+        make_user(email=f"{role}@example.fr", role=role)
+        login(client, f"{role}@example.fr")
+    response = client.get(url)
+    expected = {"anonymous": 302, Role.READER: 403, Role.MODERATOR: 403, Role.ADMIN: 200}[role]
+    assert response.status_code == expected
+
+
+def test_every_admin_route_is_covered(app):
+    routes = {r.rule for r in app.url_map.iter_rules() if r.rule.startswith("/admin")}
+    assert routes == {
+        "/admin/", "/admin/seuils", "/admin/regles", "/admin/mots", "/admin/mots/<name>.txt",
+        "/admin/articles", "/admin/historique", "/admin/historique/<int:change_id>/restaurer",
+        "/admin/calibration",
+    }  # fmt: skip
+
+
+def test_thresholds_are_saved_and_recorded(app, admin_client):
+    response = post_form(admin_client, "/admin/seuils", threshold_form(
+        {"insult-hold": "0,6", "insult-reject": "0.95", "threat-enabled": None}))  # fmt: skip
+    assert response.status_code == 303
+    db.session.expire_all()
+    insult = db.session.get(CategoryThreshold, "insult")
+    assert (insult.hold, insult.reject) == (0.6, 0.95)
+    assert db.session.get(CategoryThreshold, "threat").enabled is False
+    changes = {c.key: c for c in db.session.query(SettingChange)}
+    assert set(changes) == {"threshold:insult", "threshold:threat"}
+    assert changes["threshold:insult"].old_value["hold"] == 0.5
+    assert changes["threshold:insult"].new_value["hold"] == 0.6
+    assert changes["threshold:insult"].actor == "Chef Claire"
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field", "message"),
+    [
+        ({"insult-hold": "1.2"}, "insult-hold", "Indiquez un nombre entre 0 et 1"),
+        ({"insult-hold": "beaucoup"}, "insult-hold", "Indiquez un nombre entre 0 et 1"),
+        ({"insult-nudge": "-0.1"}, "insult-nudge", "Indiquez un nombre entre 0 et 1"),
+        ({"insult-hold": "0.8", "insult-reject": "0.7"}, "insult-reject",
+         "Le seuil de rejet doit être supérieur ou égal au seuil de modération."),
+    ],
+)  # fmt: skip
+def test_invalid_thresholds_are_refused_and_named(app, admin_client, overrides, field, message):
+    response = post_form(admin_client, "/admin/seuils", threshold_form(overrides))
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert f'id="{field}-erreur">{message}' in page
+    assert db.session.get(CategoryThreshold, "insult").hold == 0.5  # nothing saved
+    assert db.session.query(SettingChange).count() == 0
+
+
+@pytest.mark.parametrize(
+    ("data", "field", "message"),
+    [
+        ({"premoderate_first_n": "-1"}, "premoderate_first_n", "entre 0 et 1000"),
+        ({"premoderate_first_n": "trois"}, "premoderate_first_n", "entre 0 et 1000"),
+        ({"max_comment_length": "10"}, "max_comment_length", "entre 50 et 20000"),
+        ({"comment_rate_limit": "beaucoup"}, "comment_rate_limit", "« 5 per minute »"),
+        ({"reports_threshold": "0"}, "reports_threshold", "entre 1 et 1000"),
+    ],
+)
+def test_invalid_rules_are_refused_and_named(app, admin_client, data, field, message):
+    form = {"premoderate_first_n": "0", "reports_threshold": "3", "action": "enregistrer", **data}
+    response = post_form(admin_client, "/admin/regles", form)
+    assert response.status_code == 422
+    assert message in response.get_data(as_text=True).split(f'id="{field}-erreur">')[1][:200]
+    assert db.session.query(SettingChange).count() == 0
+
+
+def test_history_restores_an_old_value(app, admin_client):
+    post_form(admin_client, "/admin/seuils", threshold_form({"insult-hold": "0.7"}))
+    change = db.session.query(SettingChange).one()
+    page = admin_client.get("/admin/historique").get_data(as_text=True)
+    assert "threshold:insult" in page and "Chef Claire" in page
+    token_page = admin_client.get("/admin/historique").get_data(as_text=True)
+    response = admin_client.post(
+        f"/admin/historique/{change.id}/restaurer",
+        data={"csrf_token": CSRF_RE.search(token_page).group(1)},
+    )
+    assert response.status_code == 303
+    db.session.expire_all()
+    assert db.session.get(CategoryThreshold, "insult").hold == 0.5
+    assert db.session.query(SettingChange).count() == 2  # the restore is a change too
+    assert settings.thresholds()["insult"].hold == 0.5

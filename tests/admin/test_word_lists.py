@@ -1,0 +1,69 @@
+"""Word lists: saved from the admin page, import/export as text, their effect, and the
+matched words highlighted on the moderator's card."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.extensions import db
+from app.models import CommentStatus, SettingChange
+from app.services import settings
+from tests.admin.conftest import post_form
+from tests.conftest import comments_in_db
+from tests.moderation.conftest import mod_client, moderator  # noqa: F401  (fixtures)
+
+
+@pytest.fixture(autouse=True)
+def _no_nudge(app):
+    settings.set_value("nudge_enabled", False)
+
+
+def test_lists_are_imported_from_text_and_exported(app, admin_client):
+    response = post_form(admin_client, "/admin/mots", {
+        "banned_words": "# insultes graves\nconnard\n\nConnard\nsale race\n",
+        "suspect_words": "idiot\n", "allowed_words": "con carne\n", "action": "enregistrer",
+    })  # fmt: skip
+    assert response.status_code == 303
+    assert settings.get("banned_words") == ["connard", "sale race"]
+    assert settings.get("suspect_words") == ["idiot"]
+    exported = admin_client.get("/admin/mots/banned_words.txt")
+    assert exported.mimetype == "text/plain"
+    assert "attachment" in exported.headers["Content-Disposition"]
+    lines = [x for x in exported.get_data(as_text=True).splitlines() if not x.startswith("#")]
+    assert [x for x in lines if x] == ["connard", "sale race"]
+    assert db.session.query(SettingChange).filter_by(key="banned_words").count() == 1
+
+
+def test_banned_words_reject_and_suspect_words_hold(app, reader):
+    settings.set_value("banned_words", ["ordure"])
+    settings.set_value("suspect_words", ["guignol"])
+    reader.post(body="Quelle 0rdur3 ce type", email="a@example.fr")
+    reader.post(body="Un vrai G U I G N O L", email="b@example.fr")
+    reader.post(body="Les ordinateurs et le guignolet", email="c@example.fr")
+    first, second, third = comments_in_db()
+    assert first.status == CommentStatus.REJECTED
+    assert first.reasons[0] == {"code": "banned_word", "detail": "ordure"}
+    assert "terme interdit" in first.status_reason
+    assert second.status == CommentStatus.HELD
+    assert second.reasons[0] == {"code": "suspect_word", "detail": "guignol"}
+    assert third.status == CommentStatus.PUBLISHED  # innocent words are not caught
+
+
+def test_matched_words_are_highlighted_on_the_card(app, reader, mod_client):  # noqa: F811
+    settings.set_value("suspect_words", ["guignol"])
+    reader.post(body="<b>Quel</b> guignol !")
+    page = mod_client.get("/moderation/file/a-moderer").get_data(as_text=True)
+    assert '&lt;b&gt;Quel&lt;/b&gt; <mark class="match match--suspect"' in page
+    assert ">guignol</mark>" in page
+    assert "Mot suspect : « guignol »." in page
+
+
+def test_word_list_simulation(app, admin_client, reader):
+    reader.post(body="Quel guignol", email="a@example.fr")
+    reader.post(body="Rien à signaler", email="b@example.fr")
+    page = post_form(admin_client, "/admin/mots", {
+        "banned_words": "guignol", "suspect_words": "", "allowed_words": "",
+        "action": "simuler"}).get_data(as_text=True)  # fmt: skip
+    assert "1 commentaire(s) changeraient de sort" in page
+    assert "1 : publié → rejeté" in page
+    assert settings.get("banned_words") == []
