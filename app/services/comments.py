@@ -6,6 +6,7 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 
 from flask import current_app
 from sqlalchemy import and_, false, func, or_, select, update
@@ -168,66 +169,66 @@ def send_anyway(comment: Comment) -> None:
     verdict = policy.decide(
         score.scores, settings.thresholds(), [policy.Reason(policy.NUDGE_IGNORED)]
     )
-    changed = db.session.execute(
-        update(Comment)
-        .where(Comment.id == comment.id, Comment.status == CommentStatus.NUDGED)
-        .values(
-            status=STATUS_FOR_OUTCOME[verdict.outcome],
-            status_reason=labels.reader_message(verdict),
-            reasons=[r.as_dict() for r in verdict.reasons],
-            nudge_acknowledged=True,
-            decided_at=utcnow(),
-            version=Comment.version + 1,
-        )
-    ).rowcount
-    if changed != 1:
-        db.session.rollback()
-        raise CommentError(None, "Ce commentaire n’attend plus votre réponse.")
-    audit.record(
+    _leave_nudge(
+        comment,
         "sent_anyway",
-        actor=comment.user or f"lecteur {comment.author_name}",
-        comment_id=comment.id,
-        from_status=CommentStatus.NUDGED,
-        to_status=STATUS_FOR_OUTCOME[verdict.outcome],
+        STATUS_FOR_OUTCOME[verdict.outcome],
+        {
+            "status_reason": labels.reader_message(verdict),
+            "reasons": [r.as_dict() for r in verdict.reasons],
+            "nudge_acknowledged": True,
+            "decided_at": utcnow(),
+        },
         reason_code=policy.NUDGE_IGNORED,
         reason=audit.reasons_text(r.as_dict() for r in verdict.reasons),
     )
-    db.session.commit()
     db.session.refresh(comment)
 
 
 def revise(comment: Comment, body: str) -> None:
     """The author rewrote a nudged comment: the new text goes through the model again."""
+    _leave_nudge(
+        comment,
+        "revised",
+        CommentStatus.PENDING,
+        {
+            "body": body,
+            "body_hash": body_hash(body),
+            "status_reason": None,
+            "reasons": [],
+            "decided_at": None,
+            "awaiting_score": True,
+            "scoring_attempts": 0,
+            "next_scoring_at": None,
+            "created_at": utcnow(),
+        },
+        reason="L’auteur a reformulé son commentaire.",
+    )
+    score_and_wait(comment)
+
+
+def _leave_nudge(
+    comment: Comment, action: str, to_status: str, values: dict[str, Any], **why: Any
+) -> None:
+    """The author answered the nudge: change the comment if it still awaits that answer (a
+    conditional update), and record it in the audit trail, together."""
     changed = db.session.execute(
         update(Comment)
         .where(Comment.id == comment.id, Comment.status == CommentStatus.NUDGED)
-        .values(
-            body=body,
-            body_hash=body_hash(body),
-            status=CommentStatus.PENDING,
-            status_reason=None,
-            reasons=[],
-            decided_at=None,
-            awaiting_score=True,
-            scoring_attempts=0,
-            next_scoring_at=None,
-            created_at=utcnow(),
-            version=Comment.version + 1,
-        )
+        .values(status=to_status, version=Comment.version + 1, **values)
     ).rowcount
     if changed != 1:
         db.session.rollback()
         raise CommentError(None, "Ce commentaire n’attend plus votre réponse.")
     audit.record(
-        "revised",
+        action,
         actor=comment.user or f"lecteur {comment.author_name}",
         comment_id=comment.id,
         from_status=CommentStatus.NUDGED,
-        to_status=CommentStatus.PENDING,
-        reason="L’auteur a reformulé son commentaire.",
+        to_status=to_status,
+        **why,
     )
     db.session.commit()
-    score_and_wait(comment)
 
 
 def _reply_target(article: Article, parent_id: int | None) -> Comment | None:
