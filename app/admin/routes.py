@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
@@ -60,90 +61,82 @@ def chart_labels() -> dict[str, str]:
     return {key: _(value) for key, value in charts.DEFAULT_LABELS.items()}
 
 
+def _simulate_or_save(
+    parse: Callable[[Any], admin.Parsed],
+    save: Callable[[Any, Any], int],
+    proposal: str,
+    saved_message: str,
+) -> tuple[admin.Parsed | None, Any, Response | None]:
+    """The flow of every settings page: on POST, parse the form; « Enregistrer » saves and
+    redirects; « Simuler » (or a refused value) shows the page again, with the simulation.
+
+    Returns (what was parsed, the simulation, the redirect when saved)."""
+    if request.method != "POST":
+        return None, None, None
+    parsed = parse(request.form)
+    if parsed.ok and request.form.get("action") == "enregistrer":
+        changed = save(parsed.values, current_user)
+        flash(saved_message % {"n": changed}, "success")
+        return parsed, None, redirect(url_for(request.endpoint or "admin.index"), code=303)
+    simulation = (
+        admin.simulate(size=_simulation_size(), **{proposal: parsed.values}) if parsed.ok else None
+    )
+    return parsed, simulation, None
+
+
+def _page(template: str, parsed: admin.Parsed | None, **context: Any) -> tuple[str, int]:
+    errors = parsed.errors if parsed else {}
+    html = render_template(template, errors=errors, n=_simulation_size(), **context, **_common())
+    return html, 422 if errors else 200
+
+
 @bp.route("/seuils", methods=["GET", "POST"])
 @role_required(ADMIN)
-def thresholds() -> Response | str | tuple[str, int]:
+def thresholds() -> Response | tuple[str, int]:
     """Per category: hold, reject, nudge, on/off. « Simuler » shows the effect; « Enregistrer »
     saves (and records the change). 422 with the fields named when a value is refused."""
-    values, simulation, errors = admin.current_thresholds(), None, {}
-    if request.method == "POST":
-        parsed = admin.parse_thresholds(request.form)
-        values, errors = parsed.values, parsed.errors
-        if parsed.ok and request.form.get("action") == "enregistrer":
-            changed = admin.save_thresholds(parsed.values, current_user)
-            flash(_("%(n)s seuil(s) enregistré(s).", n=changed), "success")
-            return redirect(url_for("admin.thresholds"), code=303)
-        if parsed.ok:
-            simulation = admin.simulate(thresholds=parsed.values, size=_simulation_size())
-    return (
-        render_template(
-            "admin/thresholds.html",
-            values=values,
-            errors=errors,
-            simulation=simulation,
-            n=_simulation_size(),
-            **_common(),
-        ),  # fmt: skip
-        422 if errors else 200,
-    )
+    parsed, simulation, saved = _simulate_or_save(
+        admin.parse_thresholds, admin.save_thresholds, "thresholds",
+        _("%(n)s seuil(s) enregistré(s)."),
+    )  # fmt: skip
+    if saved:
+        return saved
+    values = parsed.values if parsed else admin.current_thresholds()
+    return _page("admin/thresholds.html", parsed, values=values, simulation=simulation)
 
 
 @bp.route("/regles", methods=["GET", "POST"])
 @role_required(ADMIN)
-def rules() -> Response | str | tuple[str, int]:
-    values, simulation, errors = admin.current_rules(), None, {}
-    if request.method == "POST":
-        parsed = admin.parse_rules(request.form)
-        values = {**values, **parsed.values}
-        errors = parsed.errors
-        if parsed.ok and request.form.get("action") == "enregistrer":
-            changed = admin.save_settings(parsed.values, current_user)
-            flash(_("%(n)s réglage(s) enregistré(s).", n=changed), "success")
-            return redirect(url_for("admin.rules"), code=303)
-        if parsed.ok:
-            simulation = admin.simulate(rules=parsed.values, size=_simulation_size())
-    return (
-        render_template(
-            "admin/rules.html",
-            values=values,
-            errors=errors,
-            simulation=simulation,
-            n=_simulation_size(),
-            server_max=current_app.config["COMMENT_MAX_LENGTH"],
-            server_rate=current_app.config["COMMENT_RATE_LIMIT"],
-            **_common(),
-        ),  # fmt: skip
-        422 if errors else 200,
+def rules() -> Response | tuple[str, int]:
+    """The site rules; same simulate-or-save flow (422 naming a refused field)."""
+    parsed, simulation, saved = _simulate_or_save(
+        admin.parse_rules, admin.save_settings, "rules", _("%(n)s réglage(s) enregistré(s).")
     )
+    if saved:
+        return saved
+    values = {**admin.current_rules(), **(parsed.values if parsed else {})}
+    return _page(
+        "admin/rules.html", parsed, values=values, simulation=simulation,
+        server_max=current_app.config["COMMENT_MAX_LENGTH"],
+        server_rate=current_app.config["COMMENT_RATE_LIMIT"],
+    )  # fmt: skip
 
 
 @bp.route("/mots", methods=["GET", "POST"])
 @role_required(ADMIN)
-def words() -> Response | str | tuple[str, int]:
-    current = admin.current_rules()
-    texts = {key: format_list(current[key]) for key in admin.WORD_FIELDS}
-    simulation, errors = None, {}
-    if request.method == "POST":
-        texts = {key: request.form.get(key, "") for key in admin.WORD_FIELDS}
-        parsed = admin.parse_words(request.form)
-        errors = parsed.errors
-        if parsed.ok and request.form.get("action") == "enregistrer":
-            changed = admin.save_settings(parsed.values, current_user)
-            flash(_("%(n)s liste(s) enregistrée(s).", n=changed), "success")
-            return redirect(url_for("admin.words"), code=303)
-        if parsed.ok:
-            simulation = admin.simulate(rules=parsed.values, size=_simulation_size())
-    return (
-        render_template(
-            "admin/words.html",
-            texts=texts,
-            errors=errors,
-            simulation=simulation,
-            n=_simulation_size(),
-            **_common(),
-        ),  # fmt: skip
-        422 if errors else 200,
+def words() -> Response | tuple[str, int]:
+    """The word lists, imported by pasting text; same simulate-or-save flow."""
+    parsed, simulation, saved = _simulate_or_save(
+        admin.parse_words, admin.save_settings, "rules", _("%(n)s liste(s) enregistrée(s).")
     )
+    if saved:
+        return saved
+    if parsed is None:
+        current = admin.current_rules()
+        texts = {key: format_list(current[key]) for key in admin.WORD_FIELDS}
+    else:
+        texts = {key: request.form.get(key, "") for key in admin.WORD_FIELDS}
+    return _page("admin/words.html", parsed, texts=texts, simulation=simulation)
 
 
 @bp.get("/mots/<name>.txt")
