@@ -163,6 +163,7 @@ def _scoring_config(values: Mapping[str, str | None], instance: Path) -> dict[st
         "DETOXIFY_HF_CONFIG": hf_config,
         "DETOXIFY_DEVICE": device,
         "DETOXIFY_THREADS": _int(values, "DETOXIFY_THREADS", 0, minimum=1) if threads else None,
+        "DETOXIFY_MAX_BATCH_TOKENS": _int(values, "DETOXIFY_MAX_BATCH_TOKENS", 512, minimum=16),
         "MODEL_DIR": str(model_dir),
         "SCORING_BACKEND": backend,
         "SCORING_WAIT_SECONDS": _float(values, "SCORING_WAIT_SECONDS", 3.0),

@@ -275,11 +275,10 @@ class DetoxifyScorer:
         order = sorted(range(len(windows)), key=lambda i: len(windows[i][1]["input_ids"]))
         n_classes = len(loaded.classes)
         counts = [0] * len(texts)
-        step = self.settings.max_batch
         with torch.inference_mode():
             best = torch.full((len(texts), n_classes), -1.0, dtype=torch.float32)
-            for start in range(0, len(order), step):
-                chunk = [windows[i] for i in order[start : start + step]]
+            for indices in self._chunks(order, windows):
+                chunk = [windows[i] for i in indices]
                 features = {key: [w[key] for _, w in chunk] for key in chunk[0][1]}
                 encoded = loaded.tokenizer.pad(features, padding=True, return_tensors="pt")
                 inputs = {key: value.to(loaded.device) for key, value in encoded.items()}
@@ -300,6 +299,26 @@ class DetoxifyScorer:
             )
             for i, row in enumerate(values)
         ]
+
+    def _chunks(
+        self, order: list[int], windows: list[tuple[int, dict[str, list[int]]]]
+    ) -> list[list[int]]:
+        """Group windows (shortest first) into forward passes of at most `max_batch` windows
+        and `max_batch_tokens` padded positions; a window longer than that goes alone."""
+        chunks: list[list[int]] = []
+        current: list[int] = []
+        for i in order:
+            length = len(windows[i][1]["input_ids"])  # the longest so far: order is ascending
+            if current and (
+                len(current) >= self.settings.max_batch
+                or (len(current) + 1) * length > self.settings.max_batch_tokens
+            ):
+                chunks.append(current)
+                current = []
+            current.append(i)
+        if current:
+            chunks.append(current)
+        return chunks
 
     def _windows(self, loaded: _Loaded, texts: list[str]) -> list[tuple[int, dict[str, list[int]]]]:
         """(text index, model inputs without padding) for every window of every text."""

@@ -509,8 +509,16 @@ def test_short_texts_are_one_forward_pass(
 
     monkeypatch.setattr(model, "forward", spy)
     results = scorer.score(["hello"] * 20 + [words(30, "idiot")])
-    assert shapes == [(21, 33)]  # one pass, padded to the longest text only
+    # 21 x 33 padded positions would pass the 512 budget: the short texts go together, the
+    # long one alone, so nothing is padded to 33 tokens for nothing.
+    assert shapes == [(20, 3), (1, 33)]
     assert_scores(results[-1], word_ckpt.triggers["idiot"])
+    shapes.clear()
+    roomy = make_scorer(word_ckpt, max_batch=32, max_batch_tokens=4096)
+    roomy.load()
+    monkeypatch.setattr(roomy._loaded.model, "forward", spy)  # type: ignore[union-attr]
+    roomy.score(["hello"] * 20 + [words(30, "idiot")])
+    assert shapes == [(21, 33)]  # within the budget: one pass, padded to the longest only
     shapes.clear()
     scorer.score(["hello"] * 70)
     assert shapes == [(32, 3), (32, 3), (6, 3)]  # chunks of max_batch windows
