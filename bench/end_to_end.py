@@ -1,0 +1,202 @@
+"""Comments posted through the HTTP app by concurrent clients, at model size.
+
+    python bench/end_to_end.py [--clients 1,8,32] [--comments 96] [--threads 2]
+
+Starts the site as `scripts/start` does (SQLite, the in-process scoring thread, Werkzeug's
+threaded server) on a free loopback port, with a full-size random-weights model of Detoxify's
+multilingual architecture (bench/model.py), then for each concurrency level posts comments
+from that many clients at once, each one as a reader would: load the page, send the form,
+follow nothing. It prints comments per second, latency percentiles (submit to decision), the
+batch sizes the worker saw, and the ratio to the raw scorer's best batched throughput measured
+in the same run (bench/scorer.py). Everything stays on 127.0.0.1 and stops by itself.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.cookiejar
+import json
+import os
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.comments import length_sample  # noqa: E402
+from bench.model import ensure_model  # noqa: E402
+
+CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+FORM_TOKEN = re.compile(r'name="form_token" type="hidden" value="([^"]+)"')
+
+
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: object, **kwargs: object) -> None:
+        return None
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start_site(tmp: Path, checkpoint: Path, hf: Path, threads: int) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{tmp / 'bench.db'}",
+        "SECRET_KEY": "bench",
+        "DETOXIFY_CHECKPOINT": str(checkpoint),
+        "DETOXIFY_HF_CONFIG": str(hf),
+        "DETOXIFY_THREADS": str(threads),
+        "HF_HUB_OFFLINE": "1",
+        "COMMENT_RATE_LIMIT": "100000 per minute",
+        "SCORING_BATCH_SIZE": "32",
+        "SCORING_WAIT_SECONDS": "60",
+        "SCORING_TIMEOUT_SECONDS": "300",
+        "DUPLICATE_WINDOW_MINUTES": "0",
+    }
+    flask = [sys.executable, "-m", "flask", "--app", "wsgi"]
+    for command in (["db", "upgrade"], ["seed"]):
+        subprocess.run(flask + command, cwd=ROOT, env=env, check=True, capture_output=True)
+    server = subprocess.Popen(
+        flask + ["run", "--with-threads", "--port", str(port)],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:  # wait until the model is loaded
+        try:
+            with urllib.request.urlopen(f"{base}/healthz", timeout=5) as response:
+                if json.load(response)["scoring"]["model"]["state"] == "ready":
+                    return server, base
+        except OSError:
+            pass
+        time.sleep(0.5)
+    server.kill()
+    raise SystemExit("the site did not become ready in 5 minutes")
+
+
+def health(base: str) -> dict:
+    with urllib.request.urlopen(f"{base}/healthz", timeout=10) as response:
+        return json.load(response)
+
+
+def client_run(base: str, texts: list[str], client_id: int, latencies: list[float]) -> None:
+    jar = http.cookiejar.CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar), NoRedirect)
+    article = f"{base}/articles/raqqa-al-mayadeen"
+    for i, text in enumerate(texts):
+        page = opener.open(article, timeout=60).read().decode()
+        data = urllib.parse.urlencode(
+            {
+                "csrf_token": CSRF.search(page).group(1),
+                "form_token": FORM_TOKEN.search(page).group(1),
+                "body": text,
+                "name": f"Lecteur {client_id}",
+                "email": f"lecteur{client_id}.{i}@example.fr",
+            }
+        ).encode()
+        started = time.perf_counter()
+        try:
+            opener.open(f"{article}/commentaires", data=data, timeout=120)
+        except urllib.error.HTTPError as error:  # 303 is the expected answer
+            if error.code != 303:
+                raise
+        latencies.append(time.perf_counter() - started)
+
+
+def run_level(base: str, texts: list[str], clients: int) -> dict[str, float]:
+    shares = [texts[i::clients] for i in range(clients)]
+    latencies: list[float] = []
+    threads = [
+        threading.Thread(target=client_run, args=(base, share, n, latencies))
+        for n, share in enumerate(shares)
+    ]
+    before = health(base)["scoring"]["recent_batches"]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - started
+    after = health(base)["scoring"]
+    latencies.sort()
+    return {
+        "clients": clients,
+        "comments": len(latencies),
+        "per_second": len(latencies) / elapsed,
+        "p50_ms": statistics.median(latencies) * 1000,
+        "p95_ms": latencies[int(len(latencies) * 0.95) - 1] * 1000,
+        "mean_batch": after["recent_batches"]["mean_size"] or 0,
+        "model_ms_p50": after["recent_batches"]["model_ms_p50"] or 0,
+        "batches": after["recent_batches"]["count"] - before["count"],
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clients", default="1,8,32")
+    parser.add_argument("--comments", type=int, default=48, help="comments per level")
+    parser.add_argument("--threads", type=int, default=2, help="torch threads")
+    parser.add_argument("--raw-comments", type=int, default=48)
+    args = parser.parse_args()
+
+    from bench.scorer import raw_throughput
+
+    checkpoint, hf = ensure_model()
+    # The same mix of short and long French comments for the raw scorer and for each level.
+    raw = raw_throughput(
+        checkpoint, hf, texts=length_sample(args.raw_comments, seed=1), threads=args.threads,
+        repeat=1,
+    )  # fmt: skip
+    print(f"raw scorer best: {raw['per_second']:.2f} comments/s at batch {raw['batch']}")
+    levels = [int(c) for c in args.clients.split(",")]
+    with tempfile.TemporaryDirectory() as tmp:
+        server, base = start_site(Path(tmp), checkpoint, hf, args.threads)
+        try:
+            run_level(base, length_sample(4, seed=99), 2)  # warm-up
+            rows = [
+                run_level(base, length_sample(args.comments, seed=1), clients) for clients in levels
+            ]
+        finally:
+            server.terminate()
+            server.wait(30)
+    print()
+    print(
+        f"{'clients':>7} {'comments':>8} {'per s':>7} {'ratio':>6} {'p50 ms':>8} "
+        f"{'p95 ms':>8} {'batches':>7} {'mean batch':>10} {'model p50 ms':>12}"
+    )
+    for row in rows:
+        print(
+            f"{row['clients']:>7} {row['comments']:>8} {row['per_second']:>7.2f} "
+            f"{row['per_second'] / raw['per_second']:>6.2f} {row['p50_ms']:>8.0f} "
+            f"{row['p95_ms']:>8.0f} {row['batches']:>7} {row['mean_batch']:>10.1f} "
+            f"{row['model_ms_p50']:>12.0f}"
+        )
+    single = rows[0]
+    print()
+    print(
+        f"added latency at {single['clients']} client(s): p50 {single['p50_ms']:.0f} ms end to "
+        f"end - {single['model_ms_p50']:.0f} ms in the model = "
+        f"{single['p50_ms'] - single['model_ms_p50']:.0f} ms"
+    )
+    best = max(rows, key=lambda r: r["per_second"])
+    print(
+        f"best end-to-end: {best['per_second']:.2f} comments/s with {best['clients']} clients "
+        f"= {best['per_second'] / raw['per_second']:.2f} x the raw scorer's best"
+    )
+
+
+if __name__ == "__main__":
+    main()
