@@ -44,6 +44,8 @@ class ScoringWorker:
         self._start_lock = threading.Lock()
         # The last batches: how many comments, and how long the model took (seconds).
         self.recent: collections.deque[tuple[int, float]] = collections.deque(maxlen=1000)
+        # Since start: model calls, comments they scored, seconds spent in the model.
+        self.totals = {"batches": 0, "comments": 0, "model_seconds": 0.0}
 
     # The interface the services use --------------------------------------------------------
 
@@ -154,7 +156,11 @@ class ScoringWorker:
             self._load()
             started = time.perf_counter()
             results = self.scorer.score([c.body for c in claim.comments])
-            self.recent.append((len(claim.comments), time.perf_counter() - started))
+            elapsed = time.perf_counter() - started
+            self.recent.append((len(claim.comments), elapsed))
+            self.totals["batches"] += 1
+            self.totals["comments"] += len(claim.comments)
+            self.totals["model_seconds"] += elapsed
         except ScoringUnavailable as error:
             logger.warning("scoring unavailable for %d comments: %s", len(claim.comments), error)
             return scoring.record_failure(claim, str(error))
@@ -191,6 +197,7 @@ class ScoringWorker:
                 "mean_size": round(sum(n for n, _ in recent) / len(recent), 2) if recent else None,
                 "model_ms_p50": round(model_ms[len(model_ms) // 2], 1) if recent else None,
             },
+            "totals": dict(self.totals),
             "model": {
                 "name": self.scorer.name,
                 "state": self.scorer.state,

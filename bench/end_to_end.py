@@ -65,13 +65,17 @@ def start_site(tmp: Path, checkpoint: Path, hf: Path, threads: int) -> tuple[sub
         "SCORING_WAIT_SECONDS": "60",
         "SCORING_TIMEOUT_SECONDS": "300",
         "DUPLICATE_WINDOW_MINUTES": "0",
+        # The bench's longest comments (400+ words) pass the default 2,000 characters: let
+        # them through, so that long comments are scored in windows as on a lenient site.
+        "COMMENT_MAX_LENGTH": "10000",
     }
     flask = [sys.executable, "-m", "flask", "--app", "wsgi"]
     for command in (["db", "upgrade"], ["seed"]):
         subprocess.run(flask + command, cwd=ROOT, env=env, check=True, capture_output=True)
+    log = (tmp / "server.log").open("w")
     server = subprocess.Popen(
         flask + ["run", "--with-threads", "--port", str(port)],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 300
@@ -92,7 +96,9 @@ def health(base: str) -> dict:
         return json.load(response)
 
 
-def client_run(base: str, texts: list[str], client_id: int, latencies: list[float]) -> None:
+def client_run(
+    base: str, texts: list[str], client_id: int, latencies: list[float], failures: list[int]
+) -> None:
     jar = http.cookiejar.CookieJar()
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar), NoRedirect)
     article = f"{base}/articles/raqqa-al-mayadeen"
@@ -112,35 +118,42 @@ def client_run(base: str, texts: list[str], client_id: int, latencies: list[floa
             opener.open(f"{article}/commentaires", data=data, timeout=120)
         except urllib.error.HTTPError as error:  # 303 is the expected answer
             if error.code != 303:
-                raise
+                failures.append(error.code)
+                continue
         latencies.append(time.perf_counter() - started)
 
 
 def run_level(base: str, texts: list[str], clients: int) -> dict[str, float]:
     shares = [texts[i::clients] for i in range(clients)]
     latencies: list[float] = []
+    failures: list[int] = []
     threads = [
-        threading.Thread(target=client_run, args=(base, share, n, latencies))
+        threading.Thread(target=client_run, args=(base, share, n, latencies, failures))
         for n, share in enumerate(shares)
     ]
-    before = health(base)["scoring"]["recent_batches"]
+    before = health(base)["scoring"]["totals"]
     started = time.perf_counter()
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
     elapsed = time.perf_counter() - started
-    after = health(base)["scoring"]
+    after = health(base)["scoring"]["totals"]
+    batches = after["batches"] - before["batches"]
+    scored = after["comments"] - before["comments"]
+    model_seconds = after["model_seconds"] - before["model_seconds"]
     latencies.sort()
     return {
         "clients": clients,
         "comments": len(latencies),
+        "failed": len(failures),
         "per_second": len(latencies) / elapsed,
         "p50_ms": statistics.median(latencies) * 1000,
         "p95_ms": latencies[int(len(latencies) * 0.95) - 1] * 1000,
-        "mean_batch": after["recent_batches"]["mean_size"] or 0,
-        "model_ms_p50": after["recent_batches"]["model_ms_p50"] or 0,
-        "batches": after["recent_batches"]["count"] - before["count"],
+        "mean_ms": statistics.mean(latencies) * 1000,
+        "mean_batch": scored / batches if batches else 0,
+        "model_ms_per_batch": model_seconds * 1000 / batches if batches else 0,
+        "batches": batches,
     }
 
 
@@ -172,24 +185,34 @@ def main() -> None:
         finally:
             server.terminate()
             server.wait(30)
+            errors = [
+                line for line in (Path(tmp) / "server.log").read_text().splitlines()
+                if "Error" in line or "Traceback" in line
+            ]  # fmt: skip
+            print(f"server errors logged: {len(errors)}")
+            for line in errors[:20]:
+                print("  ", line)
     print()
     print(
-        f"{'clients':>7} {'comments':>8} {'per s':>7} {'ratio':>6} {'p50 ms':>8} "
-        f"{'p95 ms':>8} {'batches':>7} {'mean batch':>10} {'model p50 ms':>12}"
+        f"{'clients':>7} {'comments':>8} {'failed':>6} {'per s':>7} {'ratio':>6} {'p50 ms':>8} "
+        f"{'p95 ms':>8} {'batches':>7} {'mean batch':>10} {'model ms/batch':>14}"
     )
     for row in rows:
         print(
-            f"{row['clients']:>7} {row['comments']:>8} {row['per_second']:>7.2f} "
+            f"{row['clients']:>7} {row['comments']:>8} {row['failed']:>6} "
+            f"{row['per_second']:>7.2f} "
             f"{row['per_second'] / raw['per_second']:>6.2f} {row['p50_ms']:>8.0f} "
             f"{row['p95_ms']:>8.0f} {row['batches']:>7} {row['mean_batch']:>10.1f} "
-            f"{row['model_ms_p50']:>12.0f}"
+            f"{row['model_ms_per_batch']:>14.0f}"
         )
     single = rows[0]
     print()
+    # One client: every comment is alone in its model call, so the latency the app adds is
+    # what a comment spends outside the model (HTTP, database, queue, batch wait).
     print(
-        f"added latency at {single['clients']} client(s): p50 {single['p50_ms']:.0f} ms end to "
-        f"end - {single['model_ms_p50']:.0f} ms in the model = "
-        f"{single['p50_ms'] - single['model_ms_p50']:.0f} ms"
+        f"added latency at {single['clients']} client(s): mean {single['mean_ms']:.0f} ms end "
+        f"to end - {single['model_ms_per_batch']:.0f} ms in the model per comment = "
+        f"{single['mean_ms'] - single['model_ms_per_batch']:.0f} ms"
     )
     best = max(rows, key=lambda r: r["per_second"])
     print(

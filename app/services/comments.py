@@ -153,8 +153,12 @@ def submit_comment(
 def score_and_wait(comment: Comment) -> None:
     """Queue the comment for the scoring worker and wait, bounded, for its decision."""
     worker = current_app.extensions["scoring"]
-    worker.enqueue([comment.id])
-    worker.wait(comment.id, current_app.config["SCORING_WAIT_SECONDS"])
+    comment_id = comment.id
+    # End the transaction that reading the id may have begun: a request must not hold a pooled
+    # database connection while it waits for the model (32 waiting readers exhausted the pool).
+    db.session.commit()
+    worker.enqueue([comment_id])
+    worker.wait(comment_id, current_app.config["SCORING_WAIT_SECONDS"])
     db.session.refresh(comment)
 
 

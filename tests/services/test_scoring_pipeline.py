@@ -316,3 +316,30 @@ class TestSlowModel:
 
 def test_isolated_client_is_used(app):
     assert app.test_client_class is IsolatedClient
+
+
+class TestWaitingReadersHoldNoConnection:
+    """Readers waiting for the model must not each hold a database connection."""
+
+    @pytest.fixture
+    def scorer(self, tiny_scorer):
+        return SlowScorer(tiny_scorer, delay=0.6)
+
+    @pytest.fixture
+    def config_overrides(self):
+        options = {"pool_pre_ping": True, "pool_size": 2, "max_overflow": 0, "pool_timeout": 1}
+        return {"SQLALCHEMY_ENGINE_OPTIONS": options, "SCORING_WAIT_SECONDS": 5,
+                "SCORING_BATCH_WAIT_MS": 200, "COMMENT_RATE_LIMIT": "100 per minute"}  # fmt: skip
+
+    def test_more_waiting_readers_than_connections(self, app, config_overrides):
+        def post(i):
+            return (
+                Reader(app.test_client())
+                .post(body=f"Avis {i}", email=f"l{i}@example.fr")
+                .status_code
+            )
+
+        with ThreadPoolExecutor(max_workers=6) as pool:
+            statuses = list(pool.map(post, range(6)))
+        assert statuses == [303] * 6
+        assert {c.status for c in comments_in_db()} == {CommentStatus.PUBLISHED}
