@@ -168,7 +168,7 @@ def _scoring_config(values: Mapping[str, str | None], instance: Path) -> dict[st
         "SCORING_BACKEND": backend,
         "SCORING_WAIT_SECONDS": _float(values, "SCORING_WAIT_SECONDS", 3.0),
         "SCORING_BATCH_SIZE": _int(values, "SCORING_BATCH_SIZE", 16, minimum=1),
-        "SCORING_BATCH_WAIT_MS": _float(values, "SCORING_BATCH_WAIT_MS", 10.0),
+        "SCORING_BATCH_WAIT_MS": _float(values, "SCORING_BATCH_WAIT_MS", 2.0),
         "SCORING_TIMEOUT_SECONDS": _float(values, "SCORING_TIMEOUT_SECONDS", 30.0, minimum=1),
         "SCORING_LEASE_SECONDS": _float(values, "SCORING_LEASE_SECONDS", 120.0, minimum=1),
         "SCORING_RETRY_BASE_SECONDS": _float(values, "SCORING_RETRY_BASE_SECONDS", 5.0),

@@ -50,7 +50,9 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start_site(tmp: Path, checkpoint: Path, hf: Path, threads: int) -> tuple[subprocess.Popen, str]:
+def start_site(
+    tmp: Path, checkpoint: Path, hf: Path, threads: int, batch_wait_ms: float
+) -> tuple[subprocess.Popen, str]:
     port = free_port()
     env = {
         **os.environ,
@@ -62,6 +64,7 @@ def start_site(tmp: Path, checkpoint: Path, hf: Path, threads: int) -> tuple[sub
         "HF_HUB_OFFLINE": "1",
         "COMMENT_RATE_LIMIT": "100000 per minute",
         "SCORING_BATCH_SIZE": "32",
+        "SCORING_BATCH_WAIT_MS": str(batch_wait_ms),
         "SCORING_WAIT_SECONDS": "60",
         "SCORING_TIMEOUT_SECONDS": "300",
         "DUPLICATE_WINDOW_MINUTES": "0",
@@ -163,6 +166,7 @@ def main() -> None:
     parser.add_argument("--comments", type=int, default=48, help="comments per level")
     parser.add_argument("--threads", type=int, default=2, help="torch threads")
     parser.add_argument("--raw-comments", type=int, default=48)
+    parser.add_argument("--batch-wait-ms", type=float, default=2.0, help="SCORING_BATCH_WAIT_MS")
     args = parser.parse_args()
 
     from bench.scorer import raw_throughput
@@ -176,7 +180,7 @@ def main() -> None:
     print(f"raw scorer best: {raw['per_second']:.2f} comments/s at batch {raw['batch']}")
     levels = [int(c) for c in args.clients.split(",")]
     with tempfile.TemporaryDirectory() as tmp:
-        server, base = start_site(Path(tmp), checkpoint, hf, args.threads)
+        server, base = start_site(Path(tmp), checkpoint, hf, args.threads, args.batch_wait_ms)
         try:
             run_level(base, length_sample(4, seed=99), 2)  # warm-up
             rows = [
