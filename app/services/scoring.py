@@ -13,6 +13,7 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from flask import current_app
 from sqlalchemy import and_, func, or_, select, update
@@ -240,35 +241,15 @@ def sweep() -> list[int]:
     reasons = [
         policy.Reason(policy.SCORING_UNAVAILABLE, detail="no score within the time limit").as_dict()
     ]
-    held_ids = list(
-        db.session.scalars(
-            update(Comment)
-            .where(
-                Comment.awaiting_score,
-                Comment.status == CommentStatus.PENDING,
-                Comment.created_at < now - timeout,
-            )
-            .values(
-                status=CommentStatus.HELD,
-                status_reason=labels.reader_message(verdict),
-                reasons=reasons,
-                decided_at=now,
-                version=Comment.version + 1,
-            )
-            .returning(Comment.id)
-        )
+    too_long = _hold_all(
+        CommentStatus.PENDING,
+        [Comment.awaiting_score, Comment.created_at < now - timeout],
+        {"status_reason": labels.reader_message(verdict), "reasons": reasons},
+        now,
+        action="scoring_timeout",
+        reason_code=policy.SCORING_UNAVAILABLE,
+        reason=audit.reasons_text(reasons),
     )
-    for comment_id in held_ids:
-        audit.record(
-            "scoring_timeout",
-            actor=audit.SYSTEM,
-            comment_id=comment_id,
-            from_status=CommentStatus.PENDING,
-            to_status=CommentStatus.HELD,
-            reason_code=policy.SCORING_UNAVAILABLE,
-            reason=audit.reasons_text(reasons),
-        )
-    too_long = len(held_ids)
     expired_nudges = _expire_nudges(now)
     db.session.commit()  # even when nothing changed: never leave a write transaction open
     if too_long or expired_nudges:
@@ -296,28 +277,43 @@ def sweep() -> list[int]:
 def _expire_nudges(now: datetime) -> int:
     """A nudged comment whose author never answered goes to the moderators."""
     expiry = timedelta(minutes=current_app.config["NUDGE_EXPIRY_MINUTES"])
+    return _hold_all(
+        CommentStatus.NUDGED,
+        [Comment.decided_at < now - expiry],
+        {"status_reason": labels.reader_message(policy.Verdict(policy.Outcome.HOLD))},
+        now,
+        action="nudge_expired",
+        reason_code=policy.NUDGE,
+        reason="L’auteur n’a pas répondu à l’invitation à reformuler.",
+    )
+
+
+def _hold_all(
+    from_status: str,
+    conditions: list[ColumnElement[bool]],
+    values: dict[str, Any],
+    now: datetime,
+    **why: Any,
+) -> int:
+    """Hold, in one UPDATE, every comment still in `from_status` that meets `conditions`, with
+    one audit row each (committed by the caller, together)."""
     ids = list(
         db.session.scalars(
             update(Comment)
-            .where(Comment.status == CommentStatus.NUDGED, Comment.decided_at < now - expiry)
+            .where(Comment.status == from_status, *conditions)
             .values(
-                status=CommentStatus.HELD,
-                status_reason=labels.reader_message(policy.Verdict(policy.Outcome.HOLD)),
-                decided_at=now,
-                version=Comment.version + 1,
+                status=CommentStatus.HELD, decided_at=now, version=Comment.version + 1, **values
             )
             .returning(Comment.id)
         )
     )
     for comment_id in ids:
         audit.record(
-            "nudge_expired",
             actor=audit.SYSTEM,
             comment_id=comment_id,
-            from_status=CommentStatus.NUDGED,
+            from_status=from_status,
             to_status=CommentStatus.HELD,
-            reason_code=policy.NUDGE,
-            reason="L’auteur n’a pas répondu à l’invitation à reformuler.",
+            **why,
         )
     return len(ids)
 

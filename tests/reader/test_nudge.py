@@ -115,3 +115,7 @@ def test_unanswered_nudge_goes_to_the_moderators(app, client, reader):
     [comment] = comments_in_db()
     assert comment.status == CommentStatus.HELD
     assert re.search("nudge", str(comment.reasons))
+    from app.models import ModerationAction
+
+    last = db.session.query(ModerationAction).order_by(ModerationAction.id.desc()).first()
+    assert (last.action, last.from_status, last.to_status) == ("nudge_expired", "nudged", "held")

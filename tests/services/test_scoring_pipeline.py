@@ -268,6 +268,15 @@ def test_a_comment_waiting_too_long_is_held_then_decided(app, article):
     comment = db.session.get(Comment, comment_id)
     assert comment.status == CommentStatus.HELD and comment.awaiting_score
     assert comment.reasons[0]["code"] == "scoring_unavailable"
+    from app.models import ModerationAction
+
+    row = db.session.query(ModerationAction).filter_by(comment_id=comment_id).one()
+    assert (row.action, row.actor, row.from_status, row.to_status) == (
+        "scoring_timeout",
+        "système",
+        "pending",
+        "held",
+    )
 
 
 class SlowScorer:
