@@ -20,6 +20,7 @@ from typing import Any
 
 from flask import Flask
 
+from app.metrics import Metrics
 from app.scoring import Scorer, ScoringUnavailable
 from app.services import scoring
 
@@ -46,6 +47,7 @@ class ScoringWorker:
         self.recent: collections.deque[tuple[int, float]] = collections.deque(maxlen=1000)
         # Since start: model calls, comments they scored, seconds spent in the model.
         self.totals = {"batches": 0, "comments": 0, "model_seconds": 0.0}
+        self.metrics = Metrics()
 
     # The interface the services use --------------------------------------------------------
 
@@ -161,10 +163,16 @@ class ScoringWorker:
             self.totals["batches"] += 1
             self.totals["comments"] += len(claim.comments)
             self.totals["model_seconds"] += elapsed
+            self.metrics.batch_size.observe(len(claim.comments))
+            self.metrics.scoring_seconds.observe(elapsed)
         except ScoringUnavailable as error:
             logger.warning("scoring unavailable for %d comments: %s", len(claim.comments), error)
+            self.metrics.failures.inc(len(claim.comments))
             return scoring.record_failure(claim, str(error))
-        return scoring.record_scores(claim, results, self.scorer.name, self.scorer.version)
+        decided = scoring.record_scores(claim, results, self.scorer.name, self.scorer.version)
+        for outcome in scoring.outcomes(decided):
+            self.metrics.decisions.labels(outcome=outcome).inc()
+        return decided
 
     def _notify(self, ids: Iterable[int]) -> None:
         with self._waiters_lock:

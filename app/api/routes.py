@@ -1,8 +1,7 @@
 from __future__ import annotations
 
-from flask import current_app, jsonify
+from flask import Response, current_app, jsonify, request
 from sqlalchemy import func, select, text
-from werkzeug.wrappers import Response
 
 from app.api import bp
 from app.extensions import csrf, db
@@ -32,3 +31,24 @@ def healthz() -> tuple[Response, int]:
     ok = bool(database["ok"]) and scoring_ok
     body = {"status": "ok" if ok else "degraded", "database": database, "scoring": scoring}
     return jsonify(body), 200 if ok else 503
+
+
+@bp.get("/metrics")
+def metrics() -> Response:
+    """Prometheus metrics. 200 for staff or a scraper on this machine (loopback); 403 else."""
+    from flask import abort
+    from flask_login import current_user
+    from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+    from app.auth.access import has_role
+    from app.models import Role
+
+    loopback = request.remote_addr in ("127.0.0.1", "::1")
+    if not (loopback or has_role(current_user, Role.MODERATOR)):
+        abort(403, description="Les métriques sont réservées à l’équipe et aux sondes locales.")
+    worker = current_app.extensions["scoring"]
+    worker.metrics.queue_depth.set(
+        db.session.scalar(select(func.count()).select_from(Comment).where(Comment.awaiting_score))
+        or 0
+    )
+    return Response(generate_latest(worker.metrics.registry), mimetype=CONTENT_TYPE_LATEST)

@@ -169,6 +169,13 @@ def _score_row(
     )
 
 
+def outcomes(comment_ids: Sequence[int]) -> list[str]:
+    """The statuses these comments now have (one per comment)."""
+    if not comment_ids:
+        return []
+    return list(db.session.scalars(select(Comment.status).where(Comment.id.in_(comment_ids))))
+
+
 def record_failure(claim: Claim, error: str) -> list[int]:
     """The model could not score: hold each comment for a human, and retry later with backoff."""
     now = utcnow()
