@@ -27,6 +27,11 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def as_utc(value: datetime) -> datetime:
+    """Timestamps are stored in UTC; SQLite gives them back without their zone."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
 class Role(enum.StrEnum):
     READER = "reader"
     MODERATOR = "moderator"
@@ -93,10 +98,7 @@ class Article(db.Model):
             return False
         if self.close_after_days is None:
             return True
-        published = self.published_at
-        if published.tzinfo is None:  # SQLite gives back naive UTC
-            published = published.replace(tzinfo=UTC)
-        return utcnow() < published + timedelta(days=self.close_after_days)
+        return utcnow() < as_utc(self.published_at) + timedelta(days=self.close_after_days)
 
 
 class Comment(db.Model):

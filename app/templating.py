@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from flask import Flask
 from flask_babel import get_locale
 from markupsafe import Markup, escape
+
+from app.models import as_utc
 
 MONTHS = (
     "janvier", "février", "mars", "avril", "mai", "juin",
@@ -31,9 +33,7 @@ def register(app: Flask) -> None:
     zone = ZoneInfo(app.config.get("SITE_TIMEZONE", "Europe/Paris"))
 
     def date_fr(value: datetime) -> str:
-        if value.tzinfo is None:  # stored as UTC; SQLite gives it back naive
-            value = value.replace(tzinfo=UTC)
-        local = value.astimezone(zone)
+        local = as_utc(value).astimezone(zone)
         if str(get_locale() or "fr") == "en":  # staff pages in English
             return f"{local:%d %b %Y, %H:%M}"
         return f"{local.day} {MONTHS[local.month - 1]} {local.year} à {local:%H:%M}"

@@ -12,7 +12,7 @@ import logging
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
@@ -21,7 +21,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from app import labels, policy
 from app.extensions import db
-from app.models import Article, Comment, CommentScore, CommentStatus, utcnow
+from app.models import Article, Comment, CommentScore, CommentStatus, as_utc, utcnow
 from app.rules import Facts, reasons_for
 from app.scoring import Scorer, ScoreResult
 from app.services import audit, readers, settings
@@ -76,7 +76,7 @@ def record_scores(
             nudge is not None
             and not comment.nudge_acknowledged
             and comment.status == CommentStatus.PENDING
-            and _aware(comment.created_at) > now - nudge_window
+            and as_utc(comment.created_at) > now - nudge_window
         )
         hold_reasons = [policy.Reason(policy.NUDGE_IGNORED)] if comment.nudge_acknowledged else []
         if comment.author_email in watched:
@@ -323,11 +323,6 @@ def _hold_all(
             **why,
         )
     return len(ids)
-
-
-def _aware(value: datetime) -> datetime:
-    """SQLite gives timestamps back naive; they are UTC."""
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
 
 @dataclass(frozen=True)

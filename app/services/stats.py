@@ -6,12 +6,12 @@ from __future__ import annotations
 import statistics
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import Article, Comment, CommentStatus, ModerationAction, utcnow
+from app.models import Article, Comment, CommentStatus, ModerationAction, as_utc, utcnow
 
 
 @dataclass(frozen=True)
@@ -86,10 +86,6 @@ def dashboard(days: int = 30) -> Dashboard:
     )
 
 
-def _aware(value: datetime) -> datetime:
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
-
-
 def _waits(since: datetime) -> list[float]:
     """Minutes between a comment entering « held » and a human deciding it."""
     rows = db.session.execute(
@@ -107,9 +103,9 @@ def _waits(since: datetime) -> list[float]:
     waits: list[float] = []
     for comment_id, action, to_status, from_status, when in rows:
         if to_status == CommentStatus.HELD and action not in ("approved", "rejected"):
-            held_since.setdefault(comment_id, _aware(when))
+            held_since.setdefault(comment_id, as_utc(when))
         elif action in ("approved", "rejected") and from_status == CommentStatus.HELD:
             start = held_since.pop(comment_id, None)
             if start is not None:
-                waits.append((_aware(when) - start).total_seconds() / 60)
+                waits.append((as_utc(when) - start).total_seconds() / 60)
     return waits
