@@ -15,6 +15,7 @@ from app.config import load_config
 from app.extensions import babel, csrf, db, limiter, login_manager, migrate, talisman
 from app.scoring import Scorer, ScorerSettings, get_scorer
 from app.scoring.download import local_model
+from app.tasks import CeleryScoring, celery_init_app
 from app.validators import Request
 from app.worker import ScoringWorker
 
@@ -71,10 +72,19 @@ def create_app(config: dict[str, Any] | None = None, scorer: Scorer | None = Non
     def load_user(user_id: str) -> User | None:
         return db.session.get(User, int(user_id)) if user_id.isdigit() else None
 
-    # The scoring worker starts with the first request (never for CLI commands).
-    worker = ScoringWorker(app, scorer or get_scorer(scorer_settings(app.config)))
-    app.extensions["scoring"] = worker
-    app.before_request(worker.start)
+    # The model (loaded on first use) and the scoring backend: a thread of this process that
+    # starts with the first request (never for CLI commands), or Celery workers.
+    if scorer is None:
+        scorer = get_scorer(scorer_settings(app.config), runtime=app.config["DETOXIFY_RUNTIME"])
+    app.extensions["scorer"] = scorer
+    celery_app = celery_init_app(app, scorer)  # `celery --app wsgi:celery_app worker`
+    backend: ScoringWorker | CeleryScoring
+    if app.config["SCORING_BACKEND"] == "celery":
+        backend = CeleryScoring(app, celery_app, scorer)
+    else:
+        backend = ScoringWorker(app, scorer)
+    app.extensions["scoring"] = backend
+    app.before_request(backend.start)
 
     app.register_blueprint(reader_bp)
     app.register_blueprint(auth_bp)

@@ -110,7 +110,7 @@ def load_config(instance_path: str, environ: Mapping[str, str] | None = None) ->
         "SQLALCHEMY_DATABASE_URI": normalise_database_url(
             _env(values, "DATABASE_URL", default_db) or default_db
         ),
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "SQLALCHEMY_ENGINE_OPTIONS": _engine_options(values),
         "SITE_TIMEZONE": _env(values, "SITE_TIMEZONE", "Europe/Paris"),
         # Comments
         "COMMENT_MAX_LENGTH": _int(values, "COMMENT_MAX_LENGTH", 2000, minimum=1),
@@ -133,6 +133,8 @@ def load_config(instance_path: str, environ: Mapping[str, str] | None = None) ->
     }
 
 
+SCORING_BACKENDS = ("thread", "celery")
+DETOXIFY_RUNTIMES = ("torch", "onnx")
 DETOXIFY_MODELS = ("original", "unbiased", "multilingual", "original-small", "unbiased-small")
 
 
@@ -142,9 +144,19 @@ def _scoring_config(values: Mapping[str, str | None], instance: Path) -> dict[st
         raise ConfigError(
             f"DETOXIFY_MODEL must be one of {', '.join(DETOXIFY_MODELS)}, got {model!r}"
         )
-    backend = _env(values, "SCORING_BACKEND", "thread")
-    if backend not in ("thread",):
-        raise ConfigError(f"SCORING_BACKEND must be 'thread', got {backend!r}")
+    backend = (_env(values, "SCORING_BACKEND", "thread") or "thread").lower()
+    if backend not in SCORING_BACKENDS:
+        raise ConfigError(
+            f"SCORING_BACKEND must be one of {', '.join(SCORING_BACKENDS)}, got {backend!r}"
+        )
+    runtime = (_env(values, "DETOXIFY_RUNTIME", "torch") or "torch").lower()
+    if runtime not in DETOXIFY_RUNTIMES:
+        raise ConfigError(
+            f"DETOXIFY_RUNTIME must be one of {', '.join(DETOXIFY_RUNTIMES)}, got {runtime!r}"
+        )
+    redis_url = _env(values, "REDIS_URL", "redis://127.0.0.1:6379/0") or ""
+    if not redis_url.startswith(("redis://", "rediss://", "unix://")):
+        raise ConfigError(f"REDIS_URL must be a redis:// URL, got {redis_url!r}")
     device = _env(values, "DETOXIFY_DEVICE", "cpu") or "cpu"
     if not (device == "cpu" or device.startswith("cuda")):
         raise ConfigError(f"DETOXIFY_DEVICE must be cpu or cuda[:N], got {device!r}")
@@ -157,6 +169,7 @@ def _scoring_config(values: Mapping[str, str | None], instance: Path) -> dict[st
     if hf_config and not checkpoint:
         raise ConfigError("DETOXIFY_HF_CONFIG needs DETOXIFY_CHECKPOINT")
     threads = _env(values, "DETOXIFY_THREADS")
+    onnx_dir = _env(values, "DETOXIFY_ONNX_DIR") or str(model_dir / f"{model}-onnx-int8")
     return {
         "DETOXIFY_MODEL": model,
         "DETOXIFY_CHECKPOINT": checkpoint,
@@ -165,7 +178,13 @@ def _scoring_config(values: Mapping[str, str | None], instance: Path) -> dict[st
         "DETOXIFY_THREADS": _int(values, "DETOXIFY_THREADS", 0, minimum=1) if threads else None,
         "DETOXIFY_MAX_BATCH_TOKENS": _int(values, "DETOXIFY_MAX_BATCH_TOKENS", 512, minimum=16),
         "MODEL_DIR": str(model_dir),
+        "DETOXIFY_RUNTIME": runtime,
+        "DETOXIFY_ONNX_DIR": onnx_dir,
+        "ONNX_MAX_SCORE_DIFF": _float(values, "ONNX_MAX_SCORE_DIFF", 0.05),
         "SCORING_BACKEND": backend,
+        "REDIS_URL": redis_url,
+        "WORKER_METRICS_PORT": _int(values, "WORKER_METRICS_PORT", 0),
+        "WORKER_METRICS_HOST": _env(values, "WORKER_METRICS_HOST", "127.0.0.1"),
         "SCORING_WAIT_SECONDS": _float(values, "SCORING_WAIT_SECONDS", 3.0),
         "SCORING_BATCH_SIZE": _int(values, "SCORING_BATCH_SIZE", 16, minimum=1),
         "SCORING_BATCH_WAIT_MS": _float(values, "SCORING_BATCH_WAIT_MS", 2.0),
@@ -177,6 +196,22 @@ def _scoring_config(values: Mapping[str, str | None], instance: Path) -> dict[st
         "SCORING_LOAD_RETRY_SECONDS": _float(values, "SCORING_LOAD_RETRY_SECONDS", 30.0),
         "NUDGE_EXPIRY_MINUTES": _float(values, "NUDGE_EXPIRY_MINUTES", 60.0),
     }
+
+
+def _engine_options(values: Mapping[str, str | None]) -> dict[str, Any]:
+    """SQLAlchemy's pool: every connection is checked before use (`pool_pre_ping`), so that a
+    database restart costs one reconnect instead of an error; PostgreSQL pools are sized per
+    process (web: gunicorn workers x threads; a Celery worker needs two)."""
+    options: dict[str, Any] = {"pool_pre_ping": True}
+    url = _env(values, "DATABASE_URL", "") or ""
+    if url.startswith(("postgres", "postgresql")):
+        options.update(
+            pool_size=_int(values, "DATABASE_POOL_SIZE", 5, minimum=1),
+            max_overflow=_int(values, "DATABASE_MAX_OVERFLOW", 5),
+            pool_timeout=_float(values, "DATABASE_POOL_TIMEOUT", 10.0, minimum=1),
+            pool_recycle=_int(values, "DATABASE_POOL_RECYCLE", 1800, minimum=60),
+        )
+    return options
 
 
 def _check_rate_limit(value: str) -> None:

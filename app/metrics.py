@@ -36,6 +36,13 @@ class Metrics:
             "Comments the model could not score (held for a human, retried later).",
             registry=self.registry,
         )
+        self.wait_seconds = Histogram(
+            "moderation_decision_wait_seconds",
+            "How long a reader's request waited for its comment's decision (bounded by "
+            "SCORING_WAIT_SECONDS).",
+            buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 3, 5, 10),
+            registry=self.registry,
+        )
         self.queue_depth = Gauge(
             "moderation_queue_depth",
             "Comments awaiting a score (read from the database at scrape time).",

@@ -45,10 +45,8 @@ def register(app: Flask) -> None:
 
         if not (current_user.is_authenticated and current_user.role in ("moderator", "admin")):
             return {}
-        scorer = app.extensions["scoring"].scorer
-        if scorer.state != "failed":
-            return {}
-        return {"scoring_down": scorer.error or "le modèle n’a pas pu être chargé"}
+        problem = app.extensions["scoring"].problem()
+        return {"scoring_down": problem} if problem else {}
 
     @app.context_processor
     def locale() -> dict[str, object]:

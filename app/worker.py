@@ -1,7 +1,11 @@
-"""The scoring worker: takes queued comments, scores them in micro-batches, records decisions.
+"""Scoring comments in micro-batches: the part both backends share, and the thread backend.
 
-The embedded default (`SCORING_BACKEND=thread`) runs it as a background thread of the web
-process. Comments that arrive together are scored in one model call: the worker takes the
+:class:`BatchScorer` claims a batch, runs the model once for it and records each decision (or
+the failure); it keeps the numbers `/healthz` and `/metrics` show. The embedded default
+(`SCORING_BACKEND=thread`, :class:`ScoringWorker`) runs it in a background thread of the web
+process; `SCORING_BACKEND=celery` runs it in Celery workers (:mod:`app.tasks`).
+
+The thread worker scores comments that arrive together in one model call: it takes the
 first queued id, then waits at most `SCORING_BATCH_WAIT_MS` for more, up to
 `SCORING_BATCH_SIZE`. The database is the source of truth: the in-memory queue only says
 "look at these now"; at start-up, and every few seconds, the sweeper re-queues whatever still
@@ -28,35 +32,113 @@ logger = logging.getLogger(__name__)
 _WAKE_UP = -1  # queued by stop(): no comment has this id
 
 
+class BatchScorer:
+    """Claim → one model call → decisions, for a batch of comment ids; thread-safe enough for
+    one caller at a time (the thread worker, or a Celery worker's task)."""
+
+    def __init__(self, app: Flask, scorer: Scorer, metrics: Metrics | None = None) -> None:
+        self.app = app
+        self.scorer = scorer
+        self.load_retry: float = app.config["SCORING_LOAD_RETRY_SECONDS"]
+        self._failed_at = 0.0
+        # The last batches: how many comments, and how long the model took (seconds).
+        self.recent: collections.deque[tuple[int, float]] = collections.deque(maxlen=1000)
+        # Since start: model calls, comments they scored, seconds spent in the model.
+        self.totals = {"batches": 0, "comments": 0, "model_seconds": 0.0}
+        self.metrics = metrics or Metrics()
+
+    def process(self, ids: list[int], fill_up_to: int = 0) -> list[int]:
+        """Score and decide these comments (and, with `fill_up_to`, other comments due for
+        scoring, up to that many in all). Returns the ids dealt with here: decided, or held
+        after a model failure. Database errors propagate (the caller retries or the sweep
+        finds these comments again once their claim lapses)."""
+        with self.app.app_context():
+            claim = scoring.claim(ids, fill_up_to=fill_up_to)
+            if not claim.comments:
+                return []
+            return self._score(claim)
+
+    def load(self) -> None:
+        """Load the model; after a failure, try again at most every LOAD_RETRY_SECONDS."""
+        if self.scorer.state == "failed" and time.monotonic() - self._failed_at < self.load_retry:
+            raise ScoringUnavailable(self.scorer.error or "the model could not be loaded")
+        try:
+            self.scorer.load()
+        except ScoringUnavailable:
+            self._failed_at = time.monotonic()
+            raise
+
+    def _score(self, claim: scoring.Claim) -> list[int]:
+        try:
+            self.load()
+            started = time.perf_counter()
+            results = self.scorer.score([c.body for c in claim.comments])
+            elapsed = time.perf_counter() - started
+            self.recent.append((len(claim.comments), elapsed))
+            self.totals["batches"] += 1
+            self.totals["comments"] += len(claim.comments)
+            self.totals["model_seconds"] += elapsed
+            self.metrics.batch_size.observe(len(claim.comments))
+            self.metrics.scoring_seconds.observe(elapsed)
+        except ScoringUnavailable as error:
+            logger.warning("scoring unavailable for %d comments: %s", len(claim.comments), error)
+            self.metrics.failures.inc(len(claim.comments))
+            return scoring.record_failure(claim, str(error))
+        decided = scoring.record_scores(claim, results, self.scorer.name, self.scorer.version)
+        for outcome in scoring.outcomes(decided):
+            self.metrics.decisions.labels(outcome=outcome).inc()
+        return decided
+
+    @property
+    def batches(self) -> list[int]:
+        return [size for size, _ in self.recent]
+
+    def status(self) -> dict[str, Any]:
+        recent = list(self.recent)
+        model_ms = sorted(seconds * 1000 for _, seconds in recent)
+        return {
+            "recent_batches": {
+                "count": len(recent),
+                "mean_size": round(sum(n for n, _ in recent) / len(recent), 2) if recent else None,
+                "model_ms_p50": round(model_ms[len(model_ms) // 2], 1) if recent else None,
+            },
+            "totals": dict(self.totals),
+            "model": {
+                "name": self.scorer.name,
+                "state": self.scorer.state,
+                "error": self.scorer.error,
+            },
+        }
+
+
 class ScoringWorker:
+    """The thread backend: an in-memory queue, a worker thread and a sweeper thread."""
+
     def __init__(self, app: Flask, scorer: Scorer) -> None:
         self.app = app
         self.scorer = scorer
+        self.runner = BatchScorer(app, scorer)
+        self.metrics = self.runner.metrics
         self.batch_size: int = app.config["SCORING_BATCH_SIZE"]
         self.batch_wait: float = app.config["SCORING_BATCH_WAIT_MS"] / 1000
         self.sweep_interval: float = app.config["SCORING_SWEEP_SECONDS"]
-        self.load_retry: float = app.config["SCORING_LOAD_RETRY_SECONDS"]
-        self._failed_at = 0.0
         self._queue: queue.SimpleQueue[int] = queue.SimpleQueue()
         self._waiters: dict[int, threading.Event] = {}
         self._waiters_lock = threading.Lock()
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._start_lock = threading.Lock()
-        # The last batches: how many comments, and how long the model took (seconds).
-        self.recent: collections.deque[tuple[int, float]] = collections.deque(maxlen=1000)
-        # Since start: model calls, comments they scored, seconds spent in the model.
-        self.totals = {"batches": 0, "comments": 0, "model_seconds": 0.0}
-        self.metrics = Metrics()
 
     # The interface the services use --------------------------------------------------------
 
-    def enqueue(self, comment_ids: Iterable[int]) -> None:
+    def enqueue(self, comment_ids: Iterable[int]) -> bool:
+        """Queue these comments; True (an in-memory queue always takes them)."""
         self.start()
         for comment_id in comment_ids:
             with self._waiters_lock:
                 self._waiters.setdefault(comment_id, threading.Event())
             self._queue.put(comment_id)
+        return True
 
     def wait(self, comment_id: int, timeout: float) -> bool:
         """Block until this comment has been dealt with (decided or held), or `timeout`."""
@@ -68,6 +150,10 @@ class ScoringWorker:
             with self._waiters_lock:
                 if self._waiters.get(comment_id) is event:
                     del self._waiters[comment_id]
+
+    def problem(self) -> str | None:
+        """Why comments cannot be scored now (shown to staff), or None."""
+        return (self.scorer.error or "model failed") if self.scorer.state == "failed" else None
 
     @property
     def running(self) -> bool:
@@ -95,7 +181,7 @@ class ScoringWorker:
 
     def _run(self) -> None:
         try:
-            self._load()
+            self.runner.load()
         except ScoringUnavailable as error:
             logger.error("scoring unavailable: %s", error)
         with self.app.app_context():
@@ -131,48 +217,13 @@ class ScoringWorker:
         return [i for i in dict.fromkeys(batch) if i != _WAKE_UP]
 
     def _process(self, ids: list[int]) -> None:
-        done: list[int] = []
         try:
-            with self.app.app_context():
-                claim = scoring.claim(ids)
-                if claim.comments:
-                    done = self._score(claim)
+            done = self.runner.process(ids)
+            logger.debug("batch of %d: %d decided", len(ids), len(done))
         except Exception:  # never let the worker die: the sweeper will find these again
             logger.exception("scoring batch failed")
         finally:
             self._notify(ids)
-        logger.debug("batch of %d: %d decided", len(ids), len(done))
-
-    def _load(self) -> None:
-        """Load the model; after a failure, try again at most every LOAD_RETRY_SECONDS."""
-        if self.scorer.state == "failed" and time.monotonic() - self._failed_at < self.load_retry:
-            raise ScoringUnavailable(self.scorer.error or "the model could not be loaded")
-        try:
-            self.scorer.load()
-        except ScoringUnavailable:
-            self._failed_at = time.monotonic()
-            raise
-
-    def _score(self, claim: scoring.Claim) -> list[int]:
-        try:
-            self._load()
-            started = time.perf_counter()
-            results = self.scorer.score([c.body for c in claim.comments])
-            elapsed = time.perf_counter() - started
-            self.recent.append((len(claim.comments), elapsed))
-            self.totals["batches"] += 1
-            self.totals["comments"] += len(claim.comments)
-            self.totals["model_seconds"] += elapsed
-            self.metrics.batch_size.observe(len(claim.comments))
-            self.metrics.scoring_seconds.observe(elapsed)
-        except ScoringUnavailable as error:
-            logger.warning("scoring unavailable for %d comments: %s", len(claim.comments), error)
-            self.metrics.failures.inc(len(claim.comments))
-            return scoring.record_failure(claim, str(error))
-        decided = scoring.record_scores(claim, results, self.scorer.name, self.scorer.version)
-        for outcome in scoring.outcomes(decided):
-            self.metrics.decisions.labels(outcome=outcome).inc()
-        return decided
 
     def _notify(self, ids: Iterable[int]) -> None:
         with self._waiters_lock:
@@ -191,24 +242,12 @@ class ScoringWorker:
 
     @property
     def batches(self) -> list[int]:
-        return [size for size, _ in self.recent]
+        return self.runner.batches
 
     def status(self) -> dict[str, Any]:
-        recent = list(self.recent)
-        model_ms = sorted(seconds * 1000 for _, seconds in recent)
         return {
             "backend": "thread",
             "running": self.running,
             "queued": self._queue.qsize(),
-            "recent_batches": {
-                "count": len(recent),
-                "mean_size": round(sum(n for n, _ in recent) / len(recent), 2) if recent else None,
-                "model_ms_p50": round(model_ms[len(model_ms) // 2], 1) if recent else None,
-            },
-            "totals": dict(self.totals),
-            "model": {
-                "name": self.scorer.name,
-                "state": self.scorer.state,
-                "error": self.scorer.error,
-            },
+            **self.runner.status(),
         }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -152,13 +153,15 @@ def submit_comment(
 
 def score_and_wait(comment: Comment) -> None:
     """Queue the comment for the scoring worker and wait, bounded, for its decision."""
-    worker = current_app.extensions["scoring"]
+    backend = current_app.extensions["scoring"]
     comment_id = comment.id
     # End the transaction that reading the id may have begun: a request must not hold a pooled
     # database connection while it waits for the model (32 waiting readers exhausted the pool).
     db.session.commit()
-    worker.enqueue([comment_id])
-    worker.wait(comment_id, current_app.config["SCORING_WAIT_SECONDS"])
+    if backend.enqueue([comment_id]):  # False: not queued, and already held for a human
+        started = time.perf_counter()
+        backend.wait(comment_id, current_app.config["SCORING_WAIT_SECONDS"])
+        backend.metrics.wait_seconds.observe(time.perf_counter() - started)
     db.session.refresh(comment)
 
 

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, func, or_, select, true, update
 from sqlalchemy.sql.elements import ColumnElement
 
 from app import labels, policy
@@ -41,14 +41,31 @@ def _unclaimed(now: datetime) -> ColumnElement[bool]:
     return or_(Comment.claimed_until.is_(None), Comment.claimed_until < now)
 
 
-def claim(comment_ids: Sequence[int]) -> Claim:
-    """Claim the comments that still await a score and that nobody else holds."""
+def claim(comment_ids: Sequence[int], fill_up_to: int = 0) -> Claim:
+    """Claim the comments that still await a score and that nobody else holds.
+
+    With `fill_up_to`, other comments due for scoring join the batch, up to that many in all:
+    a Celery worker scores in one model call what arrived while it was busy (their own tasks
+    then find them decided and do nothing)."""
     token = secrets.token_hex(16)
     now = utcnow()
     lease = timedelta(seconds=current_app.config["SCORING_LEASE_SECONDS"])
+    ids = list(dict.fromkeys(comment_ids))
+    if fill_up_to > len(ids):
+        ids += db.session.scalars(
+            select(Comment.id)
+            .where(
+                Comment.awaiting_score,
+                _unclaimed(now),
+                or_(Comment.next_scoring_at.is_(None), Comment.next_scoring_at <= now),
+                Comment.id.not_in(ids) if ids else true(),
+            )
+            .order_by(Comment.id)
+            .limit(fill_up_to - len(ids))
+        )
     db.session.execute(
         update(Comment)
-        .where(Comment.id.in_(comment_ids), Comment.awaiting_score, _unclaimed(now))
+        .where(Comment.id.in_(ids), Comment.awaiting_score, _unclaimed(now))
         .values(claim_token=token, claimed_until=now + lease)
     )
     db.session.commit()
@@ -216,6 +233,30 @@ def record_failure(claim: Claim, error: str) -> list[int]:
                     reason_code=policy.SCORING_UNAVAILABLE,
                     reason=audit.reasons_text(reasons),
                 )
+    db.session.commit()
+    return held
+
+
+def hold_unqueued(comment_ids: Sequence[int], error: str) -> int:
+    """The scoring queue did not take these comments (broker down): hold them for a human
+    (« scoring unavailable ») and let the sweep queue them again after the first backoff."""
+    now = utcnow()
+    verdict = policy.decide(None, {})
+    reasons = [policy.Reason(policy.SCORING_UNAVAILABLE, detail=error[:300]).as_dict()]
+    held = _hold_all(
+        CommentStatus.PENDING,
+        [Comment.id.in_(comment_ids), Comment.awaiting_score, _unclaimed(now)],
+        {
+            "status_reason": labels.reader_message(verdict),
+            "reasons": reasons,
+            "scoring_attempts": Comment.scoring_attempts + 1,
+            "next_scoring_at": now + backoff(1),
+        },
+        now,
+        action="scoring_failed",
+        reason_code=policy.SCORING_UNAVAILABLE,
+        reason=audit.reasons_text(reasons),
+    )
     db.session.commit()
     return held
 

@@ -1,0 +1,318 @@
+"""`SCORING_BACKEND=celery`: scoring in Celery workers, with Redis as broker.
+
+Web processes load no model. A submitted comment is committed, then its id is published as a
+`moderation.score_comments` task; the reader's request waits (bounded) for a word from the
+worker on a Redis list of its own (``BLPOP``), then reads the decision from the database.
+
+A worker (``celery --app wsgi:celery_app worker --pool solo``) runs one task at a time with one
+loaded model. The database stays the queue of record: a task's ids only say "look now". Each
+task claims its comments *and* any other comment due for scoring, up to `SCORING_BATCH_SIZE`,
+so that comments arriving while the model is busy are scored together in one call; their own
+tasks then find them decided and do nothing. Claims are conditional UPDATEs (see
+:mod:`app.services.scoring`), so no comment is ever decided twice, whichever worker or retry
+gets there.
+
+What may fail, and what then happens:
+
+* the broker is down when a comment arrives: the comment is held (« scoring unavailable ») at
+  once, and the sweep queues it again after the first backoff;
+* a worker dies mid-batch: its tasks are acknowledged late, so Redis hands them out again; and
+  once the claim lapses (`SCORING_LEASE_SECONDS`) the sweep queues the comments anyway;
+* a web process dies between commit and publish: the sweep finds the comment after
+  `SCORING_TIMEOUT_SECONDS` (it is held meanwhile) and queues it;
+* the database restarts: connections are checked before use (``pool_pre_ping``); a task that
+  meets a database error is retried after a pause.
+
+The sweep is `moderation.sweep`, run every `SCORING_SWEEP_SECONDS` by Celery beat
+(``celery --app wsgi:celery_app beat``, one per site).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterable
+from typing import Any
+
+import redis
+from celery import Celery, Task
+from celery.signals import worker_ready, worker_shutdown
+from flask import Flask
+from sqlalchemy.exc import DBAPIError
+
+from app.extensions import db
+from app.scoring import Scorer
+from app.services import scoring
+from app.worker import BatchScorer
+
+logger = logging.getLogger(__name__)
+
+SCORE_TASK = "moderation.score_comments"
+SWEEP_TASK = "moderation.sweep"
+_DECIDED_KEY = "moderation:decided:{}"  # a list a waiting request BLPOPs
+_WORKER_KEY = "moderation:worker:{}"  # a worker's heartbeat (JSON, expires)
+_HEARTBEAT_SECONDS = 5
+
+
+def celery_init_app(app: Flask, scorer: Scorer) -> Celery:
+    """The Celery application of this Flask app (Flask's documented pattern: every task runs
+    in an app context), with the scoring tasks registered."""
+
+    class FlaskTask(Task):  # type: ignore[misc]
+        def __call__(self, *args: object, **kwargs: object) -> object:
+            with app.app_context():
+                return self.run(*args, **kwargs)
+
+    celery_app = Celery(app.import_name, task_cls=FlaskTask)
+    celery_app.conf.update(_celery_config(app.config))
+    app.extensions["celery"] = celery_app
+    _register_tasks(celery_app, app, scorer)
+    return celery_app
+
+
+def _celery_config(config: dict[str, Any]) -> dict[str, Any]:
+    lease = config["SCORING_LEASE_SECONDS"]
+    return {
+        "broker_url": config["REDIS_URL"],
+        "task_ignore_result": True,  # decisions are in the database
+        # A task is acknowledged once done: a worker killed mid-batch gives its tasks back.
+        "task_acks_late": True,
+        "task_reject_on_worker_lost": True,
+        "worker_prefetch_multiplier": 1,
+        "broker_transport_options": {
+            # Unacknowledged tasks of a vanished worker are handed out again after this long
+            # (the sweep does not wait for it: it re-queues once the claim lapses).
+            "visibility_timeout": max(60, int(lease * 2)),
+            "socket_connect_timeout": 2,
+            "socket_timeout": 5,
+        },
+        "broker_connection_retry_on_startup": True,
+        "broker_connection_timeout": 2,
+        # A web request must not hang on a dead broker: two quick tries, then the comment is
+        # held and the sweep queues it later.
+        "task_publish_retry_policy": {
+            "max_retries": 2,
+            "interval_start": 0,
+            "interval_step": 0.2,
+            "interval_max": 0.5,
+        },
+        "beat_schedule": {
+            "sweep": {"task": SWEEP_TASK, "schedule": config["SCORING_SWEEP_SECONDS"]},
+        },
+        # One task at a time, in the worker's own process, with one loaded model: run one
+        # worker per machine (torch uses every core of it) rather than a pool of processes.
+        "worker_pool": "solo",
+        "worker_hijack_root_logger": False,
+    }
+
+
+def _register_tasks(celery_app: Celery, app: Flask, scorer: Scorer) -> None:
+    runner = BatchScorer(app, scorer)
+    app.extensions["scoring_runner"] = runner
+    batch_size: int = app.config["SCORING_BATCH_SIZE"]
+    batch_wait: float = app.config["SCORING_BATCH_WAIT_MS"] / 1000
+    notifier = _redis(app.config["REDIS_URL"])
+
+    @celery_app.task(name=SCORE_TASK, bind=True, max_retries=30)
+    def score_comments(self: Task, comment_ids: list[int]) -> int:
+        """Score these comments, and whatever else is due, in one model call."""
+        if batch_wait:
+            time.sleep(batch_wait)  # let the comments sent together arrive
+        try:
+            done = runner.process(comment_ids, fill_up_to=batch_size)
+        except DBAPIError as error:
+            db.session.rollback()
+            logger.warning("database error while scoring, retrying: %s", error.orig)
+            raise self.retry(countdown=2) from error
+        _notify(notifier, [*comment_ids, *done])
+        return len(done)
+
+    @celery_app.task(name=SWEEP_TASK, ignore_result=True)
+    def sweep() -> int:
+        """Hold what waited too long; queue again what is due (see services.scoring.sweep)."""
+        due = scoring.sweep()
+        for start in range(0, len(due), batch_size):
+            score_comments.apply_async(args=[due[start : start + batch_size]])
+        return len(due)
+
+    celery_app.moderation = _WorkerHooks(app, runner, notifier)  # type: ignore[attr-defined]
+
+
+class _WorkerHooks:
+    """What a worker process does when it starts and stops (see the signal handlers below)."""
+
+    def __init__(self, app: Flask, runner: BatchScorer, client: redis.Redis) -> None:
+        self.app = app
+        self.runner = runner
+        self.heartbeat = _Heartbeat(client, runner)
+
+    def ready(self) -> None:
+        self.heartbeat.start()
+        try:
+            self.runner.load()  # now, rather than on the first reader's comment
+        except Exception as error:  # the heartbeat tells the web processes why
+            logger.error("scoring unavailable: %s", error)
+        port = self.app.config["WORKER_METRICS_PORT"]
+        if port:
+            from prometheus_client import start_http_server
+
+            host = self.app.config["WORKER_METRICS_HOST"]
+            start_http_server(port, addr=host, registry=self.runner.metrics.registry)
+
+    def shutdown(self) -> None:
+        self.heartbeat.stop()
+
+
+# Connected once, for whichever of this module's Celery apps the worker runs.
+@worker_ready.connect
+def _on_worker_ready(sender: Any = None, **_: Any) -> None:
+    hooks = getattr(getattr(sender, "app", None), "moderation", None)
+    if isinstance(hooks, _WorkerHooks):
+        hooks.ready()
+
+
+@worker_shutdown.connect
+def _on_worker_shutdown(sender: Any = None, **_: Any) -> None:
+    hooks = getattr(getattr(sender, "app", None), "moderation", None)
+    if isinstance(hooks, _WorkerHooks):
+        hooks.shutdown()
+
+
+def _redis(url: str, socket_timeout: float = 5) -> redis.Redis:
+    return redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=socket_timeout)
+
+
+def _notify(client: redis.Redis, ids: Iterable[int]) -> None:
+    """Tell the requests waiting for these comments that they are dealt with."""
+    try:
+        pipe = client.pipeline(transaction=False)
+        for comment_id in dict.fromkeys(ids):
+            key = _DECIDED_KEY.format(comment_id)
+            pipe.rpush(key, 1)
+            pipe.expire(key, 120)
+        pipe.execute()
+    except redis.RedisError as error:  # readers then learn the outcome on their next visit
+        logger.warning("could not notify waiting requests: %s", error)
+
+
+class _Heartbeat:
+    """Every few seconds a worker writes its state (model, batches) to Redis, with an expiry:
+    web processes, which load no model, show it on /healthz and to staff."""
+
+    def __init__(self, client: redis.Redis, runner: BatchScorer) -> None:
+        self.client = client
+        self.runner = runner
+        self.key = _WORKER_KEY.format(f"{socket.gethostname()}:{os.getpid()}")
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="heartbeat", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        try:
+            self.client.delete(self.key)
+        except redis.RedisError:
+            pass
+
+    def _run(self) -> None:
+        while True:
+            try:
+                state = {"worker": self.key.split(":", 2)[2], "at": time.time()}
+                state.update(self.runner.status())
+                self.client.set(self.key, json.dumps(state), ex=_HEARTBEAT_SECONDS * 3)
+            except redis.RedisError as error:
+                logger.warning("heartbeat not written: %s", error)
+            if self._stop.wait(_HEARTBEAT_SECONDS):
+                return
+
+
+class CeleryScoring:
+    """The web side of the Celery backend: publish, wait, and report the workers' state."""
+
+    def __init__(self, app: Flask, celery_app: Celery, scorer: Scorer) -> None:
+        self.app = app
+        self.celery_app = celery_app
+        self.scorer = scorer  # only used by CLI commands; web requests never load it
+        self.metrics = app.extensions["scoring_runner"].metrics
+        url = app.config["REDIS_URL"]
+        self._redis = _redis(url, socket_timeout=app.config["SCORING_WAIT_SECONDS"] + 5)
+
+    def start(self) -> None:
+        """Nothing to start in a web process."""
+
+    def stop(self, timeout: float = 10) -> None:
+        self._redis.close()
+
+    def enqueue(self, comment_ids: Iterable[int]) -> bool:
+        """Publish a scoring task; False (and the comments held) when the broker is down."""
+        ids = list(comment_ids)
+        try:
+            self.celery_app.send_task(SCORE_TASK, args=[ids], retry=True)
+            return True
+        except Exception as error:  # kombu raises several kinds for a dead broker
+            logger.error("scoring queue unreachable, holding %d comments: %s", len(ids), error)
+            self.metrics.failures.inc(len(ids))
+            scoring.hold_unqueued(ids, f"scoring queue unreachable: {type(error).__name__}")
+            return False
+
+    def wait(self, comment_id: int, timeout: float) -> bool:
+        try:
+            return self._redis.blpop([_DECIDED_KEY.format(comment_id)], timeout=timeout) is not None
+        except redis.RedisError:
+            return False
+
+    def workers(self) -> list[dict[str, Any]]:
+        """The live workers' last heartbeats."""
+        try:
+            keys = list(self._redis.scan_iter(match=_WORKER_KEY.format("*"), count=100))
+            values = self._redis.mget(keys) if keys else []
+        except redis.RedisError:
+            return []
+        return [json.loads(v) for v in values if v]
+
+    def broker_ok(self) -> bool:
+        try:
+            return bool(self._redis.ping())
+        except redis.RedisError:
+            return False
+
+    def problem(self) -> str | None:
+        """Why comments cannot be scored now (shown to staff), or None."""
+        if not self.broker_ok():
+            return "la file de scoring (Redis) ne répond pas"
+        workers = self.workers()
+        if not workers:
+            return "aucun worker de scoring ne répond"
+        if all(w["model"]["state"] == "failed" for w in workers):
+            return workers[0]["model"]["error"] or "le modèle n’a pas pu être chargé"
+        return None
+
+    def status(self) -> dict[str, Any]:
+        workers = self.workers()
+        ready = [w for w in workers if w["model"]["state"] != "failed"]
+        first = (ready or workers or [None])[0]
+        model = first["model"] if first else {"name": None, "state": "failed", "error": None}
+        if not workers:
+            model = {**model, "state": "failed", "error": self.problem()}
+        totals = {"batches": 0, "comments": 0, "model_seconds": 0.0}
+        for worker in workers:
+            for key in totals:
+                totals[key] += worker["totals"][key]
+        return {
+            "backend": "celery",
+            "broker": self.broker_ok(),
+            "running": bool(ready),
+            "workers": [
+                {"worker": w["worker"], "model": w["model"]["state"], "totals": w["totals"]}
+                for w in workers
+            ],
+            "totals": totals,
+            "model": model,
+        }
