@@ -1,3 +1,5 @@
+"""Entry points: `gunicorn wsgi:app` (web), `celery --app wsgi:celery_app worker` / `beat`."""
+
 from app import create_app
 from app.config import ConfigError
 
@@ -5,3 +7,5 @@ try:
     app = create_app()
 except ConfigError as error:  # a clear line for the operator, not a traceback
     raise SystemExit(f"Configuration error: {error}") from None
+
+celery_app = app.extensions["celery"]

@@ -6,6 +6,7 @@ from sqlalchemy import func, select, text
 from app.api import bp
 from app.extensions import csrf, db
 from app.models import Comment
+from app.tasks import CeleryScoring
 
 
 @bp.get("/healthz")
@@ -38,17 +39,34 @@ def metrics() -> Response:
     """Prometheus metrics. 200 for staff or a scraper on this machine (loopback); 403 else."""
     from flask import abort
     from flask_login import current_user
-    from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+    from prometheus_client import CONTENT_TYPE_LATEST
 
     from app.auth.access import has_role
+    from app.metrics import render
     from app.models import Role
 
     loopback = request.remote_addr in ("127.0.0.1", "::1")
     if not (loopback or has_role(current_user, Role.MODERATOR)):
         abort(403, description="Les métriques sont réservées à l’équipe et aux sondes locales.")
-    worker = current_app.extensions["scoring"]
-    worker.metrics.queue_depth.set(
-        db.session.scalar(select(func.count()).select_from(Comment).where(Comment.awaiting_score))
-        or 0
+    backend = current_app.extensions["scoring"]
+    depth = db.session.scalar(
+        select(func.count()).select_from(Comment).where(Comment.awaiting_score)
     )
-    return Response(generate_latest(worker.metrics.registry), mimetype=CONTENT_TYPE_LATEST)
+    db.session.commit()
+    gauges = {
+        "moderation_queue_depth": (
+            "Comments awaiting a score (read from the database at scrape time).",
+            float(depth or 0),
+        )
+    }
+    if isinstance(backend, CeleryScoring):
+        workers = backend.workers()
+        gauges["moderation_scoring_workers"] = (
+            "Celery scoring workers alive (heartbeat in the last 15 s).",
+            float(len(workers)),
+        )
+        gauges["moderation_scoring_workers_ready"] = (
+            "Celery scoring workers whose model is loaded.",
+            float(sum(w["model"]["state"] == "ready" for w in workers)),
+        )
+    return Response(render(backend.metrics, gauges), mimetype=CONTENT_TYPE_LATEST)

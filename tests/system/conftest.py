@@ -1,0 +1,51 @@
+"""System tests: the production processes for real (see stack.py), one stack per test.
+
+They run in the normal suite (and so in CI), on SQLite or, with TEST_DATABASE_URL, on a
+PostgreSQL schema of their own. Each test is bounded: a stuck stack fails it, never hangs it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from tests.conftest import TEST_DATABASE_URL
+from tests.system.stack import Stack
+
+pytestmark = pytest.mark.system
+
+
+def _database(folder: Path, worker_id: str) -> str:
+    if not TEST_DATABASE_URL:
+        return f"sqlite:///{folder / 'site.db'}"
+    from app.config import normalise_database_url
+
+    url = normalise_database_url(TEST_DATABASE_URL)
+    schema = f"system_{worker_id}"
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    engine.dispose()
+    sep = "&" if "?" in url else "?"
+    return f"{url}{sep}options=-csearch_path%3D{schema}&application_name=moderation-{worker_id}"
+
+
+@pytest.fixture
+def stack_settings() -> dict[str, str]:
+    return {}
+
+
+@pytest.fixture
+def stack(
+    tmp_path: Path, worker_id: str, tiny_model: Any, stack_settings: dict[str, str]
+) -> Iterator[Stack]:
+    running = Stack(tmp_path, _database(tmp_path, worker_id), tiny_model, stack_settings)
+    try:
+        yield running
+    finally:
+        running.close()

@@ -1,0 +1,158 @@
+"""Under load and faults, every accepted comment is stored once and decided once, none is
+published without a score, and the site keeps answering.
+
+Each test posts from many concurrent readers through gunicorn, then breaks something: a
+Celery worker killed with SIGKILL in the middle of a batch, the broker stopped and started
+again, a web process killed while its requests wait, the database's connections cut.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from tests.conftest import TEST_DATABASE_URL
+from tests.system.stack import ARTICLE, Stack, children, wait_until
+
+pytestmark = pytest.mark.system
+
+
+def _body(i: int) -> str:
+    if i % 7 == 3:
+        return f"Commentaire {i} : quel connard, ce ministre."  # rejected by the model
+    return f"Commentaire {i} : un avis posé sur la reconstruction de Raqqa."
+
+
+def post_many(stack: Stack, count: int, start: int = 0, clients: int = 8) -> list[int | None]:
+    with ThreadPoolExecutor(clients) as pool:
+        return list(
+            pool.map(
+                lambda i: stack.post_comment(_body(i), f"Lecteur{i}"), range(start, start + count)
+            )
+        )
+
+
+def settled(stack: Stack) -> bool:
+    return stack.query("SELECT count(*) FROM comments WHERE awaiting_score")[0][0] == 0
+
+
+def assert_each_decided_once(stack: Stack, accepted: list[int | None]) -> None:
+    rows = stack.query("SELECT id, status, awaiting_score, body FROM comments")
+    ids = [row[0] for row in rows]
+    assert {i for i in accepted if i is not None} <= set(ids)  # none lost
+    bodies = [row[3] for row in rows]
+    assert len(bodies) == len(set(bodies))  # none stored twice
+    assert [row for row in rows if row[2]] == []  # all decided...
+    scored = dict(
+        stack.query(
+            "SELECT comment_id, count(*) FROM moderation_actions WHERE action = 'scored' "
+            "GROUP BY comment_id"
+        )
+    )
+    assert scored == {i: 1 for i in ids}  # ...each exactly once, by the model
+    assert dict(
+        stack.query("SELECT comment_id, count(*) FROM comment_scores GROUP BY comment_id")
+    ) == {i: 1 for i in ids}
+    unscored_published = stack.query(
+        "SELECT c.id FROM comments c LEFT JOIN comment_scores s ON s.comment_id = c.id "
+        "WHERE c.status = 'published' AND s.comment_id IS NULL"
+    )
+    assert unscored_published == []
+    statuses = {row[1] for row in rows}
+    assert "published" in statuses and len(statuses) > 1  # the model really decided
+
+
+def test_a_worker_killed_mid_batch_loses_nothing(stack: Stack) -> None:
+    stack.start(workers=1)
+    worker = stack.processes["worker1"]
+    posted: list[int | None] = []
+    poster = threading.Thread(target=lambda: posted.extend(post_many(stack, 60, clients=12)))
+    poster.start()
+
+    def claimed() -> int:
+        return stack.query(
+            "SELECT count(*) FROM comments WHERE awaiting_score AND claim_token IS NOT NULL"
+        )[0][0]
+
+    # Freeze the worker the moment it holds a batch; if the batch was already recorded, let it
+    # go on and try again. Killed while frozen, it dies between its claim and its decisions.
+    mid_batch = 0
+    for _ in range(200):
+        if not wait_until(claimed, 10, interval=0.005):
+            break
+        worker.send_signal(signal.SIGSTOP)
+        mid_batch = claimed()
+        if mid_batch:
+            break
+        worker.send_signal(signal.SIGCONT)
+    stack.kill("worker1")
+    assert mid_batch > 0, "never caught the worker holding a batch"
+    stack.start_worker("worker2")  # the lease lapses, the sweep queues the batch again
+    poster.join(60)
+    assert wait_until(lambda: settled(stack), 60), stack.log("worker2")
+    assert_each_decided_once(stack, posted)
+    assert len([i for i in posted if i]) == 60
+    assert stack.get(ARTICLE)[0] == 200
+
+
+def test_broker_stopped_and_restarted(stack: Stack) -> None:
+    stack.start()
+    before = post_many(stack, 10)
+    stack.stop_redis()
+    during = post_many(stack, 10, start=10)
+    assert all(during), stack.log("web")  # accepted while the broker is down...
+    held = stack.query(
+        "SELECT id FROM comments WHERE status = 'held' AND reasons LIKE '%scoring_unavailable%'"
+        if not stack.database_url.startswith("postgres")
+        else "SELECT id FROM comments WHERE status = 'held' "
+        "AND reasons::text LIKE '%scoring_unavailable%'"
+    )
+    assert {i for (i,) in held} == set(during)  # ...and held for a human meanwhile
+    status, page = stack.get(ARTICLE)
+    assert status == 200 and "Votre commentaire" in page
+    stack.start_redis()  # empty: the tasks published before are gone with it
+    after = post_many(stack, 10, start=20)
+    assert wait_until(lambda: settled(stack), 60), stack.log("worker1") + stack.log("beat")
+    assert_each_decided_once(stack, before + during + after)
+
+
+def test_a_web_process_killed_mid_request(stack: Stack) -> None:
+    stack.start()
+    worker = stack.processes["worker1"]
+    worker.send_signal(signal.SIGSTOP)  # requests now wait for their decision
+    posted: list[int | None] = []
+    poster = threading.Thread(target=lambda: posted.extend(post_many(stack, 8)))
+    poster.start()
+    waiting = lambda: stack.query("SELECT count(*) FROM comments")[0][0] >= 8  # noqa: E731
+    assert wait_until(waiting, 20)
+    web_processes = children(stack.processes["web"].pid)
+    assert len(web_processes) == 2
+    os.kill(web_processes[0], signal.SIGKILL)  # mid-request: its readers' connections drop
+    worker.send_signal(signal.SIGCONT)
+    poster.join(30)
+    assert None in posted  # some readers really lost their request...
+    assert wait_until(lambda: stack.get(ARTICLE)[0] == 200, 20)  # ...the site still answers
+    more = post_many(stack, 4, start=8)
+    assert all(more)
+    assert wait_until(lambda: settled(stack), 60), stack.log("worker1")
+    assert_each_decided_once(stack, posted + more)
+    assert stack.query("SELECT count(*) FROM comments")[0][0] == 12
+
+
+@pytest.mark.skipif(not TEST_DATABASE_URL, reason="PostgreSQL only: connections cut by the server")
+def test_database_connections_cut(stack: Stack, worker_id: str) -> None:
+    stack.start()
+    before = post_many(stack, 6)
+    cut = stack.query(
+        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+        f"WHERE application_name = 'moderation-{worker_id}' AND pid <> pg_backend_pid()"
+    )[0][0]
+    assert cut > 0  # as after a restart: every pooled connection is dead
+    after = post_many(stack, 6, start=6)
+    assert all(after)
+    assert wait_until(lambda: settled(stack), 60), stack.log("worker1")
+    assert_each_decided_once(stack, before + after)
