@@ -117,7 +117,7 @@ def _register_tasks(celery_app: Celery, app: Flask, scorer: Scorer) -> None:
     batch_wait: float = app.config["SCORING_BATCH_WAIT_MS"] / 1000
     notifier = _redis(app.config["REDIS_URL"])
 
-    @celery_app.task(name=SCORE_TASK, bind=True, max_retries=30)
+    @celery_app.task(name=SCORE_TASK, bind=True, max_retries=30, shared=False)
     def score_comments(self: Task, comment_ids: list[int]) -> int:
         """Score these comments, and whatever else is due, in one model call."""
         if batch_wait:
@@ -131,7 +131,7 @@ def _register_tasks(celery_app: Celery, app: Flask, scorer: Scorer) -> None:
         _notify(notifier, [*comment_ids, *done])
         return len(done)
 
-    @celery_app.task(name=SWEEP_TASK, ignore_result=True)
+    @celery_app.task(name=SWEEP_TASK, ignore_result=True, shared=False)
     def sweep() -> int:
         """Hold what waited too long; queue again what is due (see services.scoring.sweep)."""
         due = scoring.sweep()

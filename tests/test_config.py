@@ -38,6 +38,10 @@ def test_postgres_urls_use_psycopg3(tmp_path):
         ("COMMENT_MAX_LENGTH", "0"),
         ("FORCE_HTTPS", "peut-être"),
         ("APP_ENV", "staging"),
+        ("SCORING_BACKEND", "rq"),
+        ("DETOXIFY_RUNTIME", "tensorrt"),
+        ("REDIS_URL", "127.0.0.1:6379"),
+        ("WORKER_METRICS_PORT", "neuf mille"),
     ],
 )
 def test_malformed_settings_are_named(tmp_path, key, value):
@@ -55,3 +59,17 @@ def test_every_setting_read_is_documented_in_env_example():
     documented = set(re.findall(r"^#? ?([A-Z_]+)=", (root / ".env.example").read_text(), re.M))
     assert read, "no setting found: the pattern no longer matches config.py"
     assert read <= documented, read - documented
+
+
+def test_postgres_pools_are_sized_and_checked_before_use(tmp_path):
+    environ = {"DATABASE_URL": "postgresql://u@h/db", "DATABASE_POOL_SIZE": "3"}
+    options = load_config(str(tmp_path), environ=environ)["SQLALCHEMY_ENGINE_OPTIONS"]
+    assert options == {
+        "pool_pre_ping": True,  # a restarted database costs one reconnect, not an error
+        "pool_size": 3,
+        "max_overflow": 5,
+        "pool_timeout": 10.0,
+        "pool_recycle": 1800,
+    }
+    sqlite = load_config(str(tmp_path), environ={})["SQLALCHEMY_ENGINE_OPTIONS"]
+    assert sqlite == {"pool_pre_ping": True}

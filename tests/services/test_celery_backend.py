@@ -1,0 +1,120 @@
+"""SCORING_BACKEND=celery, in one process: the task, the broker-down path, the staff's view.
+
+The real processes (gunicorn, Celery workers, beat, a Redis of their own) are exercised in
+tests/system; here the tasks run in the test's process (`Task.apply`) against the machine's
+Redis (127.0.0.1:6379, a database number of their own) or a port where nothing listens.
+"""
+
+from __future__ import annotations
+
+import pytest
+import redis
+import sqlalchemy as sa
+
+from app.extensions import db
+from app.models import Comment, CommentScore, CommentStatus, ModerationAction
+from app.tasks import SCORE_TASK, SWEEP_TASK
+from tests.conftest import ARTICLE_URL, login, make_user
+from tests.system.stack import free_port
+
+LIVE_REDIS = "redis://127.0.0.1:6379/13"
+
+
+def _pending(article, count):
+    rows = [
+        Comment(
+            article_id=article.id, author_name="A", author_email=f"a{i}@example.fr",
+            body=f"Un avis posé, numéro {i}." if i % 2 else f"Quel idiot, numéro {i}.",
+            body_hash=str(i), status=CommentStatus.PENDING,
+        )
+        for i in range(count)
+    ]  # fmt: skip
+    db.session.add_all(rows)
+    db.session.commit()
+    return [c.id for c in rows]
+
+
+@pytest.fixture
+def live_redis():
+    client = redis.Redis.from_url(LIVE_REDIS)
+    try:
+        client.ping()
+    except redis.RedisError:
+        pytest.fail("Redis must answer on 127.0.0.1:6379 (see README: « Services »)")
+    client.flushdb()
+    yield client
+    client.flushdb()
+
+
+class TestWithBroker:
+    @pytest.fixture
+    def config_overrides(self):
+        return {"SCORING_BACKEND": "celery", "REDIS_URL": LIVE_REDIS, "SCORING_BATCH_WAIT_MS": 0}
+
+    def test_one_task_scores_what_arrived_together_in_one_model_call(self, app, article,
+                                                                     live_redis):  # fmt: skip
+        ids = _pending(article, 5)
+        task = app.extensions["celery"].tasks[SCORE_TASK]
+        assert task.apply(args=[[ids[0]]]).get() == 5  # its own comment, and the four others
+        runner = app.extensions["scoring_runner"]
+        assert runner.batches == [5]
+        db.session.expire_all()
+        statuses = [db.session.get(Comment, i).status for i in ids]
+        assert statuses == ["nudged", "published", "nudged", "published", "nudged"]
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(CommentScore)) == 5
+        # The requests waiting for these comments are told, through Redis.
+        backend = app.extensions["scoring"]
+        assert all(backend.wait(i, 0.1) for i in ids)
+        # A second task for a comment already decided does nothing.
+        assert task.apply(args=[[ids[1]]]).get() == 0
+        assert runner.batches == [5]
+
+    def test_the_sweep_queues_comments_whose_retry_is_due(self, app, article, live_redis):
+        from datetime import timedelta
+
+        from app.models import utcnow
+
+        ids = _pending(article, 2)
+        db.session.execute(
+            sa.update(Comment)
+            .where(Comment.id.in_(ids))
+            .values(status=CommentStatus.HELD, next_scoring_at=utcnow() - timedelta(seconds=1))
+        )
+        db.session.commit()
+        celery_app = app.extensions["celery"]
+        celery_app.conf.task_always_eager = True  # the queued task runs here, now
+        assert celery_app.tasks[SWEEP_TASK].apply().get() == 2
+        db.session.expire_all()
+        assert [db.session.get(Comment, i).awaiting_score for i in ids] == [False, False]
+
+    def test_staff_are_told_when_no_worker_answers(self, app, client, live_redis):
+        make_user("modo@example.fr", role="moderator")
+        login(client, "modo@example.fr")
+        page = client.get("/moderation/", follow_redirects=True).get_data(as_text=True)
+        assert "Notation indisponible." in page
+        assert "aucun worker de scoring ne répond" in page
+        health = client.get("/healthz")
+        assert health.status_code == 503
+        assert health.json["scoring"]["backend"] == "celery"
+        assert health.json["scoring"]["workers"] == []
+
+
+class TestBrokerDown:
+    @pytest.fixture
+    def config_overrides(self):
+        return {"SCORING_BACKEND": "celery", "REDIS_URL": f"redis://127.0.0.1:{free_port()}/0"}
+
+    def test_a_comment_is_kept_and_held_at_once(self, app, reader):
+        response = reader.post("Un avis posé sur la reconstruction.")
+        assert response.status_code == 303
+        [comment] = db.session.scalars(sa.select(Comment)).all()
+        assert comment.status == CommentStatus.HELD
+        assert comment.awaiting_score  # the sweep queues it again once the broker is back
+        assert comment.next_scoring_at is not None
+        assert [r["code"] for r in comment.reasons] == ["scoring_unavailable"]
+        assert "unreachable" in comment.reasons[0]["detail"]
+        actions = db.session.scalars(sa.select(ModerationAction.action)).all()
+        assert actions == ["submitted", "scoring_failed"]
+        page = reader.client.get(ARTICLE_URL).get_data(as_text=True)
+        assert "Un avis posé sur la reconstruction." in page  # its author still sees it
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(CommentScore)) == 0
