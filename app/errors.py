@@ -6,6 +6,7 @@ import time
 
 from flask import Flask, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
@@ -18,6 +19,8 @@ MESSAGES = {
     405: "Cette adresse ne s’utilise pas ainsi.",
     500: "Une erreur inattendue s’est produite de notre côté. Réessayez dans un instant ; "
     "un commentaire déjà accepté n’est jamais perdu.",
+    503: "Le service est momentanément indisponible. Rien n’a été enregistré : réessayez dans "
+    "un instant ; un commentaire déjà accepté n’est jamais perdu.",
 }
 
 TITLES = {
@@ -29,6 +32,7 @@ TITLES = {
     422: "Données invalides",
     429: "Trop de commentaires",
     500: "Erreur du serveur",
+    503: "Service indisponible",
 }
 
 
@@ -97,6 +101,16 @@ def register(app: Flask) -> None:
         own = error.description and error.description != type(error).description
         message = error.description if own else MESSAGES.get(status, TITLES.get(status, "Erreur"))
         return _render(status, message or "Erreur")
+
+    @app.errorhandler(OperationalError)
+    def database_unavailable(error: OperationalError) -> tuple[Response | str, int]:
+        """The database does not answer (a restart, a network cut): say so, keep the text."""
+        app.logger.error("database unavailable on %s %s: %s", request.method, request.path, error)
+        try:
+            db.session.rollback()
+        except OperationalError:
+            pass  # the connection is gone; the pool replaces it
+        return _render(503, MESSAGES[503])
 
     @app.errorhandler(Exception)
     def unexpected(error: Exception) -> tuple[Response | str, int]:

@@ -163,3 +163,19 @@ def test_a_guest_is_remembered_for_the_next_comment(client, reader):
     page = client.get(ARTICLE_URL).get_data(as_text=True)
     assert 'name="name" type="text" value="Zoé"' in page
     assert 'name="email" type="email" value="zoe@example.fr"' in page
+
+
+def test_a_database_outage_is_a_clear_503_and_the_text_is_kept(app, reader, monkeypatch):
+    import sqlalchemy as sa
+
+    from app.services import comments as comment_service
+
+    def outage(*args, **kwargs):
+        raise sa.exc.OperationalError("INSERT", {}, Exception("server closed the connection"))
+
+    monkeypatch.setattr(comment_service, "submit_comment", outage)
+    response = reader.post("Mon avis, écrit avec soin.")
+    assert response.status_code == 503
+    page = response.get_data(as_text=True)
+    assert "Le service est momentanément indisponible. Rien n’a été enregistré" in page
+    assert "Mon avis, écrit avec soin." in page  # the reader's text, shown back
