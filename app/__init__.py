@@ -17,7 +17,7 @@ from app.scoring import Scorer, ScorerSettings, get_scorer
 from app.scoring.download import local_model
 from app.tasks import CeleryScoring, celery_init_app
 from app.validators import Request
-from app.worker import ScoringWorker
+from app.worker import BatchScorer, ScoringWorker
 
 CONTENT_SECURITY_POLICY = {
     "default-src": "'self'",
@@ -77,12 +77,13 @@ def create_app(config: dict[str, Any] | None = None, scorer: Scorer | None = Non
     if scorer is None:
         scorer = get_scorer(scorer_settings(app.config), runtime=app.config["DETOXIFY_RUNTIME"])
     app.extensions["scorer"] = scorer
-    celery_app = celery_init_app(app, scorer)  # `celery --app wsgi:celery_app worker`
+    runner = BatchScorer(app, scorer)  # claim -> one model call -> decisions, either backend
+    celery_app = celery_init_app(app, runner)  # `celery --app wsgi:celery_app worker`
     backend: ScoringWorker | CeleryScoring
     if app.config["SCORING_BACKEND"] == "celery":
-        backend = CeleryScoring(app, celery_app, scorer)
+        backend = CeleryScoring(app, celery_app, runner)
     else:
-        backend = ScoringWorker(app, scorer)
+        backend = ScoringWorker(app, runner)
     app.extensions["scoring"] = backend
     app.before_request(backend.start)
 

@@ -45,7 +45,6 @@ from flask import Flask
 from sqlalchemy.exc import DBAPIError
 
 from app.extensions import db
-from app.scoring import Scorer
 from app.services import scoring
 from app.worker import BatchScorer
 
@@ -58,7 +57,7 @@ _WORKER_KEY = "moderation:worker:{}"  # a worker's heartbeat (JSON, expires)
 _HEARTBEAT_SECONDS = 5
 
 
-def celery_init_app(app: Flask, scorer: Scorer) -> Celery:
+def celery_init_app(app: Flask, runner: BatchScorer) -> Celery:
     """The Celery application of this Flask app (Flask's documented pattern: every task runs
     in an app context), with the scoring tasks registered."""
 
@@ -70,7 +69,7 @@ def celery_init_app(app: Flask, scorer: Scorer) -> Celery:
     celery_app = Celery(app.import_name, task_cls=FlaskTask)
     celery_app.conf.update(_celery_config(app.config))
     app.extensions["celery"] = celery_app
-    _register_tasks(celery_app, app, scorer)
+    _register_tasks(celery_app, app, runner)
     return celery_app
 
 
@@ -110,9 +109,7 @@ def _celery_config(config: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _register_tasks(celery_app: Celery, app: Flask, scorer: Scorer) -> None:
-    runner = BatchScorer(app, scorer)
-    app.extensions["scoring_runner"] = runner
+def _register_tasks(celery_app: Celery, app: Flask, runner: BatchScorer) -> None:
     batch_size: int = app.config["SCORING_BATCH_SIZE"]
     batch_wait: float = app.config["SCORING_BATCH_WAIT_MS"] / 1000
     notifier = _redis(app.config["REDIS_URL"])
@@ -236,11 +233,12 @@ class _Heartbeat:
 class CeleryScoring:
     """The web side of the Celery backend: publish, wait, and report the workers' state."""
 
-    def __init__(self, app: Flask, celery_app: Celery, scorer: Scorer) -> None:
+    def __init__(self, app: Flask, celery_app: Celery, runner: BatchScorer) -> None:
         self.app = app
         self.celery_app = celery_app
-        self.scorer = scorer  # only used by CLI commands; web requests never load it
-        self.metrics = app.extensions["scoring_runner"].metrics
+        self.runner = runner  # runs in workers; a web process never loads its model
+        self.scorer = runner.scorer  # for CLI commands (`model check`)
+        self.metrics = runner.metrics
         url = app.config["REDIS_URL"]
         self._redis = _redis(url, socket_timeout=app.config["SCORING_WAIT_SECONDS"] + 5)
 

@@ -36,7 +36,7 @@ class BatchScorer:
     """Claim → one model call → decisions, for a batch of comment ids; thread-safe enough for
     one caller at a time (the thread worker, or a Celery worker's task)."""
 
-    def __init__(self, app: Flask, scorer: Scorer, metrics: Metrics | None = None) -> None:
+    def __init__(self, app: Flask, scorer: Scorer) -> None:
         self.app = app
         self.scorer = scorer
         self.load_retry: float = app.config["SCORING_LOAD_RETRY_SECONDS"]
@@ -45,7 +45,7 @@ class BatchScorer:
         self.recent: collections.deque[tuple[int, float]] = collections.deque(maxlen=1000)
         # Since start: model calls, comments they scored, seconds spent in the model.
         self.totals = {"batches": 0, "comments": 0, "model_seconds": 0.0}
-        self.metrics = metrics or Metrics()
+        self.metrics = Metrics()
 
     def process(self, ids: list[int], fill_up_to: int = 0) -> list[int]:
         """Score and decide these comments (and, with `fill_up_to`, other comments due for
@@ -114,11 +114,11 @@ class BatchScorer:
 class ScoringWorker:
     """The thread backend: an in-memory queue, a worker thread and a sweeper thread."""
 
-    def __init__(self, app: Flask, scorer: Scorer) -> None:
+    def __init__(self, app: Flask, runner: BatchScorer) -> None:
         self.app = app
-        self.scorer = scorer
-        self.runner = BatchScorer(app, scorer)
-        self.metrics = self.runner.metrics
+        self.runner = runner
+        self.scorer = runner.scorer
+        self.metrics = runner.metrics
         self.batch_size: int = app.config["SCORING_BATCH_SIZE"]
         self.batch_wait: float = app.config["SCORING_BATCH_WAIT_MS"] / 1000
         self.sweep_interval: float = app.config["SCORING_SWEEP_SECONDS"]

@@ -56,7 +56,7 @@ class TestWithBroker:
         ids = _pending(article, 5)
         task = app.extensions["celery"].tasks[SCORE_TASK]
         assert task.apply(args=[[ids[0]]]).get() == 5  # its own comment, and the four others
-        runner = app.extensions["scoring_runner"]
+        runner = app.extensions["scoring"].runner
         assert runner.batches == [5]
         db.session.expire_all()
         statuses = [db.session.get(Comment, i).status for i in ids]

@@ -106,8 +106,8 @@ class Stack:
             WEB_CONCURRENCY="2",
             GUNICORN_THREADS="8",
             PYTHONUNBUFFERED="1",
-            **self.settings,
         )
+        env.update(self.settings)
         return env
 
     # Processes -------------------------------------------------------------------------------
