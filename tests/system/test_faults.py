@@ -9,6 +9,7 @@ again, a web process killed while its requests wait, the database's connections 
 from __future__ import annotations
 
 import os
+import re
 import signal
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -114,6 +115,12 @@ def test_broker_stopped_and_restarted(stack: Stack) -> None:
     assert {i for (i,) in held} == set(during)  # ...and held for a human meanwhile
     status, page = stack.get(ARTICLE)
     assert status == 200 and "Votre commentaire" in page
+    # /metrics adds up both gunicorn processes' counters (Prometheus' multiprocess mode).
+    status, metrics = stack.get("/metrics")
+    assert status == 200
+    assert "moderation_scoring_failures_total 10.0" in metrics
+    waits = re.search(r"^moderation_decision_wait_seconds_count ([0-9.]+)$", metrics, re.M)
+    assert waits and float(waits.group(1)) == 10.0  # the comments posted before the outage
     stack.start_redis()  # empty: the tasks published before are gone with it
     after = post_many(stack, 10, start=20)
     assert wait_until(lambda: settled(stack), 60), stack.log("worker1") + stack.log("beat")
