@@ -42,6 +42,7 @@ import redis
 from celery import Celery, Task
 from celery.signals import worker_ready, worker_shutdown
 from flask import Flask
+from flask_babel import gettext as _
 from sqlalchemy.exc import DBAPIError
 
 from app.extensions import db
@@ -284,10 +285,10 @@ class CeleryScoring:
     def problem(self) -> str | None:
         """Why comments cannot be scored now (shown to staff), or None."""
         if not self.broker_ok():
-            return "la file de scoring (Redis) ne répond pas"
+            return _("la file de scoring (Redis) ne répond pas")
         workers = self.workers()
         if not workers:
-            return "aucun worker de scoring ne répond"
+            return _("aucun worker de scoring ne répond")
         if all(w["model"]["state"] == "failed" for w in workers):
             return workers[0]["model"]["error"] or "le modèle n’a pas pu être chargé"
         return None
