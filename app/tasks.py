@@ -296,10 +296,12 @@ class CeleryScoring:
     def status(self) -> dict[str, Any]:
         workers = self.workers()
         ready = [w for w in workers if w["model"]["state"] != "failed"]
-        first = (ready or workers or [None])[0]
-        model = first["model"] if first else {"name": None, "state": "failed", "error": None}
-        if not workers:
-            model = {**model, "state": "failed", "error": self.problem()}
+        # The model as /healthz and the admin pages show it: a working worker's, else why not.
+        model: dict[str, Any] = (
+            (ready or workers)[0]["model"]
+            if workers
+            else {"name": None, "state": "failed", "error": self.problem()}
+        )
         totals = {"batches": 0, "comments": 0, "model_seconds": 0.0}
         for worker in workers:
             for key in totals:
