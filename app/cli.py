@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import sys
 import time
+from dataclasses import replace
 from datetime import datetime
+from pathlib import Path
 
 import click
 from flask import Flask, current_app
@@ -12,11 +14,10 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Article, Comment, CommentStatus, Role
-from app.scoring import ScoringUnavailable
+from app.scoring import ScoringUnavailable, get_scorer
 from app.scoring.download import ModelDownloadError, download, local_model
+from app.scoring.probe import PROBE
 from app.services import accounts, articles, scoring, settings
-
-PROBE = "Merci pour cet article, je ne suis pas d’accord avec la conclusion."
 
 
 def register(app: Flask) -> None:
@@ -27,14 +28,14 @@ def register(app: Flask) -> None:
         settings.ensure_defaults()
         click.echo(f"Articles: {created} created, {present} already present.")
 
-    model = click.Group("model", help="The Detoxify model: check it, download it.")
+    model = click.Group("model", help="The Detoxify model: check it, download it, export it.")
     app.cli.add_command(model)
 
     @model.command("check")
     @click.option("--text", default=PROBE, show_default=True, help="Sentence to score.")
     def model_check(text: str) -> None:
         """Load the configured model, score a probe sentence, print each category."""
-        scorer = current_app.extensions["scoring"].scorer
+        scorer = current_app.extensions["scorer"]
         started = time.perf_counter()
         try:
             scorer.load()
@@ -76,6 +77,69 @@ def register(app: Flask) -> None:
             sys.exit(1)
         click.echo(f"Checkpoint  {local.checkpoint}")
         click.echo(f"Config      {local.hf_config}")
+
+    @model.command("export")
+    @click.option(
+        "--output",
+        type=click.Path(file_okay=False, path_type=Path),
+        help="Folder to write  [default: DETOXIFY_ONNX_DIR]",
+    )
+    @click.option(
+        "--max-diff",
+        type=click.FloatRange(min=0),
+        help="Largest score difference from torch allowed in any category  "
+        "[default: ONNX_MAX_SCORE_DIFF]",
+    )
+    def model_export(output: Path | None, max_diff: float | None) -> None:
+        """Export the configured model to ONNX with int8 weights (DETOXIFY_RUNTIME=onnx).
+
+        Scores French probe comments with both, prints the largest difference per category,
+        and saves nothing when one exceeds --max-diff."""
+        from app import scorer_settings
+        from app.scoring.detoxify import DetoxifyScorer
+        from app.scoring.export import OPSET, ExportError, export_onnx
+
+        config = current_app.config
+        target = output or Path(config["DETOXIFY_ONNX_DIR"])
+        bound = config["ONNX_MAX_SCORE_DIFF"] if max_diff is None else max_diff
+        # The ONNX model runs on the CPU: export and compare there, whatever DETOXIFY_DEVICE.
+        torch_scorer = get_scorer(replace(scorer_settings(config), device="cpu"), runtime="torch")
+        assert isinstance(torch_scorer, DetoxifyScorer)
+        click.echo(f"model    {torch_scorer.name}  ({torch_scorer.version})")
+        try:
+            torch_scorer.load()
+            click.echo(f"export   ONNX opset {OPSET}, int8 dynamic quantization …")
+            report = export_onnx(torch_scorer, target, max_diff=bound)
+        except ScoringUnavailable as error:
+            click.echo(f"Model unavailable: {error}", err=True)
+            sys.exit(1)
+        except ExportError as error:
+            click.echo(f"Export failed: {error}", err=True)
+            sys.exit(1)
+        click.echo(
+            f"probe    {len(report.probes)} French comments, {report.windowed_probes} of them "
+            "longer than one window: |torch fp32 - onnx int8| per category"
+        )
+        click.echo(f"  {'category':<18} {'max diff':>8}  probe")
+        for row in report.differences:
+            click.echo(
+                f"  {row.category:<18} {row.difference:>8.4f}  "
+                f"#{row.probe:<2} « {_preview(report.probes[row.probe])} »"
+            )
+        largest = report.largest
+        click.echo(f"largest  {largest.difference:.4f} ({largest.category}), bound {bound:g}")
+        if not report.saved:
+            over = ", ".join(f"{d.category} {d.difference:.4f}" for d in report.over_bound)
+            click.echo(
+                f"Refused: the ONNX scores differ from torch's by more than {bound:g} ({over}); "
+                f"nothing was saved to {target}.",
+                err=True,
+            )
+            sys.exit(1)
+        click.echo(
+            f"saved    {target} ({report.model_bytes / 2**20:.1f} MiB model, "
+            f"{report.seconds:.1f} s); use it with DETOXIFY_RUNTIME=onnx"
+        )
 
     comments = click.Group("comments", help="Comments in bulk.")
     app.cli.add_command(comments)
@@ -119,7 +183,7 @@ def register(app: Flask) -> None:
         if not chosen:
             click.echo("No comment matches.")
             return
-        scorer = current_app.extensions["scoring"].scorer
+        scorer = current_app.extensions["scorer"]
         try:
             scorer.load()
         except ScoringUnavailable as error:
@@ -209,3 +273,9 @@ def register(app: Flask) -> None:
         except accounts.AccountError as error:
             raise click.ClickException(error.message) from None
         click.echo(f"{email} is deactivated.")
+
+
+def _preview(text: str, width: int = 48) -> str:
+    """The start of a comment on one line."""
+    line = " ".join(text.split())
+    return line if len(line) <= width else line[: width - 1] + "…"

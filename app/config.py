@@ -160,6 +160,11 @@ def _scoring_config(values: Mapping[str, str | None], instance: Path) -> dict[st
     device = _env(values, "DETOXIFY_DEVICE", "cpu") or "cpu"
     if not (device == "cpu" or device.startswith("cuda")):
         raise ConfigError(f"DETOXIFY_DEVICE must be cpu or cuda[:N], got {device!r}")
+    if runtime == "onnx" and device != "cpu":
+        raise ConfigError(
+            f"DETOXIFY_RUNTIME=onnx runs on the CPU only; DETOXIFY_DEVICE is {device!r} "
+            "(use DETOXIFY_RUNTIME=torch on a GPU)"
+        )
     model_dir = Path(_env(values, "MODEL_DIR", str(instance / "models")) or instance / "models")
     checkpoint = _env(values, "DETOXIFY_CHECKPOINT")
     hf_config = _env(values, "DETOXIFY_HF_CONFIG")

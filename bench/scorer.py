@@ -1,6 +1,7 @@
 """Raw scoring speed: stock ``Detoxify.predict`` one comment at a time vs the project's scorer.
 
     python bench/scorer.py [--comments 32] [--repeat 2] [--threads 2] [--batch-sizes 1,2,4,8,16,32]
+                           [--runtime-batches 1,16] [--runtimes-only]
 
 On a full-size random-weights model of Detoxify's ``multilingual`` architecture
 (:mod:`bench.model`, built on first use) and French comments of mixed length
@@ -25,17 +26,26 @@ load average is printed as it goes. The 32 comments by default are spread over t
 scorer scores every window of it (the header says how many comments are that long). With
 random weights the scores mean nothing, but (a) and (b) must agree on the comments that fit
 into one window; the largest difference is printed as a check.
+
+Then it compares the two runtimes of the project's scorer on the same comments, taking turns
+the same way: ``torch fp32`` (b) and ``onnx int8``, the model exported by
+:func:`app.scoring.export.export_onnx` (what ``flask model export`` runs; made once into
+``bench/.cache/multilingual-random-onnx-int8``, about a minute), at batch 1 and 16 (the
+worker's ``SCORING_BATCH_SIZE``; ``--runtime-batches``), with the ratio of their comments per
+second and the largest score difference. ``--runtimes-only`` skips (a) and the batch sizes of
+(b): about 1.5 minutes once the export is made.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import os
 import statistics
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -45,17 +55,21 @@ if __package__ in (None, ""):  # run as a script: make `app` and `bench` importa
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.comments import length_sample, word_count
-from bench.model import ensure_model
+from bench.model import CACHE_DIR, ensure_model
 
 __all__ = [
     "BATCH_SIZES",
     "DEFAULT_COMMENTS",
     "DEFAULT_REPEAT",
     "DEFAULT_THREADS",
+    "ONNX_DIR",
+    "RUNTIME_BATCHES",
     "Timing",
+    "ensure_onnx_model",
     "load_scorer",
     "load_stock_detoxify",
     "measure",
+    "measure_scorers",
     "raw_throughput",
 ]
 
@@ -64,6 +78,8 @@ DEFAULT_THREADS = 2  # the production machine has 2 cores
 DEFAULT_COMMENTS = 32  # with DEFAULT_REPEAT: about 3.5 minutes in all on 2 idle cores
 DEFAULT_REPEAT = 2
 WARMUP_COMMENTS = 4
+ONNX_DIR = CACHE_DIR.parent / f"{CACHE_DIR.name}-onnx-int8"
+RUNTIME_BATCHES = (1, 16)  # one comment per call, and SCORING_BATCH_SIZE's default
 
 
 @dataclass
@@ -172,9 +188,14 @@ def load_stock_detoxify(checkpoint: Path, hf_config: Path, device: str = "cpu") 
 
 
 def load_scorer(
-    checkpoint: Path, hf_config: Path, threads: int | None = DEFAULT_THREADS, **settings: Any
+    checkpoint: Path,
+    hf_config: Path,
+    threads: int | None = DEFAULT_THREADS,
+    runtime: str = "torch",
+    **settings: Any,
 ) -> Any:
-    """The project's scorer (runtime ``torch``) on the local files, loaded."""
+    """The project's scorer (runtime ``torch``, or ``onnx`` with ``onnx_dir=``) on the local
+    files, loaded."""
     from app.scoring import ScorerSettings, get_scorer
 
     scorer = get_scorer(
@@ -184,10 +205,40 @@ def load_scorer(
             hf_config=str(hf_config),
             threads=threads,
             **settings,
-        )
+        ),
+        runtime=runtime,
     )
     scorer.load()
     return scorer
+
+
+def ensure_onnx_model(
+    checkpoint: Path,
+    hf_config: Path,
+    onnx_dir: Path = ONNX_DIR,
+    threads: int | None = DEFAULT_THREADS,
+) -> tuple[Path, dict[str, Any]]:
+    """``(folder, manifest)`` of the int8 ONNX export of the bench model, made once.
+
+    Made by :func:`app.scoring.export.export_onnx`, what ``flask model export`` runs, and
+    remade when the checkpoint is newer. With random weights the int8 scores drift further from
+    torch's than a trained model's would, so the bound is 1 (never refused); the measured
+    differences are in the manifest, for printing. About a minute and 5 GB of memory.
+    """
+    from app.scoring.export import export_onnx
+    from app.scoring.onnx import MANIFEST_FILE, MODEL_FILE
+
+    manifest_path = onnx_dir / MANIFEST_FILE
+    if manifest_path.is_file() and (onnx_dir / MODEL_FILE).is_file():
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        fresh = manifest_path.stat().st_mtime >= Path(checkpoint).stat().st_mtime
+        if fresh and manifest["source"]["checkpoint"] == str(checkpoint):
+            return onnx_dir, manifest
+    print(f"exporting the bench model to ONNX int8 into {onnx_dir} ...", file=sys.stderr)
+    torch_scorer = load_scorer(checkpoint, hf_config, threads)
+    report = export_onnx(torch_scorer, onnx_dir, max_diff=1.0)
+    print(f"  exported in {report.seconds:.0f}s", file=sys.stderr)
+    return onnx_dir, json.loads(manifest_path.read_text(encoding="utf-8"))
 
 
 def _run_stock(detox: Any, counter: _TokenCounter, timing: Timing, texts: Sequence[str]) -> None:
@@ -225,18 +276,40 @@ def measure(
 ) -> tuple[Timing | None, list[Timing]]:
     """Time (a) (if ``detox`` is given) and (b) at each batch size on the same ``texts``.
 
+    See :func:`measure_scorers`. Returns ``(timing of (a) or None, timings of (b) in
+    batch_sizes order)``.
+    """
+    label = "(b) project scorer"
+    base, rows = measure_scorers(
+        texts, batch_sizes, {label: scorer}, detox=detox, repeat=repeat, verbose=verbose
+    )
+    return base, rows[label]
+
+
+def measure_scorers(
+    texts: Sequence[str],
+    batch_sizes: Sequence[int],
+    scorers: Mapping[str, Any],
+    *,
+    detox: Any | None = None,
+    repeat: int = 1,
+    verbose: bool = False,
+) -> tuple[Timing | None, dict[str, list[Timing]]]:
+    """Time (a) (if ``detox`` is given) and each scorer at each batch size on the same ``texts``.
+
     After a warm-up of each, the texts are taken in rounds of ``lcm(batch_sizes)`` texts and
     every way of scoring runs on each round, in alternating order: load from other processes
     on a shared machine then slows all of them alike instead of whichever ran at that time.
     With ``repeat`` > 1 each round is scored that many times and every call keeps its fastest
     time (robust to bursts of load; ``repeat`` times longer).
-    Returns ``(timing of (a) or None, timings of (b) in batch_sizes order)``.
+    Returns ``(timing of (a) or None, {label: timings in batch_sizes order})``.
     """
     texts = list(texts)
     warmup = texts[:WARMUP_COMMENTS]
     runners: list[tuple[Timing, Callable[[Timing, Sequence[str]], None]]] = []
     counters: list[_TokenCounter] = []
     base = None
+    rows: dict[str, list[Timing]] = {}
     try:
         if detox is not None:
             for text in warmup:
@@ -244,10 +317,11 @@ def measure(
             counters.append(_TokenCounter(detox.model))
             base = Timing("(a) Detoxify.predict", 1, len(texts))
             runners.append((base, partial(_run_stock, detox, counters[-1])))
-        scorer.score(warmup)
-        counters.append(_TokenCounter(_model_of(scorer)))
-        rows = [Timing("(b) project scorer", batch, len(texts)) for batch in batch_sizes]
-        runners += [(row, partial(_run_scorer, scorer, counters[-1])) for row in rows]
+        for label, scorer in scorers.items():
+            scorer.score(warmup)
+            counters.append(_TokenCounter(_model_of(scorer)))
+            rows[label] = [Timing(label, batch, len(texts)) for batch in batch_sizes]
+            runners += [(row, partial(_run_scorer, scorer, counters[-1])) for row in rows[label]]
         size = math.lcm(*batch_sizes)
         rounds = [texts[i : i + size] for i in range(0, len(texts), size)]
         for index, round_texts in enumerate(rounds):
@@ -368,8 +442,19 @@ def main() -> None:
         default=DEFAULT_REPEAT,
         help="score every round N times, keep each call's fastest time",
     )
+    parser.add_argument(
+        "--runtime-batches",
+        default=",".join(map(str, RUNTIME_BATCHES)),
+        help="batch sizes of the torch fp32 vs onnx int8 comparison",
+    )
+    parser.add_argument(
+        "--runtimes-only",
+        action="store_true",
+        help="only compare torch fp32 and onnx int8 (skip (a) and the batch sizes of (b))",
+    )
     args = parser.parse_args()
     batch_sizes = [int(b) for b in args.batch_sizes.split(",")]
+    runtime_batches = [int(b) for b in args.runtime_batches.split(",")]
     os.environ.setdefault("HF_HUB_OFFLINE", "1")  # everything is local; never ask the hub
 
     started = time.monotonic()
@@ -393,9 +478,13 @@ def main() -> None:
         f"load average {os.getloadavg()[0]:.2f}; model {checkpoint.name} (random weights)"
     )
 
+    extra = {} if args.max_batch is None else {"max_batch": args.max_batch}
+    if args.runtimes_only:
+        _compare_runtimes(texts, checkpoint, hf_config, args.threads, runtime_batches, args, extra)
+        _print_load(started)
+        return
     print("loading (a) Detoxify and (b) the project's scorer ...", file=sys.stderr)
     detox = load_stock_detoxify(checkpoint, hf_config)
-    extra = {} if args.max_batch is None else {"max_batch": args.max_batch}
     scorer = load_scorer(checkpoint, hf_config, args.threads, **extra)
     base, rows = measure(
         texts, batch_sizes, scorer=scorer, detox=detox, repeat=args.repeat, verbose=True
@@ -414,8 +503,73 @@ def main() -> None:
     diff = max(_max_difference(base, row, fits) for row in rows)
     print(f"check: largest |score (a) - score (b)| on one-window comments: {diff:.1e}")
     best = max(rows, key=lambda t: t.per_second)
-    print(f"load average now {os.getloadavg()[0]:.2f}; whole run {time.monotonic() - started:.0f}s")
     print(f"best raw batched throughput: {best.per_second:.2f} comments/s (batch {best.batch})")
+    print()
+    del detox
+    _compare_runtimes(texts, checkpoint, hf_config, args.threads, runtime_batches, args, extra)
+    _print_load(started)
+
+
+def _print_load(started: float) -> None:
+    elapsed = time.monotonic() - started
+    print(f"load average now {os.getloadavg()[0]:.2f}; whole run {elapsed:.0f}s")
+
+
+def _compare_runtimes(
+    texts: Sequence[str],
+    checkpoint: Path,
+    hf_config: Path,
+    threads: int | None,
+    batch_sizes: Sequence[int],
+    args: argparse.Namespace,
+    extra: dict[str, Any],
+) -> None:
+    """torch fp32 vs onnx int8: the same scorer code, the same comments, taking turns."""
+    onnx_dir, manifest = ensure_onnx_model(checkpoint, hf_config, threads=threads)
+    probe = manifest["probe"]
+    print(
+        f"onnx int8: {onnx_dir} ({(onnx_dir / 'model.onnx').stat().st_size / 2**20:.0f} MiB, "
+        f"opset {manifest['opset']}, {manifest['exporter']}); its export measured on "
+        f"{probe['comments']} French probe comments ({probe['windowed']} windowed), "
+        "largest |torch - onnx| per category (random weights: larger than a trained model's):"
+    )
+    print(
+        "  " + ", ".join(f"{name} {row['max']:.4f}" for name, row in probe["differences"].items())
+    )
+    print("loading torch fp32 and onnx int8 scorers ...", file=sys.stderr)
+    torch_scorer = load_scorer(checkpoint, hf_config, threads, **extra)
+    onnx_scorer = load_scorer(
+        checkpoint, hf_config, threads, runtime="onnx", onnx_dir=str(onnx_dir), **extra
+    )
+    labels = {"torch fp32": torch_scorer, "onnx int8": onnx_scorer}
+    _, rows = measure_scorers(texts, batch_sizes, labels, repeat=args.repeat, verbose=True)
+    print()
+    header = (
+        f"{'runtime':12} {'batch':>5} {'calls':>5} {'comments/s':>10} {'ms/comment':>10} "
+        f"{'p50 ms/call':>11} {'p95 ms/call':>11}"
+    )
+    print(header)
+    print("-" * len(header))
+    for label in labels:
+        for row in rows[label]:
+            print(
+                f"{label:12} {row.batch:>5} {len(row.calls):>5} {row.per_second:>10.2f} "
+                f"{row.ms_per_comment:>10.0f} {row.percentile_ms(50):>11.0f} "
+                f"{row.percentile_ms(95):>11.0f}"
+            )
+    for fp32, int8 in zip(rows["torch fp32"], rows["onnx int8"], strict=True):
+        print(
+            f"onnx int8 / torch fp32 at batch {fp32.batch}: "
+            f"{int8.per_second / fp32.per_second:.2f}x the comments/s "
+            f"({int8.per_second:.2f} vs {fp32.per_second:.2f}); p50 latency "
+            f"{int8.percentile_ms(50):.0f} vs {fp32.percentile_ms(50):.0f} ms"
+        )
+    diffs = [
+        abs(a[name] - b[name])
+        for a, b in zip(rows["torch fp32"][0].scores, rows["onnx int8"][0].scores, strict=True)
+        for name in a
+    ]
+    print(f"check: largest |torch - onnx| score on these {len(texts)} comments: {max(diffs):.4f}")
 
 
 if __name__ == "__main__":

@@ -101,6 +101,43 @@ def tiny_scorer(tiny_model: Any) -> Any:
     return scorer
 
 
+@dataclass(frozen=True)
+class OnnxExport:
+    """What `flask model export` of the tiny model left: its folder, exit code and output."""
+
+    folder: Any
+    exit_code: int
+    output: str
+
+
+def run_export(tiny_model: Any, root: Any, *args: str, **config: Any) -> Any:
+    """`flask model export ARGS` run in-process by an app configured with the tiny model."""
+    app = create_app(
+        make_config(
+            f"sqlite:///{root / 'export.db'}",
+            str(root / "instance"),
+            DETOXIFY_CHECKPOINT=str(tiny_model.checkpoint),
+            DETOXIFY_HF_CONFIG=str(tiny_model.hf_config),
+            **config,
+        )
+    )
+    with pytest.MonkeyPatch.context() as patch, app.app_context():
+        for name in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"):
+            patch.setenv(name, "1")
+        return app.test_cli_runner().invoke(args=["model", "export", *args])
+
+
+@pytest.fixture(scope="session")
+def onnx_export(tiny_model: Any, tmp_path_factory: pytest.TempPathFactory) -> OnnxExport:
+    """`flask model export` of the tiny model, run once: its int8 folder (DETOXIFY_ONNX_DIR)."""
+    root = tmp_path_factory.mktemp("onnx-export")
+    result = run_export(tiny_model, root, DETOXIFY_ONNX_DIR=str(root / "onnx"))
+    output = result.output
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        output += f"\n{result.exception!r}"
+    return OnnxExport(root / "onnx", result.exit_code, output)
+
+
 @pytest.fixture
 def config_overrides() -> dict[str, Any]:
     """Override in a test module (or with `@pytest.mark.parametrize`) to change settings."""

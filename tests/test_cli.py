@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import os
+import re
+import shutil
 import subprocess
 import sys
+from datetime import datetime
 from pathlib import Path
 
 from app.models import CommentScore, CommentStatus
-from tests.conftest import add_comment, comments_in_db
+from app.scoring.probe import PROBES
+from tests.conftest import TRIGGERS, add_comment, comments_in_db, run_export
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -102,3 +107,104 @@ def test_nudges_can_be_switched_off_from_the_command_line(app):
     assert "nudge_enabled = False" in shown
     assert "insult              0.50   0.90  0.50  yes" in shown
     assert runner.invoke(args=["settings", "set", "nudge_enabled", "peut-être"]).exit_code == 2
+
+
+# -- model export ------------------------------------------------------------------------------
+
+DIFF_ROW = re.compile(r"^  (\w+) +(\d\.\d{4})  #(\d+) +« (.+) »$", re.MULTILINE)
+
+
+def test_model_export_prints_the_differences_and_saves_an_int8_model(onnx_export, tiny_model):
+    import onnx
+
+    assert onnx_export.exit_code == 0, onnx_export.output
+    out = onnx_export.output
+    folder = onnx_export.folder
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    rows = {m[1]: (float(m[2]), int(m[3]), m[4]) for m in DIFF_ROW.finditer(out)}
+    assert list(rows) == tiny_model.classes
+    measured = manifest["probe"]["differences"]
+    for category, (printed, probe, preview) in rows.items():
+        assert printed == round(measured[category]["max"], 4)
+        assert probe == measured[category]["probe"]
+        assert printed <= 0.05
+        assert PROBES[probe].startswith(preview.rstrip("…"))
+    # int8 moves the scores a little where the model reacts (the trigger words), not to zero.
+    insult, probe, _ = rows["insult"]
+    assert 0 < insult <= 0.05
+    assert any(word in PROBES[probe].lower() for word in TRIGGERS)
+    windowed = manifest["probe"]["windowed"]
+    assert windowed >= 2  # long probes exercise the windows
+    assert f"probe    {len(PROBES)} French comments, {windowed} of them longer than one" in out
+    largest = max(rows.items(), key=lambda item: item[1][0])
+    assert f"largest  {largest[1][0]:.4f} ({largest[0]}), bound 0.05" in out
+    assert f"saved    {folder} (" in out
+
+    assert manifest["format"] == 1
+    assert manifest["classes"] == tiny_model.classes
+    assert (manifest["max_positions"], manifest["special_tokens"]) == (512, 2)
+    assert manifest["inputs"] == ["input_ids", "attention_mask"]
+    assert manifest["opset"] == 18
+    assert manifest["source"]["name"] == "detoxify-checkpoint:tiny-words.ckpt"
+    assert manifest["source"]["checkpoint"] == str(tiny_model.checkpoint)
+    assert manifest["probe"]["comments"] == len(PROBES)
+    assert manifest["probe"]["max_score_diff"] == 0.05
+    assert datetime.fromisoformat(manifest["created_at"]).tzinfo is not None
+    assert {"model.onnx", "manifest.json", "tokenizer.json", "config.json"} <= {
+        p.name for p in folder.iterdir()
+    }
+    assert not [p for p in folder.parent.iterdir() if p.name.startswith(".")]  # no temp folder
+
+    model = onnx.load(str(folder / "model.onnx"))
+    weights = {tensor.name for tensor in model.graph.initializer}
+    float_weights = [
+        node.name
+        for node in model.graph.node
+        if node.op_type in ("MatMul", "Gemm") and node.input[1] in weights
+    ]
+    assert float_weights == []  # every weight matrix is int8
+    assert any(node.op_type == "MatMulInteger" for node in model.graph.node)
+
+
+def test_model_export_refuses_beyond_max_diff_and_saves_nothing(tiny_model, tmp_path):
+    models = tmp_path / "models"
+    target = models / "onnx"
+    result = run_export(tiny_model, tmp_path, "--output", str(target), "--max-diff", "0")
+    assert result.exit_code == 1, result.output
+    assert "Refused: the ONNX scores differ from torch's by more than 0 (" in result.output
+    assert f"nothing was saved to {target}." in result.output
+    assert "Traceback" not in result.output
+    assert list(models.iterdir()) == []  # neither the model nor a temporary folder
+
+
+def test_refused_model_export_keeps_the_earlier_export(tiny_model, onnx_export, tmp_path):
+    target = tmp_path / "onnx"
+    shutil.copytree(onnx_export.folder, target)
+    before = {p.name: p.read_bytes() for p in target.iterdir()}
+    result = run_export(tiny_model, tmp_path, "--output", str(target), "--max-diff", "0.0001")
+    assert result.exit_code == 1
+    assert "by more than 0.0001 (" in result.output
+    assert {p.name: p.read_bytes() for p in target.iterdir()} == before
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".onnx")]
+
+
+def test_model_export_replaces_an_earlier_export(tiny_model, onnx_export, tmp_path):
+    target = tmp_path / "onnx"
+    shutil.copytree(onnx_export.folder, target)
+    (target / "stale.txt").write_text("from an earlier export", encoding="utf-8")
+    result = run_export(
+        tiny_model, tmp_path, DETOXIFY_ONNX_DIR=str(target), ONNX_MAX_SCORE_DIFF=0.5
+    )
+    assert result.exit_code == 0, result.output
+    assert "bound 0.5" in result.output
+    assert not (target / "stale.txt").exists()
+    manifest = json.loads((target / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["probe"]["max_score_diff"] == 0.5
+
+
+def test_model_export_without_a_model_fails_clearly(tmp_path):
+    result = _flask(["model", "export"], tmp_path)
+    assert result.returncode == 1
+    assert "Model unavailable: could not download the Detoxify 'multilingual'" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "models" / "multilingual-onnx-int8").exists()

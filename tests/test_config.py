@@ -73,3 +73,9 @@ def test_postgres_pools_are_sized_and_checked_before_use(tmp_path):
     }
     sqlite = load_config(str(tmp_path), environ={})["SQLALCHEMY_ENGINE_OPTIONS"]
     assert sqlite == {"pool_pre_ping": True}
+
+
+def test_the_onnx_runtime_refuses_a_gpu_at_start_up(tmp_path):
+    environ = {"DETOXIFY_RUNTIME": "onnx", "DETOXIFY_DEVICE": "cuda"}
+    with pytest.raises(ConfigError, match="DETOXIFY_RUNTIME=onnx runs on the CPU only"):
+        load_config(str(tmp_path), environ=environ)

@@ -8,8 +8,11 @@ has no side effects. A runtime is looked up by name (like Redash's query runners
     [result] = scorer.score(["un commentaire"])
     result.scores["toxicity"]
 
-``"torch"`` (the Detoxify model run by PyTorch, :mod:`app.scoring.detoxify`) is registered here;
-other runtimes call :func:`register` with a factory taking :class:`ScorerSettings`.
+Two runtimes are registered here: ``"torch"`` (the Detoxify model run by PyTorch,
+:mod:`app.scoring.detoxify`) and ``"onnx"`` (the same model exported to ONNX with int8 weights
+by ``flask --app wsgi model export``, run by ONNX Runtime, :mod:`app.scoring.onnx`). They score
+alike (:mod:`app.scoring.base`); other runtimes call :func:`register` with a factory taking
+:class:`ScorerSettings`.
 """
 
 from __future__ import annotations
@@ -46,9 +49,10 @@ _CONFIG_KEYS = {
     "DETOXIFY_WINDOW_STRIDE": "window_stride",
     "DETOXIFY_MAX_BATCH": "max_batch",
     "DETOXIFY_MAX_BATCH_TOKENS": "max_batch_tokens",
+    "DETOXIFY_ONNX_DIR": "onnx_dir",
 }
 _INT_FIELDS = {"threads", "window_tokens", "window_stride", "max_batch", "max_batch_tokens"}
-_OPTIONAL_FIELDS = {"checkpoint", "hf_config", "threads"}
+_OPTIONAL_FIELDS = {"checkpoint", "hf_config", "threads", "onnx_dir"}
 
 
 class ScoringUnavailable(Exception):
@@ -84,6 +88,9 @@ class ScorerSettings:
     of similar length go together; a longer window goes alone). On a CPU, padding costs as
     much as real tokens: bench/scorer.py measured batches padded to 32 x 512 positions 3x
     slower than one comment at a time."""
+    onnx_dir: str | None = None
+    """DETOXIFY_ONNX_DIR: runtime ``onnx`` only, the folder written by ``flask model export``
+    (the int8 model, its tokenizer and manifest.json)."""
 
     def __post_init__(self) -> None:
         if not self.model and not self.checkpoint:
@@ -216,4 +223,11 @@ def _torch_scorer(settings: ScorerSettings) -> Scorer:
     return DetoxifyScorer(settings)
 
 
+def _onnx_scorer(settings: ScorerSettings) -> Scorer:
+    from app.scoring.onnx import OnnxScorer  # imports no onnxruntime until load()
+
+    return OnnxScorer(settings)
+
+
 register("torch", _torch_scorer)
+register("onnx", _onnx_scorer)

@@ -17,29 +17,34 @@ scores are Detoxify's:
 
 Scoring differs from ``Detoxify.predict`` on purpose in one way: long texts are split into
 overlapping windows instead of being truncated at 512 tokens (see :mod:`app.scoring.windows`).
+Windows, batching and the lazy thread-safe load are shared with the other runtimes
+(:class:`app.scoring.base.WindowedScorer`); this module loads the model and runs its forward pass.
 """
 
 from __future__ import annotations
 
-import importlib.metadata
-import logging
-import threading
-import time
 import urllib.error
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from app.scoring import ScoreResult, ScorerSettings, ScoringUnavailable
-from app.scoring.windows import clamp_overlap, usable_positions, window_spans
+from app.scoring import ScorerSettings
+from app.scoring.base import (
+    Loaded,
+    LoadFailure,
+    WindowedScorer,
+    describe,
+    package_version,
+    window_size,
+)
+from app.scoring.windows import usable_positions
 
 if TYPE_CHECKING:
+    import numpy as np
     import torch
 
-__all__ = ["DetoxifyScorer"]
-
-logger = logging.getLogger(__name__)
+__all__ = ["DetoxifyScorer", "TorchLoaded", "identity"]
 
 # Detoxify renames the original (Jigsaw 2018) class names when it loads a checkpoint; the mapping
 # is a local variable of detoxify.detoxify.load_checkpoint, so it is repeated here for the
@@ -59,128 +64,45 @@ _OFFLINE_HINT = (
 _NO_TOKENIZER_LIMIT = 1_000_000
 
 
-class _LoadFailure(Exception):
-    """A load failure whose message is already human-readable."""
-
-
 @dataclass(frozen=True)
-class _Loaded:
+class TorchLoaded(Loaded):
+    """A loaded Detoxify model: its torch module and device, besides what scoring needs."""
+
     model: Any
-    tokenizer: Any
-    classes: list[str]
     device: torch.device
-    max_tokens: int
-    """Tokens per window, special tokens included."""
-    special_tokens: int
-    """Special tokens the tokenizer adds to one sequence ([CLS] + [SEP], <s> + </s>)."""
+    max_positions: int | None
+    """Tokens the model and its tokenizer accept (None: no limit), before DETOXIFY_WINDOW_TOKENS."""
 
 
-def _package_version(name: str) -> str:
-    try:
-        return importlib.metadata.version(name)
-    except importlib.metadata.PackageNotFoundError:
-        return "unknown"
+def identity(settings: ScorerSettings) -> tuple[str, str]:
+    """(name, version) of the Detoxify model these settings load, as stored with its scores."""
+    detoxify_version = package_version("detoxify")
+    if settings.checkpoint:
+        file_name = Path(settings.checkpoint).name
+        return f"detoxify-checkpoint:{file_name}", f"{file_name} (detoxify {detoxify_version})"
+    return f"detoxify-{settings.model}", f"{settings.model} (detoxify {detoxify_version})"
 
 
-def _describe(exc: BaseException) -> str:
-    """One line, no traceback: ``TypeName: message`` (messages can be multi-line)."""
-    text = " ".join(str(exc).split())
-    if len(text) > 400:
-        text = text[:397] + "..."
-    name = type(exc).__name__
-    return f"{name}: {text}" if text else name
-
-
-class DetoxifyScorer:
-    """A Detoxify model: loads once (thread-safe), scores batches with overlapping windows.
-
-    ``load()`` is idempotent; concurrent calls load once (and share a failure: callers that were
-    waiting for a failing attempt get its error rather than each trying again). ``score()`` loads
-    on first use; after a failed load it raises :class:`ScoringUnavailable` at once (it does not
-    retry on every call): call ``load()`` to try again. One lock covers tokenization and the
-    forward pass, so callers in several threads never share the tokenizer (or the model) mid-call.
-    """
+class DetoxifyScorer(WindowedScorer):
+    """A Detoxify model run by PyTorch; loading and windowed scoring: see WindowedScorer."""
 
     def __init__(self, settings: ScorerSettings) -> None:
-        self.settings = settings
-        detoxify_version = _package_version("detoxify")
-        if settings.checkpoint:
-            file_name = Path(settings.checkpoint).name
-            self.name = f"detoxify-checkpoint:{file_name}"
-            self.version = f"{file_name} (detoxify {detoxify_version})"
-        else:
-            self.name = f"detoxify-{settings.model}"
-            self.version = f"{settings.model} (detoxify {detoxify_version})"
-        self.categories: list[str] = []
-        self._state = "not_loaded"
-        self._error: str | None = None
-        self._loaded: _Loaded | None = None
-        self._finished_attempts = 0
-        self._last_exception: Exception | None = None
-        self._load_lock = threading.Lock()
-        self._inference_lock = threading.Lock()
+        super().__init__(settings, *identity(settings))
 
-    def __repr__(self) -> str:
-        return f"<DetoxifyScorer {self.name} {self._state}>"
-
-    @property
-    def state(self) -> str:
-        return self._state
-
-    @property
-    def error(self) -> str | None:
-        return self._error
-
-    @property
-    def max_tokens(self) -> int | None:
-        """Tokens per window (special tokens included) once loaded."""
-        return self._loaded.max_tokens if self._loaded is not None else None
+    def loaded(self) -> TorchLoaded:
+        """The loaded model: torch module, tokenizer... (loads it first); raises
+        ScoringUnavailable."""
+        loaded = self._ready()
+        assert isinstance(loaded, TorchLoaded)
+        return loaded
 
     # -- loading ---------------------------------------------------------------------------
 
-    def load(self) -> None:
-        if self._loaded is not None:
-            return
-        finished_seen = self._finished_attempts
-        with self._load_lock:
-            if self._loaded is not None:
-                return
-            if self._finished_attempts != finished_seen and self._state == "failed":
-                # Another thread's attempt failed while this one waited for the lock: share its
-                # outcome instead of queueing one more (possibly slow) attempt per caller.
-                raise ScoringUnavailable(self._error) from self._last_exception
-            self._state = "loading"
-            started = time.monotonic()
-            try:
-                loaded = self._load()
-            except Exception as exc:
-                message = self._failure_message(exc)
-                self._finished_attempts += 1
-                self._error = message
-                self._last_exception = exc
-                self._state = "failed"
-                logger.warning("scorer %s failed to load: %s", self.name, message)
-                raise ScoringUnavailable(message) from exc
-            self._finished_attempts += 1
-            self.categories = list(loaded.classes)
-            self._loaded = loaded
-            self._error = None
-            self._last_exception = None
-            self._state = "ready"
-            logger.info(
-                "scorer %s loaded in %.1fs on %s (%s; windows of %d tokens)",
-                self.name,
-                time.monotonic() - started,
-                loaded.device,
-                ", ".join(loaded.classes),
-                loaded.max_tokens,
-            )
-
     def _failure_message(self, exc: Exception) -> str:
         s = self.settings
-        if isinstance(exc, _LoadFailure):
+        if isinstance(exc, LoadFailure):
             return str(exc)
-        reason = _describe(exc)
+        reason = describe(exc)
         if s.checkpoint and s.hf_config:
             return f"could not load DETOXIFY_CHECKPOINT {s.checkpoint}: {reason}"
         if s.checkpoint:
@@ -202,7 +124,7 @@ class DetoxifyScorer:
             )
         return f"could not load the Detoxify {s.model!r} model: {reason}"
 
-    def _load(self) -> _Loaded:
+    def _load(self) -> TorchLoaded:
         import torch
         from detoxify import detoxify as dx
 
@@ -210,20 +132,20 @@ class DetoxifyScorer:
         try:
             device = torch.device(s.device)
         except (RuntimeError, ValueError, TypeError) as exc:
-            raise _LoadFailure(f"DETOXIFY_DEVICE {s.device!r} is not a torch device") from exc
+            raise LoadFailure(f"DETOXIFY_DEVICE {s.device!r} is not a torch device") from exc
         if device.type == "cuda" and not torch.cuda.is_available():
-            raise _LoadFailure(f"DETOXIFY_DEVICE is {s.device!r} but CUDA is not available")
+            raise LoadFailure(f"DETOXIFY_DEVICE is {s.device!r} but CUDA is not available")
         if s.threads is not None:
             torch.set_num_threads(s.threads)  # process-wide
         if s.checkpoint and s.hf_config:
             model, tokenizer, classes = _load_offline(s.checkpoint, s.hf_config, device)
         elif s.checkpoint:
             if not Path(s.checkpoint).is_file():
-                raise _LoadFailure(f"DETOXIFY_CHECKPOINT {s.checkpoint} is not a file")
+                raise LoadFailure(f"DETOXIFY_CHECKPOINT {s.checkpoint} is not a file")
             model, tokenizer, classes = dx.load_checkpoint(checkpoint=s.checkpoint, device=s.device)
         else:
             if s.model not in dx.MODEL_URLS:
-                raise _LoadFailure(
+                raise LoadFailure(
                     f"unknown DETOXIFY_MODEL {s.model!r}; Detoxify knows "
                     f"{', '.join(sorted(dx.MODEL_URLS))}"
                 )
@@ -233,133 +155,39 @@ class DetoxifyScorer:
         classes = [str(c) for c in classes]
         outputs = int(model.config.num_labels)
         if not classes or len(classes) > outputs:
-            raise _LoadFailure(
+            raise LoadFailure(
                 f"the checkpoint names {len(classes)} classes but the model has {outputs} outputs"
             )
-        max_tokens, special = _window_size(model, tokenizer, s.window_tokens)
-        return _Loaded(model, tokenizer, classes, device, max_tokens, special)
+        limit = _model_limit(model, tokenizer)
+        special = int(tokenizer.num_special_tokens_to_add(pair=False))
+        return TorchLoaded(
+            tokenizer=tokenizer,
+            classes=classes,
+            max_tokens=window_size(limit, s.window_tokens, special),
+            special_tokens=special,
+            model=model,
+            device=device,
+            max_positions=limit,
+        )
+
+    def _loaded_summary(self, loaded: Any) -> str:
+        return f" on {loaded.device}"
 
     # -- scoring ---------------------------------------------------------------------------
 
-    def score(self, texts: Sequence[str]) -> list[ScoreResult]:
-        if isinstance(texts, str):
-            raise TypeError("score() takes a sequence of texts, not one string")
-        batch = list(texts)
-        for text in batch:
-            if not isinstance(text, str):
-                raise TypeError(f"texts must be strings, got {type(text).__name__}")
-        if not batch:
-            return []
-        loaded = self._ready()
-        with self._inference_lock:
-            try:
-                return self._score(loaded, batch)
-            except Exception as exc:
-                raise ScoringUnavailable(f"Detoxify inference failed: {_describe(exc)}") from exc
-
-    def _ready(self) -> _Loaded:
-        loaded = self._loaded
-        if loaded is not None:
-            return loaded
-        if self._state == "failed":
-            raise ScoringUnavailable(f"the {self.name} model is not available: {self._error}")
-        self.load()
-        assert self._loaded is not None
-        return self._loaded
-
-    def _score(self, loaded: _Loaded, texts: list[str]) -> list[ScoreResult]:
+    def _forward(self, loaded: Any, inputs: dict[str, np.ndarray]) -> np.ndarray:
         import torch
 
-        windows = self._windows(loaded, texts)
-        # Shortest first: every chunk is padded only to its own longest window.
-        order = sorted(range(len(windows)), key=lambda i: len(windows[i][1]["input_ids"]))
-        n_classes = len(loaded.classes)
-        counts = [0] * len(texts)
         with torch.inference_mode():
-            best = torch.full((len(texts), n_classes), -1.0, dtype=torch.float32)
-            for indices in self._chunks(order, windows):
-                chunk = [windows[i] for i in indices]
-                features = {key: [w[key] for _, w in chunk] for key in chunk[0][1]}
-                encoded = loaded.tokenizer.pad(features, padding=True, return_tensors="pt")
-                inputs = {key: value.to(loaded.device) for key, value in encoded.items()}
-                logits = loaded.model(**inputs)[0]
-                # Outputs past the named classes (e.g. the identity heads of "unbiased") are
-                # not reported, as in Detoxify.predict.
-                probs = torch.sigmoid(logits[:, :n_classes].float()).cpu()
-                for (text_index, _), row in zip(chunk, probs, strict=True):
-                    best[text_index] = torch.maximum(best[text_index], row)
-                    counts[text_index] += 1
-        if not bool(torch.isfinite(best).all()) or bool((best < 0).any()):
-            raise ValueError("the model returned no finite score for some text")
-        values = best.tolist()
-        return [
-            ScoreResult(
-                scores={name: float(v) for name, v in zip(loaded.classes, row, strict=True)},
-                windowed=counts[i] > 1,
-            )
-            for i, row in enumerate(values)
-        ]
-
-    def _chunks(
-        self, order: list[int], windows: list[tuple[int, dict[str, list[int]]]]
-    ) -> list[list[int]]:
-        """Group windows (shortest first) into forward passes of at most `max_batch` windows
-        and `max_batch_tokens` padded positions; a window longer than that goes alone."""
-        chunks: list[list[int]] = []
-        current: list[int] = []
-        for i in order:
-            length = len(windows[i][1]["input_ids"])  # the longest so far: order is ascending
-            if current and (
-                len(current) >= self.settings.max_batch
-                or (len(current) + 1) * length > self.settings.max_batch_tokens
-            ):
-                chunks.append(current)
-                current = []
-            current.append(i)
-        if current:
-            chunks.append(current)
-        return chunks
-
-    def _windows(self, loaded: _Loaded, texts: list[str]) -> list[tuple[int, dict[str, list[int]]]]:
-        """(text index, model inputs without padding) for every window of every text."""
-        tokenizer = loaded.tokenizer
-        body = loaded.max_tokens - loaded.special_tokens
-        overlap = clamp_overlap(body, self.settings.window_stride)
-        if getattr(tokenizer, "is_fast", False):
-            # The tokenizer's own sliding window: whole-text tokenization, windows of `body`
-            # tokens sharing `overlap` tokens, special tokens added to each window by the
-            # tokenizer's post-processor. max_length is explicit, so a tokenizer config without
-            # model_max_length cannot produce over-long inputs.
-            encoded = tokenizer(
-                texts,
-                add_special_tokens=True,
-                truncation=True,
-                max_length=loaded.max_tokens,
-                stride=overlap,
-                return_overflowing_tokens=True,
-                return_attention_mask=True,
-            )
-            mapping = encoded["overflow_to_sample_mapping"]
-            keys = [k for k in ("input_ids", "token_type_ids", "attention_mask") if k in encoded]
-            return [
-                (int(text_index), {key: list(encoded[key][i]) for key in keys})
-                for i, text_index in enumerate(mapping)
-            ]
-        # Python ("slow") tokenizers: tokenize without truncation or special tokens, cut the
-        # same windows, let the tokenizer add its special tokens.
-        all_ids = tokenizer(texts, add_special_tokens=False, return_attention_mask=False)
-        windows: list[tuple[int, dict[str, list[int]]]] = []
-        for text_index, ids in enumerate(all_ids["input_ids"]):
-            for start, end in window_spans(len(ids), body, overlap):
-                input_ids = list(tokenizer.build_inputs_with_special_tokens(ids[start:end]))
-                windows.append(
-                    (text_index, {"input_ids": input_ids, "attention_mask": [1] * len(input_ids)})
-                )
-        return windows
+            tensors = {
+                key: torch.from_numpy(value).to(loaded.device) for key, value in inputs.items()
+            }
+            logits = loaded.model(**tensors)[0]
+            return logits.float().cpu().numpy()
 
 
-def _window_size(model: Any, tokenizer: Any, window_tokens: int) -> tuple[int, int]:
-    """(tokens per window, special tokens per window) for this model and tokenizer."""
+def _model_limit(model: Any, tokenizer: Any) -> int | None:
+    """Tokens (special tokens included) the model's positions and its tokenizer accept."""
     embeddings = getattr(model.base_model, "embeddings", None)
     padding_idx = None
     if hasattr(embeddings, "create_position_ids_from_input_ids"):  # RoBERTa family
@@ -368,13 +196,7 @@ def _window_size(model: Any, tokenizer: Any, window_tokens: int) -> tuple[int, i
     tokenizer_limit = getattr(tokenizer, "model_max_length", None)
     if isinstance(tokenizer_limit, int) and 0 < tokenizer_limit < _NO_TOKENIZER_LIMIT:
         limit = tokenizer_limit if limit is None else min(limit, tokenizer_limit)
-    max_tokens = window_tokens if limit is None else min(window_tokens, limit)
-    special = int(tokenizer.num_special_tokens_to_add(pair=False))
-    if max_tokens - special < 1:
-        raise _LoadFailure(
-            f"windows of {max_tokens} tokens leave no room for text after {special} special tokens"
-        )
-    return max_tokens, special
+    return limit
 
 
 def _load_offline(
@@ -411,9 +233,9 @@ def _load_offline(
     ckpt = Path(checkpoint)
     folder = Path(hf_config)
     if not ckpt.is_file():
-        raise _LoadFailure(f"DETOXIFY_CHECKPOINT {ckpt} is not a file")
+        raise LoadFailure(f"DETOXIFY_CHECKPOINT {ckpt} is not a file")
     if not (folder / "config.json").is_file():
-        raise _LoadFailure(
+        raise LoadFailure(
             f"DETOXIFY_HF_CONFIG {folder} is not a folder with a config.json "
             "(and the tokenizer files) of the checkpoint's base model"
         )
@@ -425,9 +247,9 @@ def _load_offline(
         model_class = getattr(transformers, arch["model_name"])
         num_classes = int(arch["num_classes"])
     except (KeyError, TypeError, AttributeError) as exc:
-        raise _LoadFailure(
+        raise LoadFailure(
             f"DETOXIFY_CHECKPOINT {ckpt} is not a Detoxify checkpoint (it needs the config it "
-            f"was trained with and the state dict): {_describe(exc)}"
+            f"was trained with and the state dict): {describe(exc)}"
         ) from exc
     classes = [_STANDARD_NAMES.get(c, c) for c in raw_classes]
     folder_config = model_class.config_class.from_pretrained(str(folder), local_files_only=True)
@@ -465,7 +287,7 @@ def _check_weights(model: Any, state_dict: Mapping[str, Any]) -> None:
             problems.append(f"{len(missing)} missing from the checkpoint (e.g. {missing[0]})")
         if different:
             problems.append(f"{len(different)} not loaded as saved (e.g. {different[0]})")
-        raise _LoadFailure(
+        raise LoadFailure(
             f"the checkpoint does not match {type(model).__name__}: "
             f"{'; '.join(problems)} parameters; refusing to score with random weights"
         )
