@@ -358,8 +358,11 @@ def raw_throughput(
     seed: int = 0,
     texts: Sequence[str] | None = None,
     repeat: int = DEFAULT_REPEAT,
+    runtime: str = "torch",
+    onnx_dir: Path | str | None = None,
 ) -> dict[str, Any]:
-    """The project scorer's best throughput over ``batch_sizes`` (model only, no app).
+    """The project scorer's best throughput over ``batch_sizes`` (model only, no app), for
+    ``runtime`` (``onnx``: the export in ``onnx_dir``).
 
     Builds/reuses the bench model when no paths are given; scores ``texts`` (default:
     ``length_sample(n_comments, seed)``) at each batch size after a warm-up, as
@@ -373,7 +376,8 @@ def raw_throughput(
         checkpoint, hf_config = ensure_model()
     _set_threads(threads)
     texts = list(texts) if texts is not None else length_sample(n_comments, seed)
-    scorer = load_scorer(Path(checkpoint), Path(hf_config), threads)
+    extra = {"onnx_dir": str(onnx_dir)} if onnx_dir else {}
+    scorer = load_scorer(Path(checkpoint), Path(hf_config), threads, runtime, **extra)
     _, timings = measure(texts, batch_sizes, scorer=scorer, repeat=repeat)
     best = max(timings, key=lambda t: t.per_second)
     return {

@@ -1,0 +1,178 @@
+"""The production shape under load: gunicorn + Celery + Redis, for each model runtime.
+
+    python bench/production.py [--runtimes torch,onnx] [--clients 1,8] [--comments 48]
+
+For each runtime (``DETOXIFY_RUNTIME``), starts the processes the README's « Production »
+section gives (tests/system/stack.py: its own Redis on a free loopback port, `gunicorn
+wsgi:app` with two web processes, one `celery worker`, `celery beat`, SQLite or
+$BENCH_DATABASE_URL) with the full-size random-weights model of Detoxify's multilingual
+architecture (bench/model.py; its int8 ONNX export for ``onnx``), then posts comments from
+concurrent readers as end_to_end.py does. Before that, in the same run, it scores the same
+comments with the raw scorer of that runtime (no app: the model alone, one comment per call and
+in batches) and prints end-to-end comments/s as a ratio to it, with p50/p95 latency (submit to
+decision). Web, worker and bench share the machine's cores: on 2 cores the web processes'
+time is taken from the model's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.comments import length_sample  # noqa: E402
+from bench.end_to_end import client_run, health  # noqa: E402
+from bench.model import ensure_model  # noqa: E402
+
+
+def model_settings(runtime: str, threads: int) -> dict[str, str]:
+    """Where the bench model is, for this runtime (the ONNX export is made once, cached)."""
+    checkpoint, hf = ensure_model()
+    settings = {
+        "DETOXIFY_CHECKPOINT": str(checkpoint),
+        "DETOXIFY_HF_CONFIG": str(hf),
+        "DETOXIFY_RUNTIME": runtime,
+        "DETOXIFY_THREADS": str(threads),
+    }
+    if runtime == "onnx":
+        from bench.scorer import ensure_onnx_model
+
+        onnx_dir, _manifest = ensure_onnx_model(checkpoint, hf)
+        settings["DETOXIFY_ONNX_DIR"] = str(onnx_dir)
+    return settings
+
+
+def raw(settings: dict[str, str], texts: list[str], threads: int) -> dict[str, Any]:
+    """The runtime's scorer alone (bench/scorer.py), one comment per call and in batches."""
+    from bench.scorer import raw_throughput
+
+    return raw_throughput(
+        settings["DETOXIFY_CHECKPOINT"],
+        settings["DETOXIFY_HF_CONFIG"],
+        texts=texts,
+        threads=threads,
+        batch_sizes=(1, 16),
+        repeat=1,
+        runtime=settings["DETOXIFY_RUNTIME"],
+        onnx_dir=settings.get("DETOXIFY_ONNX_DIR"),
+    )
+
+
+def run_level(base: str, texts: list[str], clients: int) -> dict[str, Any]:
+    shares = [texts[i::clients] for i in range(clients)]
+    latencies: list[float] = []
+    failures: list[int] = []
+    threads = [
+        threading.Thread(target=client_run, args=(base, share, n, latencies, failures))
+        for n, share in enumerate(shares)
+    ]
+    time.sleep(6)  # the workers' heartbeats (every 5 s) carry their totals
+    before = health(base)["scoring"]["totals"]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - started
+    time.sleep(6)
+    after = health(base)["scoring"]["totals"]
+    batches = after["batches"] - before["batches"]
+    latencies.sort()
+    return {
+        "clients": clients,
+        "comments": len(latencies),
+        "failed": len(failures),
+        "per_second": len(latencies) / elapsed,
+        "p50_ms": statistics.median(latencies) * 1000,
+        "p95_ms": latencies[max(0, int(len(latencies) * 0.95) - 1)] * 1000,
+        "mean_batch": (after["comments"] - before["comments"]) / batches if batches else 0,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runtimes", default="torch,onnx")
+    parser.add_argument("--clients", default="1,8")
+    parser.add_argument("--comments", type=int, default=48, help="comments per level")
+    parser.add_argument("--threads", type=int, default=2, help="model threads (worker, raw)")
+    args = parser.parse_args()
+    from tests.system.stack import Stack
+
+    texts = length_sample(args.comments, seed=1)
+    levels = [int(c) for c in args.clients.split(",")]
+    database = os.environ.get("BENCH_DATABASE_URL")
+    results = []
+    for runtime in args.runtimes.split(","):
+        settings = model_settings(runtime, args.threads)
+        base_line = raw(settings, texts, args.threads)
+        print(
+            f"{runtime}: raw scorer "
+            + ", ".join(f"batch {b}: {v:.2f}/s" for b, v in base_line["by_batch"].items()),
+            flush=True,
+        )
+        with tempfile.TemporaryDirectory() as tmp:
+            model = SimpleNamespace(
+                checkpoint=settings["DETOXIFY_CHECKPOINT"], hf_config=settings["DETOXIFY_HF_CONFIG"]
+            )
+            stack = Stack(
+                Path(tmp),
+                database or f"sqlite:///{Path(tmp) / 'site.db'}",
+                model,
+                {
+                    **settings,
+                    "SCORING_WAIT_SECONDS": "120",
+                    "SCORING_TIMEOUT_SECONDS": "600",
+                    "SCORING_LEASE_SECONDS": "600",
+                    "SCORING_SWEEP_SECONDS": "5",
+                    "SCORING_BATCH_SIZE": "16",
+                    "COMMENT_MAX_LENGTH": "10000",
+                },
+            )
+            try:
+                stack.start(workers=1)
+                run_level(stack.base, length_sample(4, seed=99), 2)  # warm-up
+                for clients in levels:
+                    row = run_level(stack.base, texts, clients)
+                    row.update(runtime=runtime, raw=base_line["per_second"])
+                    results.append(row)
+                    print(
+                        f"  {clients} clients: {row['per_second']:.2f}/s, "
+                        f"p50 {row['p50_ms']:.0f} ms",
+                        flush=True,
+                    )
+            finally:
+                stack.close()
+    print()
+    print(
+        f"{'runtime':>7} {'clients':>7} {'comments':>8} {'failed':>6} {'per s':>7} "
+        f"{'raw /s':>7} {'ratio':>6} {'p50 ms':>8} {'p95 ms':>8} {'mean batch':>10}"
+    )
+    for row in results:
+        print(
+            f"{row['runtime']:>7} {row['clients']:>7} {row['comments']:>8} {row['failed']:>6} "
+            f"{row['per_second']:>7.2f} {row['raw']:>7.2f} "
+            f"{row['per_second'] / row['raw']:>6.2f} {row['p50_ms']:>8.0f} {row['p95_ms']:>8.0f} "
+            f"{row['mean_batch']:>10.1f}"
+        )
+    by_runtime = {r["runtime"]: r for r in results if r["clients"] == max(levels)}
+    if {"torch", "onnx"} <= set(by_runtime):
+        onnx, torch = by_runtime["onnx"], by_runtime["torch"]
+        print(
+            f"\nonnx int8 / torch fp32 at {max(levels)} clients: "
+            f"{onnx['per_second'] / torch['per_second']:.2f}x comments/s end to end, "
+            f"{onnx['raw'] / torch['raw']:.2f}x raw"
+        )
+
+
+if __name__ == "__main__":
+    main()
