@@ -10,11 +10,21 @@ import os
 import shutil
 import tempfile
 
-bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
-# Processes: gunicorn's WEB_CONCURRENCY, else two per core.
-workers = int(os.environ.get("WEB_CONCURRENCY", 2 * (os.cpu_count() or 1)))
+from dotenv import dotenv_values
+
+# Like the app: the environment first, then `.env` (see .env.example, « gunicorn »).
+_dotenv = dotenv_values(".env") if os.path.exists(".env") else {}
+
+
+def _setting(key: str, default: str) -> str:
+    return os.environ.get(key) or _dotenv.get(key) or default
+
+
+bind = _setting("GUNICORN_BIND", "127.0.0.1:8000")
+# Processes: WEB_CONCURRENCY, else two per core.
+workers = int(_setting("WEB_CONCURRENCY", str(2 * (os.cpu_count() or 1))))
 worker_class = "gthread"
-threads = int(os.environ.get("GUNICORN_THREADS", "8"))
+threads = int(_setting("GUNICORN_THREADS", "8"))
 timeout = 30  # a request never waits longer than SCORING_WAIT_SECONDS for the model
 graceful_timeout = 20
 accesslog = "-"
