@@ -262,9 +262,15 @@ class CeleryScoring:
             return False
 
     def wait(self, comment_id: int, timeout: float) -> bool:
+        """Block until a worker says this comment is dealt with, or `timeout`. If Redis fails
+        meanwhile, the comment (if still untouched) is held at once, as when publishing fails:
+        no sweep can run until the broker is back."""
         try:
             return self._redis.blpop([_DECIDED_KEY.format(comment_id)], timeout=timeout) is not None
-        except redis.RedisError:
+        except redis.RedisError as error:
+            logger.error("scoring queue lost while waiting for comment %d: %s", comment_id, error)
+            why = f"scoring queue unreachable: {type(error).__name__}"
+            scoring.hold_unqueued([comment_id], why)
             return False
 
     def workers(self) -> list[dict[str, Any]]:

@@ -118,3 +118,12 @@ class TestBrokerDown:
         page = reader.client.get(ARTICLE_URL).get_data(as_text=True)
         assert "Un avis posé sur la reconstruction." in page  # its author still sees it
         assert db.session.scalar(sa.select(sa.func.count()).select_from(CommentScore)) == 0
+
+    def test_a_broker_lost_while_a_reader_waits_holds_the_comment(self, app, article):
+        [comment_id] = _pending(article, 1)
+        assert app.extensions["scoring"].wait(comment_id, 0.5) is False
+        db.session.expire_all()
+        comment = db.session.get(Comment, comment_id)
+        assert comment.status == CommentStatus.HELD
+        assert comment.awaiting_score
+        assert [r["code"] for r in comment.reasons] == ["scoring_unavailable"]
