@@ -126,7 +126,9 @@ def client_run(
         latencies.append(time.perf_counter() - started)
 
 
-def run_level(base: str, texts: list[str], clients: int) -> dict[str, float]:
+def run_level(base: str, texts: list[str], clients: int, settle: float = 0) -> dict[str, float]:
+    """Post `texts` from `clients` concurrent readers. `settle`: seconds to wait before reading
+    the scoring totals of /healthz (Celery workers report theirs every 5 s)."""
     shares = [texts[i::clients] for i in range(clients)]
     latencies: list[float] = []
     failures: list[int] = []
@@ -134,6 +136,7 @@ def run_level(base: str, texts: list[str], clients: int) -> dict[str, float]:
         threading.Thread(target=client_run, args=(base, share, n, latencies, failures))
         for n, share in enumerate(shares)
     ]
+    time.sleep(settle)
     before = health(base)["scoring"]["totals"]
     started = time.perf_counter()
     for thread in threads:
@@ -141,6 +144,7 @@ def run_level(base: str, texts: list[str], clients: int) -> dict[str, float]:
     for thread in threads:
         thread.join()
     elapsed = time.perf_counter() - started
+    time.sleep(settle)
     after = health(base)["scoring"]["totals"]
     batches = after["batches"] - before["batches"]
     scored = after["comments"] - before["comments"]
@@ -152,7 +156,7 @@ def run_level(base: str, texts: list[str], clients: int) -> dict[str, float]:
         "failed": len(failures),
         "per_second": len(latencies) / elapsed,
         "p50_ms": statistics.median(latencies) * 1000,
-        "p95_ms": latencies[int(len(latencies) * 0.95) - 1] * 1000,
+        "p95_ms": latencies[max(0, int(len(latencies) * 0.95) - 1)] * 1000,
         "mean_ms": statistics.mean(latencies) * 1000,
         "mean_batch": scored / batches if batches else 0,
         "model_ms_per_batch": model_seconds * 1000 / batches if batches else 0,

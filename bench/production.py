@@ -18,11 +18,8 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
 import tempfile
-import threading
-import time
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -31,7 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.comments import length_sample  # noqa: E402
-from bench.end_to_end import client_run, health  # noqa: E402
+from bench.end_to_end import run_level  # noqa: E402
 from bench.model import ensure_model  # noqa: E402
 
 
@@ -66,37 +63,6 @@ def raw(settings: dict[str, str], texts: list[str], threads: int) -> dict[str, A
         runtime=settings["DETOXIFY_RUNTIME"],
         onnx_dir=settings.get("DETOXIFY_ONNX_DIR"),
     )
-
-
-def run_level(base: str, texts: list[str], clients: int) -> dict[str, Any]:
-    shares = [texts[i::clients] for i in range(clients)]
-    latencies: list[float] = []
-    failures: list[int] = []
-    threads = [
-        threading.Thread(target=client_run, args=(base, share, n, latencies, failures))
-        for n, share in enumerate(shares)
-    ]
-    time.sleep(6)  # the workers' heartbeats (every 5 s) carry their totals
-    before = health(base)["scoring"]["totals"]
-    started = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    elapsed = time.perf_counter() - started
-    time.sleep(6)
-    after = health(base)["scoring"]["totals"]
-    batches = after["batches"] - before["batches"]
-    latencies.sort()
-    return {
-        "clients": clients,
-        "comments": len(latencies),
-        "failed": len(failures),
-        "per_second": len(latencies) / elapsed,
-        "p50_ms": statistics.median(latencies) * 1000,
-        "p95_ms": latencies[max(0, int(len(latencies) * 0.95) - 1)] * 1000,
-        "mean_batch": (after["comments"] - before["comments"]) / batches if batches else 0,
-    }
 
 
 def main() -> None:
@@ -142,7 +108,8 @@ def main() -> None:
                 stack.start(workers=1)
                 run_level(stack.base, length_sample(4, seed=99), 2)  # warm-up
                 for clients in levels:
-                    row = run_level(stack.base, texts, clients)
+                    # The workers' heartbeats (every 5 s) carry their totals.
+                    row: dict[str, Any] = run_level(stack.base, texts, clients, settle=6)
                     row.update(runtime=runtime, raw=base_line["per_second"])
                     results.append(row)
                     print(
