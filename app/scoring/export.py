@@ -4,7 +4,8 @@
 
 1. takes the torch model as the ``torch`` runtime loaded it (:class:`DetoxifyScorer`, the
    production loading path);
-2. exports it with ``torch.onnx.export(dynamo=True)``, opset 18: the ``torch.export``-based
+2. exports it, with eager attention (see :func:`_write_model`), with
+   ``torch.onnx.export(dynamo=True)``, opset 18: the ``torch.export``-based
    exporter, the default of torch 2.9+ (the TorchScript one is deprecated and bakes Python
    branches of transformers' attention masks into the graph, as its TracerWarnings say).
    Opset 18 is what torch's ONNX function library is written for, so no version conversion
@@ -177,7 +178,13 @@ def _write_model(loaded: TorchLoaded, folder: Path) -> None:
     batch, sequence = torch.export.Dim("batch"), torch.export.Dim("sequence")
     fp32 = folder / "fp32"
     fp32.mkdir()
-    with _quiet_exporter():
+    # Eager attention: the graph of transformers' default (sdpa) attention carries a NaN guard
+    # in every layer, about 12 % of ONNX Runtime's time; eager attention computes the same
+    # scores, and its export runs ~15 % faster (bench/scorer.py --runtimes-only). The torch
+    # runtime keeps its own attention: it is switched back after the export.
+    attention = loaded.model.config._attn_implementation
+    loaded.model.set_attn_implementation("eager")
+    with _quiet_exporter(), _restored_attention(loaded.model, attention):
         program = torch.onnx.export(
             loaded.model,
             (),
@@ -198,6 +205,14 @@ def _write_model(loaded: TorchLoaded, folder: Path) -> None:
     shutil.rmtree(fp32)
     loaded.tokenizer.save_pretrained(str(folder))
     loaded.model.config.save_pretrained(str(folder))
+
+
+@contextlib.contextmanager
+def _restored_attention(model: Any, attention: str) -> Iterator[None]:
+    try:
+        yield
+    finally:
+        model.set_attn_implementation(attention)
 
 
 class _QuantizerChatter(logging.Filter):

@@ -255,3 +255,19 @@ def test_an_app_with_the_onnx_runtime_scores_posted_comments(app: Any, reader: A
     assert [row.model_name for row in rows] == ["onnx-int8:detoxify-checkpoint:tiny-words.ckpt"] * 2
     assert rows[0].scores["toxicity"] == pytest.approx(0.95, abs=0.02)
     assert rows[1].scores["toxicity"] == pytest.approx(NEUTRAL, abs=0.01)
+
+
+def test_the_export_leaves_the_torch_model_as_it_ran(tiny_model: TinyCheckpoint, tmp_path: Path):
+    """The export runs eager attention (faster in ONNX Runtime, same scores); the torch
+    runtime's model is given its own attention back."""
+    from app.scoring.export import export_onnx
+
+    scorer = get_scorer(
+        ScorerSettings(checkpoint=str(tiny_model.checkpoint), hf_config=str(tiny_model.hf_config))
+    )
+    model = scorer.loaded().model
+    before = model.config._attn_implementation
+    assert before != "eager"
+    report = export_onnx(scorer, tmp_path / "onnx", max_diff=0.05, probes=["Merci.", "Quel idiot."])
+    assert report.saved
+    assert model.config._attn_implementation == before
