@@ -256,9 +256,7 @@ class CeleryScoring:
             self.celery_app.send_task(SCORE_TASK, args=[ids], retry=True)
             return True
         except Exception as error:  # kombu raises several kinds for a dead broker
-            logger.error("scoring queue unreachable, holding %d comments: %s", len(ids), error)
-            self.metrics.failures.inc(len(ids))
-            scoring.hold_unqueued(ids, f"scoring queue unreachable: {type(error).__name__}")
+            self._queue_lost(ids, error)
             return False
 
     def wait(self, comment_id: int, timeout: float) -> bool:
@@ -268,10 +266,15 @@ class CeleryScoring:
         try:
             return self._redis.blpop([_DECIDED_KEY.format(comment_id)], timeout=timeout) is not None
         except redis.RedisError as error:
-            logger.error("scoring queue lost while waiting for comment %d: %s", comment_id, error)
-            why = f"scoring queue unreachable: {type(error).__name__}"
-            scoring.hold_unqueued([comment_id], why)
+            self._queue_lost([comment_id], error)
             return False
+
+    def _queue_lost(self, ids: list[int], error: Exception) -> None:
+        """The broker failed us: hold these comments for a human (the sweep queues them again
+        once it is back)."""
+        logger.error("scoring queue unreachable, holding comments %s: %s", ids, error)
+        held = scoring.hold_unqueued(ids, f"scoring queue unreachable: {type(error).__name__}")
+        self.metrics.failures.inc(held)
 
     def workers(self) -> list[dict[str, Any]]:
         """The live workers' last heartbeats."""
@@ -290,23 +293,30 @@ class CeleryScoring:
 
     def problem(self) -> str | None:
         """Why comments cannot be scored now (shown to staff), or None."""
-        if not self.broker_ok():
-            return _("la file de scoring (Redis) ne répond pas")
+        return _problem(self.broker_ok(), self.workers())
+
+    def gauges(self) -> dict[str, tuple[str, float]]:
+        """The workers, as the web processes see them (their heartbeats), for /metrics."""
         workers = self.workers()
-        if not workers:
-            return _("aucun worker de scoring ne répond")
-        if all(w["model"]["state"] == "failed" for w in workers):
-            return workers[0]["model"]["error"] or "le modèle n’a pas pu être chargé"
-        return None
+        return {
+            "moderation_scoring_workers": (
+                "Celery scoring workers alive (heartbeat in the last 15 s).",
+                float(len(workers)),
+            ),
+            "moderation_scoring_workers_ready": (
+                "Celery scoring workers whose model is loaded.",
+                float(sum(w["model"]["state"] == "ready" for w in workers)),
+            ),
+        }
 
     def status(self) -> dict[str, Any]:
-        workers = self.workers()
+        broker, workers = self.broker_ok(), self.workers()
         ready = [w for w in workers if w["model"]["state"] != "failed"]
         # The model as /healthz and the admin pages show it: a working worker's, else why not.
         model: dict[str, Any] = (
             (ready or workers)[0]["model"]
             if workers
-            else {"name": None, "state": "failed", "error": self.problem()}
+            else {"name": None, "state": "failed", "error": _problem(broker, workers)}
         )
         totals = {"batches": 0, "comments": 0, "model_seconds": 0.0}
         for worker in workers:
@@ -314,7 +324,7 @@ class CeleryScoring:
                 totals[key] += worker["totals"][key]
         return {
             "backend": "celery",
-            "broker": self.broker_ok(),
+            "broker": broker,
             "running": bool(ready),
             "workers": [
                 {"worker": w["worker"], "model": w["model"]["state"], "totals": w["totals"]}
@@ -323,3 +333,14 @@ class CeleryScoring:
             "totals": totals,
             "model": model,
         }
+
+
+def _problem(broker_ok: bool, workers: list[dict[str, Any]]) -> str | None:
+    """Why comments cannot be scored (shown to staff), from the broker and the heartbeats."""
+    if not broker_ok:
+        return _("la file de scoring (Redis) ne répond pas")
+    if not workers:
+        return _("aucun worker de scoring ne répond")
+    if all(w["model"]["state"] == "failed" for w in workers):
+        return workers[0]["model"]["error"] or "le modèle n’a pas pu être chargé"
+    return None

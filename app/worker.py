@@ -151,6 +151,10 @@ class ScoringWorker:
                 if self._waiters.get(comment_id) is event:
                     del self._waiters[comment_id]
 
+    def gauges(self) -> dict[str, tuple[str, float]]:
+        """Gauges of this backend for /metrics (the thread's numbers are all in its metrics)."""
+        return {}
+
     def problem(self) -> str | None:
         """Why comments cannot be scored now (shown to staff), or None."""
         return (self.scorer.error or "model failed") if self.scorer.state == "failed" else None

@@ -1,12 +1,10 @@
 from __future__ import annotations
 
 from flask import Response, current_app, jsonify, request
-from sqlalchemy import func, select, text
 
 from app.api import bp
 from app.extensions import csrf, db
-from app.models import Comment
-from app.tasks import CeleryScoring
+from app.services import scoring
 
 
 @bp.get("/healthz")
@@ -16,21 +14,18 @@ def healthz() -> tuple[Response, int]:
 
     200: the site can take and score comments. 503: the database does not answer, or the
     model failed to load (comments are then kept and held for moderators)."""
-    worker = current_app.extensions["scoring"]
-    worker.start()
-    database: dict[str, object] = {"ok": True}
+    backend = current_app.extensions["scoring"]
+    backend.start()
+    database: dict[str, object]
     try:
-        db.session.execute(text("SELECT 1"))
-        database["awaiting_score"] = db.session.scalar(
-            select(func.count()).select_from(Comment).where(Comment.awaiting_score)
-        )
+        database = {"ok": True, "awaiting_score": scoring.awaiting_count()}
     except Exception as error:  # the answer itself must not fail
         db.session.rollback()
         database = {"ok": False, "error": type(error).__name__}
-    scoring = worker.status()
-    scoring_ok = scoring["model"]["state"] in ("ready", "loading", "not_loaded")
+    status = backend.status()
+    scoring_ok = status["model"]["state"] in ("ready", "loading", "not_loaded")
     ok = bool(database["ok"]) and scoring_ok
-    body = {"status": "ok" if ok else "degraded", "database": database, "scoring": scoring}
+    body = {"status": "ok" if ok else "degraded", "database": database, "scoring": status}
     return jsonify(body), 200 if ok else 503
 
 
@@ -49,24 +44,11 @@ def metrics() -> Response:
     if not (loopback or has_role(current_user, Role.MODERATOR)):
         abort(403, description="Les métriques sont réservées à l’équipe et aux sondes locales.")
     backend = current_app.extensions["scoring"]
-    depth = db.session.scalar(
-        select(func.count()).select_from(Comment).where(Comment.awaiting_score)
-    )
-    db.session.commit()
     gauges = {
         "moderation_queue_depth": (
             "Comments awaiting a score (read from the database at scrape time).",
-            float(depth or 0),
-        )
+            float(scoring.awaiting_count()),
+        ),
+        **backend.gauges(),
     }
-    if isinstance(backend, CeleryScoring):
-        workers = backend.workers()
-        gauges["moderation_scoring_workers"] = (
-            "Celery scoring workers alive (heartbeat in the last 15 s).",
-            float(len(workers)),
-        )
-        gauges["moderation_scoring_workers_ready"] = (
-            "Celery scoring workers whose model is loaded.",
-            float(sum(w["model"]["state"] == "ready" for w in workers)),
-        )
     return Response(render(backend.metrics, gauges), mimetype=CONTENT_TYPE_LATEST)

@@ -197,8 +197,7 @@ def record_failure(claim: Claim, error: str) -> list[int]:
     """The model could not score: hold each comment for a human, and retry later with backoff."""
     now = utcnow()
     held: list[int] = []
-    verdict = policy.decide(None, {})
-    reasons = [policy.Reason(policy.SCORING_UNAVAILABLE, detail=error[:300]).as_dict()]
+    unavailable = _unavailable(error)
     for comment in claim.comments:
         attempts = comment.scoring_attempts + 1
         values: dict[str, object] = {
@@ -211,8 +210,7 @@ def record_failure(claim: Claim, error: str) -> list[int]:
         if newly_held:
             values.update(
                 status=CommentStatus.HELD,
-                status_reason=labels.reader_message(verdict),
-                reasons=reasons,
+                **unavailable,
                 decided_at=now,
                 version=Comment.version + 1,
             )
@@ -231,7 +229,7 @@ def record_failure(claim: Claim, error: str) -> list[int]:
                     from_status=CommentStatus.PENDING,
                     to_status=CommentStatus.HELD,
                     reason_code=policy.SCORING_UNAVAILABLE,
-                    reason=audit.reasons_text(reasons),
+                    reason=audit.reasons_text(unavailable["reasons"]),
                 )
     db.session.commit()
     return held
@@ -241,24 +239,40 @@ def hold_unqueued(comment_ids: Sequence[int], error: str) -> int:
     """The scoring queue did not take these comments (broker down): hold them for a human
     (« scoring unavailable ») and let the sweep queue them again after the first backoff."""
     now = utcnow()
-    verdict = policy.decide(None, {})
-    reasons = [policy.Reason(policy.SCORING_UNAVAILABLE, detail=error[:300]).as_dict()]
+    unavailable = _unavailable(error)
     held = _hold_all(
         CommentStatus.PENDING,
         [Comment.id.in_(comment_ids), Comment.awaiting_score, _unclaimed(now)],
         {
-            "status_reason": labels.reader_message(verdict),
-            "reasons": reasons,
+            **unavailable,
             "scoring_attempts": Comment.scoring_attempts + 1,
             "next_scoring_at": now + backoff(1),
         },
         now,
         action="scoring_failed",
         reason_code=policy.SCORING_UNAVAILABLE,
-        reason=audit.reasons_text(reasons),
+        reason=audit.reasons_text(unavailable["reasons"]),
     )
     db.session.commit()
     return held
+
+
+def _unavailable(detail: str) -> dict[str, Any]:
+    """What a comment held for want of a score carries: the reader's message, and the reason
+    « scoring unavailable » with its detail (the error, at most 300 characters)."""
+    return {
+        "status_reason": labels.reader_message(policy.decide(None, {})),
+        "reasons": [policy.Reason(policy.SCORING_UNAVAILABLE, detail=detail[:300]).as_dict()],
+    }
+
+
+def awaiting_count() -> int:
+    """How many comments await a score (the queue depth /healthz and /metrics report)."""
+    count = db.session.scalar(
+        select(func.count()).select_from(Comment).where(Comment.awaiting_score)
+    )
+    db.session.commit()  # never leave a transaction open (SQLite)
+    return count or 0
 
 
 def backoff(attempts: int) -> timedelta:
@@ -285,18 +299,15 @@ def sweep() -> list[int]:
     a failed attempt whose backoff is over, or a comment whose worker vanished."""
     now = utcnow()
     timeout = timedelta(seconds=current_app.config["SCORING_TIMEOUT_SECONDS"])
-    verdict = policy.decide(None, {})
-    reasons = [
-        policy.Reason(policy.SCORING_UNAVAILABLE, detail="no score within the time limit").as_dict()
-    ]
+    unavailable = _unavailable("no score within the time limit")
     too_long = _hold_all(
         CommentStatus.PENDING,
         [Comment.awaiting_score, Comment.created_at < now - timeout],
-        {"status_reason": labels.reader_message(verdict), "reasons": reasons},
+        unavailable,
         now,
         action="scoring_timeout",
         reason_code=policy.SCORING_UNAVAILABLE,
-        reason=audit.reasons_text(reasons),
+        reason=audit.reasons_text(unavailable["reasons"]),
     )
     expired_nudges = _expire_nudges(now)
     db.session.commit()  # even when nothing changed: never leave a write transaction open
