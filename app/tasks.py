@@ -126,7 +126,9 @@ def _register_tasks(celery_app: Celery, app: Flask, runner: BatchScorer) -> None
             db.session.rollback()
             logger.warning("database error while scoring, retrying: %s", error.orig)
             raise self.retry(countdown=2) from error
-        _notify(notifier, [*comment_ids, *done])
+        # Only what was dealt with here: a comment another worker's batch holds is announced
+        # by that worker, once decided (waking its reader now would show « en attente »).
+        _notify(notifier, done)
         return len(done)
 
     @celery_app.task(name=SWEEP_TASK, ignore_result=True, shared=False)

@@ -65,9 +65,10 @@ class TestWithBroker:
         # The requests waiting for these comments are told, through Redis.
         backend = app.extensions["scoring"]
         assert all(backend.wait(i, 0.1) for i in ids)
-        # A second task for a comment already decided does nothing.
+        # A second task for a comment already decided does nothing, and wakes nobody.
         assert task.apply(args=[[ids[1]]]).get() == 0
         assert runner.batches == [5]
+        assert backend.wait(ids[1], 0.1) is False
 
     def test_the_sweep_queues_comments_whose_retry_is_due(self, app, article, live_redis):
         from datetime import timedelta
