@@ -472,18 +472,7 @@ def stacked_bars_svg(
     plot = _Plot(legend_height + 16)
     totals = [sum(series[key][i] for key in keys) for i in range(len(days))]
     ticks = _count_ticks(max(totals, default=0))
-    body = [legend, plot.y_axis(ticks, text, text["count_axis"])]
-    body.append(
-        _el(
-            "line",
-            class_="chart-axis chart-axis--x",
-            x1=plot.left,
-            x2=plot.right,
-            y1=plot.bottom,
-            y2=plot.bottom,
-            stroke="currentColor",
-        )
-    )
+    body = [legend, plot.y_axis(ticks, text, text["count_axis"]), plot.x_axis_line()]
     n = len(days)
     slot = plot.width / max(n, 1)
     bar = min(slot * 0.7, 48)
@@ -563,19 +552,21 @@ class _Plot:
     def y(self, share: float) -> float:
         return self.bottom - share * self.height
 
+    def x_axis_line(self) -> str:
+        """The x axis itself: a line along the bottom of the plot."""
+        return _el(
+            "line",
+            class_="chart-axis chart-axis--x",
+            x1=self.left,
+            x2=self.right,
+            y1=self.bottom,
+            y2=self.bottom,
+            stroke="currentColor",
+        )
+
     def x_axis_unit(self, text: Mapping[str, str], title: str) -> str:
         """The x axis from 0 to 1, a tick every 0.1, and its title."""
-        parts = [
-            _el(
-                "line",
-                class_="chart-axis chart-axis--x",
-                x1=self.left,
-                x2=self.right,
-                y1=self.bottom,
-                y2=self.bottom,
-                stroke="currentColor",
-            )
-        ]
+        parts = [self.x_axis_line()]
         for i in range(11):
             x = self.x(i / 10)
             parts.append(
