@@ -59,14 +59,21 @@ def assert_readable(message: str) -> None:
 # -- registry, settings, imports --------------------------------------------------------------
 
 
-def test_importing_and_constructing_loads_nothing() -> None:
+@pytest.mark.parametrize(
+    ("module", "settings", "runtime", "name"),
+    [
+        ("app.scoring.detoxify", "", "torch", "detoxify-multilingual"),
+        ("app.scoring.export", "onnx_dir='/nowhere'", "onnx", "onnx-int8:detoxify-multilingual"),
+    ],
+)
+def test_importing_and_constructing_loads_nothing(module, settings, runtime, name) -> None:
     code = (
         "import sys\n"
         "import app.scoring as s\n"
-        "import app.scoring.detoxify\n"
-        "scorer = s.get_scorer(s.ScorerSettings())\n"
-        "heavy = [m for m in ('torch', 'transformers', 'detoxify') if m in sys.modules]\n"
-        "print(heavy, scorer.state, scorer.name)\n"
+        f"import {module}\n"
+        f"scorer = s.get_scorer(s.ScorerSettings({settings}), runtime={runtime!r})\n"
+        "heavy = ('torch', 'transformers', 'detoxify', 'onnx', 'onnxruntime', 'numpy')\n"
+        "print([m for m in heavy if m in sys.modules], scorer.state, scorer.name)\n"
     )
     out = subprocess.run(
         [sys.executable, "-c", code],
@@ -77,7 +84,7 @@ def test_importing_and_constructing_loads_nothing() -> None:
         timeout=120,
         check=True,
     )
-    assert out.stdout.strip() == "[] not_loaded detoxify-multilingual"
+    assert out.stdout.strip() == f"[] not_loaded {name}"
 
 
 def test_registry() -> None:
