@@ -318,7 +318,7 @@ class CeleryScoring:
         model: dict[str, Any] = (
             (ready or workers)[0]["model"]
             if workers
-            else {"name": None, "state": "failed", "error": _problem(broker, workers)}
+            else {"name": self.scorer.name, "state": "failed", "error": _problem(broker, workers)}
         )
         totals = {"batches": 0, "comments": 0, "model_seconds": 0.0}
         for worker in workers:

@@ -98,6 +98,12 @@ class TestWithBroker:
         assert health.status_code == 503
         assert health.json["scoring"]["backend"] == "celery"
         assert health.json["scoring"]["workers"] == []
+        # The configured model, by name, and why it cannot score.
+        assert health.json["scoring"]["model"] == {
+            "name": "detoxify-checkpoint:tiny-words.ckpt",
+            "state": "failed",
+            "error": "aucun worker de scoring ne répond",
+        }
 
 
 class TestBrokerDown:
