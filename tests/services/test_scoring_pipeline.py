@@ -167,6 +167,8 @@ def test_two_workers_never_decide_the_same_comment_twice(app, article, database_
         time.sleep(0.2)
     finally:
         other.extensions["scoring"].stop()
+        with other.app_context():  # close its pooled connections now, not when collected
+            db.engine.dispose()
     assert sorted(decided) == ids
 
 
