@@ -34,11 +34,11 @@ def pytest_report_header() -> str:
     return f"database: {'PostgreSQL ' + TEST_DATABASE_URL if TEST_DATABASE_URL else 'SQLite'}"
 
 
-def _postgres_url(worker: str) -> tuple[str, str]:
-    """A schema of our own per xdist worker, so that parallel runs never share tables."""
+def postgres_schema_url(schema: str) -> str:
+    """TEST_DATABASE_URL with a fresh, empty schema of its own first on the search path, so
+    that parallel runs (xdist workers, system stacks) never share tables."""
     assert TEST_DATABASE_URL is not None
     url = normalise_database_url(TEST_DATABASE_URL)
-    schema = f"test_{worker}"
     engine = sa.create_engine(url)
     try:
         with engine.begin() as conn:
@@ -48,7 +48,8 @@ def _postgres_url(worker: str) -> tuple[str, str]:
         pytest.exit(f"TEST_DATABASE_URL is set but unreachable: {error}", returncode=3)
     finally:
         engine.dispose()
-    return url, schema
+    sep = "&" if "?" in url else "?"
+    return f"{url}{sep}options=-csearch_path%3D{schema}"
 
 
 @pytest.fixture(scope="session")
@@ -56,9 +57,7 @@ def database_url(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> It
     if not TEST_DATABASE_URL:
         yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
         return
-    url, schema = _postgres_url(worker_id)
-    sep = "&" if "?" in url else "?"
-    yield f"{url}{sep}options=-csearch_path%3D{schema}"
+    yield postgres_schema_url(f"test_{worker_id}")
 
 
 def make_config(database_url: str, instance_path: str, **overrides: Any) -> dict[str, Any]:

@@ -11,9 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
 
-from tests.conftest import TEST_DATABASE_URL
+from tests.conftest import TEST_DATABASE_URL, postgres_schema_url
 from tests.system.stack import Stack
 
 pytestmark = pytest.mark.system
@@ -22,17 +21,8 @@ pytestmark = pytest.mark.system
 def _database(folder: Path, worker_id: str) -> str:
     if not TEST_DATABASE_URL:
         return f"sqlite:///{folder / 'site.db'}"
-    from app.config import normalise_database_url
-
-    url = normalise_database_url(TEST_DATABASE_URL)
-    schema = f"system_{worker_id}"
-    engine = sa.create_engine(url)
-    with engine.begin() as conn:
-        conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    engine.dispose()
-    sep = "&" if "?" in url else "?"
-    return f"{url}{sep}options=-csearch_path%3D{schema}&application_name=moderation-{worker_id}"
+    # The stack's own connections carry a name: a test cuts them, and only them.
+    return f"{postgres_schema_url(f'system_{worker_id}')}&application_name=moderation-{worker_id}"
 
 
 @pytest.fixture

@@ -28,11 +28,11 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from tests.conftest import CSRF_RE, FORM_TOKEN_RE
+
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 ARTICLE = "/articles/raqqa-al-mayadeen"
-CSRF_RE = re.compile(r'<input[^>]*name="csrf_token"[^>]*value="([^"]+)"')
-FORM_TOKEN_RE = re.compile(r'name="form_token" type="hidden" value="([^"]+)"')
 COMMENT_ID_RE = re.compile(r"(?:#c|commentaire=)(\d+)")
 
 
