@@ -10,6 +10,7 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app.config import load_config
 from app.extensions import babel, csrf, db, limiter, login_manager, migrate, talisman
@@ -39,6 +40,11 @@ def create_app(config: dict[str, Any] | None = None, scorer: Scorer | None = Non
     app.request_class = Request
     app.config.update(config if config is not None else load_config(app.instance_path))
     logging.basicConfig(level=logging.INFO)
+    if app.config.get("TRUSTED_PROXIES", 0) > 0:
+        # Behind N proxies: the reader's address and scheme are the ones the nearest N
+        # appended to X-Forwarded-For/-Proto; with 0 these headers are ignored (spoofable).
+        hops = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
 
     db.init_app(app)
     migrate.init_app(app, db, directory=_migrations_dir())
