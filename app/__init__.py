@@ -75,8 +75,11 @@ def create_app(config: dict[str, Any] | None = None, scorer: Scorer | None = Non
     from app.reader import bp as reader_bp
 
     @login_manager.user_loader
-    def load_user(user_id: str) -> User | None:
-        return db.session.get(User, int(user_id)) if user_id.isdigit() else None
+    def load_user(session_id: str) -> User | None:
+        """The account of a session or remember-me cookie, while that session is current."""
+        from app.services.accounts import user_for_session
+
+        return user_for_session(session_id)
 
     # The model (loaded on first use) and the scoring backend: a thread of this process that
     # starts with the first request (never for CLI commands), or Celery workers.
