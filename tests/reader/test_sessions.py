@@ -72,10 +72,14 @@ def test_signing_out_ends_the_sessions_of_every_device(app, staff):
 
 @pytest.mark.parametrize(
     "command",
-    [["users", "deactivate", STAFF], ["users", "set-password", STAFF, "--password", "x" * 12]],
-    ids=["deactivation", "new-password"],
+    [
+        ["users", "deactivate", STAFF],
+        ["users", "set-password", STAFF, "--password", "x" * 12],
+        ["users", "set-role", STAFF, "admin"],
+    ],
+    ids=["deactivation", "new-password", "new-role"],
 )
-def test_deactivation_and_a_new_password_end_every_session(app, staff, command):
+def test_deactivation_a_new_password_or_role_end_every_session(app, staff, command):
     client = _sign_in(app)
     copied = _cookies(client)
     result = app.test_cli_runner().invoke(args=command)
