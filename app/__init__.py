@@ -10,6 +10,7 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app.config import load_config
 from app.extensions import babel, csrf, db, limiter, login_manager, migrate, talisman
@@ -39,6 +40,11 @@ def create_app(config: dict[str, Any] | None = None, scorer: Scorer | None = Non
     app.request_class = Request
     app.config.update(config if config is not None else load_config(app.instance_path))
     logging.basicConfig(level=logging.INFO)
+    if app.config.get("TRUSTED_PROXIES", 0) > 0:
+        # Behind N proxies: the reader's address and scheme are the ones the nearest N
+        # appended to X-Forwarded-For/-Proto; with 0 these headers are ignored (spoofable).
+        hops = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
 
     db.init_app(app)
     migrate.init_app(app, db, directory=_migrations_dir())
@@ -69,8 +75,11 @@ def create_app(config: dict[str, Any] | None = None, scorer: Scorer | None = Non
     from app.reader import bp as reader_bp
 
     @login_manager.user_loader
-    def load_user(user_id: str) -> User | None:
-        return db.session.get(User, int(user_id)) if user_id.isdigit() else None
+    def load_user(session_id: str) -> User | None:
+        """The account of a session or remember-me cookie, while that session is current."""
+        from app.services.accounts import user_for_session
+
+        return user_for_session(session_id)
 
     # The model (loaded on first use) and the scoring backend: a thread of this process that
     # starts with the first request (never for CLI commands), or Celery workers.

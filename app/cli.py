@@ -274,6 +274,21 @@ def register(app: Flask) -> None:
             raise click.ClickException(error.message) from None
         click.echo(f"{email} is deactivated.")
 
+    @users.command("set-password")
+    @click.argument("email")
+    @click.option("--password", help="For scripts; asked (hidden, twice) when absent.")
+    def users_set_password(email: str, password: str | None) -> None:
+        """Give an account a new password; its sessions everywhere end."""
+        if password is None:
+            password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+        if len(password) < 10:
+            raise click.BadParameter("at least 10 characters", param_hint="password")
+        try:
+            accounts.set_password(email, password)
+        except accounts.AccountError as error:
+            raise click.ClickException(error.message) from None
+        click.echo(f"{email} has a new password; its sessions are ended.")
+
 
 def _preview(text: str, width: int = 48) -> str:
     """The start of a comment on one line."""

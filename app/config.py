@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Mapping
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -102,6 +103,10 @@ def load_config(instance_path: str, environ: Mapping[str, str] | None = None) ->
     default_db = f"sqlite:///{instance / 'moderation.db'}"
     rate_limit = _env(values, "COMMENT_RATE_LIMIT", "5 per minute") or "5 per minute"
     _check_rate_limit(rate_limit)
+    signup_limit = _env(values, "SIGNUP_RATE_LIMIT", "10 per hour") or "10 per hour"
+    _check_rate_limit(signup_limit, "SIGNUP_RATE_LIMIT")
+    signin_limit = _env(values, "SIGNIN_RATE_LIMIT", "10 per 15 minutes") or "10 per 15 minutes"
+    _check_rate_limit(signin_limit, "SIGNIN_RATE_LIMIT")
 
     force_https = _bool(values, "FORCE_HTTPS", env == "production")
     return {
@@ -124,11 +129,23 @@ def load_config(instance_path: str, environ: Mapping[str, str] | None = None) ->
         # Rate-limit counters: in memory for one process, Redis when several share the load.
         "RATELIMIT_STORAGE_URI": _env(values, "RATELIMIT_STORAGE_URI", "memory://"),
         "RATELIMIT_HEADERS_ENABLED": True,
+        # Accounts: sign-up attempts per address; sign-in attempts per account, from any address.
+        "SIGNUP_RATE_LIMIT": signup_limit,
+        "SIGNIN_RATE_LIMIT": signin_limit,
+        # Proxies in front of the app whose X-Forwarded-For/-Proto are believed (0: none).
+        "TRUSTED_PROXIES": _int(values, "TRUSTED_PROXIES", 0),
+        # /metrics for a scraper that sends `Authorization: Bearer <token>` (empty: staff only).
+        "METRICS_TOKEN": _env(values, "METRICS_TOKEN", "") or "",
         # Security
         "FORCE_HTTPS": force_https,
         "SESSION_COOKIE_SECURE": force_https,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "REMEMBER_COOKIE_SECURE": force_https,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_DURATION": timedelta(
+            days=_int(values, "REMEMBER_COOKIE_DAYS", 30, minimum=1)
+        ),
         "WTF_CSRF_TIME_LIMIT": _int(values, "CSRF_TIME_LIMIT_SECONDS", 8 * 3600, minimum=60),
     }
 
@@ -219,15 +236,14 @@ def _engine_options(values: Mapping[str, str | None]) -> dict[str, Any]:
     return options
 
 
-def _check_rate_limit(value: str) -> None:
+def _check_rate_limit(value: str, key: str = "COMMENT_RATE_LIMIT") -> None:
     from limits import parse_many
 
     try:
         parse_many(value)
     except ValueError:
         raise ConfigError(
-            f"COMMENT_RATE_LIMIT must use Flask-Limiter's notation (e.g. '5 per minute'), "
-            f"got {value!r}"
+            f"{key} must use Flask-Limiter's notation (e.g. '5 per minute'), got {value!r}"
         ) from None
 
 

@@ -47,14 +47,16 @@ def _kept_text(status: int) -> str | None:
     return request.form.get("body")
 
 
-def _render(status: int, message: str, **context: object) -> tuple[Response | str, int]:
+def _render(
+    status: int, message: str, title: str | None = None, **context: object
+) -> tuple[Response | str, int]:
     if _wants_json():
         return jsonify(error={"status": status, "message": message, **context}), status
     return (
         render_template(
             "errors/error.html",
             status=status,
-            title=TITLES.get(status, "Erreur"),
+            title=title or TITLES.get(status, "Erreur"),
             message=message,
             kept_text=_kept_text(status),
             **context,
@@ -87,10 +89,18 @@ def register(app: Flask) -> None:
         current = limiter.current_limit
         wait = max(1, int(current.reset_at - time.time())) if current else 60
         when = time.strftime("%H:%M:%S", time.localtime(time.time() + wait))
+        delay = f"dans {wait} seconde{'s' if wait > 1 else ''} (à partir de {when})"
+        if request.blueprint == "auth":  # sign-in, sign-up
+            return _render(
+                429,
+                f"Trop de tentatives en peu de temps. Vous pourrez réessayer {delay}.",
+                title="Trop de tentatives",
+                retry_after=wait,
+            )
         return _render(
             429,
             f"Vous avez envoyé trop de commentaires en peu de temps. Vous pourrez en publier "
-            f"à nouveau dans {wait} seconde{'s' if wait > 1 else ''} (à partir de {when}). "
+            f"à nouveau {delay}. "
             "Votre texte est recopié ci-dessous.",
             retry_after=wait,
         )

@@ -58,8 +58,15 @@ class User(UserMixin, db.Model):
     role: Mapped[str] = mapped_column(String(16), default=Role.READER)
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Part of every session and remember-me cookie: raising it ends them all (sign-out,
+    # deactivation, a new password or role).
+    session_version: Mapped[int] = mapped_column(default=0, server_default="0")
 
     __table_args__ = (CheckConstraint("role IN ('reader', 'moderator', 'admin')", name="role"),)
+
+    def get_id(self) -> str:
+        """What Flask-Login keeps in the session and the remember-me cookie."""
+        return f"{self.id}:{self.session_version}"
 
     def set_password(self, password: str) -> None:
         # Werkzeug's default is scrypt with a random 16-byte salt per password.

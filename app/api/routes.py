@@ -29,9 +29,21 @@ def healthz() -> tuple[Response, int]:
     return jsonify(body), 200 if ok else 503
 
 
+def _scraper_token_ok() -> bool:
+    """`Authorization: Bearer <METRICS_TOKEN>`, compared in constant time; off when unset."""
+    import hmac
+
+    expected = current_app.config.get("METRICS_TOKEN") or ""
+    scheme, _, given = (request.headers.get("Authorization") or "").partition(" ")
+    if not expected or scheme.lower() != "bearer":
+        return False
+    return hmac.compare_digest(given.strip().encode(), expected.encode())
+
+
 @bp.get("/metrics")
 def metrics() -> Response:
-    """Prometheus metrics. 200 for staff or a scraper on this machine (loopback); 403 else."""
+    """Prometheus metrics. 200 for staff or a scraper sending `Authorization: Bearer
+    <METRICS_TOKEN>`; 403 else (whatever the address it comes from)."""
     from flask import abort
     from flask_login import current_user
     from prometheus_client import CONTENT_TYPE_LATEST
@@ -40,9 +52,8 @@ def metrics() -> Response:
     from app.metrics import render
     from app.models import Role
 
-    loopback = request.remote_addr in ("127.0.0.1", "::1")
-    if not (loopback or has_role(current_user, Role.MODERATOR)):
-        abort(403, description="Les métriques sont réservées à l’équipe et aux sondes locales.")
+    if not (_scraper_token_ok() or has_role(current_user, Role.MODERATOR)):
+        abort(403, description="Les métriques sont réservées à l’équipe et à sa sonde.")
     backend = current_app.extensions["scoring"]
     gauges = {
         "moderation_queue_depth": (

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from urllib.parse import urlsplit
 
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 from werkzeug.wrappers import Response
 
 from app.auth import bp
 from app.auth.forms import LoginForm, RegisterForm
 from app.extensions import limiter
+from app.models import User
 from app.services import accounts
 
 
@@ -23,7 +26,30 @@ def _safe_next() -> str:
     return url_for("reader.index")
 
 
+def _account_key() -> str:
+    """Rate-limit key for the account a sign-in names: a keyed hash of the typed address, so
+    that no address is ever kept in the limiter's storage (nor in the logs)."""
+    email = (request.form.get("email") or "").strip().lower()
+    key = current_app.config["SECRET_KEY"].encode()
+    return "account:" + hmac.new(key, email.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def _signin_limit() -> str:
+    return str(current_app.config["SIGNIN_RATE_LIMIT"])
+
+
+def _signup_limit() -> str:
+    return str(current_app.config["SIGNUP_RATE_LIMIT"])
+
+
+def _start_session(user: User, remember: bool = False) -> None:
+    """A new session for the account: nothing of the guest before it survives into it."""
+    session.clear()
+    login_user(user, remember=remember)
+
+
 @bp.route("/inscription", methods=["GET", "POST"])
+@limiter.limit(_signup_limit, methods=["POST"])
 def register() -> Response | str | tuple[str, int]:
     if current_user.is_authenticated:
         return redirect(_safe_next())
@@ -34,8 +60,8 @@ def register() -> Response | str | tuple[str, int]:
         except accounts.AccountError as error:
             getattr(form, error.field or "email").errors.append(error.message)
         else:
-            login_user(user)
-            flash(f"Bienvenue, {user.display_name} ! Votre compte est créé.", "success")
+            _start_session(user)
+            flash("Bienvenue ! Votre compte est créé.", "success")  # no name in the cookie
             return redirect(_safe_next(), code=303)
     status = 422 if request.method == "POST" else 200
     return render_template("auth/register.html", form=form), status
@@ -43,6 +69,7 @@ def register() -> Response | str | tuple[str, int]:
 
 @bp.route("/connexion", methods=["GET", "POST"])
 @limiter.limit("10 per minute", methods=["POST"])
+@limiter.limit(_signin_limit, key_func=_account_key, methods=["POST"])
 def login() -> Response | str | tuple[str, int]:
     if current_user.is_authenticated:
         return redirect(_safe_next())
@@ -50,11 +77,11 @@ def login() -> Response | str | tuple[str, int]:
     if form.validate_on_submit():
         user = accounts.authenticate(form.email.data, form.password.data)
         if user is not None:
-            login_user(user, remember=form.remember.data)
-            flash(f"Vous êtes connecté, {user.display_name}.", "success")
+            _start_session(user, remember=bool(form.remember.data))
+            flash("Vous êtes connecté.", "success")  # no name in the cookie
             return redirect(_safe_next(), code=303)
         current_app.logger.warning(
-            "failed sign-in for %r from %s", form.email.data, request.remote_addr
+            "failed sign-in for %s from %s", _account_key(), request.remote_addr
         )
         form.form_errors.append("Adresse de messagerie ou mot de passe incorrect.")
     status = 422 if request.method == "POST" else 200
@@ -63,6 +90,11 @@ def login() -> Response | str | tuple[str, int]:
 
 @bp.post("/deconnexion")
 def logout() -> Response:
-    logout_user()
+    """Ends every session of the account (other devices, copied cookies, remember-me), and
+    this browser's session with whatever it held."""
+    if current_user.is_authenticated:
+        accounts.sign_out(current_user._get_current_object())
+    session.clear()
+    logout_user()  # after clear(): it asks for the remember-me cookie to be deleted
     flash("Vous êtes déconnecté.", "info")
     return redirect(url_for("reader.index"), code=303)

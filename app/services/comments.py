@@ -364,3 +364,17 @@ def _build_threads(roots: Sequence[Comment], replies: Sequence[Comment]) -> list
 def find_own_comment(comment_id: int, viewer: Viewer) -> Comment | None:
     """A comment its author may see (any status), or any published comment."""
     return db.session.scalar(select(Comment).where(Comment.id == comment_id, _visible_to(viewer)))
+
+
+def guest_author(guest_token: str | None) -> tuple[str | None, str | None]:
+    """The name and address a guest gave with their latest comment (to prefill the form):
+    kept on the server, so that the session cookie carries only the opaque token."""
+    if not guest_token:
+        return None, None
+    row = db.session.execute(
+        select(Comment.author_name, Comment.author_email)
+        .where(Comment.guest_token == guest_token, Comment.user_id.is_(None))
+        .order_by(Comment.id.desc())
+        .limit(1)
+    ).first()
+    return (row.author_name, row.author_email) if row else (None, None)

@@ -66,6 +66,10 @@ def children(pid: int) -> list[int]:
     return found
 
 
+# What the stack's Prometheus scraper sends (`Authorization: Bearer …`).
+METRICS_TOKEN = "system-test-scraper"
+
+
 @dataclass
 class Stack:
     folder: Path
@@ -106,6 +110,7 @@ class Stack:
             WEB_CONCURRENCY="2",
             GUNICORN_THREADS="8",
             PYTHONUNBUFFERED="1",
+            METRICS_TOKEN=METRICS_TOKEN,
         )
         env.update(self.settings)
         return env
@@ -213,9 +218,10 @@ class Stack:
 
     # Readers -------------------------------------------------------------------------------
 
-    def get(self, path: str) -> tuple[int, str]:
+    def get(self, path: str, headers: dict[str, str] | None = None) -> tuple[int, str]:
+        request = urllib.request.Request(self.base + path, headers=headers or {})
         try:
-            with urllib.request.urlopen(self.base + path, timeout=10) as response:
+            with urllib.request.urlopen(request, timeout=10) as response:
                 return response.status, response.read().decode()
         except urllib.error.HTTPError as error:
             return error.code, error.read().decode(errors="replace")

@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from tests.conftest import TEST_DATABASE_URL
-from tests.system.stack import ARTICLE, Stack, children, wait_until
+from tests.system.stack import ARTICLE, METRICS_TOKEN, Stack, children, wait_until
 
 pytestmark = pytest.mark.system
 
@@ -116,7 +116,7 @@ def test_broker_stopped_and_restarted(stack: Stack) -> None:
     status, page = stack.get(ARTICLE)
     assert status == 200 and "Votre commentaire" in page
     # /metrics adds up both gunicorn processes' counters (Prometheus' multiprocess mode).
-    status, metrics = stack.get("/metrics")
+    status, metrics = stack.get("/metrics", {"Authorization": f"Bearer {METRICS_TOKEN}"})
     assert status == 200
     assert "moderation_scoring_failures_total 10.0" in metrics
     waits = re.search(r"^moderation_decision_wait_seconds_count ([0-9.]+)$", metrics, re.M)
