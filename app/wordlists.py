@@ -211,6 +211,7 @@ def normalise(text: str) -> str:
 # --- skeletons -----------------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=65_536)
 def _readings(word: str) -> tuple[str, ...]:
     """Skeletons of one normalised word (steps 5 and 6): every reading, collapsed."""
     if not any(c.isalpha() for c in word):
