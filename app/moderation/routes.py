@@ -334,8 +334,9 @@ def highlighted(text: str, stored: list[dict[str, object]] | None = None) -> Mar
     """The comment as text, with the words of the site's lists marked (moderators' cards).
 
     `stored`: the matches recorded with the decision (`Comment.word_matches`), shown as they
-    were then; only a comment without them (stored before they were) is matched against the
-    lists as they are now."""
+    were then; a comment without them (stored before they were kept, or rewritten by its
+    author and awaiting its new score: the card passes None) is matched against the lists as
+    they are now."""
     if stored is not None:
         matches = stored_matches(text, stored)
     else:

@@ -118,3 +118,16 @@ def test_a_long_comment_against_a_thousand_long_phrases_gets_its_verdict(app, re
     assert comment.reasons == [{"code": "banned_word", "detail": phrases[123]}]
     [match] = comment.word_matches
     assert body[match["start"] : match["end"]] == " ".join(["le"] * 29 + ["mot123"])
+
+
+def test_a_rewritten_comment_awaiting_its_score_is_matched_with_the_lists(app, article, mod_client):  # noqa: F811
+    from tests.moderation.conftest import held
+
+    # nudged, decided on its first text (« Quel idiot »), then rewritten by its author; the
+    # model is down, so it waits for a score, held, with the matches of its first text
+    stale = [{"kind": "suspect", "entry": "idiot", "start": 5, "end": 10}]
+    held(article, "Un guignol, franchement", awaiting_score=True, word_matches=stale)
+    settings.set_value("suspect_words", ["guignol"])
+    page = mod_client.get("/moderation/file/a-moderer").get_data(as_text=True)
+    assert 'title="suspect : guignol">guignol</mark>, franchement' in page
+    assert "suspect : idiot" not in page
