@@ -211,8 +211,20 @@ def normalise(text: str) -> str:
 # --- skeletons -----------------------------------------------------------------------------
 
 
-@functools.lru_cache(maxsize=65_536)
+# Words up to this length are remembered (the caches' memory stays bounded: 65,536 short
+# words); a longer one, rare and possibly made up to fill the caches, is worked out each time.
+_CACHED_WORD = 32
+
+
 def _readings(word: str) -> tuple[str, ...]:
+    return _cached_readings(word) if len(word) <= _CACHED_WORD else _word_readings(word)
+
+
+def _text_keys(word: str) -> tuple[str, ...]:
+    return _cached_text_keys(word) if len(word) <= _CACHED_WORD else _word_text_keys(word)
+
+
+def _word_readings(word: str) -> tuple[str, ...]:
     """Skeletons of one normalised word (steps 5 and 6): every reading, collapsed."""
     if not any(c.isalpha() for c in word):
         return (word,)  # digits only (or symbols only): literal
@@ -225,8 +237,7 @@ def _readings(word: str) -> tuple[str, ...]:
     return tuple(readings)
 
 
-@functools.lru_cache(maxsize=65_536)
-def _text_keys(word: str) -> tuple[str, ...]:
+def _word_text_keys(word: str) -> tuple[str, ...]:
     """Keys under which a word of a comment is looked up: its skeletons, then the same without
     a final plural s or x."""
     keys = dict.fromkeys(_readings(word))
@@ -234,6 +245,10 @@ def _text_keys(word: str) -> tuple[str, ...]:
         if len(key) >= 3 and key[-1] in "sx" and key[-2].isalpha():
             keys.setdefault(key[:-1])
     return tuple(keys)
+
+
+_cached_readings = functools.lru_cache(maxsize=65_536)(_word_readings)
+_cached_text_keys = functools.lru_cache(maxsize=65_536)(_word_text_keys)
 
 
 def _entry_words(entry: str) -> list[str]:

@@ -496,3 +496,19 @@ def test_thousands_of_phrases_on_a_long_comment_of_their_first_word() -> None:
         ("banned", "le mot4242", "le mot4242"),
         ("suspect", long[7], " ".join(["le"] * 29 + ["fin7"])),
     ]
+
+
+def test_long_made_up_words_do_not_fill_the_caches() -> None:
+    """Each word's readings are cached; a flood of comments made of long unique words
+    (2,000 characters each) must not stay there: 65,536 of them would hold gigabytes."""
+    from app import wordlists
+
+    lists = WordLists(["connard"], [])
+    caches = (wordlists._cached_text_keys, wordlists._cached_readings)
+    lists.find("connard")
+    before = [cache.cache_info().currsize for cache in caches]
+    rng = random.Random(7)
+    for _ in range(50):
+        word = "".join(rng.choice("abcdefgh1") for _ in range(2_000))
+        assert [m.entry for m in lists.find(f"{word} connard")] == ["connard"]
+    assert [cache.cache_info().currsize for cache in caches] == before
