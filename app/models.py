@@ -134,6 +134,10 @@ class Comment(db.Model):
     status_reason: Mapped[str | None] = mapped_column(Text)
     # Every reason of the last decision, for moderators: [{"code": ..., "detail": ...}]
     reasons: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    # The word lists' matches when the model's decision was recorded, highlighted on the
+    # moderators' card: [{"kind": "banned"|"suspect", "entry": ..., "start": ..., "end": ...}]
+    # (offsets into `body`). NULL: never matched (stored before this column, or not scored).
+    word_matches: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     decided_at: Mapped[datetime | None] = mapped_column()
 

@@ -7,10 +7,11 @@ Pure: plain values in, reasons out. The scoring pipeline and the admins' simulat
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from app.policy import Reason
-from app.wordlists import WordLists
+from app.wordlists import Match, WordLists
 
 RULE_PREMODERATE_ALL = "rule_premoderate_all"
 RULE_ARTICLE = "rule_article_premoderated"
@@ -19,7 +20,15 @@ RULE_NEW_READER = "rule_new_reader"
 BANNED_WORD = "banned_word"
 SUSPECT_WORD = "suspect_word"
 
-LINK = re.compile(r"(?i)\b(?:https?://|www\.)\S+|\b[\w-]+\.(?:com|fr|org|net|info|io|ly|be|ch)\b")
+# A link: an address with its scheme or « www. », or a name ending in a common domain
+# (« exemple.fr », « mon-site.com »). Linear in the text's length: a name is tried only from
+# the start of its run of letters, digits and hyphens (the look-behind), and each quantifier
+# meets a character it cannot take, so nothing is tried twice (« a-a-a-… » has no dot to find,
+# and is given up once).
+LINK = re.compile(
+    r"(?i)\b(?:https?://|www\.)\S+"
+    r"|(?<![\w-])-*\w[\w-]*\.(?:com|fr|org|net|info|io|ly|be|ch)\b"
+)
 
 
 @dataclass(frozen=True)
@@ -39,8 +48,16 @@ class Facts:
     author_published_before: int = 0  # the author's published comments before this one
 
 
-def reasons_for(rules: Rules, facts: Facts) -> tuple[list[Reason], list[Reason]]:
-    """(hold reasons, reject reasons) for this comment under these rules."""
+def word_matches(rules: Rules, body: str) -> list[Match]:
+    """The word lists' matches in `body` (none without lists)."""
+    return rules.words.find(body) if rules.words is not None else []
+
+
+def reasons_for(
+    rules: Rules, facts: Facts, matches: Sequence[Match] | None = None
+) -> tuple[list[Reason], list[Reason]]:
+    """(hold reasons, reject reasons) for this comment under these rules; `matches`: the word
+    lists' matches in `facts.body` when the caller has them already (`word_matches`)."""
     holds: list[Reason] = []
     rejects: list[Reason] = []
     if rules.premoderate_all:
@@ -53,7 +70,7 @@ def reasons_for(rules: Rules, facts: Facts) -> tuple[list[Reason], list[Reason]]
         holds.append(Reason(RULE_NEW_READER, detail=f"{facts.author_published_before + 1}"))
     if rules.words is not None:
         seen: set[tuple[str, str]] = set()
-        for match in rules.words.find(facts.body):
+        for match in word_matches(rules, facts.body) if matches is None else matches:
             if (match.kind, match.entry) in seen:  # one reason per entry, however often
                 continue
             seen.add((match.kind, match.entry))

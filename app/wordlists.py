@@ -74,6 +74,8 @@ __all__ = [
     "highlight",
     "normalise",
     "parse_list",
+    "stored_match",
+    "stored_matches",
 ]
 
 Kind = Literal["banned", "suspect"]
@@ -209,7 +211,20 @@ def normalise(text: str) -> str:
 # --- skeletons -----------------------------------------------------------------------------
 
 
+# Words up to this length are remembered (the caches' memory stays bounded: 65,536 short
+# words); a longer one, rare and possibly made up to fill the caches, is worked out each time.
+_CACHED_WORD = 32
+
+
 def _readings(word: str) -> tuple[str, ...]:
+    return _cached_readings(word) if len(word) <= _CACHED_WORD else _word_readings(word)
+
+
+def _text_keys(word: str) -> tuple[str, ...]:
+    return _cached_text_keys(word) if len(word) <= _CACHED_WORD else _word_text_keys(word)
+
+
+def _word_readings(word: str) -> tuple[str, ...]:
     """Skeletons of one normalised word (steps 5 and 6): every reading, collapsed."""
     if not any(c.isalpha() for c in word):
         return (word,)  # digits only (or symbols only): literal
@@ -222,8 +237,7 @@ def _readings(word: str) -> tuple[str, ...]:
     return tuple(readings)
 
 
-@functools.lru_cache(maxsize=65_536)
-def _text_keys(word: str) -> tuple[str, ...]:
+def _word_text_keys(word: str) -> tuple[str, ...]:
     """Keys under which a word of a comment is looked up: its skeletons, then the same without
     a final plural s or x."""
     keys = dict.fromkeys(_readings(word))
@@ -231,6 +245,10 @@ def _text_keys(word: str) -> tuple[str, ...]:
         if len(key) >= 3 and key[-1] in "sx" and key[-2].isalpha():
             keys.setdefault(key[:-1])
     return tuple(keys)
+
+
+_cached_readings = functools.lru_cache(maxsize=65_536)(_word_readings)
+_cached_text_keys = functools.lru_cache(maxsize=65_536)(_word_text_keys)
 
 
 def _entry_words(entry: str) -> list[str]:
@@ -306,12 +324,13 @@ def _runs(special: dict[int, _Token]) -> list[list[int]]:
     runs: list[list[int]] = []
 
     def close(run: list[int]) -> None:
-        while run and special[run[0]].core_end == special[run[0]].core_start:
-            run.pop(0)
-        while run and special[run[-1]].core_end == special[run[-1]].core_start:
-            run.pop()
-        if len(run) >= 2:
-            runs.append(run)
+        first, last = 0, len(run)
+        while first < last and special[run[first]].core_end == special[run[first]].core_start:
+            first += 1
+        while last > first and special[run[last - 1]].core_end == special[run[last - 1]].core_start:
+            last -= 1
+        if last - first >= 2:
+            runs.append(run[first:last])
 
     run: list[int] = []
     for index, tok in special.items():
@@ -425,18 +444,23 @@ def _clean_entry(raw: str) -> str:
 class WordLists:
     """The three lists, compiled once; `find` is then a few dictionary look-ups per word.
 
+    Phrases live in a trie of words (`_Node`), walked from each word of the comment for as
+    long as the following words continue some phrase: the cost of `find` grows with the
+    comment's length times the words of the longest phrase that actually continues there,
+    never with the number of entries (1,000 phrases « le … » cost one look-up per « le »).
+
     Immutable after construction: share one instance between threads. An entry in both lists
     (same `entry_key`) counts as banned; duplicates and entries with nothing to match are
     ignored.
     """
 
-    __slots__ = ("_entries", "_index")
+    __slots__ = ("_entries", "_phrases", "_single")
 
     def __init__(
         self, banned: Iterable[str], suspect: Iterable[str], allowed: Iterable[str] = ()
     ) -> None:
         single: dict[str, list[_Entry]] = {}
-        phrases: dict[str, list[_Entry]] = {}
+        root = _Node()
         entries: dict[str, list[str]] = {"banned": [], "suspect": [], _ALLOWED: []}
         seen: dict[str, set[str]] = {"listed": set(), _ALLOWED: set()}
         for kind, raws in (("banned", banned), ("suspect", suspect), (_ALLOWED, allowed)):
@@ -455,13 +479,12 @@ class WordLists:
                 for glued in dict.fromkeys(_glue(combo) for combo in combos):
                     single.setdefault(glued, []).append(compiled)
                 if len(words) > 1:
-                    for first in compiled.words[0]:
-                        phrases.setdefault(first, []).append(compiled)
-        # key → (entries that this one word matches, phrases that start with this word)
-        self._index: dict[str, tuple[tuple[_Entry, ...], tuple[_Entry, ...]]] = {
-            key: (tuple(single.get(key, ())), tuple(phrases.get(key, ())))
-            for key in single.keys() | phrases.keys()
+                    root.add(compiled)
+        # key → the entries that this one word matches
+        self._single: dict[str, tuple[_Entry, ...]] = {
+            key: tuple(values) for key, values in single.items()
         }
+        self._phrases = root.freeze()
         self._entries = {kind: tuple(values) for kind, values in entries.items()}
 
     @property
@@ -502,42 +525,87 @@ class WordLists:
         return matches
 
     def _scan(self, text: str, units: list[_Unit], found: dict[_Found, None]) -> None:
-        index = self._index
+        single, root = self._single, self._phrases
+        # breaks[j]: a line break or the end of a sentence between units j - 1 and j
+        breaks = [False] + [
+            _PHRASE_BREAK.search(text, a[1], b[0]) is not None for a, b in itertools.pairwise(units)
+        ]
         for i, (unit_start, unit_end, keys, spans) in enumerate(units):
+            # the phrases' first words: the nodes reached, each with the starts that reach it
+            active: dict[_Node, list[int]] = {}
             for key in keys:
-                hit = index.get(key)
-                if hit is None:
+                entries = single.get(key)
+                children = root.children.get(key)
+                if entries is None and children is None:
                     continue
                 start, end = (unit_start, unit_end) if spans is None else spans[key]
-                single, phrases = hit
-                for entry in single:
+                for entry in entries or ():
                     found[(start, end, entry.kind, entry.entry)] = None
-                for entry in phrases:
-                    last = _phrase_end(text, units, i, entry.words)
-                    if last is not None:
-                        found[(start, last, entry.kind, entry.entry)] = None
+                for child in children or ():
+                    starts = active.setdefault(child, [])
+                    if start not in starts:
+                        starts.append(start)
+            j = i + 1
+            while active and j < len(units) and not breaks[j]:
+                _, last_end, next_keys, next_spans = units[j]
+                reached: dict[_Node, tuple[list[int], int]] = {}
+                for key in next_keys:
+                    end = last_end if next_spans is None else next_spans[key][1]
+                    for node, starts in active.items():
+                        for child in node.children.get(key, ()):
+                            previous = reached.get(child)
+                            if previous is None or previous[1] < end:
+                                reached[child] = (starts, end)
+                active = {}
+                for node, (starts, end) in reached.items():
+                    for entry in node.entries:
+                        for start in starts:
+                            found[(start, end, entry.kind, entry.entry)] = None
+                    if node.children:
+                        active[node] = starts
+                j += 1
 
 
 _Found = tuple[int, int, str, str]  # start, end, kind, entry
 
 
-def _phrase_end(
-    text: str, units: list[_Unit], i: int, words: tuple[frozenset[str], ...]
-) -> int | None:
-    """End (in the original text) of the phrase `words` when it starts at units[i], or None."""
-    if i + len(words) > len(units):
-        return None
-    end = 0
-    for offset in range(1, len(words)):
-        previous, unit = units[i + offset - 1], units[i + offset]
-        if _PHRASE_BREAK.search(text, previous[1], unit[0]):
-            return None
-        hits = [key for key in unit[2] if key in words[offset]]
-        if not hits:
-            return None
-        spans = unit[3]
-        end = unit[1] if spans is None else max(spans[key][1] for key in hits)
-    return end
+class _Node:
+    """One step of the phrase trie: the phrases' words so far, as sets of readings.
+
+    A child stands for one word of an entry (a set of skeletons, « l1 » → {li, ll}) and is
+    reached from every skeleton in that set; `entries` are the phrases that end there. Nodes
+    are compared by identity, so that two entries share a path only where their words have
+    the same readings.
+    """
+
+    __slots__ = ("_by_words", "children", "entries")
+
+    def __init__(self) -> None:
+        self._by_words: dict[frozenset[str], _Node] = {}
+        self.children: dict[str, tuple[_Node, ...]] = {}
+        self.entries: tuple[_Entry, ...] = ()
+
+    def add(self, entry: _Entry) -> None:
+        node = self
+        for readings in entry.words:
+            child = node._by_words.get(readings)
+            if child is None:
+                child = node._by_words[readings] = _Node()
+            node = child
+        node.entries = (*node.entries, entry)
+
+    def freeze(self) -> _Node:
+        """Index the children by skeleton (after the last `add`)."""
+        stack = [self]
+        while stack:
+            node = stack.pop()
+            by_key: dict[str, list[_Node]] = {}
+            for readings, child in node._by_words.items():
+                for key in readings:
+                    by_key.setdefault(key, []).append(child)
+                stack.append(child)
+            node.children = {key: tuple(nodes) for key, nodes in by_key.items()}
+        return self
 
 
 # --- import, export, display ---------------------------------------------------------------
@@ -578,6 +646,30 @@ def format_list(entries: Iterable[str], header: str = HEADER) -> str:
     cleaned.sort(key=lambda e: (normalise(e), e))
     lines = [f"# {line}".rstrip() for line in header.splitlines()]
     return "\n".join([*lines, *cleaned]) + "\n"
+
+
+def stored_match(match: Match) -> dict[str, object]:
+    """A match as the comment stores it (JSON): its kind, entry and span, not its text."""
+    return {"kind": match.kind, "entry": match.entry, "start": match.start, "end": match.end}
+
+
+def stored_matches(text: str, stored: Iterable[object]) -> list[Match]:
+    """The matches a comment stored (`stored_match`) back as `Match` values on its `text`;
+    anything malformed or outside the text is left out."""
+    matches: list[Match] = []
+    for raw in stored:
+        if not isinstance(raw, dict):
+            continue
+        kind, entry, start, end = (raw.get(k) for k in ("kind", "entry", "start", "end"))
+        if (
+            kind in _KINDS
+            and isinstance(entry, str)
+            and isinstance(start, int)
+            and isinstance(end, int)
+            and 0 <= start < end <= len(text)
+        ):
+            matches.append(Match(cast(Kind, kind), entry, start, end, text[start:end]))
+    return matches
 
 
 _TITLES = {"banned": "interdit", "suspect": "suspect"}

@@ -447,3 +447,68 @@ def test_highlight_escapes_the_entry_in_the_title() -> None:
     lists = WordLists(['sale "race"'], [])
     html = highlight("sale race", lists.find("sale race"))
     assert 'title="interdit : sale &#34;race&#34;"' in html
+
+
+# --- phrases: the trie gives what the lists say, at a cost that does not grow with them -----
+
+
+def _found(lists: WordLists, text: str) -> list[tuple[str, str, str]]:
+    return [(m.kind, m.entry, m.text) for m in lists.find(text)]
+
+
+def test_phrases_sharing_words_each_match_where_they_end() -> None:
+    lists = WordLists(["sale race", "sale race de chien"], ["sale type", "race"])
+    text = "Quelle sale race de chien, ce sale type."
+    assert _found(lists, text) == [
+        ("banned", "sale race", "sale race"),
+        ("banned", "sale race de chien", "sale race de chien"),
+        ("suspect", "race", "race"),
+        ("suspect", "sale type", "sale type"),
+    ]
+
+
+def test_a_phrase_word_with_two_readings_matches_either() -> None:
+    # « l1 » reads « li » or « ll » (→ « l »): each entry keeps its own readings in the trie
+    lists = WordLists(["va l1 bas"], ["va li haut"])
+    assert _found(lists, "va l bas, va li haut, va li bas") == [
+        ("banned", "va l1 bas", "va l bas"),
+        ("suspect", "va li haut", "va li haut"),
+        ("banned", "va l1 bas", "va li bas"),
+    ]
+
+
+def test_a_phrase_stops_at_the_end_of_a_sentence_at_every_depth() -> None:
+    lists = WordLists(["le le le fin"], [])
+    assert _found(lists, "le le. le fin") == []
+    assert _found(lists, "le le le le fin") == [("banned", "le le le fin", "le le le fin")]
+
+
+def test_thousands_of_phrases_on_a_long_comment_of_their_first_word() -> None:
+    """10,000 « le X » and 300 30-word « le le … X » phrases against 20,000 characters of
+    « le le le … »: the old matcher tried every phrase at every « le » (about 10⁸ steps, many
+    minutes); the trie walks each « le » once per phrase word it continues."""
+    short = [f"le mot{i}" for i in range(10_000)]
+    long = [" ".join(["le"] * 29 + [f"fin{i}"]) for i in range(300)]
+    lists = WordLists(short, long)
+    text = "le " * 6_600 + "mot4242 " + "le " * 40 + "fin7 le"
+    found = _found(lists, text)
+    assert found == [
+        ("banned", "le mot4242", "le mot4242"),
+        ("suspect", long[7], " ".join(["le"] * 29 + ["fin7"])),
+    ]
+
+
+def test_long_made_up_words_do_not_fill_the_caches() -> None:
+    """Each word's readings are cached; a flood of comments made of long unique words
+    (2,000 characters each) must not stay there: 65,536 of them would hold gigabytes."""
+    from app import wordlists
+
+    lists = WordLists(["connard"], [])
+    caches = (wordlists._cached_text_keys, wordlists._cached_readings)
+    lists.find("connard")
+    before = [cache.cache_info().currsize for cache in caches]
+    rng = random.Random(7)
+    for _ in range(50):
+        word = "".join(rng.choice("abcdefgh1") for _ in range(2_000))
+        assert [m.entry for m in lists.find(f"{word} connard")] == ["connard"]
+    assert [cache.cache_info().currsize for cache in caches] == before

@@ -26,7 +26,7 @@ from app.models import Comment, Role
 from app.moderation import bp
 from app.services import moderation, readers, settings
 from app.templating import paragraphs
-from app.wordlists import highlight
+from app.wordlists import highlight, stored_matches
 
 STAFF = Role.MODERATOR
 
@@ -330,12 +330,18 @@ def _csv(rows: list) -> Response:
 
 
 @bp.app_template_global()
-def highlighted(text: str) -> Markup:
-    """The comment as text, with the words of the site's lists marked (moderators' cards)."""
-    words = settings.rules().words
-    if words is None:
-        return paragraphs(text)
-    matches = words.find(text)
+def highlighted(text: str, stored: list[dict[str, object]] | None = None) -> Markup:
+    """The comment as text, with the words of the site's lists marked (moderators' cards).
+
+    `stored`: the matches recorded with the decision (`Comment.word_matches`), shown as they
+    were then; a comment without them (stored before they were kept, or rewritten by its
+    author and awaiting its new score: the card passes None) is matched against the lists as
+    they are now."""
+    if stored is not None:
+        matches = stored_matches(text, stored)
+    else:
+        words = settings.rules().words
+        matches = words.find(text) if words is not None else []
     if not matches:
         return paragraphs(text)
     return Markup("<p>") + highlight(text, matches).replace("\n", Markup("<br>\n")) + Markup("</p>")

@@ -22,10 +22,11 @@ from sqlalchemy.sql.elements import ColumnElement
 from app import labels, policy
 from app.extensions import db
 from app.models import Article, Comment, CommentScore, CommentStatus, as_utc, utcnow
-from app.rules import Facts, reasons_for
+from app.rules import Facts, reasons_for, word_matches
 from app.scoring import Scorer, ScoreResult
 from app.services import audit, readers, settings
 from app.services.comments import STATUS_FOR_OUTCOME
+from app.wordlists import Match, stored_match
 
 UNDECIDED = (CommentStatus.PENDING, CommentStatus.HELD)
 logger = logging.getLogger(__name__)
@@ -87,7 +88,9 @@ def record_scores(
     facts = rule_facts(claim.comments)
     nudge_window = timedelta(minutes=current_app.config["NUDGE_EXPIRY_MINUTES"])
     now = utcnow()
-    decided: list[int] = []
+    # Every verdict first, word lists included: no write transaction (no SQLite write lock)
+    # is open while the comments are matched.
+    verdicts: list[tuple[Comment, ScoreResult, policy.Verdict, list[Match]]] = []
     for comment, result in zip(claim.comments, results, strict=True):
         may_nudge = (
             nudge is not None
@@ -98,7 +101,8 @@ def record_scores(
         hold_reasons = [policy.Reason(policy.NUDGE_IGNORED)] if comment.nudge_acknowledged else []
         if comment.author_email in watched:
             hold_reasons.append(policy.Reason(policy.READER_PREMODERATED))
-        rule_holds, rule_rejects = reasons_for(site_rules, facts[comment.id])
+        matches = word_matches(site_rules, comment.body)
+        rule_holds, rule_rejects = reasons_for(site_rules, facts[comment.id], matches)
         hold_reasons.extend(rule_holds)
         verdict = policy.decide(
             result.scores,
@@ -107,6 +111,9 @@ def record_scores(
             nudge=nudge if may_nudge else None,
             reject_reasons=rule_rejects,
         )
+        verdicts.append((comment, result, verdict, matches))
+    decided: list[int] = []
+    for comment, result, verdict, matches in verdicts:
         before = comment.status  # the UPDATE below also refreshes the loaded object
         changed = db.session.execute(
             update(Comment)
@@ -120,6 +127,7 @@ def record_scores(
                 status=STATUS_FOR_OUTCOME[verdict.outcome],
                 status_reason=labels.reader_message(verdict),
                 reasons=[r.as_dict() for r in verdict.reasons],
+                word_matches=[stored_match(m) for m in matches],
                 decided_at=now,
                 awaiting_score=False,
                 next_scoring_at=None,

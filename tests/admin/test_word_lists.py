@@ -67,3 +67,67 @@ def test_word_list_simulation(app, admin_client, reader):
     assert "1 commentaire(s) changeraient de sort" in page
     assert "1 : publié → rejeté" in page
     assert settings.get("banned_words") == []
+
+
+def test_the_card_shows_the_matches_of_the_decision(app, reader, mod_client, monkeypatch):  # noqa: F811
+    settings.set_value("suspect_words", ["guignol"])
+    reader.post(body="Quel guignol, ce ministre", email="a@example.fr")
+    reader.post(body="Un ministre guignol", email="b@example.fr")
+    settings.set_value("suspect_words", ["ministre"])  # changed after the decisions
+    from app.wordlists import WordLists
+
+    calls = []
+    real_find = WordLists.find
+
+    def find(self: WordLists, text: str) -> list:
+        calls.append(text)
+        return real_find(self, text)
+
+    monkeypatch.setattr(WordLists, "find", find)
+    page = mod_client.get("/moderation/file/a-moderer").get_data(as_text=True)
+    assert page.count('title="suspect : guignol">guignol</mark>') == 2
+    assert ">ministre</mark>" not in page
+    assert calls == []  # the cards show the stored matches: nothing is matched again
+    first = comments_in_db()[0]
+    assert first.word_matches == [{"kind": "suspect", "entry": "guignol", "start": 5, "end": 12}]
+    card = mod_client.get(f"/moderation/commentaires/{first.id}").get_data(as_text=True)
+    assert 'title="suspect : guignol">guignol</mark>, ce ministre' in card
+
+
+def test_a_card_without_stored_matches_uses_the_lists(app, article, mod_client):  # noqa: F811
+    from tests.moderation.conftest import held
+
+    comment = held(article, "Quel guignol")  # as stored before matches were kept
+    assert comment.word_matches is None
+    settings.set_value("suspect_words", ["guignol"])
+    page = mod_client.get("/moderation/file/a-moderer").get_data(as_text=True)
+    assert 'title="suspect : guignol">guignol</mark>' in page
+
+
+def test_a_long_comment_against_a_thousand_long_phrases_gets_its_verdict(app, reader):
+    """1,000 phrases of 30 words, all « le le … », and 2,000 characters of « le le le … »:
+    the old matcher needed about 50 s (the reader was left waiting, the comment undecided)."""
+    phrases = [" ".join(["le"] * 29 + [f"mot{i}"]) for i in range(1_000)]
+    settings.set_value("banned_words", phrases)
+    body = "le " * 650 + "mot123"
+    assert len(body) <= 2_000
+    response = reader.post(body=body)
+    assert response.status_code == 303
+    [comment] = comments_in_db()
+    assert comment.status == CommentStatus.REJECTED
+    assert comment.reasons == [{"code": "banned_word", "detail": phrases[123]}]
+    [match] = comment.word_matches
+    assert body[match["start"] : match["end"]] == " ".join(["le"] * 29 + ["mot123"])
+
+
+def test_a_rewritten_comment_awaiting_its_score_is_matched_with_the_lists(app, article, mod_client):  # noqa: F811
+    from tests.moderation.conftest import held
+
+    # nudged, decided on its first text (« Quel idiot »), then rewritten by its author; the
+    # model is down, so it waits for a score, held, with the matches of its first text
+    stale = [{"kind": "suspect", "entry": "idiot", "start": 5, "end": 10}]
+    held(article, "Un guignol, franchement", awaiting_score=True, word_matches=stale)
+    settings.set_value("suspect_words", ["guignol"])
+    page = mod_client.get("/moderation/file/a-moderer").get_data(as_text=True)
+    assert 'title="suspect : guignol">guignol</mark>, franchement' in page
+    assert "suspect : idiot" not in page
