@@ -1,7 +1,7 @@
 """i10 word matches: the word lists' matches stored with the comment at decision time
 
 Revision ID: 9d3d47146996
-Revises: 6c33a908be33
+Revises: 60a90cd9915a
 Create Date: 2026-12-01 21:00:00.000000
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '9d3d47146996'
-down_revision = '6c33a908be33'
+down_revision = '60a90cd9915a'
 branch_labels = None
 depends_on = None
 
