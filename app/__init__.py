@@ -12,6 +12,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from app.config import load_config
+from app.converters import IdConverter, parse_id
 from app.extensions import babel, csrf, db, limiter, login_manager, migrate, talisman
 from app.scoring import Scorer, ScorerSettings, get_scorer
 from app.scoring.download import local_model
@@ -37,6 +38,7 @@ def create_app(config: dict[str, Any] | None = None, scorer: Scorer | None = Non
     `scorer` (tests, benchmarks) an already loaded model to share between apps."""
     app = Flask(__name__, instance_relative_config=True)
     app.request_class = Request
+    app.url_map.converters["id"] = IdConverter  # every id in a path: `<id:...>`
     app.config.update(config if config is not None else load_config(app.instance_path))
     logging.basicConfig(level=logging.INFO)
 
@@ -70,7 +72,8 @@ def create_app(config: dict[str, Any] | None = None, scorer: Scorer | None = Non
 
     @login_manager.user_loader
     def load_user(user_id: str) -> User | None:
-        return db.session.get(User, int(user_id)) if user_id.isdigit() else None
+        user = parse_id(user_id)
+        return db.session.get(User, user) if user is not None else None
 
     # The model (loaded on first use) and the scoring backend: a thread of this process that
     # starts with the first request (never for CLI commands), or Celery workers.

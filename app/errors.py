@@ -44,7 +44,10 @@ def _kept_text(status: int) -> str | None:
     """The reader's comment, shown back on an error page so that it is never lost."""
     if request.method != "POST" or status == 413:  # a 413 body is never read
         return None
-    return request.form.get("body")
+    try:
+        return request.form.get("body")
+    except HTTPException:  # a body too large, or refused (a file), for any error page
+        return None
 
 
 def _render(status: int, message: str, **context: object) -> tuple[Response | str, int]:

@@ -7,7 +7,10 @@ from typing import IO, Any
 from urllib.parse import parse_qsl
 
 import flask
+from werkzeug.exceptions import RequestEntityTooLarge, UnprocessableEntity
 from werkzeug.formparser import FormDataParser
+from werkzeug.utils import cached_property
+from werkzeug.wsgi import LimitedStream, get_input_stream
 from wtforms import Field, Form
 from wtforms.validators import ValidationError
 
@@ -57,5 +60,42 @@ class _FormDataParser(FormDataParser):
         return stream, self.cls(items), self.cls()
 
 
+class _MaxStream(LimitedStream):
+    """A body of unknown length (chunked) read up to `maximum` bytes: one byte more is a 413.
+
+    Werkzeug's own maximum stops reading there and keeps what it read, so a form cut short
+    would pass for a whole one."""
+
+    def __init__(self, stream: IO[bytes], maximum: int) -> None:
+        super().__init__(stream, maximum + 1, is_max=True)
+
+    def readinto(self, b: Any) -> int | None:
+        size = super().readinto(b)
+        if self._pos >= self.limit:
+            raise RequestEntityTooLarge()
+        return size
+
+
+FILE_REFUSED = (
+    "Ce formulaire n’accepte pas de fichier : envoyez votre texte dans les champs prévus."
+)
+
+
 class Request(flask.Request):
     form_data_parser_class = _FormDataParser
+
+    @cached_property
+    def stream(self) -> IO[bytes]:
+        terminated = "wsgi.input_terminated" in self.environ
+        maximum = self.max_content_length
+        if terminated and maximum is not None and self.content_length is None and not self.shallow:
+            return _MaxStream(self.environ["wsgi.input"], maximum)
+        return get_input_stream(self.environ, max_content_length=maximum)
+
+    def _load_form_data(self) -> None:
+        """No form of this site takes a file: a file part (even one named like a text field)
+        is refused with a 422 rather than read as text."""
+        loaded = "form" in self.__dict__
+        super()._load_form_data()
+        if not loaded and self.files:
+            raise UnprocessableEntity(FILE_REFUSED)

@@ -2,25 +2,21 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_user, logout_user
 from werkzeug.wrappers import Response
 
 from app.auth import bp
 from app.auth.forms import LoginForm, RegisterForm
+from app.converters import safe_path
 from app.extensions import limiter
 from app.services import accounts
 
 
 def _safe_next() -> str:
-    """Only same-site paths are followed after sign-in (no open redirect)."""
-    target = request.args.get("next") or ""
-    parts = urlsplit(target)
-    if target.startswith("/") and not target.startswith("//") and not parts.netloc:
-        return target
-    return url_for("reader.index")
+    """Only same-site paths are followed after sign-in (no open redirect, nothing that would
+    break the Location header); anything else leads to the home page."""
+    return safe_path(request.args.get("next")) or url_for("reader.index")
 
 
 @bp.route("/inscription", methods=["GET", "POST"])

@@ -11,6 +11,7 @@ from wtforms import EmailField, HiddenField, RadioField, StringField, TextAreaFi
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length, ValidationError
 
+from app.converters import parse_id
 from app.services import settings
 from app.services.moderation import REPORT_REASONS
 from app.validators import PlainText, clean_text
@@ -87,13 +88,12 @@ class CommentForm(FlaskForm):
         _valid_email(self, field)
 
     def validate_parent_id(self, field: Any) -> None:
-        if field.data and not str(field.data).isdigit():
+        if field.data and parse_id(field.data) is None:
             raise ValidationError("Le commentaire auquel vous répondez n’existe pas.")
 
     @property
     def parent(self) -> int | None:
-        data = str(self.parent_id.data or "")
-        return int(data) if data.isdigit() else None
+        return parse_id(self.parent_id.data)
 
 
 class ReportForm(FlaskForm):
