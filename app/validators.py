@@ -45,6 +45,40 @@ class PlainText:
                 )
 
 
+# Bidirectional embeddings, overrides, isolates and marks: they reorder the text around a name.
+BIDI_CONTROLS = frozenset(
+    "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c"
+)
+MAX_COMBINING_RUN = 3  # « ệ » written with two marks is fine; a Zalgo pile is not
+
+
+def name_problem(value: str | None) -> str | None:
+    """Why a display name cannot be shown as typed (a French sentence), or None."""
+    run = 0
+    for char in value or "":
+        if char in BIDI_CONTROLS:
+            return (
+                "Le nom contient des caractères invisibles qui inversent le sens du texte : "
+                "retirez-les."
+            )
+        run = run + 1 if unicodedata.category(char) in ("Mn", "Me") else 0
+        if run > MAX_COMBINING_RUN:
+            return (
+                "Le nom empile trop de signes diacritiques sur une même lettre : "
+                "écrivez-le sans ces accents superposés."
+            )
+    return None
+
+
+class DisplayName:
+    """Refuse a name that could pass for another on the page (see `name_problem`)."""
+
+    def __call__(self, form: Form, field: Field) -> None:
+        problem = name_problem(field.data)
+        if problem:
+            raise ValidationError(problem)
+
+
 class _FormDataParser(FormDataParser):
     """Decode URL-encoded forms with U+FFFD for invalid UTF-8, as multipart forms already do.
 

@@ -14,7 +14,7 @@ from wtforms.validators import DataRequired, Email, Length, ValidationError
 from app.converters import parse_id
 from app.services import settings
 from app.services.moderation import REPORT_REASONS
-from app.validators import PlainText, clean_text
+from app.validators import DisplayName, PlainText, clean_text
 
 _valid_email = Email("Cette adresse de messagerie n’est pas valide (exemple : nom@exemple.fr).")
 
@@ -53,7 +53,11 @@ class CommentForm(FlaskForm):
     name = StringField(
         "Nom",
         filters=[_strip],
-        validators=[Length(max=80, message="Le nom ne peut dépasser 80 caractères."), PlainText()],
+        validators=[
+            Length(max=80, message="Le nom ne peut dépasser 80 caractères."),
+            PlainText(),
+            DisplayName(),
+        ],
     )
     email = EmailField(
         "Adresse de messagerie",

@@ -6,6 +6,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import Role, User
+from app.validators import name_problem
 
 
 class AccountError(Exception):
@@ -20,6 +21,9 @@ def find_by_email(email: str) -> User | None:
 
 
 def register(display_name: str, email: str, password: str, role: Role = Role.READER) -> User:
+    problem = name_problem(display_name)
+    if problem:
+        raise AccountError("display_name", problem)
     if find_by_email(email) is not None:
         raise AccountError("email", "Un compte existe déjà avec cette adresse de messagerie.")
     user = User(display_name=display_name, email=email.strip().lower(), role=role)
