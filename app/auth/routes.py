@@ -10,6 +10,7 @@ from app.auth import bp
 from app.auth.forms import LoginForm, RegisterForm
 from app.converters import safe_path
 from app.extensions import limiter
+from app.privacy import pseudonym
 from app.services import accounts
 
 
@@ -50,7 +51,7 @@ def login() -> Response | str | tuple[str, int]:
             flash(f"Vous êtes connecté, {user.display_name}.", "success")
             return redirect(_safe_next(), code=303)
         current_app.logger.warning(
-            "failed sign-in for %r from %s", form.email.data, request.remote_addr
+            "failed sign-in for address %s from %s", pseudonym(form.email.data), request.remote_addr
         )
         form.form_errors.append("Adresse de messagerie ou mot de passe incorrect.")
     status = 422 if request.method == "POST" else 200

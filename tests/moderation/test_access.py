@@ -91,4 +91,8 @@ def test_failed_sign_ins_are_slowed_down_and_logged(app, caplog):
     ]
     assert statuses[:10] == [422] * 10
     assert statuses[10] == 429
-    assert "failed sign-in for 'm@example.fr'" in caplog.text
+    # The address typed is personal data: the log names it by a keyed hash only.
+    from app.privacy import pseudonym
+
+    assert "m@example.fr" not in caplog.text
+    assert f"failed sign-in for address {pseudonym('M@example.fr ')} from" in caplog.text
