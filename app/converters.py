@@ -68,12 +68,13 @@ def parse_date(value: str | None) -> datetime | None:
     return datetime(day.year, day.month, day.day)
 
 
-_UNSAFE_IN_PATH = re.compile(r"[\x00-\x20\x7f\\]|[^\x00-\x7f]")
+_UNSAFE_IN_PATH = re.compile(r"[\x00-\x20\x7f-\x9f\\]")
 
 
 def safe_path(value: str | None, prefix: str = "/") -> str | None:
     """`value` if it is a same-site path under `prefix` that can go in a Location header
-    (no scheme or host, no `//` or `\\`, no space, control or non-ASCII character), else None."""
+    (no scheme or host, no `//` or `\\`, no space or control character), else None.
+    Other non-ASCII characters are percent-encoded by Werkzeug in the Location header."""
     if not value or not value.startswith(prefix) or len(value) > 2000:
         return None
     if value.startswith(("//", "/\\")) or _UNSAFE_IN_PATH.search(value):

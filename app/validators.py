@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
-from typing import IO, Any
+from typing import IO, Any, cast
 from urllib.parse import parse_qsl
 
 import flask
@@ -123,7 +123,7 @@ class Request(flask.Request):
         terminated = "wsgi.input_terminated" in self.environ
         maximum = self.max_content_length
         if terminated and maximum is not None and self.content_length is None and not self.shallow:
-            return _MaxStream(self.environ["wsgi.input"], maximum)
+            return cast(IO[bytes], _MaxStream(self.environ["wsgi.input"], maximum))
         return get_input_stream(self.environ, max_content_length=maximum)
 
     def _load_form_data(self) -> None:

@@ -279,15 +279,22 @@ def test_sign_in_with_an_unsafe_next_goes_home(walked, target):
     assert client.get("/moderation/journal").status_code == 200  # signed in
 
 
-def test_sign_in_follows_a_safe_next(walked):
+@pytest.mark.parametrize(
+    ("target", "location"),
+    [
+        ("/moderation/journal?du=2024-01-01", "/moderation/journal?du=2024-01-01"),
+        ("/articles/café#formulaire", "/articles/caf%C3%A9#formulaire"),
+    ],
+)
+def test_sign_in_follows_a_safe_next(walked, target, location):
     client = walked.test_client()
-    page = "/compte/connexion?next=/moderation/journal%3Fdu%3D2024-01-01"
+    page = f"/compte/connexion?next={quote(target, safe='')}"
     response = client.post(
         page,
         data={"csrf_token": csrf_token(client, page), "email": ADMIN_EMAIL,
               "password": "motdepasse-solide"},
     )  # fmt: skip
-    assert response.headers["Location"] == "/moderation/journal?du=2024-01-01"
+    assert response.headers["Location"] == location
 
 
 @pytest.fixture
