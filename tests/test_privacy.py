@@ -147,3 +147,19 @@ def test_names_are_isolated_on_the_moderation_card(app, client, article):
 def test_names_are_isolated_on_the_article_page(app, client, article):
     add_comment(article, "Bien vu", author_name="سارا")
     assert "<bdi>سارا</bdi>" in client.get(ARTICLE_URL).get_data(as_text=True)
+
+
+# --- Cookies ---------------------------------------------------------------------------------
+
+
+def test_the_session_cookie_holds_no_name_or_address(client, reader):
+    """Flask's session is signed, not encrypted: whoever holds the cookie can read it."""
+    assert reader.post(body="Premier", name="Zoé Martin", email="zoe@example.fr").status_code == 303
+    with client.session_transaction() as session:
+        stored = repr(dict(session))
+    assert "zoe@example.fr" not in stored and "Zoé" not in stored
+    page = client.get(ARTICLE_URL).get_data(as_text=True)  # still remembered, from the database
+    assert 'name="name" type="text" value="Zoé Martin"' in page
+    assert 'name="email" type="email" value="zoe@example.fr"' in page
+    other = reader.client.application.test_client().get(ARTICLE_URL).get_data(as_text=True)
+    assert "zoe@example.fr" not in other

@@ -73,7 +73,8 @@ def index() -> Response:
 @bp.get("/articles/<slug>")
 def article(slug: str) -> str:
     article = _article_or_404(slug)
-    form = CommentForm(name=session.get("guest_name"), email=session.get("guest_email"))
+    name, email = comment_service.guest_identity(session.get("guest_token")) or (None, None)
+    form = CommentForm(name=name, email=email)
     reply_to = request.args.get("repondre", type=as_id)
     if reply_to:
         form.parent_id.data = str(reply_to)
@@ -98,8 +99,6 @@ def post_comment(slug: str) -> Response | tuple[str, int]:
     else:
         session.permanent = True
         token = session.setdefault("guest_token", secrets.token_urlsafe(24))
-        # Remembered for the guest's next comment, in their own session only.
-        session["guest_name"], session["guest_email"] = form.name.data, form.email.data
         author = comment_service.Author(
             name=form.name.data, email=form.email.data, guest_token=token
         )

@@ -278,6 +278,20 @@ def _recent_duplicate(article: Article, author: Author, digest: str) -> Comment 
     )
 
 
+def guest_identity(guest_token: str | None) -> tuple[str, str] | None:
+    """The name and address of this guest's latest comment, to fill in their next one (kept
+    here rather than in the session cookie, which anyone holding it can read)."""
+    if not guest_token:
+        return None
+    row = db.session.execute(
+        select(Comment.author_name, Comment.author_email)
+        .where(Comment.guest_token == guest_token, Comment.user_id.is_(None))
+        .order_by(Comment.id.desc())
+        .limit(1)
+    ).first()
+    return (row.author_name, row.author_email) if row else None
+
+
 def _visible_to(viewer: Viewer) -> ColumnElement[bool]:
     own: list[ColumnElement[bool]] = []
     if viewer.user_id is not None:
