@@ -62,9 +62,7 @@ def test_access_table(app, article, method, url, area, role):
 def test_every_moderation_route_is_in_the_table(app):
     routes = {r.rule for r in app.url_map.iter_rules() if r.rule.startswith("/moderation")}
     covered = {
-        url.split("?")[0]
-        .replace("{id}", "<id:comment_id>")
-        .replace("/1/", "/<id:restriction_id>/")
+        url.split("?")[0].replace("{id}", "<id:comment_id>").replace("/1/", "/<id:restriction_id>/")
         for _, url, _ in PAGES
     }
     covered = {c.replace("/file/a-moderer", "/file/<queue>") for c in covered}
