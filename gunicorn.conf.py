@@ -28,6 +28,8 @@ threads = int(_setting("GUNICORN_THREADS", "8"))
 timeout = 30  # a request never waits longer than SCORING_WAIT_SECONDS for the model
 graceful_timeout = 20
 accesslog = "-"
+# No query string and no referrer: they can hold a reader's address (?email=, ?auteur=, ?q=).
+access_log_format = '%(h)s %(t)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms'
 
 # /metrics adds up every web process's counters: Prometheus' multiprocess mode, whose files
 # live in PROMETHEUS_MULTIPROC_DIR (set before any worker imports prometheus_client).

@@ -13,6 +13,7 @@ from sqlalchemy.engine import Engine
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app.config import load_config
+from app.converters import IdConverter
 from app.extensions import babel, csrf, db, limiter, login_manager, migrate, talisman
 from app.scoring import Scorer, ScorerSettings, get_scorer
 from app.scoring.download import local_model
@@ -38,6 +39,7 @@ def create_app(config: dict[str, Any] | None = None, scorer: Scorer | None = Non
     `scorer` (tests, benchmarks) an already loaded model to share between apps."""
     app = Flask(__name__, instance_relative_config=True)
     app.request_class = Request
+    app.url_map.converters["id"] = IdConverter  # every id in a path: `<id:...>`
     app.config.update(config if config is not None else load_config(app.instance_path))
     logging.basicConfig(level=logging.INFO)
     if app.config.get("TRUSTED_PROXIES", 0) > 0:

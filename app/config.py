@@ -75,6 +75,8 @@ def normalise_database_url(url: str) -> str:
 def _secret_key(values: Mapping[str, str | None], instance_path: Path, env: str) -> str:
     key = _env(values, "SECRET_KEY")
     if key:
+        if env == "production":
+            _check_secret_key(key)
         return key
     if env == "production":
         raise ConfigError("SECRET_KEY must be set when APP_ENV=production")
@@ -85,6 +87,24 @@ def _secret_key(values: Mapping[str, str | None], instance_path: Path, env: str)
         path.write_text(secrets.token_hex(32))
         path.chmod(0o600)
     return path.read_text().strip()
+
+
+SECRET_KEY_MIN_BYTES = 32
+SECRET_KEY_MIN_DISTINCT = 8
+
+
+def _check_secret_key(key: str) -> None:
+    """Production keys sign the sessions: at least 32 bytes, not a pattern a person typed
+    (too few distinct characters, or a group repeated over half the key or more)."""
+    advice = 'generate one with: python -c "import secrets; print(secrets.token_hex(32))"'
+    if len(key.encode()) < SECRET_KEY_MIN_BYTES:
+        raise ConfigError(
+            f"SECRET_KEY must be at least {SECRET_KEY_MIN_BYTES} bytes when APP_ENV=production "
+            f"(got {len(key.encode())}); {advice}"
+        )
+    repeated = any(key[p:] == key[:-p] for p in range(1, len(key) // 2 + 1))  # a period
+    if len(set(key)) < SECRET_KEY_MIN_DISTINCT or repeated:
+        raise ConfigError(f"SECRET_KEY is a repetitive string, easy to guess; {advice}")
 
 
 def load_config(instance_path: str, environ: Mapping[str, str] | None = None) -> dict[str, Any]:
@@ -224,7 +244,9 @@ def _engine_options(values: Mapping[str, str | None]) -> dict[str, Any]:
     """SQLAlchemy's pool: every connection is checked before use (`pool_pre_ping`), so that a
     database restart costs one reconnect instead of an error; PostgreSQL pools are sized per
     process (web: gunicorn workers x threads; a Celery worker needs two)."""
-    options: dict[str, Any] = {"pool_pre_ping": True}
+    # hide_parameters: SQLAlchemy's errors and logs never show a statement's values
+    # (comments, names, addresses, tokens).
+    options: dict[str, Any] = {"pool_pre_ping": True, "hide_parameters": True}
     url = _env(values, "DATABASE_URL", "") or ""
     if url.startswith(("postgres", "postgresql")):
         options.update(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import time
 
 from flask import Flask, jsonify, render_template, request
@@ -44,7 +45,10 @@ def _kept_text(status: int) -> str | None:
     """The reader's comment, shown back on an error page so that it is never lost."""
     if request.method != "POST" or status == 413:  # a 413 body is never read
         return None
-    return request.form.get("body")
+    try:
+        return request.form.get("body")
+    except HTTPException:  # a body too large, or refused (a file), for any error page
+        return None
 
 
 def _render(
@@ -115,7 +119,14 @@ def register(app: Flask) -> None:
     @app.errorhandler(OperationalError)
     def database_unavailable(error: OperationalError) -> tuple[Response | str, int]:
         """The database does not answer (a restart, a network cut): say so, keep the text."""
-        app.logger.error("database unavailable on %s %s: %s", request.method, request.path, error)
+        # Never the error's text: it carries the statement's parameters (a comment, a name,
+        # an address, a guest token). Its class and an id to find this line are enough.
+        error_id = secrets.token_hex(4)
+        app.logger.error(
+            "database unavailable on %s %s (error %s): %s from %s",
+            request.method, request.path, error_id,
+            type(error).__name__, type(error.orig).__name__,
+        )  # fmt: skip
         try:
             db.session.rollback()
         except OperationalError:

@@ -29,6 +29,12 @@ def paragraphs(text: str) -> Markup:
     )
 
 
+def bdi(name: str | None) -> Markup:
+    """A person's name, isolated so that its script or direction cannot reorder the text
+    around it (for names inside a sentence; elsewhere templates write `<bdi>` themselves)."""
+    return Markup("<bdi>%s</bdi>") % (name or "")
+
+
 def register(app: Flask) -> None:
     zone = ZoneInfo(app.config.get("SITE_TIMEZONE", "Europe/Paris"))
 
@@ -53,4 +59,5 @@ def register(app: Flask) -> None:
         return {"current_locale": str(get_locale() or "fr")}
 
     app.jinja_env.filters["paragraphs"] = paragraphs
+    app.jinja_env.filters["bdi"] = bdi
     app.jinja_env.filters["date_fr"] = date_fr

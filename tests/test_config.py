@@ -20,6 +20,32 @@ def test_production_refuses_to_start_without_secret_key(tmp_path):
         load_config(str(tmp_path), environ={"APP_ENV": "production"})
 
 
+@pytest.mark.parametrize(
+    ("key", "message"),
+    [
+        ("court", "at least 32 bytes"),
+        ("x" * 64, "repetitive"),
+        ("abcd" * 16, "repetitive"),
+        ("changeme-changeme-changeme-changeme", "repetitive"),
+    ],
+)
+def test_production_refuses_a_weak_secret_key(tmp_path, key, message):
+    with pytest.raises(ConfigError, match=message) as raised:
+        load_config(str(tmp_path), environ={"APP_ENV": "production", "SECRET_KEY": key})
+    assert "SECRET_KEY" in str(raised.value) and "secrets.token_hex(32)" in str(raised.value)
+    assert key not in str(raised.value)  # the key itself is never printed
+
+
+def test_production_accepts_a_generated_secret_key(tmp_path):
+    import secrets
+
+    key = secrets.token_hex(32)
+    config = load_config(str(tmp_path), environ={"APP_ENV": "production", "SECRET_KEY": key})
+    assert config["SECRET_KEY"] == key
+    short = load_config(str(tmp_path), environ={"SECRET_KEY": "dev"})  # development: any key
+    assert short["SECRET_KEY"] == "dev"
+
+
 def test_default_database_is_sqlite_in_the_instance_folder(tmp_path):
     config = load_config(str(tmp_path), environ={})
     assert config["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{tmp_path / 'moderation.db'}"
@@ -66,13 +92,14 @@ def test_postgres_pools_are_sized_and_checked_before_use(tmp_path):
     options = load_config(str(tmp_path), environ=environ)["SQLALCHEMY_ENGINE_OPTIONS"]
     assert options == {
         "pool_pre_ping": True,  # a restarted database costs one reconnect, not an error
+        "hide_parameters": True,  # no comment, name or address in errors and logs
         "pool_size": 3,
         "max_overflow": 5,
         "pool_timeout": 10.0,
         "pool_recycle": 1800,
     }
     sqlite = load_config(str(tmp_path), environ={})["SQLALCHEMY_ENGINE_OPTIONS"]
-    assert sqlite == {"pool_pre_ping": True}
+    assert sqlite == {"pool_pre_ping": True, "hide_parameters": True}
 
 
 def test_the_onnx_runtime_refuses_a_gpu_at_start_up(tmp_path):

@@ -12,6 +12,7 @@ from flask_login import current_user
 from app import charts, labels, policy
 from app.admin import bp
 from app.auth.access import role_required
+from app.converters import as_count, as_id
 from app.extensions import db
 from app.models import Article, Role
 from app.services import admin, moderation, settings, stats
@@ -31,14 +32,14 @@ def _common() -> dict[str, Any]:
 
 
 def _simulation_size() -> int:
-    size = request.values.get("n", type=int) or 1000
+    size = request.values.get("n", type=as_count) or 1000
     return max(10, min(size, 50_000))
 
 
 @bp.get("/")
 @role_required(ADMIN)
 def index() -> str:
-    days = max(1, min(request.args.get("jours", 30, type=int) or 30, 365))
+    days = max(1, min(request.args.get("jours", 30, type=as_count) or 30, 365))
     board = stats.dashboard(days)
     text = chart_labels()
     per_day = charts.stacked_bars_svg(
@@ -156,7 +157,7 @@ def export_words(name: str) -> Response:
 def articles() -> Response | str | tuple[str, int]:
     errors: dict[str, str] = {}
     if request.method == "POST":
-        article = db.session.get(Article, request.form.get("article", type=int) or 0)
+        article = db.session.get(Article, request.form.get("article", type=as_id) or 0)
         if article is None:
             abort(404)
         parsed = admin.save_article(article, request.form, current_user)
@@ -178,7 +179,7 @@ def history() -> str:
     return render_template("admin/history.html", changes=settings.history(), **_common())
 
 
-@bp.post("/historique/<int:change_id>/restaurer")
+@bp.post("/historique/<id:change_id>/restaurer")
 @role_required(ADMIN)
 def restore(change_id: int) -> Response:
     try:

@@ -10,7 +10,9 @@ from app.services import scoring
 @bp.get("/healthz")
 @csrf.exempt
 def healthz() -> tuple[Response, int]:
-    """The database and the model, as JSON.
+    """The database and the model, as JSON: {"status": "ok"|"degraded", "model": state} for
+    everyone; the details (queue, backend, model name and error) only for signed-in staff and
+    for probes on this machine (loopback), since they name paths and errors.
 
     200: the site can take and score comments. 503: the database does not answer, or the
     model failed to load (comments are then kept and held for moderators)."""
@@ -25,8 +27,20 @@ def healthz() -> tuple[Response, int]:
     status = backend.status()
     scoring_ok = status["model"]["state"] in ("ready", "loading", "not_loaded")
     ok = bool(database["ok"]) and scoring_ok
-    body = {"status": "ok" if ok else "degraded", "database": database, "scoring": status}
-    return jsonify(body), 200 if ok else 503
+    code = 200 if ok else 503
+    public = {"status": "ok" if ok else "degraded", "model": status["model"]["state"]}
+    if not _staff_or_loopback():
+        return jsonify(public), code
+    return jsonify({**public, "database": database, "scoring": status}), code
+
+
+def _staff_or_loopback() -> bool:
+    from flask_login import current_user
+
+    from app.auth.access import has_role
+    from app.models import Role
+
+    return request.remote_addr in ("127.0.0.1", "::1") or has_role(current_user, Role.MODERATOR)
 
 
 def _scraper_token_ok() -> bool:

@@ -4,7 +4,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, StringField
 from wtforms.validators import DataRequired, Email, EqualTo, Length
 
-from app.validators import PlainText
+from app.validators import DisplayName, PlainText
 
 _email = [
     DataRequired("Indiquez votre adresse de messagerie."),
@@ -26,6 +26,7 @@ class RegisterForm(FlaskForm):
             DataRequired("Choisissez le nom affiché avec vos commentaires."),
             Length(max=80, message="Le nom ne peut dépasser 80 caractères."),
             PlainText(),
+            DisplayName(),
         ],
     )
     email = EmailField("Adresse de messagerie", filters=[_strip], validators=_email)

@@ -2,36 +2,29 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-from urllib.parse import urlsplit
-
 from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 from werkzeug.wrappers import Response
 
 from app.auth import bp
 from app.auth.forms import LoginForm, RegisterForm
+from app.converters import safe_path
 from app.extensions import limiter
 from app.models import User
+from app.privacy import pseudonym
 from app.services import accounts
 
 
 def _safe_next() -> str:
-    """Only same-site paths are followed after sign-in (no open redirect)."""
-    target = request.args.get("next") or ""
-    parts = urlsplit(target)
-    if target.startswith("/") and not target.startswith("//") and not parts.netloc:
-        return target
-    return url_for("reader.index")
+    """Only same-site paths are followed after sign-in (no open redirect, nothing that would
+    break the Location header); anything else leads to the home page."""
+    return safe_path(request.args.get("next")) or url_for("reader.index")
 
 
 def _account_key() -> str:
     """Rate-limit key for the account a sign-in names: a keyed hash of the typed address, so
     that no address is ever kept in the limiter's storage (nor in the logs)."""
-    email = (request.form.get("email") or "").strip().lower()
-    key = current_app.config["SECRET_KEY"].encode()
-    return "account:" + hmac.new(key, email.encode(), hashlib.sha256).hexdigest()[:32]
+    return "account:" + pseudonym(request.form.get("email"))
 
 
 def _signin_limit() -> str:
@@ -81,7 +74,7 @@ def login() -> Response | str | tuple[str, int]:
             flash("Vous êtes connecté.", "success")  # no name in the cookie
             return redirect(_safe_next(), code=303)
         current_app.logger.warning(
-            "failed sign-in for %s from %s", _account_key(), request.remote_addr
+            "failed sign-in for address %s from %s", pseudonym(form.email.data), request.remote_addr
         )
         form.form_errors.append("Adresse de messagerie ou mot de passe incorrect.")
     status = 422 if request.method == "POST" else 200

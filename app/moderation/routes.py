@@ -22,6 +22,7 @@ from markupsafe import Markup
 
 from app import labels, policy
 from app.auth.access import role_required
+from app.converters import as_count, as_id, parse_count, parse_date, parse_id, safe_path
 from app.models import Comment, Role
 from app.moderation import bp
 from app.services import moderation, readers, settings
@@ -36,12 +37,12 @@ def _filter() -> moderation.QueueFilter:
     return moderation.QueueFilter(
         queue=request.view_args.get("queue", "a-moderer") if request.view_args else "a-moderer",
         sort=args.get("tri", "recents") if args.get("tri") in moderation.SORTS else "recents",
-        article_id=args.get("article", type=int),
+        article_id=args.get("article", type=as_id),
         reason=args.get("raison") or None,
         category=args.get("categorie") or None,
         text=(args.get("q") or "").strip() or None,
         author_email=(args.get("auteur") or "").strip().lower() or None,
-        page=max(args.get("page", 1, type=int) or 1, 1),
+        page=args.get("page", 1, type=as_id),
     )
 
 
@@ -73,7 +74,7 @@ def queue_news(queue: str) -> Response:
     """Polled by the queue page: counts, and how many comments arrived since `depuis`.
 
     200 JSON {"counts": {...}, "new": n}."""
-    since = request.args.get("depuis", 0, type=int)
+    since = request.args.get("depuis", 0, type=as_count)
     counts = moderation.queue_counts()
     new = moderation.count_newer(queue, since)
     return jsonify(counts=counts, new=new)
@@ -105,7 +106,7 @@ REASON_CODES = {
 }
 
 
-@bp.get("/commentaires/<int:comment_id>")
+@bp.get("/commentaires/<id:comment_id>")
 @role_required(STAFF)
 def comment(comment_id: int) -> str:
     card = moderation.card(comment_id)
@@ -122,19 +123,19 @@ def comment(comment_id: int) -> str:
 
 
 def _back(default: str) -> str:
-    target = request.form.get("next") or ""
-    return target if target.startswith("/moderation/") else default
+    return safe_path(request.form.get("next"), prefix="/moderation/") or default
 
 
-@bp.post("/commentaires/<int:comment_id>/decision")
+@bp.post("/commentaires/<id:comment_id>/decision")
 @role_required(STAFF)
 def decide(comment_id: int) -> Response | tuple[str, int]:
     """Approve or reject one comment. 303 back to the queue; 409 when someone was first;
     422 for a missing reason."""
     action = request.form.get("action", "")
-    version = request.form.get("version", type=int)
+    version = request.form.get("version", type=as_count)
     if version is None:
-        abort(400)
+        abort(400, description=_("La version du commentaire manque ou n’est pas valide : "
+                                 "rechargez la page."))  # fmt: skip
     back = _back(url_for("moderation.queue", queue="a-moderer"))
     try:
         decided = moderation.decide(
@@ -164,8 +165,9 @@ def decide_many() -> Response | tuple[str, int]:
     targets: list[tuple[int, int]] = []
     for value in request.form.getlist("select"):
         comment_id, _sep, version = value.partition(":")
-        if comment_id.isdigit() and version.isdigit():
-            targets.append((int(comment_id), int(version)))
+        target, version_number = parse_id(comment_id), parse_count(version)
+        if target is not None and version_number is not None:
+            targets.append((target, version_number))
     back = _back(url_for("moderation.queue", queue="a-moderer"))
     if not targets:
         return _answer(back, _("Sélectionnez au moins un commentaire."), "error", 422)
@@ -232,7 +234,7 @@ def restrict() -> Response:
             request.form.get("kind", ""),
             request.form.get("reason", ""),
             current_user,
-            days=request.form.get("days", type=int),
+            days=request.form.get("days", type=as_count),
         )
     except readers.RestrictionError as error:
         flash(error.message, "error")
@@ -241,7 +243,7 @@ def restrict() -> Response:
     return redirect(back, code=303)
 
 
-@bp.post("/lecteurs/sanctions/<int:restriction_id>/lever")
+@bp.post("/lecteurs/sanctions/<id:restriction_id>/lever")
 @role_required(STAFF)
 def lift(restriction_id: int) -> Response:
     email = (request.form.get("email") or "").strip().lower()
@@ -263,7 +265,7 @@ def journal() -> Response | str:
     rows = moderation.journal(
         action=args.get("action") or None,
         actor=args.get("acteur") or None,
-        comment_id=args.get("commentaire", type=int),
+        comment_id=args.get("commentaire", type=as_id),
         since=since,
         until=until + timedelta(days=1) if until else None,
         limit=None if args.get("format") == "csv" else 500,
@@ -302,11 +304,10 @@ JOURNAL_ACTIONS = {
 def _date(value: str | None) -> datetime | None:
     if not value:
         return None
-    try:
-        return datetime.strptime(value, "%Y-%m-%d")
-    except ValueError:
-        flash(_("Date invalide : %(value)s (format AAAA-MM-JJ).", value=value), "error")
-        return None
+    day = parse_date(value)
+    if day is None:
+        flash(_("Date invalide : %(value)s (format AAAA-MM-JJ).", value=value[:40]), "error")
+    return day
 
 
 def _csv(rows: list) -> Response:

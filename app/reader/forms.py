@@ -11,9 +11,10 @@ from wtforms import EmailField, HiddenField, RadioField, StringField, TextAreaFi
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length, ValidationError
 
+from app.converters import parse_id
 from app.services import settings
 from app.services.moderation import REPORT_REASONS
-from app.validators import PlainText, clean_text
+from app.validators import DisplayName, PlainText, clean_text
 
 _valid_email = Email("Cette adresse de messagerie n’est pas valide (exemple : nom@exemple.fr).")
 
@@ -52,7 +53,11 @@ class CommentForm(FlaskForm):
     name = StringField(
         "Nom",
         filters=[_strip],
-        validators=[Length(max=80, message="Le nom ne peut dépasser 80 caractères."), PlainText()],
+        validators=[
+            Length(max=80, message="Le nom ne peut dépasser 80 caractères."),
+            PlainText(),
+            DisplayName(),
+        ],
     )
     email = EmailField(
         "Adresse de messagerie",
@@ -87,13 +92,12 @@ class CommentForm(FlaskForm):
         _valid_email(self, field)
 
     def validate_parent_id(self, field: Any) -> None:
-        if field.data and not str(field.data).isdigit():
+        if field.data and parse_id(field.data) is None:
             raise ValidationError("Le commentaire auquel vous répondez n’existe pas.")
 
     @property
     def parent(self) -> int | None:
-        data = str(self.parent_id.data or "")
-        return int(data) if data.isdigit() else None
+        return parse_id(self.parent_id.data)
 
 
 class ReportForm(FlaskForm):

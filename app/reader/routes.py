@@ -20,6 +20,7 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from app import labels
+from app.converters import as_id
 from app.extensions import db, limiter
 from app.models import Article, Comment, CommentStatus
 from app.reader import bp
@@ -77,7 +78,7 @@ def article(slug: str) -> str:
             session.pop(legacy)
     name, email = comment_service.guest_author(session.get("guest_token"))
     form = CommentForm(name=name, email=email)
-    reply_to = request.args.get("repondre", type=int)
+    reply_to = request.args.get("repondre", type=as_id)
     if reply_to:
         form.parent_id.data = str(reply_to)
     return _render_article(article, form)
@@ -138,7 +139,7 @@ def _own_comment_or_404(article: Article, comment_id: int) -> Comment:
     return comment
 
 
-@bp.post("/articles/<slug>/commentaires/<int:comment_id>/envoyer")
+@bp.post("/articles/<slug>/commentaires/<id:comment_id>/envoyer")
 def send_anyway(slug: str, comment_id: int) -> Response | tuple[str, int]:
     """The nudged author sends the comment as it is (it then goes to a moderator)."""
     article = _article_or_404(slug)
@@ -150,7 +151,7 @@ def send_anyway(slug: str, comment_id: int) -> Response | tuple[str, int]:
     return _after_submit(article, comment)
 
 
-@bp.post("/articles/<slug>/commentaires/<int:comment_id>/reviser")
+@bp.post("/articles/<slug>/commentaires/<id:comment_id>/reviser")
 def revise(slug: str, comment_id: int) -> Response | tuple[str, int]:
     """The nudged author rewrote the comment: it is checked again."""
     article = _article_or_404(slug)
@@ -165,7 +166,7 @@ def revise(slug: str, comment_id: int) -> Response | tuple[str, int]:
     return _after_submit(article, comment)
 
 
-@bp.get("/articles/<slug>/commentaires/<int:comment_id>/statut")
+@bp.get("/articles/<slug>/commentaires/<id:comment_id>/statut")
 def comment_status(slug: str, comment_id: int) -> Response:
     """JSON for the author's page, which asks until its pending comment is decided.
 
@@ -221,7 +222,7 @@ def _render_article(
     sort = request.args.get("tri", "recents")
     if sort not in SORTS:
         sort = "recents"
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = request.args.get("page", 1, type=as_id)
     threads = comment_service.thread_page(article, _viewer(), newest_first=SORTS[sort], page=page)
     reply_target = None
     if form.parent:
@@ -236,8 +237,9 @@ def _render_article(
                     "Le commentaire auquel vous répondez n’existe pas ou n’est pas publié."
                 ]
             reply_target = None
-    if nudged is None and request.args.get("commentaire", type=int):
-        own = comment_service.find_own_comment(request.args.get("commentaire", type=int), _viewer())
+    asked = request.args.get("commentaire", type=as_id)
+    if nudged is None and asked:
+        own = comment_service.find_own_comment(asked, _viewer())
         if own is not None and own.status == CommentStatus.NUDGED and own.article_id == article.id:
             nudged = own
     if nudged is not None and revision is None:
@@ -268,7 +270,7 @@ def _reporter_key() -> str:
     return "session:" + session.setdefault("guest_token", secrets.token_urlsafe(24))
 
 
-@bp.route("/articles/<slug>/commentaires/<int:comment_id>/signaler", methods=["GET", "POST"])
+@bp.route("/articles/<slug>/commentaires/<id:comment_id>/signaler", methods=["GET", "POST"])
 def report(slug: str, comment_id: int) -> Response | str | tuple[str, int]:
     """« Signaler »: one report per reader (or session) per comment. 303 back to the comment;
     422 without a reason; 404 for a comment that is not published."""

@@ -9,8 +9,10 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from app.converters import parse_count, parse_id
 from app.extensions import db
 from app.models import Role, User
+from app.validators import name_problem
 
 TAKEN = "Un compte existe déjà avec cette adresse de messagerie."
 
@@ -29,6 +31,9 @@ def find_by_email(email: str) -> User | None:
 def register(display_name: str, email: str, password: str, role: Role = Role.READER) -> User:
     """A new account; AccountError on the e-mail field when the address is taken, even by a
     sign-up that committed a moment earlier (the database's unique index decides)."""
+    problem = name_problem(display_name)
+    if problem:
+        raise AccountError("display_name", problem)
     if find_by_email(email) is not None:
         raise AccountError("email", TAKEN)
     user = User(display_name=display_name, email=email.strip().lower(), role=role)
@@ -66,10 +71,11 @@ def user_for_session(session_id: str) -> User | None:
     """The active account of a session id ("<user id>:<session version>"), or None when the
     account has since ended its sessions (signed out, deactivated, new password or role)."""
     user_id, _, version = session_id.partition(":")
-    if not (user_id.isdigit() and version.isdigit()):
+    account, session_version = parse_id(user_id), parse_count(version)
+    if account is None or session_version is None:
         return None
-    user = db.session.get(User, int(user_id))
-    if user is None or not user.active or user.session_version != int(version):
+    user = db.session.get(User, account)
+    if user is None or not user.active or user.session_version != session_version:
         return None
     return user
 

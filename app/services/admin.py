@@ -12,6 +12,7 @@ from typing import Any
 from limits import parse_many
 from sqlalchemy import select
 
+from app.converters import parse_count
 from app.extensions import db
 from app.models import Article, Comment, CommentScore, CommentStatus, ModerationAction, User
 from app.policy import Reason, Threshold, decide
@@ -91,10 +92,11 @@ def parse_rules(form: Mapping[str, str]) -> Parsed:
                 parsed.values[key] = None
                 continue
             low, high = LIMITS[key]
-            if not raw.isdigit() or not low <= int(raw) <= high:
+            number = parse_count(raw, low, high)
+            if number is None:
                 parsed.errors[key] = f"Indiquez un nombre entier entre {low} et {high}."
             else:
-                parsed.values[key] = int(raw)
+                parsed.values[key] = number
         elif kind == "rate":
             if raw == "":
                 parsed.values[key] = None
@@ -157,12 +159,11 @@ def save_article(article: Article, form: Mapping[str, str], actor: User) -> Pars
     raw = (form.get(f"a{article.id}-close_after_days") or "").strip()
     days: int | None = None
     if raw:
-        if not raw.isdigit() or not 1 <= int(raw) <= 3650:
+        days = parse_count(raw, 1, 3650)
+        if days is None:
             parsed.errors[f"a{article.id}-close_after_days"] = (
                 "Indiquez un nombre de jours entre 1 et 3650, ou laissez vide."
             )
-        else:
-            days = int(raw)
     if not parsed.ok:
         return parsed
     new = {

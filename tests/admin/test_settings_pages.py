@@ -32,7 +32,7 @@ def test_every_admin_route_is_covered(app):
     routes = {r.rule for r in app.url_map.iter_rules() if r.rule.startswith("/admin")}
     assert routes == {
         "/admin/", "/admin/seuils", "/admin/regles", "/admin/mots", "/admin/mots/<name>.txt",
-        "/admin/articles", "/admin/historique", "/admin/historique/<int:change_id>/restaurer",
+        "/admin/articles", "/admin/historique", "/admin/historique/<id:change_id>/restaurer",
         "/admin/calibration",
     }  # fmt: skip
 

@@ -107,7 +107,7 @@ def test_card_shows_everything_a_moderator_needs(app, article, mod_client):
     db.session.commit()
     page = mod_client.get("/moderation/file/a-moderer").get_data(as_text=True)
     assert "&lt;b&gt;Réponse&lt;/b&gt; idiote" in page  # escaped
-    assert "En réponse à Dominique" in page and "Le commentaire parent" in page
+    assert "En réponse à <bdi>Dominique</bdi>" in page and "Le commentaire parent" in page
     assert "Paul" in page and "dominique@example.fr" in page
     assert "2 publiés, 1 rejetés" in page  # the author's history (by address)
     assert "insultes : score 0.70 ≥ seuil de modération 0.50" in page  # the reason, in words

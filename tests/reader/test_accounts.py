@@ -29,7 +29,7 @@ def test_sign_up_signs_in_and_hashes_the_password(client):
     assert user.password_hash.startswith("scrypt:")
     assert "un-mot-de-passe-long" not in user.password_hash
     page = client.get(ARTICLE_URL).get_data(as_text=True)
-    assert "Vous publiez en tant que <strong>Jeanne</strong>" in page
+    assert "Vous publiez en tant que <strong><bdi>Jeanne</bdi></strong>" in page
 
 
 def test_same_password_gets_different_salts(app):

@@ -67,7 +67,7 @@ def test_signed_in_reader_posts_under_their_display_name(client, reader):
     make_user(email="ines@example.fr", display_name="Inès B.")
     login(client, "ines@example.fr")
     page = client.get(ARTICLE_URL).get_data(as_text=True)
-    assert "Vous publiez en tant que <strong>Inès B.</strong>" in page
+    assert "Vous publiez en tant que <strong><bdi>Inès B.</bdi></strong>" in page
     assert 'name="name"' not in page
     response = reader.post(body="Avis d’abonnée", name=None, email=None)
     assert response.status_code == 303

@@ -3,6 +3,7 @@ remember-me included; signing in starts afresh; the cookie carries no personal d
 
 from __future__ import annotations
 
+import secrets
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -118,7 +119,8 @@ def test_remember_me_is_secure_with_https(app):
     from app.config import load_config
 
     config = load_config(
-        str(app.instance_path), environ={"APP_ENV": "production", "SECRET_KEY": "k"}
+        str(app.instance_path),
+        environ={"APP_ENV": "production", "SECRET_KEY": secrets.token_hex(32)},
     )
     assert config["REMEMBER_COOKIE_SECURE"] is True
     assert config["REMEMBER_COOKIE_SAMESITE"] == "Lax"
