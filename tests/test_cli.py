@@ -202,6 +202,36 @@ def test_model_export_replaces_an_earlier_export(tiny_model, onnx_export, tmp_pa
     assert manifest["probe"]["max_score_diff"] == 0.5
 
 
+def test_a_failed_export_step_is_named_with_the_versions_that_ran_it(
+    tiny_model, tmp_path, monkeypatch
+):
+    """An upstream break (issue #10: the quantizer's shape inference with some releases) says
+    which step failed, on which versions, in one line, and saves nothing."""
+    from importlib.metadata import version
+
+    import onnxruntime.quantization
+    from onnx.shape_inference import InferenceError
+
+    reported = "[ShapeInferenceError] Inferred shape and existing shape differ in dimension 0"
+
+    def quantize_dynamic(*args, **kwargs):
+        raise InferenceError(f"{reported}: (32) vs (7)")
+
+    monkeypatch.setattr(onnxruntime.quantization, "quantize_dynamic", quantize_dynamic)
+    models = tmp_path / "models"
+    result = run_export(tiny_model, tmp_path, "--output", str(models / "onnx"))
+    assert result.exit_code == 1
+    line = next(line for line in result.output.splitlines() if line.startswith("Export failed:"))
+    assert (
+        ": int8 quantization (onnxruntime quantize_dynamic) failed: "
+        f"InferenceError: {reported}: (32) vs (7) ("
+    ) in line
+    versions = ("torch", "transformers", "onnx", "onnxscript", "onnx-ir", "onnxruntime")
+    assert line.endswith("(" + ", ".join(f"{name} {version(name)}" for name in versions) + ")")
+    assert "Traceback" not in result.output
+    assert list(models.iterdir()) == []  # neither the model nor a temporary folder
+
+
 def test_model_export_without_a_model_fails_clearly(tmp_path):
     result = _flask(["model", "export"], tmp_path)
     assert result.returncode == 1

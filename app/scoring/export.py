@@ -22,6 +22,8 @@
 
 Everything is written into a temporary folder beside the target and renamed at the end, so an
 interrupted or refused export leaves neither a half-written folder nor a changed one behind.
+A failed step is named in the error, with the versions of the packages that ran it
+(:data:`EXPORT_PACKAGES`): what a report of an exporter break needs.
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from app.scoring import ScoreResult, ScoringUnavailable
-from app.scoring.base import describe
+from app.scoring.base import describe, package_version
 from app.scoring.detoxify import DetoxifyScorer, TorchLoaded
 from app.scoring.onnx import (
     MANIFEST_FILE,
@@ -58,6 +60,8 @@ OPSET = 18
 EXPORTER = "torch.onnx.export(dynamo=True)"
 QUANTIZATION = "int8 dynamic (onnxruntime quantize_dynamic, QInt8 weights)"
 _SAMPLE = ("Merci pour cet article.", "Espèce de connard, retourne écrire pour ton torchon !")
+EXPORT_PACKAGES = ("torch", "transformers", "onnx", "onnxscript", "onnx-ir", "onnxruntime")
+"""The packages the export runs on, named with their versions when a step fails."""
 
 
 class ExportError(Exception):
@@ -160,6 +164,11 @@ def export_onnx(
         return replace(report, saved=True, seconds=time.monotonic() - started)
     except ExportError:
         raise
+    except _StepFailed as failed:
+        raise ExportError(
+            f"could not export {torch_scorer.name}: {failed.step} failed: "
+            f"{describe(failed.cause)} ({_versions()})"
+        ) from failed.cause
     except ScoringUnavailable as exc:
         raise ExportError(f"scoring the probe comments failed: {exc}") from exc
     except Exception as exc:
@@ -185,26 +194,49 @@ def _write_model(loaded: TorchLoaded, folder: Path) -> None:
     attention = loaded.model.config._attn_implementation
     loaded.model.set_attn_implementation("eager")
     with _quiet_exporter(), _restored_attention(loaded.model, attention):
-        program = torch.onnx.export(
-            loaded.model,
-            (),
-            kwargs=inputs,
-            input_names=list(MODEL_INPUTS),
-            output_names=["logits"],
-            opset_version=OPSET,
-            dynamo=True,
-            dynamic_shapes={name: {0: batch, 1: sequence} for name in MODEL_INPUTS},
-            external_data=False,
-            verbose=False,
-            report=False,
-        )
+        with _step(EXPORTER):
+            program = torch.onnx.export(
+                loaded.model,
+                (),
+                kwargs=inputs,
+                input_names=list(MODEL_INPUTS),
+                output_names=["logits"],
+                opset_version=OPSET,
+                dynamo=True,
+                dynamic_shapes={name: {0: batch, 1: sequence} for name in MODEL_INPUTS},
+                external_data=False,
+                verbose=False,
+                report=False,
+            )
         if program is None:  # only the TorchScript exporter returns nothing
             raise ExportError("torch.onnx.export returned no program")
-        program.save(str(fp32 / MODEL_FILE))
-        quantize_dynamic(fp32 / MODEL_FILE, folder / MODEL_FILE, weight_type=QuantType.QInt8)
+        with _step("saving the ONNX graph"):
+            program.save(str(fp32 / MODEL_FILE))
+        with _step("int8 quantization (onnxruntime quantize_dynamic)"):
+            quantize_dynamic(fp32 / MODEL_FILE, folder / MODEL_FILE, weight_type=QuantType.QInt8)
     shutil.rmtree(fp32)
     loaded.tokenizer.save_pretrained(str(folder))
     loaded.model.config.save_pretrained(str(folder))
+
+
+class _StepFailed(Exception):
+    def __init__(self, step: str, cause: Exception) -> None:
+        super().__init__(step)
+        self.step = step
+        self.cause = cause
+
+
+@contextlib.contextmanager
+def _step(step: str) -> Iterator[None]:
+    """An exception in the block is reported as a failure of ``step``."""
+    try:
+        yield
+    except Exception as exc:
+        raise _StepFailed(step, exc) from exc
+
+
+def _versions() -> str:
+    return ", ".join(f"{name} {package_version(name)}" for name in EXPORT_PACKAGES)
 
 
 @contextlib.contextmanager
