@@ -82,18 +82,27 @@ def register(app: Flask) -> None:
         )
 
     @app.errorhandler(429)
-    def too_many(error: HTTPException) -> tuple[Response | str, int]:
-        # Flask-Limiter adds the Retry-After header; the page says the same, in words.
+    def too_many(error: HTTPException) -> tuple[Response | str, int, dict[str, str]]:
+        # A quota's own 429 (app/services/quotas.py) says how long to wait; Flask-Limiter's
+        # decorators (sign-in) know their current limit. The page says the same, in words.
         current = limiter.current_limit
-        wait = max(1, int(current.reset_at - time.time())) if current else 60
+        own_wait = getattr(error, "retry_after", None)
+        if isinstance(own_wait, int):
+            wait = own_wait
+        else:
+            wait = max(1, int(current.reset_at - time.time())) if current else 60
+        seconds = f"{wait} seconde{'s' if wait > 1 else ''}"
         when = time.strftime("%H:%M:%S", time.localtime(time.time() + wait))
-        return _render(
-            429,
-            f"Vous avez envoyé trop de commentaires en peu de temps. Vous pourrez en publier "
-            f"à nouveau dans {wait} seconde{'s' if wait > 1 else ''} (à partir de {when}). "
-            "Votre texte est recopié ci-dessous.",
-            retry_after=wait,
+        own = error.description and error.description != type(error).description
+        message = (
+            f"{error.description} Réessayez dans {seconds} (à partir de {when})."
+            if own
+            else f"Vous avez envoyé trop de commentaires en peu de temps. Vous pourrez en "
+            f"publier à nouveau dans {seconds} (à partir de {when}). "
+            "Votre texte est recopié ci-dessous."
         )
+        body, status = _render(429, message, retry_after=wait)
+        return body, status, {"Retry-After": str(wait)}
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> tuple[Response | str, int]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from typing import NoReturn
 
 from flask import (
     abort,
@@ -17,15 +18,16 @@ from flask import (
 from flask_limiter.util import get_remote_address
 from flask_login import current_user
 from sqlalchemy import select
+from werkzeug.exceptions import TooManyRequests
 from werkzeug.wrappers import Response
 
 from app import labels
-from app.extensions import db, limiter
+from app.extensions import db
 from app.models import Article, Comment, CommentStatus
 from app.reader import bp
 from app.reader.forms import CommentForm, ReportForm, RevisionForm
 from app.services import comments as comment_service
-from app.services import moderation, settings
+from app.services import moderation, quotas, settings
 
 SORTS = {"recents": True, "anciens": False}
 
@@ -44,21 +46,9 @@ def _article_or_404(slug: str) -> Article:
     return article
 
 
-def _comment_rate_limit() -> str:
-    return settings.comment_rate_limit()
-
-
-def _reader_key() -> str:
-    """Rate-limit key for a reader: their account, or the guest e-mail they typed."""
-    if current_user.is_authenticated:
-        return f"user:{current_user.id}"
-    email = (request.form.get("email") or "").strip().lower()
-    return f"guest:{email}" if email else f"address:{get_remote_address()}"
-
-
-def _accepted(response: Response) -> bool:
-    """Only comments actually stored count against the rate limit."""
-    return response.status_code == 303
+def _too_many(exceeded: quotas.QuotaExceeded, description: str | None = None) -> NoReturn:
+    """429 with Retry-After; the error page says when, in French, and gives the text back."""
+    raise TooManyRequests(description=description, retry_after=exceeded.retry_after)
 
 
 @bp.get("/")
@@ -80,8 +70,6 @@ def article(slug: str) -> str:
 
 
 @bp.post("/articles/<slug>/commentaires")
-@limiter.limit(_comment_rate_limit, key_func=_reader_key, deduct_when=_accepted)
-@limiter.limit(_comment_rate_limit, key_func=get_remote_address, deduct_when=_accepted)
 def post_comment(slug: str) -> Response | tuple[str, int]:
     article = _article_or_404(slug)
     form = CommentForm()
@@ -104,14 +92,24 @@ def post_comment(slug: str) -> Response | tuple[str, int]:
         )
     try:
         result = comment_service.submit_comment(
-            article, author, form.body.data, parent_id=form.parent, form_token=form.form_token.data
+            article,
+            author,
+            form.body.data,
+            parent_id=form.parent,
+            form_token=form.form_token.data,
+            address=get_remote_address(),
         )
+    except quotas.QuotaExceeded as exceeded:
+        _too_many(exceeded)
     except comment_service.CommentError as error:
         if error.field == "parent_id":
             form.parent_id.errors = [error.message]
             return _render_article(article, form), 422
         form.form_errors.append(error.message)
         return _render_article(article, form), 403
+    if result.duplicate and author.user is None and result.comment.guest_token:
+        # The same page's form sent twice: this browser is the one that sent the first copy.
+        session["guest_token"] = result.comment.guest_token
     return _after_submit(article, result.comment, result.duplicate)
 
 

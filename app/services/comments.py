@@ -17,7 +17,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from app import labels, policy
 from app.extensions import db
 from app.models import Article, Comment, CommentScore, CommentStatus, User, utcnow
-from app.services import audit, readers
+from app.services import audit, quotas, readers
 
 
 class CommentError(Exception):
@@ -39,10 +39,12 @@ class Author:
     guest_token: str | None = None
 
     @property
-    def key(self) -> str:
+    def identity(self) -> str:
+        """Who this is for quotas and idempotency: an account, or a guest's typed address
+        (a different identity from any account's, even with the same address)."""
         if self.user:
             return f"user:{self.user.id}"
-        return f"guest:{self.email.lower()}:{self.guest_token}"
+        return f"guest:{self.email.strip().lower()}"
 
 
 @dataclass(frozen=True)
@@ -91,13 +93,16 @@ def submit_comment(
     body: str,
     parent_id: int | None = None,
     form_token: str | None = None,
+    address: str | None = None,
 ) -> SubmitResult:
     """Store a new comment (committed as pending first), queue it for scoring, and wait a
     bounded time for the decision (`SCORING_WAIT_SECONDS`); past that it stays pending and the
     author's page learns the outcome later.
 
-    Raises CommentError for comments closed, a bad parent; returns the existing comment
-    when the same author sent the same text to the same article within the duplicate window.
+    Raises CommentError for comments closed, a bad parent; quotas.QuotaExceeded past the
+    posting limit (per reader and per network `address`); returns the existing comment when
+    the same author sent the same text to the same article within the duplicate window, or
+    the same form twice (a duplicate takes nothing from the posting limit).
     """
     if not article.accepting_comments:
         raise CommentError(None, "Les commentaires sont fermés pour cet article.")
@@ -106,8 +111,11 @@ def submit_comment(
         raise CommentError(None, refusal)
     parent = _reply_target(article, parent_id)
     digest = body_hash(body)
+    # The one-time form token is secret to the page it was served on: the same form sent twice
+    # (a double click, even before the guest's first cookie) can be stored only once, and the
+    # copy is shown only to whoever holds that page.
     idempotency_key = (
-        hashlib.sha256(f"{form_token}|{author.key}|{digest}".encode()).hexdigest()
+        hashlib.sha256(f"{form_token}|{author.identity}|{digest}".encode()).hexdigest()
         if form_token
         else None
     )
@@ -131,8 +139,10 @@ def submit_comment(
         created_at=utcnow(),
     )
     db.session.add(comment)
+    hits: quotas.Hits | None = None
     try:
-        db.session.flush()
+        db.session.flush()  # a second copy of the same form stops here, on the unique key
+        hits = quotas.take_post(author.identity, address)  # checked and counted at once
         audit.record(
             "submitted",
             actor=author.user or f"lecteur {author.name}",
@@ -142,10 +152,17 @@ def submit_comment(
         db.session.commit()  # accepted: stored with an explicit status before anything else
     except IntegrityError:
         db.session.rollback()
+        if hits is not None:
+            hits.give_back()
         same = db.session.scalar(select(Comment).where(Comment.idempotency_key == idempotency_key))
         if same is None:
             raise
         return SubmitResult(same, duplicate=True)
+    except BaseException:
+        db.session.rollback()
+        if hits is not None:
+            hits.give_back()
+        raise
 
     score_and_wait(comment)
     return SubmitResult(comment, duplicate=False)
