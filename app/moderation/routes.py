@@ -309,6 +309,17 @@ def _date(value: str | None) -> datetime | None:
         return None
 
 
+# A spreadsheet reads a cell that starts with one of these as a formula (OWASP: CSV injection).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value: object) -> object:
+    """A cell as text a spreadsheet shows as typed: a leading quote before a formula's sign."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
 def _csv(rows: list) -> Response:
     out = io.StringIO()
     writer = csv.writer(out)
@@ -317,11 +328,10 @@ def _csv(rows: list) -> Response:
          "to_status", "reason_code", "reason", "note"]
     )  # fmt: skip
     for row in rows:
-        writer.writerow(
-            [row.id, row.created_at.isoformat(), row.actor, row.action, row.comment_id or "",
-             row.reader_email or "", row.from_status or "", row.to_status or "",
-             row.reason_code or "", row.reason or "", row.note or ""]
-        )  # fmt: skip
+        cells = [row.id, row.created_at.isoformat(), row.actor, row.action, row.comment_id or "",
+                 row.reader_email or "", row.from_status or "", row.to_status or "",
+                 row.reason_code or "", row.reason or "", row.note or ""]  # fmt: skip
+        writer.writerow([_cell(cell) for cell in cells])
     return Response(
         out.getvalue(),
         mimetype="text/csv",
