@@ -155,7 +155,9 @@ def revise(slug: str, comment_id: int) -> Response | tuple[str, int]:
     if not form.validate_on_submit():
         return _render_article(article, CommentForm(), nudged=comment, revision=form), 422
     try:
-        comment_service.revise(comment, form.body.data)
+        comment_service.revise(comment, form.body.data, address=get_remote_address())
+    except quotas.QuotaExceeded as exceeded:
+        _too_many(exceeded)
     except comment_service.CommentError as error:
         flash(error.message, "comment-error")
     return _after_submit(article, comment)

@@ -209,40 +209,71 @@ def send_anyway(comment: Comment) -> None:
     db.session.refresh(comment)
 
 
-def revise(comment: Comment, body: str) -> None:
-    """The author rewrote a nudged comment: the new text goes through the model again."""
-    _leave_nudge(
-        comment,
-        "revised",
-        CommentStatus.PENDING,
-        {
-            "body": body,
-            "body_hash": body_hash(body),
-            "status_reason": None,
-            "reasons": [],
-            "decided_at": None,
-            "awaiting_score": True,
-            "scoring_attempts": 0,
-            "next_scoring_at": None,
-            "created_at": utcnow(),
-        },
-        reason="L’auteur a reformulé son commentaire.",
-    )
+def revise(comment: Comment, body: str, address: str | None = None) -> None:
+    """The author rewrote a nudged comment: the new text goes through the model again.
+
+    A rewrite counts against the posting limit like a new comment (quotas.QuotaExceeded), at
+    most Comment.MAX_REVISIONS times (CommentError: the comment stays nudged, to be sent as it
+    is or left to expire), and keeps the comment's first date, so that the nudge expires on
+    time."""
+    if comment.revisions >= Comment.MAX_REVISIONS:
+        raise CommentError(None, _revisions_spent())
+    identity = f"user:{comment.user_id}" if comment.user_id else f"guest:{comment.author_email}"
+    hits = quotas.take_post(identity, address)
+    try:
+        _leave_nudge(
+            comment,
+            "revised",
+            CommentStatus.PENDING,
+            {
+                "body": body,
+                "body_hash": body_hash(body),
+                "status_reason": None,
+                "reasons": [],
+                "decided_at": None,
+                "awaiting_score": True,
+                "scoring_attempts": 0,
+                "next_scoring_at": None,
+                "revisions": Comment.revisions + 1,
+            },
+            only_if=Comment.revisions < Comment.MAX_REVISIONS,
+            reason="L’auteur a reformulé son commentaire.",
+        )
+    except BaseException:
+        hits.give_back()
+        raise
     score_and_wait(comment)
 
 
+def _revisions_spent() -> str:
+    return (
+        f"Vous avez déjà reformulé ce commentaire {Comment.MAX_REVISIONS} fois. Envoyez-le tel "
+        "quel (un modérateur le relira avant toute publication) ou écrivez-en un nouveau."
+    )
+
+
 def _leave_nudge(
-    comment: Comment, action: str, to_status: str, values: dict[str, Any], **why: Any
+    comment: Comment,
+    action: str,
+    to_status: str,
+    values: dict[str, Any],
+    only_if: ColumnElement[bool] | None = None,
+    **why: Any,
 ) -> None:
     """The author answered the nudge: change the comment if it still awaits that answer (a
     conditional update), and record it in the audit trail, together."""
+    conditions = [Comment.id == comment.id, Comment.status == CommentStatus.NUDGED]
+    if only_if is not None:
+        conditions.append(only_if)
     changed = db.session.execute(
         update(Comment)
-        .where(Comment.id == comment.id, Comment.status == CommentStatus.NUDGED)
+        .where(*conditions)
         .values(status=to_status, version=Comment.version + 1, **values)
     ).rowcount
     if changed != 1:
         db.session.rollback()
+        if only_if is not None and comment.status == CommentStatus.NUDGED:
+            raise CommentError(None, _revisions_spent())
         raise CommentError(None, "Ce commentaire n’attend plus votre réponse.")
     audit.record(
         action,
