@@ -277,9 +277,19 @@ def report(slug: str, comment_id: int) -> Response | str | tuple[str, int]:
     form = ReportForm()
     if form.validate_on_submit():
         user = current_user if current_user.is_authenticated else None
-        added = moderation.report(
-            comment, _reporter_key(), form.reason.data, form.note.data or "", user
-        )
+        reporter_key = _reporter_key()
+        try:
+            added = moderation.report(
+                comment,
+                reporter_key,
+                form.reason.data,
+                form.note.data or "",
+                user,
+                guest_token=None if user else session.get("guest_token"),
+                address=get_remote_address(),
+            )
+        except quotas.QuotaExceeded as exceeded:
+            _too_many(exceeded, "Vous avez envoyé trop de signalements en peu de temps.")
         flash(
             "Merci : votre signalement a été transmis à l’équipe de modération."
             if added
