@@ -277,11 +277,10 @@ def add_comment(
         thread_id=(parent.thread_id or parent.id) if parent else None,
         depth=min(parent.depth + 1, Comment.MAX_DEPTH) if parent else 0,
         author_name=author_name,
-        author_email="dominique@example.fr",
         body=body,
         body_hash=body_hash(body),
         status=status,
-        **{"awaiting_score": False, **fields},
+        **{"author_email": "dominique@example.fr", "awaiting_score": False, **fields},
     )
     db.session.add(comment)
     db.session.commit()

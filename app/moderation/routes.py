@@ -201,19 +201,39 @@ def _answer(back: str, message: str, category: str, status: int) -> Response | t
     return redirect(back, code=303)
 
 
+def _reader_from() -> readers.Reader | None:
+    """The reader a page or form is about: an account (`compte`) or a guest address (`email`)."""
+    account_id = request.values.get("compte", type=int)
+    if account_id:
+        return readers.account(account_id)
+    email = (request.values.get("email") or "").strip().lower()
+    return readers.Reader.of(email) if email else None
+
+
+def _reader_url(reader: readers.Reader) -> str:
+    if reader.user_id is not None:
+        return url_for("moderation.reader", compte=reader.user_id)
+    return url_for("moderation.reader", email=reader.email)
+
+
 @bp.get("/lecteurs")
 @role_required(STAFF)
 def reader() -> str:
-    email = (request.args.get("email") or "").strip().lower()
-    if not email:
+    """A reader's page: an account's (`?compte=<id>`) or a guest address's (`?email=`)."""
+    who = _reader_from()
+    if who is None:
         abort(404, description=_("Indiquez l’adresse du lecteur."))
-    page = moderation.list_queue(moderation.QueueFilter(queue="tous", author_email=email))
+    email = who.email
+    page = moderation.list_queue(
+        moderation.QueueFilter(queue="tous", author_email=email, author_user_id=who.user_id)
+    )
     return render_template(
         "moderation/reader.html",
         email=email,
+        who=who,
         page=page,
-        restrictions=readers.history(email),
-        active=readers.active_restrictions(email),
+        restrictions=readers.history(who),
+        active=readers.active_restrictions(who),
         journal=moderation.journal(reader_email=email, limit=50),
         counts=moderation.queue_counts(),
         kinds=readers.KIND_LABELS,
@@ -224,15 +244,18 @@ def reader() -> str:
 @bp.post("/lecteurs/sanctions")
 @role_required(STAFF)
 def restrict() -> Response:
-    email = (request.form.get("email") or "").strip().lower()
-    back = url_for("moderation.reader", email=email)
+    who = _reader_from()
+    if who is None:
+        abort(404, description=_("Indiquez l’adresse du lecteur."))
+    back = _reader_url(who)
     try:
         readers.restrict(
-            email,
+            who.email,
             request.form.get("kind", ""),
             request.form.get("reason", ""),
             current_user,
             days=request.form.get("days", type=int),
+            user_id=who.user_id,
         )
     except readers.RestrictionError as error:
         flash(error.message, "error")
@@ -244,14 +267,15 @@ def restrict() -> Response:
 @bp.post("/lecteurs/sanctions/<int:restriction_id>/lever")
 @role_required(STAFF)
 def lift(restriction_id: int) -> Response:
-    email = (request.form.get("email") or "").strip().lower()
+    who = _reader_from()
     try:
         readers.lift(restriction_id, current_user, request.form.get("reason", ""))
     except readers.RestrictionError as error:
         flash(error.message, "error")
     else:
         flash(_("Sanction levée."), "success")
-    return redirect(url_for("moderation.reader", email=email), code=303)
+    back = _reader_url(who) if who else url_for("moderation.queue", queue="a-moderer")
+    return redirect(back, code=303)
 
 
 @bp.get("/journal")

@@ -105,6 +105,9 @@ def post_comment(slug: str) -> Response | tuple[str, int]:
         if error.field == "parent_id":
             form.parent_id.errors = [error.message]
             return _render_article(article, form), 422
+        if error.field == "email":
+            form.email.errors = [error.message]
+            return _render_article(article, form), 422
         form.form_errors.append(error.message)
         return _render_article(article, form), 403
     if result.duplicate and author.user is None and result.comment.guest_token:

@@ -17,7 +17,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from app import labels, policy
 from app.extensions import db
 from app.models import Article, Comment, CommentScore, CommentStatus, User, utcnow
-from app.services import audit, quotas, readers
+from app.services import accounts, audit, quotas, readers
 
 
 class CommentError(Exception):
@@ -106,7 +106,13 @@ def submit_comment(
     """
     if not article.accepting_comments:
         raise CommentError(None, "Les commentaires sont fermés pour cet article.")
-    refusal = readers.posting_refusal(author.email)
+    if author.user is None and accounts.find_by_email(author.email) is not None:
+        raise CommentError(
+            "email", "Cette adresse appartient à un compte : connectez-vous pour publier avec elle."
+        )
+    refusal = readers.posting_refusal(
+        readers.Reader.of(author.email, author.user.id if author.user else None)
+    )
     if refusal:
         raise CommentError(None, refusal)
     parent = _reply_target(article, parent_id)

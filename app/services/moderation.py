@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from flask_babel import gettext as _
-from sqlalchemy import Text, case, cast, func, or_, select, update
+from sqlalchemy import Text, and_, case, cast, func, literal, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -91,7 +91,8 @@ class QueueFilter:
     reason: str | None = None
     category: str | None = None
     text: str | None = None
-    author_email: str | None = None
+    author_email: str | None = None  # a guest's address (never an account's comments)
+    author_user_id: int | None = None  # an account
     page: int = 1
 
 
@@ -160,8 +161,11 @@ def _filtered(f: QueueFilter) -> list[ColumnElement[bool]]:
                 func.lower(Comment.author_name).contains(text, autoescape=True),
             )
         )
-    if f.author_email:
+    if f.author_user_id:
+        conditions.append(Comment.user_id == f.author_user_id)
+    elif f.author_email:
         conditions.append(Comment.author_email == f.author_email.lower())
+        conditions.append(Comment.user_id.is_(None))
     return conditions
 
 
@@ -221,24 +225,35 @@ def _attach_details(cards: Sequence[Card]) -> None:
         .order_by(CommentReport.id)
     ):
         reports[report.comment_id].append(report)
-    emails = {c.comment.author_email for c in cards}
+    # Each author's history: an account's comments, or a guest address's guest comments only.
+    user_ids = {c.comment.user_id for c in cards if c.comment.user_id}
+    emails = {c.comment.author_email for c in cards if not c.comment.user_id}
+    guest_email = case((Comment.user_id.is_(None), Comment.author_email), else_=literal(""))
     stats = {
-        email: (published, rejected)
-        for email, published, rejected in db.session.execute(
+        (user_id, email): (published, rejected)
+        for user_id, email, published, rejected in db.session.execute(
             select(
-                Comment.author_email,
+                Comment.user_id,
+                guest_email,
                 func.count(case((Comment.status == CommentStatus.PUBLISHED, 1))),
                 func.count(case((Comment.status == CommentStatus.REJECTED, 1))),
             )
-            .where(Comment.author_email.in_(emails))
-            .group_by(Comment.author_email)
+            .where(
+                or_(
+                    Comment.user_id.in_(user_ids),
+                    and_(Comment.user_id.is_(None), Comment.author_email.in_(emails)),
+                )
+            )
+            .group_by(Comment.user_id, guest_email)
         )
     }
     for card in cards:
-        card.parent = parents.get(card.comment.parent_id or 0)
-        card.reports = reports.get(card.comment.id, [])
+        c = card.comment
+        card.parent = parents.get(c.parent_id or 0)
+        card.reports = reports.get(c.id, [])
         card.report_burst = is_burst([r.created_at for r in card.reports])
-        card.author_published, card.author_rejected = stats.get(card.comment.author_email, (0, 0))
+        author = (c.user_id, "") if c.user_id else (None, c.author_email)
+        card.author_published, card.author_rejected = stats.get(author, (0, 0))
 
 
 def card(comment_id: int) -> Card | None:
