@@ -246,7 +246,8 @@ def reader() -> str:
 def restrict() -> Response:
     who = _reader_from()
     if who is None:
-        abort(404, description=_("Indiquez l’adresse du lecteur."))
+        flash(_("Indiquez l’adresse du lecteur."), "error")
+        return redirect(url_for("moderation.queue", queue="a-moderer"), code=303)
     back = _reader_url(who)
     try:
         readers.restrict(
