@@ -72,6 +72,7 @@ def article(slug: str) -> str:
 @bp.post("/articles/<slug>/commentaires")
 def post_comment(slug: str) -> Response | tuple[str, int]:
     article = _article_or_404(slug)
+    first_visit = "guest_token" not in session
     form = CommentForm()
     if not form.validate_on_submit():
         return _render_article(article, form), 422
@@ -110,8 +111,9 @@ def post_comment(slug: str) -> Response | tuple[str, int]:
             return _render_article(article, form), 422
         form.form_errors.append(error.message)
         return _render_article(article, form), 403
-    if result.duplicate and author.user is None and result.comment.guest_token:
-        # The same page's form sent twice: this browser is the one that sent the first copy.
+    if result.duplicate and first_visit and author.user is None and result.comment.guest_token:
+        # A first visit's form sent twice at once (each copy minted its own guest token): this
+        # browser, which holds the page's one-time form token, sent the stored copy.
         session["guest_token"] = result.comment.guest_token
     return _after_submit(article, result.comment, result.duplicate)
 

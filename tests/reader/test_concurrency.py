@@ -8,6 +8,8 @@ import uuid
 
 import pytest
 
+from app.models import CommentStatus
+from app.services import settings
 from tests.conftest import (
     ARTICLE_URL,
     POST_URL,
@@ -67,15 +69,22 @@ def test_a_burst_from_one_account_stores_no_more_than_the_limit(app, live_server
 
 
 def test_a_guests_double_click_stores_once_and_costs_one_post(app, live_server):
+    settings.set_value("nudge_enabled", False)
     browser = LiveBrowser(live_server)  # a first visit: no guest token yet
     fields = browser.form()
     form = {**fields, "name": "Camille", "email": "camille@example.fr",
-            "body": "Un seul avis, envoyé vingt fois.", "parent_id": ""}  # fmt: skip
-    answers = simultaneously([lambda: browser.clone().request(POST_URL, form)] * BURST)
+            "body": "Un seul avis, envoyé vingt fois, et puis merde.", "parent_id": ""}  # fmt: skip
+    clicks = [browser.clone() for _ in range(BURST)]
+    answers = simultaneously([lambda c=c: c.request(POST_URL, form) for c in clicks])
 
     [comment] = comments_in_db()
+    assert comment.status == CommentStatus.HELD  # shown to its author only
     assert [a.status for a in answers] == [303] * BURST
     assert {a.headers["Location"] for a in answers} == {f"{ARTICLE_URL}#c{comment.id}"}
+    # Whichever answer the browser kept, it is the author's: it sees its held comment.
+    for click in clicks:
+        assert "et puis merde" in click.request(ARTICLE_URL).text
+    assert "et puis merde" not in LiveBrowser(live_server).request(ARTICLE_URL).text
     # The duplicates took nothing from the limit: four more comments still pass, then no more.
     later = [browser.request(POST_URL, {**browser.form(), **{k: form[k] for k in ("name",
              "email", "parent_id")}, "body": f"Suite {i}"}).status for i in range(5)]  # fmt: skip
