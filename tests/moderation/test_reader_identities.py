@@ -80,3 +80,16 @@ def test_cards_in_english_say_guest_unverified(app, article, mod_client):
     add_comment(article, "Un avis d’invité")
     page = mod_client.get("/moderation/file/tous?lang=en").get_data(as_text=True)
     assert "guest · unverified address" in page
+
+
+def test_an_account_on_pre_moderation_is_held(app, article, mod_client):
+    from app.services import settings
+
+    settings.set_value("nudge_enabled", False)
+    account = make_user(email="abonne@example.fr")
+    _sanction(mod_client, kind="premoderate", email="abonne@example.fr", compte=account.id)
+    author = _signed_in(app, "abonne@example.fr")
+    author.post(body="Un avis tout à fait correct", name=None, email=None)
+    [comment] = comments_in_db()
+    assert comment.status == CommentStatus.HELD
+    assert [r["code"] for r in comment.reasons] == ["reader_premoderated"]
