@@ -141,6 +141,11 @@ def load_config(instance_path: str, environ: Mapping[str, str] | None = None) ->
         "COMMENT_MAX_LENGTH": _int(values, "COMMENT_MAX_LENGTH", 2000, minimum=1),
         "DUPLICATE_WINDOW_MINUTES": _int(values, "DUPLICATE_WINDOW_MINUTES", 10),
         "COMMENT_RATE_LIMIT": rate_limit,
+        # Readers' « Signaler »: per reader (account or session), and per network address.
+        "REPORT_RATE_LIMIT": _rate_limit(values, "REPORT_RATE_LIMIT", "5 per hour"),
+        "REPORT_ADDRESS_RATE_LIMIT": _rate_limit(
+            values, "REPORT_ADDRESS_RATE_LIMIT", "20 per hour"
+        ),
         "COMMENTS_PER_PAGE": _int(values, "COMMENTS_PER_PAGE", 20, minimum=1),
         # Scoring (Detoxify)
         **_scoring_config(values, instance),
@@ -258,14 +263,20 @@ def _engine_options(values: Mapping[str, str | None]) -> dict[str, Any]:
     return options
 
 
-def _check_rate_limit(value: str, key: str = "COMMENT_RATE_LIMIT") -> None:
+def _rate_limit(values: dict[str, str | None], name: str, default: str) -> str:
+    value = _env(values, name, default) or default
+    _check_rate_limit(value, name)
+    return value
+
+
+def _check_rate_limit(value: str, name: str = "COMMENT_RATE_LIMIT") -> None:
     from limits import parse_many
 
     try:
         parse_many(value)
     except ValueError:
         raise ConfigError(
-            f"{key} must use Flask-Limiter's notation (e.g. '5 per minute'), got {value!r}"
+            f"{name} must use Flask-Limiter's notation (e.g. '5 per minute'), got {value!r}"
         ) from None
 
 

@@ -88,26 +88,35 @@ def register(app: Flask) -> None:
         )
 
     @app.errorhandler(429)
-    def too_many(error: HTTPException) -> tuple[Response | str, int]:
-        # Flask-Limiter adds the Retry-After header; the page says the same, in words.
+    def too_many(error: HTTPException) -> tuple[Response | str, int, dict[str, str]]:
+        # A quota's own 429 (app/services/quotas.py) says how long to wait; Flask-Limiter's
+        # decorators (sign-in) know their current limit. The page says the same, in words.
         current = limiter.current_limit
-        wait = max(1, int(current.reset_at - time.time())) if current else 60
+        own_wait = getattr(error, "retry_after", None)
+        if isinstance(own_wait, int):
+            wait = own_wait
+        else:
+            wait = max(1, int(current.reset_at - time.time())) if current else 60
+        seconds = f"{wait} seconde{'s' if wait > 1 else ''}"
         when = time.strftime("%H:%M:%S", time.localtime(time.time() + wait))
-        delay = f"dans {wait} seconde{'s' if wait > 1 else ''} (à partir de {when})"
+        own = error.description and error.description != type(error).description
+        title = None
         if request.blueprint == "auth":  # sign-in, sign-up
-            return _render(
-                429,
-                f"Trop de tentatives en peu de temps. Vous pourrez réessayer {delay}.",
-                title="Trop de tentatives",
-                retry_after=wait,
+            title = "Trop de tentatives"
+            message = (
+                f"Trop de tentatives en peu de temps. Vous pourrez réessayer dans {seconds} "
+                f"(à partir de {when})."
             )
-        return _render(
-            429,
-            f"Vous avez envoyé trop de commentaires en peu de temps. Vous pourrez en publier "
-            f"à nouveau {delay}. "
-            "Votre texte est recopié ci-dessous.",
-            retry_after=wait,
-        )
+        elif own:
+            message = f"{error.description} Réessayez dans {seconds} (à partir de {when})."
+        else:
+            message = (
+                f"Vous avez envoyé trop de commentaires en peu de temps. Vous pourrez en "
+                f"publier à nouveau dans {seconds} (à partir de {when}). "
+                "Votre texte est recopié ci-dessous."
+            )
+        body, status = _render(429, message, title=title, retry_after=wait)
+        return body, status, {"Retry-After": str(wait)}
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> tuple[Response | str, int]:

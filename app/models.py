@@ -112,6 +112,7 @@ class Comment(db.Model):
     __tablename__ = "comments"
 
     MAX_DEPTH = 2  # three levels shown: 0, 1, 2; deeper replies are shown at level 2
+    MAX_REVISIONS = 3  # rewrites after a nudge; past them the author may only send it as it is
 
     id: Mapped[int] = mapped_column(primary_key=True)
     article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"))
@@ -152,12 +153,16 @@ class Comment(db.Model):
     claimed_until: Mapped[datetime | None] = mapped_column()
     # The author saw the nudge and chose to send the comment anyway.
     nudge_acknowledged: Mapped[bool] = mapped_column(default=False)
+    # How many times the author rewrote the comment after a nudge (capped: MAX_REVISIONS).
+    revisions: Mapped[int] = mapped_column(default=0)
     # Optimistic lock: every change of state bumps it; a moderator's action names the version
     # they saw, so that two moderators acting at once cannot both win silently.
     version: Mapped[int] = mapped_column(default=1)
     # Readers' reports: how many since the last human decision, when the comment reached the
     # threshold (it is then in « Signalés »), and whether it is hidden meanwhile.
     report_count: Mapped[int] = mapped_column(default=0)
+    # The same reports weighed by who sent them (CommentReport.weight): the threshold's measure.
+    report_weight: Mapped[float] = mapped_column(default=0.0)
     flagged_at: Mapped[datetime | None] = mapped_column()
     hidden: Mapped[bool] = mapped_column(default=False)
 
@@ -280,6 +285,8 @@ class CommentReport(db.Model):
     )
     reason: Mapped[str] = mapped_column(String(20))
     note: Mapped[str | None] = mapped_column(Text)
+    # What this report counts for towards the threshold (services/moderation.report_weight).
+    weight: Mapped[float] = mapped_column(default=1.0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     __table_args__ = (
@@ -293,8 +300,9 @@ class CommentReport(db.Model):
 
 
 class ReaderRestriction(db.Model):
-    """A sanction on a reader, known by e-mail address (guests too): ban, suspension until a
-    date, or « toujours pré-modérer ». Lifted, never deleted."""
+    """A sanction on a reader: ban, suspension until a date, or « toujours pré-modérer ».
+    Lifted, never deleted. On an account (`user_id`), or on the guests who type an address
+    (`user_id` NULL): the two are different readers, even with the same address."""
 
     __tablename__ = "reader_restrictions"
 
@@ -302,6 +310,7 @@ class ReaderRestriction(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(254))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     kind: Mapped[str] = mapped_column(String(16))
     reason: Mapped[str] = mapped_column(Text)
     until: Mapped[datetime | None] = mapped_column()
@@ -316,6 +325,7 @@ class ReaderRestriction(db.Model):
     __table_args__ = (
         CheckConstraint("kind IN ('ban', 'suspend', 'premoderate')", name="kind"),
         Index("ix_reader_restrictions_email", "email", "lifted_at"),
+        Index("ix_reader_restrictions_user", "user_id", "lifted_at"),
     )
 
 

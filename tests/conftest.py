@@ -277,11 +277,10 @@ def add_comment(
         thread_id=(parent.thread_id or parent.id) if parent else None,
         depth=min(parent.depth + 1, Comment.MAX_DEPTH) if parent else 0,
         author_name=author_name,
-        author_email="dominique@example.fr",
         body=body,
         body_hash=body_hash(body),
         status=status,
-        **{"awaiting_score": False, **fields},
+        **{"author_email": "dominique@example.fr", "awaiting_score": False, **fields},
     )
     db.session.add(comment)
     db.session.commit()
@@ -291,3 +290,94 @@ def add_comment(
 def comments_in_db() -> list[Comment]:
     db.session.expire_all()  # requests ran in their own sessions
     return list(db.session.scalars(sa.select(Comment).order_by(Comment.id)))
+
+
+@pytest.fixture
+def live_server(app: Flask) -> Iterator[str]:
+    """The test's app served by a real threaded server on a free port: for tests that send
+    truly simultaneous requests. Yields its base URL."""
+    import threading
+
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join()
+        server.server_close()
+
+
+@dataclass(frozen=True)
+class LiveResponse:
+    status: int
+    text: str
+    headers: Any
+
+
+class LiveBrowser:
+    """One browser against `live_server`: its own cookie jar, redirects not followed."""
+
+    def __init__(self, base_url: str, cookies: Any = None) -> None:
+        import copy
+        import http.cookiejar
+        import urllib.request
+
+        class _NoRedirect(urllib.request.HTTPRedirectHandler):
+            def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+                return None
+
+        self.base_url = base_url
+        self.cookies = http.cookiejar.CookieJar()
+        for cookie in cookies or []:
+            self.cookies.set_cookie(copy.copy(cookie))
+        self._opener = urllib.request.build_opener(
+            urllib.request.HTTPCookieProcessor(self.cookies), _NoRedirect()
+        )
+
+    def clone(self) -> LiveBrowser:
+        """Another browser holding the same cookies (the same session sent twice)."""
+        return LiveBrowser(self.base_url, self.cookies)
+
+    def request(self, path: str, data: dict[str, str] | None = None) -> LiveResponse:
+        import urllib.error
+        import urllib.parse
+
+        body = urllib.parse.urlencode(data).encode() if data is not None else None
+        try:
+            with self._opener.open(self.base_url + path, data=body, timeout=60) as response:
+                return LiveResponse(response.status, response.read().decode(), response.headers)
+        except urllib.error.HTTPError as error:
+            with error:
+                return LiveResponse(error.code, error.read().decode(), error.headers)
+
+    def form(self, path: str = ARTICLE_URL) -> dict[str, str]:
+        """The CSRF and form tokens of the comment form on `path`."""
+        page = self.request(path).text
+        fields = {"csrf_token": CSRF_RE.search(page).group(1)}  # type: ignore[union-attr]
+        token = FORM_TOKEN_RE.search(page)
+        if token:
+            fields["form_token"] = token.group(1)
+        return fields
+
+
+def simultaneously(calls: list[Any]) -> list[Any]:
+    """Run every call in its own thread, all released at the same instant; their results."""
+    import threading
+
+    barrier = threading.Barrier(len(calls))
+    results: list[Any] = [None] * len(calls)
+
+    def run(index: int) -> None:
+        barrier.wait()
+        results[index] = calls[index]()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results

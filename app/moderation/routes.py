@@ -203,19 +203,39 @@ def _answer(back: str, message: str, category: str, status: int) -> Response | t
     return redirect(back, code=303)
 
 
+def _reader_from() -> readers.Reader | None:
+    """The reader a page or form is about: an account (`compte`) or a guest address (`email`)."""
+    account_id = request.values.get("compte", type=as_id)
+    if account_id:
+        return readers.account(account_id)
+    email = (request.values.get("email") or "").strip().lower()
+    return readers.Reader.of(email) if email else None
+
+
+def _reader_url(reader: readers.Reader) -> str:
+    if reader.user_id is not None:
+        return url_for("moderation.reader", compte=reader.user_id)
+    return url_for("moderation.reader", email=reader.email)
+
+
 @bp.get("/lecteurs")
 @role_required(STAFF)
 def reader() -> str:
-    email = (request.args.get("email") or "").strip().lower()
-    if not email:
+    """A reader's page: an account's (`?compte=<id>`) or a guest address's (`?email=`)."""
+    who = _reader_from()
+    if who is None:
         abort(404, description=_("Indiquez l’adresse du lecteur."))
-    page = moderation.list_queue(moderation.QueueFilter(queue="tous", author_email=email))
+    email = who.email
+    page = moderation.list_queue(
+        moderation.QueueFilter(queue="tous", author_email=email, author_user_id=who.user_id)
+    )
     return render_template(
         "moderation/reader.html",
         email=email,
+        who=who,
         page=page,
-        restrictions=readers.history(email),
-        active=readers.active_restrictions(email),
+        restrictions=readers.history(who),
+        active=readers.active_restrictions(who),
         journal=moderation.journal(reader_email=email, limit=50),
         counts=moderation.queue_counts(),
         kinds=readers.KIND_LABELS,
@@ -226,15 +246,19 @@ def reader() -> str:
 @bp.post("/lecteurs/sanctions")
 @role_required(STAFF)
 def restrict() -> Response:
-    email = (request.form.get("email") or "").strip().lower()
-    back = url_for("moderation.reader", email=email)
+    who = _reader_from()
+    if who is None:
+        flash(_("Indiquez l’adresse du lecteur."), "error")
+        return redirect(url_for("moderation.queue", queue="a-moderer"), code=303)
+    back = _reader_url(who)
     try:
         readers.restrict(
-            email,
+            who.email,
             request.form.get("kind", ""),
             request.form.get("reason", ""),
             current_user,
             days=request.form.get("days", type=as_count),
+            user_id=who.user_id,
         )
     except readers.RestrictionError as error:
         flash(error.message, "error")
@@ -246,14 +270,15 @@ def restrict() -> Response:
 @bp.post("/lecteurs/sanctions/<id:restriction_id>/lever")
 @role_required(STAFF)
 def lift(restriction_id: int) -> Response:
-    email = (request.form.get("email") or "").strip().lower()
+    who = _reader_from()
     try:
         readers.lift(restriction_id, current_user, request.form.get("reason", ""))
     except readers.RestrictionError as error:
         flash(error.message, "error")
     else:
         flash(_("Sanction levée."), "success")
-    return redirect(url_for("moderation.reader", email=email), code=303)
+    back = _reader_url(who) if who else url_for("moderation.queue", queue="a-moderer")
+    return redirect(back, code=303)
 
 
 @bp.get("/journal")
@@ -310,6 +335,17 @@ def _date(value: str | None) -> datetime | None:
     return day
 
 
+# A spreadsheet reads a cell that starts with one of these as a formula (OWASP: CSV injection).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value: object) -> object:
+    """A cell as text a spreadsheet shows as typed: a leading quote before a formula's sign."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
 def _csv(rows: list) -> Response:
     out = io.StringIO()
     writer = csv.writer(out)
@@ -318,11 +354,10 @@ def _csv(rows: list) -> Response:
          "to_status", "reason_code", "reason", "note"]
     )  # fmt: skip
     for row in rows:
-        writer.writerow(
-            [row.id, row.created_at.isoformat(), row.actor, row.action, row.comment_id or "",
-             row.reader_email or "", row.from_status or "", row.to_status or "",
-             row.reason_code or "", row.reason or "", row.note or ""]
-        )  # fmt: skip
+        cells = [row.id, row.created_at.isoformat(), row.actor, row.action, row.comment_id or "",
+                 row.reader_email or "", row.from_status or "", row.to_status or "",
+                 row.reason_code or "", row.reason or "", row.note or ""]  # fmt: skip
+        writer.writerow([_cell(cell) for cell in cells])
     return Response(
         out.getvalue(),
         mimetype="text/csv",

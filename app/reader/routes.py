@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from typing import NoReturn
 
 from flask import (
     abort,
@@ -17,16 +18,17 @@ from flask import (
 from flask_limiter.util import get_remote_address
 from flask_login import current_user
 from sqlalchemy import select
+from werkzeug.exceptions import TooManyRequests
 from werkzeug.wrappers import Response
 
 from app import labels
 from app.converters import as_id
-from app.extensions import db, limiter
+from app.extensions import db
 from app.models import Article, Comment, CommentStatus
 from app.reader import bp
 from app.reader.forms import CommentForm, ReportForm, RevisionForm
 from app.services import comments as comment_service
-from app.services import moderation, settings
+from app.services import moderation, quotas, settings
 
 SORTS = {"recents": True, "anciens": False}
 
@@ -45,21 +47,9 @@ def _article_or_404(slug: str) -> Article:
     return article
 
 
-def _comment_rate_limit() -> str:
-    return settings.comment_rate_limit()
-
-
-def _reader_key() -> str:
-    """Rate-limit key for a reader: their account, or the guest e-mail they typed."""
-    if current_user.is_authenticated:
-        return f"user:{current_user.id}"
-    email = (request.form.get("email") or "").strip().lower()
-    return f"guest:{email}" if email else f"address:{get_remote_address()}"
-
-
-def _accepted(response: Response) -> bool:
-    """Only comments actually stored count against the rate limit."""
-    return response.status_code == 303
+def _too_many(exceeded: quotas.QuotaExceeded, description: str | None = None) -> NoReturn:
+    """429 with Retry-After; the error page says when, in French, and gives the text back."""
+    raise TooManyRequests(description=description, retry_after=exceeded.retry_after)
 
 
 @bp.get("/")
@@ -85,10 +75,9 @@ def article(slug: str) -> str:
 
 
 @bp.post("/articles/<slug>/commentaires")
-@limiter.limit(_comment_rate_limit, key_func=_reader_key, deduct_when=_accepted)
-@limiter.limit(_comment_rate_limit, key_func=get_remote_address, deduct_when=_accepted)
 def post_comment(slug: str) -> Response | tuple[str, int]:
     article = _article_or_404(slug)
+    first_visit = "guest_token" not in session
     form = CommentForm()
     if not form.validate_on_submit():
         return _render_article(article, form), 422
@@ -107,14 +96,28 @@ def post_comment(slug: str) -> Response | tuple[str, int]:
         )
     try:
         result = comment_service.submit_comment(
-            article, author, form.body.data, parent_id=form.parent, form_token=form.form_token.data
+            article,
+            author,
+            form.body.data,
+            parent_id=form.parent,
+            form_token=form.form_token.data,
+            address=get_remote_address(),
         )
+    except quotas.QuotaExceeded as exceeded:
+        _too_many(exceeded)
     except comment_service.CommentError as error:
         if error.field == "parent_id":
             form.parent_id.errors = [error.message]
             return _render_article(article, form), 422
+        if error.field == "email":
+            form.email.errors = [error.message]
+            return _render_article(article, form), 422
         form.form_errors.append(error.message)
         return _render_article(article, form), 403
+    if result.duplicate and first_visit and author.user is None and result.comment.guest_token:
+        # A first visit's form sent twice at once (each copy minted its own guest token): this
+        # browser, which holds the page's one-time form token, sent the stored copy.
+        session["guest_token"] = result.comment.guest_token
     return _after_submit(article, result.comment, result.duplicate)
 
 
@@ -160,7 +163,9 @@ def revise(slug: str, comment_id: int) -> Response | tuple[str, int]:
     if not form.validate_on_submit():
         return _render_article(article, CommentForm(), nudged=comment, revision=form), 422
     try:
-        comment_service.revise(comment, form.body.data)
+        comment_service.revise(comment, form.body.data, address=get_remote_address())
+    except quotas.QuotaExceeded as exceeded:
+        _too_many(exceeded)
     except comment_service.CommentError as error:
         flash(error.message, "comment-error")
     return _after_submit(article, comment)
@@ -281,9 +286,19 @@ def report(slug: str, comment_id: int) -> Response | str | tuple[str, int]:
     form = ReportForm()
     if form.validate_on_submit():
         user = current_user if current_user.is_authenticated else None
-        added = moderation.report(
-            comment, _reporter_key(), form.reason.data, form.note.data or "", user
-        )
+        reporter_key = _reporter_key()
+        try:
+            added = moderation.report(
+                comment,
+                reporter_key,
+                form.reason.data,
+                form.note.data or "",
+                user,
+                guest_token=None if user else session.get("guest_token"),
+                address=get_remote_address(),
+            )
+        except quotas.QuotaExceeded as exceeded:
+            _too_many(exceeded, "Vous avez envoyé trop de signalements en peu de temps.")
         flash(
             "Merci : votre signalement a été transmis à l’équipe de modération."
             if added

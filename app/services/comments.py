@@ -17,7 +17,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from app import labels, policy
 from app.extensions import db
 from app.models import Article, Comment, CommentScore, CommentStatus, User, utcnow
-from app.services import audit, readers
+from app.services import accounts, audit, quotas, readers
 
 
 class CommentError(Exception):
@@ -39,10 +39,12 @@ class Author:
     guest_token: str | None = None
 
     @property
-    def key(self) -> str:
+    def identity(self) -> str:
+        """Who this is for quotas and idempotency: an account, or a guest's typed address
+        (a different identity from any account's, even with the same address)."""
         if self.user:
             return f"user:{self.user.id}"
-        return f"guest:{self.email.lower()}:{self.guest_token}"
+        return f"guest:{self.email.strip().lower()}"
 
 
 @dataclass(frozen=True)
@@ -91,23 +93,35 @@ def submit_comment(
     body: str,
     parent_id: int | None = None,
     form_token: str | None = None,
+    address: str | None = None,
 ) -> SubmitResult:
     """Store a new comment (committed as pending first), queue it for scoring, and wait a
     bounded time for the decision (`SCORING_WAIT_SECONDS`); past that it stays pending and the
     author's page learns the outcome later.
 
-    Raises CommentError for comments closed, a bad parent; returns the existing comment
-    when the same author sent the same text to the same article within the duplicate window.
+    Raises CommentError for comments closed, a bad parent; quotas.QuotaExceeded past the
+    posting limit (per reader and per network `address`); returns the existing comment when
+    the same author sent the same text to the same article within the duplicate window, or
+    the same form twice (a duplicate takes nothing from the posting limit).
     """
     if not article.accepting_comments:
         raise CommentError(None, "Les commentaires sont fermés pour cet article.")
-    refusal = readers.posting_refusal(author.email)
+    if author.user is None and accounts.find_by_email(author.email) is not None:
+        raise CommentError(
+            "email", "Cette adresse appartient à un compte : connectez-vous pour publier avec elle."
+        )
+    refusal = readers.posting_refusal(
+        readers.Reader.of(author.email, author.user.id if author.user else None)
+    )
     if refusal:
         raise CommentError(None, refusal)
     parent = _reply_target(article, parent_id)
     digest = body_hash(body)
+    # The one-time form token is secret to the page it was served on: the same form sent twice
+    # (a double click, even before the guest's first cookie) can be stored only once, and the
+    # copy is shown only to whoever holds that page.
     idempotency_key = (
-        hashlib.sha256(f"{form_token}|{author.key}|{digest}".encode()).hexdigest()
+        hashlib.sha256(f"{form_token}|{author.identity}|{digest}".encode()).hexdigest()
         if form_token
         else None
     )
@@ -131,8 +145,10 @@ def submit_comment(
         created_at=utcnow(),
     )
     db.session.add(comment)
+    hits: quotas.Hits | None = None
     try:
-        db.session.flush()
+        db.session.flush()  # a second copy of the same form stops here, on the unique key
+        hits = quotas.take_post(author.identity, address)  # checked and counted at once
         audit.record(
             "submitted",
             actor=author.user or f"lecteur {author.name}",
@@ -142,10 +158,17 @@ def submit_comment(
         db.session.commit()  # accepted: stored with an explicit status before anything else
     except IntegrityError:
         db.session.rollback()
+        if hits is not None:
+            hits.give_back()
         same = db.session.scalar(select(Comment).where(Comment.idempotency_key == idempotency_key))
         if same is None:
             raise
         return SubmitResult(same, duplicate=True)
+    except BaseException:
+        db.session.rollback()
+        if hits is not None:
+            hits.give_back()
+        raise
 
     score_and_wait(comment)
     return SubmitResult(comment, duplicate=False)
@@ -192,40 +215,71 @@ def send_anyway(comment: Comment) -> None:
     db.session.refresh(comment)
 
 
-def revise(comment: Comment, body: str) -> None:
-    """The author rewrote a nudged comment: the new text goes through the model again."""
-    _leave_nudge(
-        comment,
-        "revised",
-        CommentStatus.PENDING,
-        {
-            "body": body,
-            "body_hash": body_hash(body),
-            "status_reason": None,
-            "reasons": [],
-            "decided_at": None,
-            "awaiting_score": True,
-            "scoring_attempts": 0,
-            "next_scoring_at": None,
-            "created_at": utcnow(),
-        },
-        reason="L’auteur a reformulé son commentaire.",
-    )
+def revise(comment: Comment, body: str, address: str | None = None) -> None:
+    """The author rewrote a nudged comment: the new text goes through the model again.
+
+    A rewrite counts against the posting limit like a new comment (quotas.QuotaExceeded), at
+    most Comment.MAX_REVISIONS times (CommentError: the comment stays nudged, to be sent as it
+    is or left to expire), and keeps the comment's first date, so that the nudge expires on
+    time."""
+    if comment.revisions >= Comment.MAX_REVISIONS:
+        raise CommentError(None, _revisions_spent())
+    identity = f"user:{comment.user_id}" if comment.user_id else f"guest:{comment.author_email}"
+    hits = quotas.take_post(identity, address)
+    try:
+        _leave_nudge(
+            comment,
+            "revised",
+            CommentStatus.PENDING,
+            {
+                "body": body,
+                "body_hash": body_hash(body),
+                "status_reason": None,
+                "reasons": [],
+                "decided_at": None,
+                "awaiting_score": True,
+                "scoring_attempts": 0,
+                "next_scoring_at": None,
+                "revisions": Comment.revisions + 1,
+            },
+            only_if=Comment.revisions < Comment.MAX_REVISIONS,
+            reason="L’auteur a reformulé son commentaire.",
+        )
+    except BaseException:
+        hits.give_back()
+        raise
     score_and_wait(comment)
 
 
+def _revisions_spent() -> str:
+    return (
+        f"Vous avez déjà reformulé ce commentaire {Comment.MAX_REVISIONS} fois. Envoyez-le tel "
+        "quel (un modérateur le relira avant toute publication) ou écrivez-en un nouveau."
+    )
+
+
 def _leave_nudge(
-    comment: Comment, action: str, to_status: str, values: dict[str, Any], **why: Any
+    comment: Comment,
+    action: str,
+    to_status: str,
+    values: dict[str, Any],
+    only_if: ColumnElement[bool] | None = None,
+    **why: Any,
 ) -> None:
     """The author answered the nudge: change the comment if it still awaits that answer (a
     conditional update), and record it in the audit trail, together."""
+    conditions = [Comment.id == comment.id, Comment.status == CommentStatus.NUDGED]
+    if only_if is not None:
+        conditions.append(only_if)
     changed = db.session.execute(
         update(Comment)
-        .where(Comment.id == comment.id, Comment.status == CommentStatus.NUDGED)
+        .where(*conditions)
         .values(status=to_status, version=Comment.version + 1, **values)
     ).rowcount
     if changed != 1:
         db.session.rollback()
+        if only_if is not None and comment.status == CommentStatus.NUDGED:
+            raise CommentError(None, _revisions_spent())
         raise CommentError(None, "Ce commentaire n’attend plus votre réponse.")
     audit.record(
         action,

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 from flask_babel import gettext as _
-from sqlalchemy import Text, case, cast, func, or_, select, update
+from sqlalchemy import Text, and_, case, cast, func, literal, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -20,9 +21,10 @@ from app.models import (
     CommentStatus,
     ModerationAction,
     User,
+    as_utc,
     utcnow,
 )
-from app.services import audit, settings
+from app.services import audit, quotas, settings
 
 PER_PAGE = 25
 
@@ -89,7 +91,8 @@ class QueueFilter:
     reason: str | None = None
     category: str | None = None
     text: str | None = None
-    author_email: str | None = None
+    author_email: str | None = None  # a guest's address (never an account's comments)
+    author_user_id: int | None = None  # an account
     page: int = 1
 
 
@@ -100,6 +103,7 @@ class Card:
     score: CommentScore | None
     parent: Comment | None = None
     reports: list[CommentReport] = field(default_factory=list)
+    report_burst: bool = False  # BURST_REPORTS or more within BURST_MINUTES
     author_published: int = 0
     author_rejected: int = 0
 
@@ -157,8 +161,11 @@ def _filtered(f: QueueFilter) -> list[ColumnElement[bool]]:
                 func.lower(Comment.author_name).contains(text, autoescape=True),
             )
         )
-    if f.author_email:
+    if f.author_user_id:
+        conditions.append(Comment.user_id == f.author_user_id)
+    elif f.author_email:
         conditions.append(Comment.author_email == f.author_email.lower())
+        conditions.append(Comment.user_id.is_(None))
     return conditions
 
 
@@ -218,23 +225,35 @@ def _attach_details(cards: Sequence[Card]) -> None:
         .order_by(CommentReport.id)
     ):
         reports[report.comment_id].append(report)
-    emails = {c.comment.author_email for c in cards}
+    # Each author's history: an account's comments, or a guest address's guest comments only.
+    user_ids = {c.comment.user_id for c in cards if c.comment.user_id}
+    emails = {c.comment.author_email for c in cards if not c.comment.user_id}
+    guest_email = case((Comment.user_id.is_(None), Comment.author_email), else_=literal(""))
     stats = {
-        email: (published, rejected)
-        for email, published, rejected in db.session.execute(
+        (user_id, email): (published, rejected)
+        for user_id, email, published, rejected in db.session.execute(
             select(
-                Comment.author_email,
+                Comment.user_id,
+                guest_email,
                 func.count(case((Comment.status == CommentStatus.PUBLISHED, 1))),
                 func.count(case((Comment.status == CommentStatus.REJECTED, 1))),
             )
-            .where(Comment.author_email.in_(emails))
-            .group_by(Comment.author_email)
+            .where(
+                or_(
+                    Comment.user_id.in_(user_ids),
+                    and_(Comment.user_id.is_(None), Comment.author_email.in_(emails)),
+                )
+            )
+            .group_by(Comment.user_id, guest_email)
         )
     }
     for card in cards:
-        card.parent = parents.get(card.comment.parent_id or 0)
-        card.reports = reports.get(card.comment.id, [])
-        card.author_published, card.author_rejected = stats.get(card.comment.author_email, (0, 0))
+        c = card.comment
+        card.parent = parents.get(c.parent_id or 0)
+        card.reports = reports.get(c.id, [])
+        card.report_burst = is_burst([r.created_at for r in card.reports])
+        author = (c.user_id, "") if c.user_id else (None, c.author_email)
+        card.author_published, card.author_rejected = stats.get(author, (0, 0))
 
 
 def card(comment_id: int) -> Card | None:
@@ -298,6 +317,7 @@ def decide(
             flagged_at=None,
             hidden=False,
             report_count=0,
+            report_weight=0.0,
             version=Comment.version + 1,
         )
     ).rowcount
@@ -386,15 +406,65 @@ STATUS_LABELS = {
 }
 
 
-def report(comment: Comment, reporter_key: str, reason: str, note: str, user: User | None) -> bool:
-    """A reader reports a published comment. Returns False when they had already reported it.
+# What a report counts for towards the site's threshold: readers with a history of published
+# comments count fully; a throw-away session (a guest with nothing published) counts for little,
+# so that a few cookie-less requests can neither hide a comment nor fill « Signalés ».
+REPORT_WEIGHT_ACCOUNT = 1.0  # an account with at least one published comment
+REPORT_WEIGHT_NEW_ACCOUNT = 0.5  # an account with none yet
+REPORT_WEIGHT_KNOWN_GUEST = 0.5  # a guest session with one of its comments published
+REPORT_WEIGHT_GUEST = 0.25  # a guest session with no published comment
 
-    At the site's threshold the comment goes to « Signalés » (and, if the site says so, is
-    hidden until a moderator decides)."""
+# A burst: this many reports on one comment within this many minutes (shown on its card).
+BURST_REPORTS = 3
+BURST_MINUTES = 10
+
+
+def report_weight(user: User | None, guest_token: str | None) -> float:
+    """How much one reader's report counts (see the REPORT_WEIGHT_* rule above)."""
+    if user is not None:
+        owner = Comment.user_id == user.id
+        known, unknown = REPORT_WEIGHT_ACCOUNT, REPORT_WEIGHT_NEW_ACCOUNT
+    elif guest_token:
+        owner = (Comment.guest_token == guest_token) & Comment.user_id.is_(None)
+        known, unknown = REPORT_WEIGHT_KNOWN_GUEST, REPORT_WEIGHT_GUEST
+    else:
+        return REPORT_WEIGHT_GUEST
+    published = db.session.scalar(
+        select(Comment.id).where(owner, Comment.status == CommentStatus.PUBLISHED).limit(1)
+    )
+    return known if published is not None else unknown
+
+
+def is_burst(times: Sequence[datetime]) -> bool:
+    """BURST_REPORTS or more reports within any BURST_MINUTES."""
+    ordered = sorted(as_utc(t) for t in times)
+    window = timedelta(minutes=BURST_MINUTES)
+    return any(
+        ordered[i + BURST_REPORTS - 1] - ordered[i] <= window
+        for i in range(len(ordered) - BURST_REPORTS + 1)
+    )
+
+
+def report(
+    comment: Comment,
+    reporter_key: str,
+    reason: str,
+    note: str,
+    user: User | None,
+    guest_token: str | None = None,
+    address: str | None = None,
+) -> bool:
+    """A reader reports a published comment. Returns False when they had already reported it
+    (that takes nothing from their quota); raises quotas.QuotaExceeded past the reporting
+    limits (per reader or session, and per network `address`).
+
+    When the reports' weights reach the site's threshold the comment goes to « Signalés » (and,
+    if the site says so, is hidden until a moderator decides)."""
     if reason not in REPORT_REASONS:
         raise ModerationError("reason", "Choisissez la raison du signalement.")
     if comment.status != CommentStatus.PUBLISHED:
         raise ModerationError(None, "Ce commentaire n’est pas publié.")
+    weight = report_weight(user, guest_token)
     db.session.add(
         CommentReport(
             comment_id=comment.id,
@@ -402,6 +472,7 @@ def report(comment: Comment, reporter_key: str, reason: str, note: str, user: Us
             reporter_user_id=user.id if user else None,
             reason=reason,
             note=note.strip() or None,
+            weight=weight,
         )
     )
     try:
@@ -409,10 +480,25 @@ def report(comment: Comment, reporter_key: str, reason: str, note: str, user: Us
     except IntegrityError:
         db.session.rollback()
         return False
+    try:
+        hits = quotas.take_report(reporter_key, address)
+    except quotas.QuotaExceeded:
+        db.session.rollback()
+        raise
+    try:
+        _count_report(comment, weight)
+    except BaseException:
+        db.session.rollback()
+        hits.give_back()
+        raise
+    return True
+
+
+def _count_report(comment: Comment, weight: float) -> None:
     db.session.execute(
         update(Comment)
         .where(Comment.id == comment.id)
-        .values(report_count=Comment.report_count + 1)
+        .values(report_count=Comment.report_count + 1, report_weight=Comment.report_weight + weight)
     )
     threshold = int(settings.get("reports_threshold"))
     hide = bool(settings.get("reports_hide"))
@@ -421,7 +507,7 @@ def report(comment: Comment, reporter_key: str, reason: str, note: str, user: Us
         .where(
             Comment.id == comment.id,
             Comment.flagged_at.is_(None),
-            Comment.report_count >= threshold,
+            Comment.report_weight >= threshold,
         )
         .values(flagged_at=utcnow(), hidden=hide, version=Comment.version + 1)
     ).rowcount
@@ -437,7 +523,6 @@ def report(comment: Comment, reporter_key: str, reason: str, note: str, user: Us
             + (" : masqué en attendant la modération" if hide else ""),
         )
     db.session.commit()
-    return True
 
 
 def reporter_comment_ids(reporter_key: str, comment_ids: Sequence[int]) -> set[int]:

@@ -1,15 +1,47 @@
-"""Sanctions on readers (known by e-mail address, guests too): ban, suspend, pre-moderate."""
+"""Sanctions on readers: ban, suspend, pre-moderate.
+
+A reader is an account (known by its id) or a guest (known by the address they type): two
+different readers even with the same address. A sanction on one never touches the other, and a
+guest cannot post with an account's address anyway (comments.submit_comment)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.sql.elements import ColumnElement
 
 from app.extensions import db
 from app.models import ReaderRestriction, User, utcnow
 from app.services import audit
+
+
+@dataclass(frozen=True)
+class Reader:
+    """Who a sanction, a history or a reader page is about: an account, or a guest address."""
+
+    email: str
+    user_id: int | None = None
+
+    @classmethod
+    def of(cls, email: str, user_id: int | None = None) -> Reader:
+        return cls(email.strip().lower(), user_id)
+
+    @property
+    def key(self) -> tuple[str, str | int]:
+        return ("guest", self.email) if self.user_id is None else ("user", self.user_id)
+
+    @property
+    def is_guest(self) -> bool:
+        return self.user_id is None
+
+    def restrictions(self) -> ColumnElement[bool]:
+        if self.user_id is not None:
+            return ReaderRestriction.user_id == self.user_id
+        return and_(ReaderRestriction.email == self.email, ReaderRestriction.user_id.is_(None))
+
 
 KIND_LABELS = {
     "ban": "banni",
@@ -25,6 +57,12 @@ class RestrictionError(Exception):
         self.message = message
 
 
+def account(user_id: int) -> Reader | None:
+    """The account reader `user_id`, or None if there is no such account."""
+    user = db.session.get(User, user_id)
+    return Reader.of(user.email, user.id) if user else None
+
+
 def _active() -> object:
     now = utcnow()
     return (
@@ -33,19 +71,19 @@ def _active() -> object:
     )
 
 
-def active_restrictions(email: str) -> list[ReaderRestriction]:
+def active_restrictions(reader: Reader) -> list[ReaderRestriction]:
     return list(
         db.session.scalars(
             select(ReaderRestriction)
-            .where(ReaderRestriction.email == email.strip().lower(), *_active())
+            .where(reader.restrictions(), *_active())
             .order_by(ReaderRestriction.id)
         )
     )
 
 
-def posting_refusal(email: str) -> str | None:
+def posting_refusal(reader: Reader) -> str | None:
     """Why this reader may not post now (in French), or None."""
-    for restriction in active_restrictions(email):
+    for restriction in active_restrictions(reader):
         if restriction.kind == "ban":
             return (
                 "Votre compte n’est plus autorisé à publier de commentaires sur ce site "
@@ -60,25 +98,31 @@ def posting_refusal(email: str) -> str | None:
     return None
 
 
-def premoderated(emails: Iterable[str]) -> set[str]:
-    """Which of these addresses are on « toujours pré-modérer »."""
-    wanted = {e.lower() for e in emails}
+def premoderated(wanted: Iterable[Reader]) -> set[Reader]:
+    """Which of these readers are on « toujours pré-modérer »."""
+    wanted = set(wanted)
     if not wanted:
         return set()
-    return set(
-        db.session.scalars(
-            select(ReaderRestriction.email).where(
-                ReaderRestriction.email.in_(wanted),
-                ReaderRestriction.kind == "premoderate",
-                *_active(),
-            )
+    rows = db.session.execute(
+        select(ReaderRestriction.email, ReaderRestriction.user_id).where(
+            or_(*(reader.restrictions() for reader in wanted)),
+            ReaderRestriction.kind == "premoderate",
+            *_active(),
         )
     )
+    found = {Reader(email, user_id).key for email, user_id in rows}
+    return {reader for reader in wanted if reader.key in found}
 
 
 def restrict(
-    email: str, kind: str, reason: str, by: User, days: int | None = None
+    email: str,
+    kind: str,
+    reason: str,
+    by: User,
+    days: int | None = None,
+    user_id: int | None = None,
 ) -> ReaderRestriction:
+    """Sanction the guests who type `email`, or, with `user_id`, that account only."""
     if kind not in ReaderRestriction.KINDS:
         raise RestrictionError("kind", "Choisissez une sanction.")
     if not reason.strip():
@@ -87,8 +131,18 @@ def restrict(
         raise RestrictionError("days", "Indiquez une durée de suspension entre 1 et 3650 jours.")
     email = email.strip().lower()
     until = utcnow() + timedelta(days=days) if kind == "suspend" and days else None
+    if user_id is not None:
+        account = db.session.get(User, user_id)
+        if account is None:
+            raise RestrictionError(None, "Ce compte n’existe pas.")
+        email = account.email.lower()
     restriction = ReaderRestriction(
-        email=email, kind=kind, reason=reason.strip(), until=until, created_by_id=by.id
+        email=email,
+        user_id=user_id,
+        kind=kind,
+        reason=reason.strip(),
+        until=until,
+        created_by_id=by.id,
     )
     db.session.add(restriction)
     detail = f" pour {days} jours" if kind == "suspend" else ""
@@ -125,11 +179,11 @@ def lift(restriction_id: int, by: User, reason: str = "") -> None:
     db.session.commit()
 
 
-def history(email: str) -> list[ReaderRestriction]:
+def history(reader: Reader) -> list[ReaderRestriction]:
     return list(
         db.session.scalars(
             select(ReaderRestriction)
-            .where(ReaderRestriction.email == email.strip().lower())
+            .where(reader.restrictions())
             .order_by(ReaderRestriction.id.desc())
         )
     )

@@ -83,7 +83,9 @@ def record_scores(
     decided here (a comment decided meanwhile by a human is left as it is)."""
     thresholds = settings.thresholds()
     nudge = settings.nudge_thresholds()
-    watched = readers.premoderated(c.author_email for c in claim.comments)
+    watched = readers.premoderated(
+        readers.Reader.of(c.author_email, c.user_id) for c in claim.comments
+    )
     site_rules = settings.rules()
     facts = rule_facts(claim.comments)
     nudge_window = timedelta(minutes=current_app.config["NUDGE_EXPIRY_MINUTES"])
@@ -99,7 +101,7 @@ def record_scores(
             and as_utc(comment.created_at) > now - nudge_window
         )
         hold_reasons = [policy.Reason(policy.NUDGE_IGNORED)] if comment.nudge_acknowledged else []
-        if comment.author_email in watched:
+        if readers.Reader.of(comment.author_email, comment.user_id) in watched:
             hold_reasons.append(policy.Reason(policy.READER_PREMODERATED))
         matches = word_matches(site_rules, comment.body)
         rule_holds, rule_rejects = reasons_for(site_rules, facts[comment.id], matches)

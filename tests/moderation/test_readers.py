@@ -9,8 +9,8 @@ from tests.conftest import ARTICLE_URL, add_comment, comments_in_db
 from tests.moderation.conftest import token
 
 
-def _sanction(client, email, kind, reason="Insultes répétées", days=None):
-    data = {"csrf_token": token(client), "email": email, "kind": kind, "reason": reason}
+def _sanction(client, email, kind, reason="Insultes répétées", days=None, **extra):
+    data = {"csrf_token": token(client), "email": email, "kind": kind, "reason": reason, **extra}
     if days is not None:
         data["days"] = days
     return client.post("/moderation/lecteurs/sanctions", data=data)
@@ -86,8 +86,8 @@ def test_sanctions_are_lifted(app, mod_client, reader):
 def test_a_banned_account_is_refused_too(app, mod_client, client, reader):
     from tests.conftest import login, make_user
 
-    make_user(email="abonne@example.fr")
-    _sanction(mod_client, "abonne@example.fr", "ban")
+    account = make_user(email="abonne@example.fr")
+    _sanction(mod_client, "abonne@example.fr", "ban", compte=account.id)
     login(client, "abonne@example.fr")
     response = reader.post(body="Encore moi", name=None, email=None)
     assert response.status_code == 403

@@ -1,0 +1,80 @@
+"""Quotas on readers' actions (posting, revising, reporting): the check and the count are one
+atomic step in the rate-limit storage (memory or Redis, `RATELIMIT_STORAGE_URI`), so that a
+burst of simultaneous requests cannot pass together; an action refused afterwards (a
+duplicate, a database error) gives its hits back."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from flask import current_app
+from limits import RateLimitItem, parse_many
+from limits.strategies import FixedWindowRateLimiter
+
+from app.extensions import limiter
+from app.services import settings
+
+
+class QuotaExceeded(Exception):
+    """Too many actions in the window; `retry_after` is how many seconds to wait."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"retry after {retry_after} s")
+        self.retry_after = retry_after
+
+
+@dataclass
+class Hits:
+    """The hits one action took, to give back if the action does not happen after all."""
+
+    taken: list[tuple[RateLimitItem, str]] = field(default_factory=list)
+
+    def give_back(self) -> None:
+        storage = limiter.storage
+        for item, key in self.taken:
+            storage.incr(item.key_for(*_identifiers(key)), item.get_expiry(), amount=-1)
+        self.taken.clear()
+
+
+def _identifiers(key: str) -> tuple[str, ...]:
+    prefix = current_app.config.get("RATELIMIT_KEY_PREFIX") or ""
+    return (prefix, "quota", key) if prefix else ("quota", key)
+
+
+def _take(rule: str, keys: Sequence[str]) -> Hits:
+    """One hit on every key for every limit of the rule ("5 per minute; 50 per day"), each an
+    atomic increment-and-compare; all are kept, or none."""
+    strategy = FixedWindowRateLimiter(limiter.storage)  # a hit can be given back exactly
+    hits = Hits()
+    for item in parse_many(rule):
+        for key in keys:
+            hits.taken.append((item, key))
+            if not strategy.hit(item, *_identifiers(key)):
+                reset_at = strategy.get_window_stats(item, *_identifiers(key)).reset_time
+                hits.give_back()
+                raise QuotaExceeded(max(1, int(reset_at - time.time())))
+    return hits
+
+
+def take_post(identity: str, address: str | None) -> Hits:
+    """A comment (or a revision of one) by this reader (`user:<id>` or `guest:<address>`),
+    from this network address: `COMMENT_RATE_LIMIT` (or the site's own rule) on each."""
+    keys = [f"post:{identity}"] + ([f"post-address:{address}"] if address else [])
+    return _take(settings.comment_rate_limit(), keys)
+
+
+def take_report(reporter_key: str, address: str | None) -> Hits:
+    """A report by this reader or session: `REPORT_RATE_LIMIT` per reader,
+    `REPORT_ADDRESS_RATE_LIMIT` per network address."""
+    config = current_app.config
+    hits = _take(config["REPORT_RATE_LIMIT"], [f"report:{reporter_key}"])
+    if address:
+        try:
+            more = _take(config["REPORT_ADDRESS_RATE_LIMIT"], [f"report-address:{address}"])
+        except QuotaExceeded:
+            hits.give_back()
+            raise
+        hits.taken += more.taken
+    return hits
