@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
+from werkzeug.exceptions import TooManyRequests
 from werkzeug.wrappers import Response
 
 from app.auth import bp
@@ -12,23 +13,13 @@ from app.converters import safe_path
 from app.extensions import limiter
 from app.models import User
 from app.privacy import pseudonym
-from app.services import accounts
+from app.services import accounts, quotas
 
 
 def _safe_next() -> str:
     """Only same-site paths are followed after sign-in (no open redirect, nothing that would
     break the Location header); anything else leads to the home page."""
     return safe_path(request.args.get("next")) or url_for("reader.index")
-
-
-def _account_key() -> str:
-    """Rate-limit key for the account a sign-in names: a keyed hash of the typed address, so
-    that no address is ever kept in the limiter's storage (nor in the logs)."""
-    return "account:" + pseudonym(request.form.get("email"))
-
-
-def _signin_limit() -> str:
-    return str(current_app.config["SIGNIN_RATE_LIMIT"])
 
 
 def _signup_limit() -> str:
@@ -62,13 +53,15 @@ def register() -> Response | str | tuple[str, int]:
 
 @bp.route("/connexion", methods=["GET", "POST"])
 @limiter.limit("10 per minute", methods=["POST"])
-@limiter.limit(_signin_limit, key_func=_account_key, methods=["POST"])
 def login() -> Response | str | tuple[str, int]:
     if current_user.is_authenticated:
         return redirect(_safe_next())
     form = LoginForm()
     if form.validate_on_submit():
-        user = accounts.authenticate(form.email.data, form.password.data)
+        try:
+            user = accounts.authenticate(form.email.data, form.password.data)
+        except quotas.QuotaExceeded as exceeded:
+            raise TooManyRequests(retry_after=exceeded.retry_after) from None
         if user is not None:
             _start_session(user, remember=bool(form.remember.data))
             flash("Vous êtes connecté.", "success")  # no name in the cookie

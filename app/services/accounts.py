@@ -12,6 +12,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from app.converters import parse_count, parse_id
 from app.extensions import db
 from app.models import Role, User
+from app.services import quotas
 from app.validators import name_problem
 
 TAKEN = "Un compte existe déjà avec cette adresse de messagerie."
@@ -58,12 +59,16 @@ def _dummy_hash() -> str:
 def authenticate(email: str, password: str) -> User | None:
     """The active user with these credentials, or None (same answer for every failure).
 
-    An unknown or deactivated address costs one password verification too, so that the time
-    taken does not tell which addresses have an account."""
+    Raises quotas.QuotaExceeded once this account had `SIGNIN_RATE_LIMIT` failed attempts
+    (checked and counted in one step, so simultaneous guesses cannot pass together; a right
+    password gives its attempt back). An unknown or deactivated address costs one password
+    verification too, so that the time taken does not tell which addresses have an account."""
+    attempt = quotas.take_sign_in(email)
     user = find_by_email(email)
     valid = check_password_hash(user.password_hash if user else _dummy_hash(), password)
     if user is None or not user.active or not valid:
         return None
+    attempt.give_back()
     return user
 
 

@@ -14,6 +14,7 @@ from limits import RateLimitItem, parse_many
 from limits.strategies import FixedWindowRateLimiter
 
 from app.extensions import limiter
+from app.privacy import pseudonym
 from app.services import settings
 
 
@@ -39,8 +40,12 @@ class Hits:
 
 
 def _identifiers(key: str) -> tuple[str, ...]:
+    """The storage key of a quota: its kind, and a keyed hash of whom it counts (an address
+    typed by a reader never reaches the rate-limit storage, Redis included)."""
+    kind, _, who = key.partition(":")
     prefix = current_app.config.get("RATELIMIT_KEY_PREFIX") or ""
-    return (prefix, "quota", key) if prefix else ("quota", key)
+    ids = ("quota", kind, pseudonym(who))
+    return (prefix, *ids) if prefix else ids
 
 
 def _take(rule: str, keys: Sequence[str]) -> Hits:
@@ -78,3 +83,10 @@ def take_report(reporter_key: str, address: str | None) -> Hits:
             raise
         hits.taken += more.taken
     return hits
+
+
+def take_sign_in(email: str) -> Hits:
+    """A sign-in attempt on the account this address names (known or not): `SIGNIN_RATE_LIMIT`
+    per account, whatever the network address. The caller gives the hit back when the
+    password was right, so that only failures count."""
+    return _take(current_app.config["SIGNIN_RATE_LIMIT"], [f"sign-in:{email.strip().lower()}"])

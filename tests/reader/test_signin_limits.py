@@ -102,3 +102,28 @@ def test_sign_up_is_rate_limited_per_address(app):
     assert refused.status_code == 429
     assert "Trop de tentatives en peu de temps" in refused.get_data(as_text=True)
     assert accounts.find_by_email("lecteur3@example.fr") is None
+
+
+def test_only_failed_sign_ins_count_against_the_account(app):
+    """A right password gives its attempt back: staff who sign in often are never locked out
+    by their own sign-ins, and nine guesses plus the owner's sign-in leave one guess."""
+    make_user(email=STAFF, role=Role.MODERATOR)
+    for i in range(12):  # more sign-ins than the limit, each from another address
+        assert login(_from(app, f"192.0.2.{i}"), STAFF).status_code == 303
+    for i in range(9):
+        assert login(_from(app, f"203.0.113.{i}"), STAFF, "devine").status_code == 422
+    assert login(_from(app, "198.51.100.1"), STAFF).status_code == 303
+    assert login(_from(app, "203.0.113.50"), STAFF, "devine").status_code == 422  # the tenth
+    assert login(_from(app, "198.51.100.2"), STAFF).status_code == 429
+
+
+def test_quotas_keep_no_address_in_the_rate_limit_storage(app, reader):
+    """Sign-in and posting quotas are keyed by a keyed hash of the address typed."""
+    from app.extensions import limiter
+
+    make_user(email=STAFF, role=Role.MODERATOR)
+    login(app.test_client(), STAFF, "devine")
+    assert reader.post(body="Bonjour", name="Zoé", email="zoe.secret@example.fr").status_code == 303
+    keys = " ".join(str(key) for key in limiter.storage.storage)  # the memory storage's keys
+    assert "sign-in" in keys and "post" in keys
+    assert "chef" not in keys and "zoe.secret" not in keys
