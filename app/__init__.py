@@ -42,6 +42,9 @@ def create_app(config: dict[str, Any] | None = None, scorer: Scorer | None = Non
     app.url_map.converters["id"] = IdConverter  # every id in a path: `<id:...>`
     app.config.update(config if config is not None else load_config(app.instance_path))
     logging.basicConfig(level=logging.INFO)
+    # Flask-Talisman believes X-Forwarded-Proto as it comes: the app never sees it, only the
+    # scheme ProxyFix derived from it (when there are trusted proxies).
+    app.wsgi_app = _without_forwarded_proto(app.wsgi_app)  # type: ignore[method-assign]
     if app.config.get("TRUSTED_PROXIES", 0) > 0:
         # Behind N proxies: the reader's address and scheme are the ones the nearest N
         # appended to X-Forwarded-For/-Proto; with 0 these headers are ignored (spoofable).
@@ -138,6 +141,16 @@ def scorer_settings(config: Mapping[str, Any]) -> ScorerSettings:
                 settings, checkpoint=str(local.checkpoint), hf_config=str(local.hf_config)
             )
     return settings
+
+
+def _without_forwarded_proto(wsgi_app: Any) -> Any:
+    """Drop the X-Forwarded-Proto header once ProxyFix (outside) has read what it trusts."""
+
+    def middleware(environ: dict[str, Any], start_response: Any) -> Any:
+        environ.pop("HTTP_X_FORWARDED_PROTO", None)
+        return wsgi_app(environ, start_response)
+
+    return middleware
 
 
 def _migrations_dir() -> str:

@@ -42,3 +42,22 @@ def test_without_a_trusted_proxy_a_forged_header_changes_nothing(app):
     assert _post_until_limited(first, "a") == 3
     assert _post_until_limited(forger, "b") == 0  # same peer address: same limit
     assert len(comments_in_db()) == 3
+
+
+@pytest.mark.parametrize(
+    ("config_overrides", "redirected"),
+    [
+        ({"TRUSTED_PROXIES": 0, "FORCE_HTTPS": True}, True),
+        ({"TRUSTED_PROXIES": 1, "FORCE_HTTPS": True}, False),
+    ],
+)
+def test_a_forged_forwarded_scheme_does_not_skip_the_https_redirect(app, redirected):
+    """Only a trusted proxy says the reader came over HTTPS."""
+    client = app.test_client()
+    client.environ_base.update(REMOTE_ADDR=NGINX)
+    response = client.get("/", headers={"X-Forwarded-Proto": "https"})
+    if redirected:
+        assert response.status_code == 302
+        assert response.headers["Location"].startswith("https://")
+    else:
+        assert response.headers.get("Location", "").startswith("https://") is False
