@@ -25,22 +25,9 @@ from app.config import testing_config  # noqa: E402
 from app.extensions import db  # noqa: E402
 from app.models import Article, Comment, CommentScore, ModerationAction, Role, utcnow  # noqa: E402
 from app.services import accounts, articles, settings  # noqa: E402
+from bench.common import NoScorer  # noqa: E402
 
 CSRF = re.compile(r'<input[^>]*name="csrf_token"[^>]*value="([^"]+)"')
-
-
-class NoScorer:
-    """The benchmark never scores: the app only needs a scorer object to start."""
-
-    name = version = "none"
-    categories: list[str] = []
-    state = "not_loaded"
-    error = None
-
-    def load(self) -> None: ...
-
-    def score(self, texts: list[str]) -> list[object]:
-        raise RuntimeError("not used")
 
 
 def fill(n: int) -> None:

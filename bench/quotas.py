@@ -25,18 +25,7 @@ from app import create_app  # noqa: E402
 from app.config import testing_config  # noqa: E402
 from app.extensions import db  # noqa: E402
 from app.services import quotas, settings  # noqa: E402
-
-
-class NoScorer:
-    name = version = "none"
-    categories: list[str] = []
-    state = "not_loaded"
-    error = None
-
-    def load(self) -> None: ...
-
-    def score(self, texts: list[str]) -> list[object]:
-        raise RuntimeError("not used")
+from bench.common import NoScorer  # noqa: E402
 
 
 def run(storage: str, hits: int, threads: int) -> None:

@@ -28,6 +28,7 @@ from collections.abc import Callable
 
 from app.rules import LINK
 from app.wordlists import WordLists, stored_match
+from bench.common import NoScorer
 
 # The link pattern before it was made linear (kept here only to measure the difference).
 OLD_LINK = re.compile(
@@ -124,20 +125,6 @@ def bench_links(lengths: tuple[int, ...], baseline: float, old: bool) -> None:
             cells.append(f"{new:>9.3f} ({new / baseline:>4.0f}×){was}")
         print(f"{name:<12}{''.join(cells)}")
     print()
-
-
-class NoScorer:
-    """The benchmark never scores: the app only needs a scorer object to start."""
-
-    name = version = "none"
-    categories: list[str] = []
-    state = "not_loaded"
-    error = None
-
-    def load(self) -> None: ...
-
-    def score(self, texts: list[str]) -> list[object]:
-        raise RuntimeError("not used")
 
 
 def bench_pages(baseline: float, runs: int) -> None:
