@@ -154,6 +154,9 @@ def load_config(instance_path: str, environ: Mapping[str, str] | None = None) ->
         # Rate-limit counters: in memory for one process, Redis when several share the load.
         "RATELIMIT_STORAGE_URI": _env(values, "RATELIMIT_STORAGE_URI", "memory://"),
         "RATELIMIT_HEADERS_ENABLED": True,
+        # Redis down: Flask-Limiter's own limits (sign-in per address, sign-up) count in this
+        # process until it answers, as the quotas of app/services/quotas.py do; never a 500.
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
         # Accounts: sign-up attempts per address; sign-in attempts per account, from any address.
         "SIGNUP_RATE_LIMIT": signup_limit,
         "SIGNIN_RATE_LIMIT": signin_limit,

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from flask import current_app
 from limits import RateLimitItem, parse_many
+from limits.storage import MemoryStorage, Storage
 from limits.strategies import FixedWindowRateLimiter
 
 from app.extensions import limiter
@@ -30,13 +31,31 @@ class QuotaExceeded(Exception):
 class Hits:
     """The hits one action took, to give back if the action does not happen after all."""
 
-    taken: list[tuple[RateLimitItem, str]] = field(default_factory=list)
+    taken: list[tuple[Storage, RateLimitItem, str]] = field(default_factory=list)
 
     def give_back(self) -> None:
-        storage = limiter.storage
-        for item, key in self.taken:
-            storage.incr(item.key_for(*_identifiers(key)), item.get_expiry(), amount=-1)
+        for storage, item, key in self.taken:
+            try:
+                storage.incr(item.key_for(*_identifiers(key)), item.get_expiry(), amount=-1)
+            except storage.base_exceptions:
+                _log_storage_down()  # the hit stays counted: the safe side
         self.taken.clear()
+
+
+# Counters of this process, while the shared storage (Redis) does not answer: the limits then
+# hold per process instead of failing every post with an error page.
+_fallback = MemoryStorage()
+
+
+def reset_fallback() -> None:
+    """Forget this process's stand-in counters (tests start each app at zero)."""
+    _fallback.reset()
+
+
+def _log_storage_down() -> None:
+    current_app.logger.warning(
+        "rate-limit storage unavailable: quotas counted in this process until it answers"
+    )
 
 
 def _identifiers(key: str) -> tuple[str, ...]:
@@ -50,12 +69,22 @@ def _identifiers(key: str) -> tuple[str, ...]:
 
 def _take(rule: str, keys: Sequence[str]) -> Hits:
     """One hit on every key for every limit of the rule ("5 per minute; 50 per day"), each an
-    atomic increment-and-compare; all are kept, or none."""
-    strategy = FixedWindowRateLimiter(limiter.storage)  # a hit can be given back exactly
+    atomic increment-and-compare; all are kept, or none. With the shared storage down, the
+    counters of this process stand in for it."""
+    storage = limiter.storage
+    try:
+        return _take_from(storage, rule, keys)
+    except storage.base_exceptions:
+        _log_storage_down()
+        return _take_from(_fallback, rule, keys)
+
+
+def _take_from(storage: Storage, rule: str, keys: Sequence[str]) -> Hits:
+    strategy = FixedWindowRateLimiter(storage)  # a hit can be given back exactly
     hits = Hits()
     for item in parse_many(rule):
         for key in keys:
-            hits.taken.append((item, key))
+            hits.taken.append((storage, item, key))
             if not strategy.hit(item, *_identifiers(key)):
                 reset_at = strategy.get_window_stats(item, *_identifiers(key)).reset_time
                 hits.give_back()
