@@ -11,12 +11,16 @@
    Opset 18 is what torch's ONNX function library is written for, so no version conversion
    runs, and ONNX Runtime's quantizer and CPU kernels support it. Inputs ``input_ids`` and
    ``attention_mask`` have dynamic batch and sequence axes; the output is ``logits``;
-3. quantizes every MatMul/Gemm weight and the embedding tables to int8
+3. drops the shapes the exporter stored for intermediate values (``value_info``: hints, which
+   ONNX Runtime and its quantizer infer again) and infers them again with ONNX's strict shape
+   inference (:func:`_infer_shapes_again`): a weight stored with a stale shape made the
+   quantizer fail on some machines (issue #10), a real contradiction fails here, named;
+4. quantizes every MatMul/Gemm weight and the embedding tables to int8
    (``onnxruntime.quantization.quantize_dynamic``, ``QuantType.QInt8``; activations are
    quantized on the fly). ONNX Runtime's optional pre-processing is not run: its symbolic shape
    inference fails on these graphs, and the exporter has already folded constants;
-4. saves the tokenizer and the model's config beside it, and ``manifest.json``;
-5. scores the probe comments (:data:`app.scoring.probe.PROBES`, some longer than one window)
+5. saves the tokenizer and the model's config beside it, and ``manifest.json``;
+6. scores the probe comments (:data:`app.scoring.probe.PROBES`, some longer than one window)
    with both runtimes, through the same windowing code, and measures the largest difference
    per category. Beyond ``max_diff`` in any category nothing is saved.
 
@@ -60,6 +64,7 @@ OPSET = 18
 EXPORTER = "torch.onnx.export(dynamo=True)"
 QUANTIZATION = "int8 dynamic (onnxruntime quantize_dynamic, QInt8 weights)"
 _SAMPLE = ("Merci pour cet article.", "Espèce de connard, retourne écrire pour ton torchon !")
+SHAPE_CHECK = "the shape check of the exported graph (onnx strict shape inference)"
 EXPORT_PACKAGES = ("torch", "transformers", "onnx", "onnxscript", "onnx-ir", "onnxruntime")
 """The packages the export runs on, named with their versions when a step fails."""
 
@@ -212,11 +217,34 @@ def _write_model(loaded: TorchLoaded, folder: Path) -> None:
             raise ExportError("torch.onnx.export returned no program")
         with _step("saving the ONNX graph"):
             program.save(str(fp32 / MODEL_FILE))
+        with _step(SHAPE_CHECK):
+            _infer_shapes_again(fp32 / MODEL_FILE)
         with _step("int8 quantization (onnxruntime quantize_dynamic)"):
             quantize_dynamic(fp32 / MODEL_FILE, folder / MODEL_FILE, weight_type=QuantType.QInt8)
     shutil.rmtree(fp32)
     loaded.tokenizer.save_pretrained(str(folder))
     loaded.model.config.save_pretrained(str(folder))
+
+
+def _infer_shapes_again(path: Path) -> None:
+    """Replace the graph's stored intermediate shapes by ONNX's own strict inference of them.
+
+    The ``value_info`` the exporter stores are hints, which ONNX Runtime and its quantizer infer
+    again; but ONNX's shape inference (the quantizer's too, even when not strict) refuses a
+    weight whose stored shape is not its tensor's: issue #10's « Inferred shape and existing
+    shape differ in dimension 0: (32) vs (7) » is a transposed classifier weight still declared
+    with its untransposed shape. So they are dropped, and inferred again from the weights and
+    the declared inputs and outputs, strictly: a real contradiction (an output declared with
+    another shape than its node computes) fails this step, named, before the quantizer runs.
+    """
+    import onnx
+
+    model = onnx.load(str(path))
+    del model.graph.value_info[:]
+    model = onnx.shape_inference.infer_shapes(
+        model, check_type=True, strict_mode=True, data_prop=True
+    )
+    onnx.save(model, str(path))
 
 
 class _StepFailed(Exception):
