@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -246,3 +248,114 @@ def test_the_export_leaves_the_torch_model_as_it_ran(tiny_model: TinyCheckpoint,
     report = export_onnx(scorer, tmp_path / "onnx", max_diff=0.05, probes=["Merci.", "Quel idiot."])
     assert report.saved
     assert model.config._attn_implementation == before
+
+
+# -- stored shapes of the exported graph (issue #10) ------------------------------------------
+
+ISSUE_10 = "Inferred shape and existing shape differ in dimension 0: (32) vs (7)"
+
+
+def _stale_classifier_shape(path: str) -> None:
+    """Leave in the saved graph what the failing machines' exporter left (issue #10): the
+    classifier's weight stored transposed, [hidden 32, labels 7], as a folded Transpose is,
+    but still declared with the weight's own shape, [7, 32]."""
+    import onnx
+    from onnx import numpy_helper
+
+    model = onnx.load(path)
+    graph = model.graph
+    (gemm,) = [node for node in graph.node if node.output[0] == "logits"]
+    assert gemm.op_type == "Gemm", gemm  # this exporter's classifier head
+    (trans_b,) = [attr for attr in gemm.attribute if attr.name == "transB"]
+    assert trans_b.i == 1
+    weight = numpy_helper.to_array(next(t for t in graph.initializer if t.name == gemm.input[1]))
+    transposed = "classifier.weight.transposed"
+    graph.initializer.append(numpy_helper.from_array(np.ascontiguousarray(weight.T), transposed))
+    graph.value_info.append(
+        onnx.helper.make_tensor_value_info(transposed, onnx.TensorProto.FLOAT, list(weight.shape))
+    )
+    gemm.input[1] = transposed
+    trans_b.i = 0
+    onnx.save(model, path)
+
+
+def _save_then(change: Any, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Make the exporter's ONNXProgram.save leave ``change(path)``-ed graphs; returns the paths."""
+    import torch
+
+    save = torch.onnx.ONNXProgram.save
+    saved: list[str] = []
+
+    def changed_save(self: Any, destination: Any, **kwargs: Any) -> None:
+        save(self, destination, **kwargs)
+        change(str(destination))
+        saved.append(str(destination))
+
+    monkeypatch.setattr(torch.onnx.ONNXProgram, "save", changed_save)
+    return saved
+
+
+def test_a_stale_stored_shape_from_the_exporter_is_inferred_again(
+    tiny_scorer: Any,
+    tiny_model: TinyCheckpoint,
+    onnx_export: OnnxExport,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Issue #10's failure, built on purpose: the quantizer's own (non-strict) shape inference
+    refuses the graph; the export drops the stored shapes, infers them again and succeeds, and
+    the probe comments score as they do from a clean graph."""
+    import onnx
+    from onnx.shape_inference import InferenceError
+
+    from app.scoring.export import export_onnx
+
+    def stale(path: str) -> None:
+        _stale_classifier_shape(path)
+        with pytest.raises(InferenceError, match=re.escape(ISSUE_10)):  # the issue's error
+            onnx.shape_inference.infer_shapes_path(path, str(tmp_path / "inferred.onnx"))
+
+    saved = _save_then(stale, monkeypatch)
+    report = export_onnx(tiny_scorer, tmp_path / "onnx", max_diff=BOUND)
+    assert len(saved) == 1
+    assert report.saved, report.over_bound
+    clean = json.loads((onnx_export.folder / "manifest.json").read_text(encoding="utf-8"))
+    clean_diffs = clean["probe"]["differences"]
+    assert [d.category for d in report.differences] == list(clean_diffs) == tiny_model.classes
+    for difference in report.differences:
+        assert difference.difference <= BOUND
+        assert difference.difference == pytest.approx(
+            clean_diffs[difference.category]["max"], abs=1e-3
+        )
+    scorer = get_scorer(settings_for(tiny_model, tmp_path / "onnx"), runtime="onnx")
+    (insult,) = scorer.score(["Quel connard"])
+    assert insult.scores == pytest.approx(tiny_model.triggers["connard"], abs=0.02)
+
+
+def test_an_output_declared_with_another_shape_is_named_at_export(
+    tiny_scorer: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A real contradiction (logits declared [batch, 32], computed [batch, 7]) is not hidden:
+    the strict shape check names it, and nothing is saved."""
+    import onnx
+
+    from app.scoring.export import ExportError, export_onnx
+
+    def wrong_output(path: str) -> None:
+        model = onnx.load(path)
+        (logits,) = model.graph.output
+        logits.type.tensor_type.shape.dim[1].dim_value = 32
+        onnx.save(model, path)
+
+    _save_then(wrong_output, monkeypatch)
+    models = tmp_path / "models"
+    with pytest.raises(ExportError) as caught:
+        export_onnx(tiny_scorer, models / "onnx", max_diff=BOUND, probes=["Merci."])
+    message = str(caught.value)
+    assert_readable(message)
+    assert message.startswith(
+        "could not export detoxify-checkpoint:tiny-words.ckpt: the shape check of the exported "
+        "graph (onnx strict shape inference) failed: InferenceError: "
+    )
+    assert "(7) vs (32)" in message
+    assert list(models.iterdir()) == []
