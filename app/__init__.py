@@ -15,6 +15,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from app.config import load_config
 from app.converters import IdConverter
 from app.extensions import babel, csrf, db, limiter, login_manager, migrate, talisman
+from app.privacy import redact_logs
 from app.scoring import Scorer, ScorerSettings, get_scorer
 from app.scoring.download import local_model
 from app.tasks import CeleryScoring, celery_init_app
@@ -42,6 +43,7 @@ def create_app(config: dict[str, Any] | None = None, scorer: Scorer | None = Non
     app.url_map.converters["id"] = IdConverter  # every id in a path: `<id:...>`
     app.config.update(config if config is not None else load_config(app.instance_path))
     logging.basicConfig(level=logging.INFO)
+    redact_logs()  # no address in any log line, tracebacks included
     # Flask-Talisman believes X-Forwarded-Proto as it comes: the app never sees it, only the
     # scheme ProxyFix derived from it (when there are trusted proxies).
     app.wsgi_app = _without_forwarded_proto(app.wsgi_app)  # type: ignore[method-assign]

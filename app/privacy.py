@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
+import re
 
 from flask import current_app
 
@@ -15,3 +17,30 @@ def pseudonym(value: str | None) -> str:
     key = str(current_app.config["SECRET_KEY"]).encode()
     text = (value or "").strip().lower().encode()
     return hmac.new(key, text, hashlib.sha256).hexdigest()[:12]
+
+
+# What no log line may carry, whatever raised it: an e-mail address (in an exception's text,
+# say), and the DETAIL line by which PostgreSQL repeats the values of a violated key.
+_ADDRESS = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_DETAIL = re.compile(r"DETAIL:[^\n]*")
+
+
+def redact(text: str) -> str:
+    """The text with every e-mail address and database DETAIL line masked."""
+    return _ADDRESS.sub("[adresse]", _DETAIL.sub("DETAIL: [masqué]", text))
+
+
+class RedactingFormatter(logging.Formatter):
+    """Formats as usual, tracebacks included, then masks what `redact` masks."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(super().format(record))
+
+
+def redact_logs() -> None:
+    """Put every handler of the root logger (where the app's, the workers' and SQLAlchemy's
+    records end) behind the redacting formatter, keeping its format."""
+    for handler in logging.getLogger().handlers:
+        if not isinstance(handler.formatter, RedactingFormatter):
+            current = handler.formatter or logging.Formatter()
+            handler.setFormatter(RedactingFormatter(current._fmt, current.datefmt))

@@ -147,3 +147,37 @@ def test_names_are_isolated_on_the_moderation_card(app, client, article):
 def test_names_are_isolated_on_the_article_page(app, client, article):
     add_comment(article, "Bien vu", author_name="سارا")
     assert "<bdi>سارا</bdi>" in client.get(ARTICLE_URL).get_data(as_text=True)
+
+
+REDACTION_SCRIPT = """
+import sys
+import sqlalchemy as sa
+from app import create_app
+from app.config import testing_config
+
+app = create_app(testing_config(sys.argv[1], sys.argv[2]))
+detail = Exception('duplicate key value violates unique constraint "uq_users_email"\\n'
+                   'DETAIL:  Key (email)=(lea.secret@example.fr) already exists.')
+try:
+    raise sa.exc.IntegrityError("INSERT INTO users ...", {}, detail)
+except sa.exc.IntegrityError:
+    app.logger.exception("unhandled error for lea.secret@example.fr")
+"""
+
+
+def test_no_log_line_carries_an_address_even_in_a_traceback(tmp_path):
+    """What PostgreSQL repeats of a violated key (DETAIL), and any address in an exception's
+    text or a message, are masked by the formatter of every handler, in a real process."""
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-c", REDACTION_SCRIPT, f"sqlite:///{tmp_path}/t.db", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    assert "IntegrityError" in result.stderr and "Traceback" in result.stderr
+    assert "lea.secret" not in result.stderr
+    assert "DETAIL: [masqué]" in result.stderr and "[adresse]" in result.stderr
