@@ -777,7 +777,7 @@ def _svg(
     return Markup(head + defs + "".join(body) + "</svg>")
 
 
-def _el(tag: str, content: str | None = None, **attrs: object) -> str:
+def _el(tag: str, content: str | None = None, /, **attrs: object) -> str:
     """One element. Attribute names: a trailing _ dropped, other _ become -. Text is escaped;
     `content` is escaped unless it is markup made here (a nested element)."""
     rendered = []

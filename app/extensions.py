@@ -1,6 +1,7 @@
 """Flask extensions, created unbound: `create_app` binds them to an application."""
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from flask_babel import Babel
 from flask_limiter import Limiter
@@ -32,6 +33,13 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
+# The models' base class is db.Model, which Flask-SQLAlchemy builds from Base (same registry,
+# metadata and type map). mypy cannot take a base class from an attribute of the `db` object, so
+# it is shown Base itself.
+if TYPE_CHECKING:
+    Model = Base
+else:
+    Model = db.Model
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()

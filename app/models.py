@@ -20,7 +20,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from app.extensions import db
+from app.extensions import Model
 
 
 def utcnow() -> datetime:
@@ -48,7 +48,7 @@ class CommentStatus(enum.StrEnum):
     REJECTED = "rejected"
 
 
-class User(UserMixin, db.Model):
+class User(UserMixin, Model):
     __tablename__ = "users"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -80,7 +80,7 @@ class User(UserMixin, db.Model):
         return self.active
 
 
-class Article(db.Model):
+class Article(Model):
     __tablename__ = "articles"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -108,7 +108,7 @@ class Article(db.Model):
         return utcnow() < as_utc(self.published_at) + timedelta(days=self.close_after_days)
 
 
-class Comment(db.Model):
+class Comment(Model):
     __tablename__ = "comments"
 
     MAX_DEPTH = 2  # three levels shown: 0, 1, 2; deeper replies are shown at level 2
@@ -194,7 +194,7 @@ class Comment(db.Model):
         return self.status == CommentStatus.PUBLISHED
 
 
-class CommentScore(db.Model):
+class CommentScore(Model):
     """The model's scores for a comment: every category the checkpoint names."""
 
     __tablename__ = "comment_scores"
@@ -213,7 +213,7 @@ class CommentScore(db.Model):
     comment: Mapped[Comment] = relationship(back_populates="score")
 
 
-class CategoryThreshold(db.Model):
+class CategoryThreshold(Model):
     """Per category: hold at or above `hold`, reject at or above `reject`, nudge the author at
     or above `nudge`; a category can be switched off. Edited by admins."""
 
@@ -232,7 +232,7 @@ class CategoryThreshold(db.Model):
     )
 
 
-class SiteSetting(db.Model):
+class SiteSetting(Model):
     """A site-wide setting edited by admins (JSON value), e.g. whether nudges are on."""
 
     __tablename__ = "site_settings"
@@ -241,7 +241,7 @@ class SiteSetting(db.Model):
     value: Mapped[Any] = mapped_column(JSON)
 
 
-class ModerationAction(db.Model):
+class ModerationAction(Model):
     """The audit trail: every change of a comment's state, automatic or human, and every
     sanction on a reader. Append-only: rows are never updated or deleted."""
 
@@ -270,7 +270,7 @@ class ModerationAction(db.Model):
     )
 
 
-class CommentReport(db.Model):
+class CommentReport(Model):
     """A reader's « Signaler » on a published comment: one per reader or session per comment."""
 
     __tablename__ = "comment_reports"
@@ -299,7 +299,7 @@ class CommentReport(db.Model):
     )
 
 
-class ReaderRestriction(db.Model):
+class ReaderRestriction(Model):
     """A sanction on a reader: ban, suspension until a date, or « toujours pré-modérer ».
     Lifted, never deleted. On an account (`user_id`), or on the guests who type an address
     (`user_id` NULL): the two are different readers, even with the same address."""
@@ -335,7 +335,7 @@ def _append_only(*_args: object) -> None:
     raise RuntimeError("the audit trail is append-only")
 
 
-class SettingChange(db.Model):
+class SettingChange(Model):
     """Every change an admin makes to a setting, threshold or word list: who, when, the old
     and the new value. Restoring an old value is a new change."""
 

@@ -7,7 +7,6 @@ import io
 from datetime import datetime, timedelta
 
 from flask import (
-    Response,
     abort,
     flash,
     jsonify,
@@ -19,6 +18,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup
+from werkzeug.wrappers import Response
 
 from app import labels, policy
 from app.auth.access import role_required
@@ -128,7 +128,7 @@ def _back(default: str) -> str:
 
 @bp.post("/commentaires/<id:comment_id>/decision")
 @role_required(STAFF)
-def decide(comment_id: int) -> Response | tuple[str, int]:
+def decide(comment_id: int) -> Response | tuple[Response, int]:
     """Approve or reject one comment. 303 back to the queue; 409 when someone was first;
     422 for a missing reason."""
     action = request.form.get("action", "")
@@ -160,7 +160,7 @@ def decide(comment_id: int) -> Response | tuple[str, int]:
 
 @bp.post("/decisions")
 @role_required(STAFF)
-def decide_many() -> Response | tuple[str, int]:
+def decide_many() -> Response | tuple[Response, int]:
     """The same decision on the selected comments (`select` = "id:version", repeated)."""
     targets: list[tuple[int, int]] = []
     for value in request.form.getlist("select"):
@@ -195,7 +195,7 @@ def _wants_json() -> bool:
     return request.accept_mimetypes.best == "application/json"
 
 
-def _answer(back: str, message: str, category: str, status: int) -> Response | tuple[str, int]:
+def _answer(back: str, message: str, category: str, status: int) -> Response | tuple[Response, int]:
     """JSON for the keyboard-driven page, a flash and a redirect for plain forms."""
     if _wants_json():
         return jsonify(message=message, ok=status == 200), status

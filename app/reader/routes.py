@@ -185,7 +185,7 @@ def comment_status(slug: str, comment_id: int) -> Response:
         url=url_for(
             "reader.article",
             slug=article.slug,
-            **({"commentaire": comment.id} if comment.status == CommentStatus.NUDGED else {}),
+            commentaire=comment.id if comment.status == CommentStatus.NUDGED else None,
             _anchor="formulaire" if comment.status == CommentStatus.NUDGED else f"c{comment.id}",
         ),
     )

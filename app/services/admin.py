@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import bisect
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -197,7 +197,8 @@ RULE_CODES = {
 
 
 def _stored_rule_reasons(reasons: list[dict[str, Any]]) -> tuple[list[Reason], list[Reason]]:
-    holds, rejects = [], []
+    holds: list[Reason] = []
+    rejects: list[Reason] = []
     for raw in reasons:
         if raw.get("code") in RULE_CODES:
             reason = Reason(**raw)
@@ -228,8 +229,9 @@ def simulate(
         .order_by(Comment.id.desc())
         .limit(size)
     ).all()  # fmt: skip
-    rule_keys = [k for k in (rules or {}) if k in settings.RULE_KEYS]
-    new_rules = settings.rules({k: rules[k] for k in rule_keys}) if rule_keys else None
+    given = rules or {}
+    rule_keys = [k for k in given if k in settings.RULE_KEYS]
+    new_rules = settings.rules({k: given[k] for k in rule_keys}) if rule_keys else None
     facts = _facts(rows) if new_rules is not None else {}
     replayed: list[Replayed] = []
     after_reasons: dict[int, tuple[list[Reason], list[Reason]]] = {}
@@ -254,7 +256,7 @@ def simulate(
 DECIDED = (CommentStatus.PUBLISHED, CommentStatus.HELD, CommentStatus.REJECTED)
 
 
-def _facts(rows: list[Any]) -> dict[int, Facts]:
+def _facts(rows: Sequence[Any]) -> dict[int, Facts]:
     """What the rules look at, for every replayed comment, in two queries."""
     premoderated = set(db.session.scalars(select(Article.id).where(Article.premoderated)))
     emails = {row[4] for row in rows}
@@ -284,7 +286,7 @@ def calibrate(target: float, size: int = 10_000) -> Calibration:
         .order_by(ModerationAction.id.desc())
         .limit(size)
     ).all()
-    latest: dict[int, tuple[dict[str, float], str]] = {}
+    latest: dict[int | None, tuple[dict[str, float], str]] = {}
     for comment_id, action, scores in rows:  # newest first: keep each comment's last decision
         latest.setdefault(comment_id, (scores, action))
     return run_calibration(

@@ -7,10 +7,11 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 from flask import current_app
 from sqlalchemy import and_, false, func, or_, select, update
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -271,11 +272,12 @@ def _leave_nudge(
     conditions = [Comment.id == comment.id, Comment.status == CommentStatus.NUDGED]
     if only_if is not None:
         conditions.append(only_if)
-    changed = db.session.execute(
+    updated = db.session.execute(
         update(Comment)
         .where(*conditions)
         .values(status=to_status, version=Comment.version + 1, **values)
-    ).rowcount
+    )
+    changed = cast(CursorResult[Any], updated).rowcount
     if changed != 1:
         db.session.rollback()
         if only_if is not None and comment.status == CommentStatus.NUDGED:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import typing
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from flask_babel import gettext as _
 from sqlalchemy import Text, and_, case, cast, func, literal, or_, select, update
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -300,10 +303,9 @@ def decide(
         raise ModerationError(None, _("Le commentaire n° %(id)s n’existe pas.", id=comment_id))
     before = comment.status
     to_status = CommentStatus.PUBLISHED if action == "approve" else CommentStatus.REJECTED
-    reader_reason = (
-        None if action == "approve" else f"Refusé par la modération : {REJECT_REASONS[reason]}."
-    )
-    changed = db.session.execute(
+    label = REJECT_REASONS[reason] if action == "reject" and reason is not None else None
+    reader_reason = None if action == "approve" else f"Refusé par la modération : {label}."
+    updated = db.session.execute(
         update(Comment)
         .where(Comment.id == comment_id, Comment.version == version)
         .values(
@@ -320,7 +322,8 @@ def decide(
             report_weight=0.0,
             version=Comment.version + 1,
         )
-    ).rowcount
+    )
+    changed = typing.cast(CursorResult[Any], updated).rowcount
     if changed != 1:
         db.session.rollback()
         raise Conflict(comment_id, _conflict_message(comment_id))
@@ -331,11 +334,7 @@ def decide(
         from_status=before,
         to_status=to_status,
         reason_code=reason if action == "reject" else None,
-        reason=(
-            "Approuvé par la modération"
-            if action == "approve"
-            else f"Rejeté : {REJECT_REASONS[reason]}"
-        ),
+        reason=("Approuvé par la modération" if action == "approve" else f"Rejeté : {label}"),
         note=(note or "").strip() or None,
     )
     db.session.commit()
@@ -397,7 +396,7 @@ def _conflict_message(comment_id: int) -> str:
     )
 
 
-STATUS_LABELS = {
+STATUS_LABELS: dict[str, str] = {
     CommentStatus.PENDING: "en cours de notation",
     CommentStatus.NUDGED: "en attente de l’auteur",
     CommentStatus.PUBLISHED: "publié",
@@ -502,7 +501,7 @@ def _count_report(comment: Comment, weight: float) -> None:
     )
     threshold = int(settings.get("reports_threshold"))
     hide = bool(settings.get("reports_hide"))
-    flagged = db.session.execute(
+    updated = db.session.execute(
         update(Comment)
         .where(
             Comment.id == comment.id,
@@ -510,7 +509,8 @@ def _count_report(comment: Comment, weight: float) -> None:
             Comment.report_weight >= threshold,
         )
         .values(flagged_at=utcnow(), hidden=hide, version=Comment.version + 1)
-    ).rowcount
+    )
+    flagged = typing.cast(CursorResult[Any], updated).rowcount
     if flagged:
         audit.record(
             "flagged",

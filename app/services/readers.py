@@ -9,8 +9,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any, cast
 
 from sqlalchemy import and_, or_, select, update
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.sql.elements import ColumnElement
 
 from app.extensions import db
@@ -63,7 +65,7 @@ def account(user_id: int) -> Reader | None:
     return Reader.of(user.email, user.id) if user else None
 
 
-def _active() -> object:
+def _active() -> tuple[ColumnElement[bool], ...]:
     now = utcnow()
     return (
         ReaderRestriction.lifted_at.is_(None),
@@ -161,11 +163,12 @@ def lift(restriction_id: int, by: User, reason: str = "") -> None:
     restriction = db.session.get(ReaderRestriction, restriction_id)
     if restriction is None:
         raise RestrictionError(None, "Cette sanction n’existe pas.")
-    changed = db.session.execute(
+    updated = db.session.execute(
         update(ReaderRestriction)
         .where(ReaderRestriction.id == restriction_id, ReaderRestriction.lifted_at.is_(None))
         .values(lifted_at=utcnow(), lifted_by_id=by.id, lift_reason=reason.strip() or None)
-    ).rowcount
+    )
+    changed = cast(CursorResult[Any], updated).rowcount
     if changed != 1:
         db.session.rollback()
         raise RestrictionError(None, "Cette sanction a déjà été levée.")

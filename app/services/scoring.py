@@ -13,10 +13,11 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from flask import current_app
-from sqlalchemy import and_, func, or_, select, true, update
+from sqlalchemy import ColumnExpressionArgument, and_, func, or_, select, true, update
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.sql.elements import ColumnElement
 
 from app import labels, policy
@@ -117,7 +118,7 @@ def record_scores(
     decided: list[int] = []
     for comment, result, verdict, matches in verdicts:
         before = comment.status  # the UPDATE below also refreshes the loaded object
-        changed = db.session.execute(
+        updated = db.session.execute(
             update(Comment)
             .where(
                 Comment.id == comment.id,
@@ -137,7 +138,8 @@ def record_scores(
                 claimed_until=None,
                 version=Comment.version + 1,
             )
-        ).rowcount
+        )
+        changed = cast(CursorResult[Any], updated).rowcount
         if changed != 1:
             continue
         db.session.merge(_score_row(comment.id, result, model_name, model_version, now))
@@ -224,11 +226,12 @@ def record_failure(claim: Claim, error: str) -> list[int]:
                 decided_at=now,
                 version=Comment.version + 1,
             )
-        changed = db.session.execute(
+        updated = db.session.execute(
             update(Comment)
             .where(Comment.id == comment.id, Comment.claim_token == claim.token)
             .values(**values)
-        ).rowcount
+        )
+        changed = cast(CursorResult[Any], updated).rowcount
         if changed == 1:
             held.append(comment.id)
             if newly_held:
@@ -359,7 +362,7 @@ def _expire_nudges(now: datetime) -> int:
 
 def _hold_all(
     from_status: str,
-    conditions: list[ColumnElement[bool]],
+    conditions: list[ColumnExpressionArgument[bool]],
     values: dict[str, Any],
     now: datetime,
     **why: Any,

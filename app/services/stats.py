@@ -99,7 +99,7 @@ def _waits(since: datetime) -> list[float]:
         .where(ModerationAction.created_at >= since, ModerationAction.comment_id.is_not(None))
         .order_by(ModerationAction.comment_id, ModerationAction.id)
     ).all()
-    held_since: dict[int, datetime] = {}
+    held_since: dict[int | None, datetime] = {}
     waits: list[float] = []
     for comment_id, action, to_status, from_status, when in rows:
         if to_status == CommentStatus.HELD and action not in ("approved", "rejected"):
