@@ -129,6 +129,7 @@ def load_config(instance_path: str, environ: Mapping[str, str] | None = None) ->
     _check_rate_limit(signin_limit, "SIGNIN_RATE_LIMIT")
 
     force_https = _bool(values, "FORCE_HTTPS", env == "production")
+    site_timezone = _env(values, "SITE_TIMEZONE", "Europe/Paris") or "Europe/Paris"
     return {
         "APP_ENV": env,
         "SECRET_KEY": _secret_key(values, instance, env),
@@ -136,7 +137,9 @@ def load_config(instance_path: str, environ: Mapping[str, str] | None = None) ->
             _env(values, "DATABASE_URL", default_db) or default_db
         ),
         "SQLALCHEMY_ENGINE_OPTIONS": _engine_options(values),
-        "SITE_TIMEZONE": _env(values, "SITE_TIMEZONE", "Europe/Paris"),
+        "SITE_TIMEZONE": site_timezone,
+        # Flask-Babel formats every date and time a person reads in the site's zone.
+        "BABEL_DEFAULT_TIMEZONE": site_timezone,
         # Comments
         "COMMENT_MAX_LENGTH": _int(values, "COMMENT_MAX_LENGTH", 2000, minimum=1),
         "DUPLICATE_WINDOW_MINUTES": _int(values, "DUPLICATE_WINDOW_MINUTES", 10),

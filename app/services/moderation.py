@@ -12,6 +12,7 @@ from sqlalchemy import Text, and_, case, cast, func, literal, or_, select, updat
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.elements import ColumnElement
 
+from app import formatting
 from app.extensions import db
 from app.models import (
     Article,
@@ -392,7 +393,7 @@ def _conflict_message(comment_id: int) -> str:
         "(statut actuel : %(status)s). Votre action n’a pas été appliquée.",
         id=comment_id,
         who=last.actor,
-        when=f"{last.created_at:%H:%M:%S}",
+        when=formatting.clock(last.created_at),
         status=status,
     )
 
