@@ -43,6 +43,11 @@ def when(value: datetime, *, reader: bool = False) -> str:
         return flask_babel.format_datetime(as_utc(value), pattern)
 
 
+def machine(value: datetime) -> str:
+    """A stored timestamp for `<time datetime>`: ISO 8601 with its offset (UTC)."""
+    return as_utc(value).isoformat(timespec="seconds")
+
+
 def clock(value: datetime, *, reader: bool = False) -> str:
     """A stored (UTC) timestamp as a time of day (« 20:18:38 »), in the site's zone."""
     with _french(reader):

@@ -57,6 +57,7 @@ def register(app: Flask) -> None:
     app.jinja_env.filters["paragraphs"] = paragraphs
     app.jinja_env.filters["bdi"] = bdi
     app.jinja_env.filters["date_fr"] = formatting.when  # the name predates English dates
+    app.jinja_env.filters["iso"] = formatting.machine
     app.jinja_env.filters["number"] = formatting.count
     app.jinja_env.filters["score"] = formatting.score
     app.jinja_env.filters["percent"] = formatting.percent
