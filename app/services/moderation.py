@@ -520,7 +520,8 @@ def _count_report(comment: Comment, weight: float) -> None:
             from_status=comment.status,
             to_status=comment.status,
             reason_code="reports",
-            reason=f"{threshold} signalement(s) de lecteurs"
+            reason=f"{threshold} "
+            + ("signalement de lecteur" if threshold < 2 else "signalements de lecteurs")
             + (" : masqué en attendant la modération" if hide else ""),
         )
     db.session.commit()

@@ -12,8 +12,10 @@ import sqlalchemy as sa
 
 from app.extensions import db
 from app.models import ModerationAction, ReaderRestriction, Role
+from app.services import settings
 from tests.conftest import ARTICLE_URL, add_comment, login, make_user
 from tests.moderation.conftest import decide, held, token
+from tests.moderation.test_reports import _reports_from_readers
 
 NNBSP = "\u202f"  # the narrow no-break space that separates French digit groups
 DECEMBER_EVENING = datetime(2099, 12, 4, 19, 17, tzinfo=UTC)  # 20:17 in Paris
@@ -127,3 +129,13 @@ def test_bulk_decisions_agree_with_their_count(app, article, mod_client):
     assert mod_client.post("/moderation/decisions", data=data).status_code == 303
     page = mod_client.get("/moderation/file/a-moderer").get_data(as_text=True)
     assert "1 commentaire approuvé." in page
+
+
+@pytest.mark.parametrize(("threshold", "why"), [(1, "1 signalement de lecteur"),
+                                                (2, "2 signalements de lecteurs")])  # fmt: skip
+def test_the_journal_counts_reports_in_words(app, article, mod_client, threshold, why):
+    settings.set_value("reports_threshold", threshold)
+    comment = add_comment(article, "Limite")
+    _reports_from_readers(app, comment, threshold)
+    journal = mod_client.get("/moderation/journal").get_data(as_text=True)
+    assert f"<td>{why}</td>" in journal
