@@ -69,6 +69,8 @@ def create_app(config: dict[str, Any] | None = None, scorer: Scorer | None = Non
         content_security_policy=CONTENT_SECURITY_POLICY,
         frame_options="DENY",
     )
+    # One time zone for every date and time a person reads: the site's.
+    app.config["BABEL_DEFAULT_TIMEZONE"] = app.config.get("SITE_TIMEZONE", "Europe/Paris")
     babel.init_app(app, locale_selector=select_locale)
     with app.app_context():
         _configure_sqlite(db.engine)

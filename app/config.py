@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import dotenv_values
 
@@ -129,6 +130,8 @@ def load_config(instance_path: str, environ: Mapping[str, str] | None = None) ->
     _check_rate_limit(signin_limit, "SIGNIN_RATE_LIMIT")
 
     force_https = _bool(values, "FORCE_HTTPS", env == "production")
+    site_timezone = _env(values, "SITE_TIMEZONE", "Europe/Paris") or "Europe/Paris"
+    _check_timezone(site_timezone)
     return {
         "APP_ENV": env,
         "SECRET_KEY": _secret_key(values, instance, env),
@@ -136,7 +139,8 @@ def load_config(instance_path: str, environ: Mapping[str, str] | None = None) ->
             _env(values, "DATABASE_URL", default_db) or default_db
         ),
         "SQLALCHEMY_ENGINE_OPTIONS": _engine_options(values),
-        "SITE_TIMEZONE": _env(values, "SITE_TIMEZONE", "Europe/Paris"),
+        # Every date and time a person reads is in this zone (create_app gives it to Babel).
+        "SITE_TIMEZONE": site_timezone,
         # Comments
         "COMMENT_MAX_LENGTH": _int(values, "COMMENT_MAX_LENGTH", 2000, minimum=1),
         "DUPLICATE_WINDOW_MINUTES": _int(values, "DUPLICATE_WINDOW_MINUTES", 10),
@@ -280,6 +284,15 @@ def _check_rate_limit(value: str, name: str = "COMMENT_RATE_LIMIT") -> None:
     except ValueError:
         raise ConfigError(
             f"{name} must use Flask-Limiter's notation (e.g. '5 per minute'), got {value!r}"
+        ) from None
+
+
+def _check_timezone(value: str) -> None:
+    try:
+        ZoneInfo(value)
+    except (ValueError, ZoneInfoNotFoundError):
+        raise ConfigError(
+            f"SITE_TIMEZONE must be an IANA time zone (e.g. 'Europe/Paris'), got {value!r}"
         ) from None
 
 

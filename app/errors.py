@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 import time
+from datetime import timedelta
 
 from flask import Flask, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
@@ -11,7 +12,9 @@ from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
+from app import formatting
 from app.extensions import db, limiter
+from app.models import utcnow
 
 MESSAGES = {
     400: "La requête n’a pas pu être comprise.",
@@ -97,8 +100,8 @@ def register(app: Flask) -> None:
             wait = own_wait
         else:
             wait = max(1, int(current.reset_at - time.time())) if current else 60
-        seconds = f"{wait} seconde{'s' if wait > 1 else ''}"
-        when = time.strftime("%H:%M:%S", time.localtime(time.time() + wait))
+        seconds = formatting.ngettext("%(num)s seconde", "%(num)s secondes", wait)
+        when = formatting.clock(utcnow() + timedelta(seconds=wait), reader=True)
         own = error.description and error.description != type(error).description
         title = None
         if request.blueprint == "auth":  # sign-in, sign-up

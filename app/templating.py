@@ -1,21 +1,14 @@
-"""Jinja filters: readers' text stays text; dates read the French way."""
+"""Jinja filters: readers' text stays text; dates, numbers and plurals through app.formatting."""
 
 from __future__ import annotations
 
 import re
-from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from flask import Flask
-from flask_babel import get_locale
+from flask_babel import get_locale, get_translations
 from markupsafe import Markup, escape
 
-from app.models import as_utc
-
-MONTHS = (
-    "janvier", "février", "mars", "avril", "mai", "juin",
-    "juillet", "août", "septembre", "octobre", "novembre", "décembre",
-)  # fmt: skip
+from app import formatting
 
 
 def paragraphs(text: str) -> Markup:
@@ -36,13 +29,16 @@ def bdi(name: str | None) -> Markup:
 
 
 def register(app: Flask) -> None:
-    zone = ZoneInfo(app.config.get("SITE_TIMEZONE", "Europe/Paris"))
-
-    def date_fr(value: datetime) -> str:
-        local = as_utc(value).astimezone(zone)
-        if str(get_locale() or "fr") == "en":  # staff pages in English
-            return f"{local:%d %b %Y, %H:%M}"
-        return f"{local.day} {MONTHS[local.month - 1]} {local.year} à {local:%H:%M}"
+    # Templates' ngettext follows the page's plural rule too (French: 0 is singular).
+    app.jinja_env.install_gettext_callables(  # type: ignore[attr-defined]
+        gettext=lambda s: get_translations().ugettext(s),
+        ngettext=lambda s, p, n: get_translations().ungettext(s, p, formatting.plural_num(n)),
+        newstyle=True,
+        pgettext=lambda c, s: get_translations().upgettext(c, s),
+        npgettext=lambda c, s, p, n: get_translations().unpgettext(
+            c, s, p, formatting.plural_num(n)
+        ),
+    )
 
     @app.context_processor
     def scoring_banner() -> dict[str, object]:
@@ -60,4 +56,8 @@ def register(app: Flask) -> None:
 
     app.jinja_env.filters["paragraphs"] = paragraphs
     app.jinja_env.filters["bdi"] = bdi
-    app.jinja_env.filters["date_fr"] = date_fr
+    app.jinja_env.filters["date_fr"] = formatting.when  # the name predates English dates
+    app.jinja_env.filters["iso"] = formatting.machine
+    app.jinja_env.filters["number"] = formatting.count
+    app.jinja_env.filters["score"] = formatting.score
+    app.jinja_env.filters["percent"] = formatting.percent

@@ -68,6 +68,8 @@ def test_postgres_urls_use_psycopg3(tmp_path):
         ("DETOXIFY_RUNTIME", "tensorrt"),
         ("REDIS_URL", "127.0.0.1:6379"),
         ("WORKER_METRICS_PORT", "neuf mille"),
+        ("SITE_TIMEZONE", "Paris"),
+        ("SITE_TIMEZONE", "../../etc/passwd"),
     ],
 )
 def test_malformed_settings_are_named(tmp_path, key, value):

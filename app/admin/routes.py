@@ -15,6 +15,7 @@ from app.admin import bp
 from app.auth.access import role_required
 from app.converters import as_count, as_id
 from app.extensions import db
+from app.formatting import ngettext
 from app.models import Article, Role
 from app.services import admin, moderation, settings, stats
 from app.wordlists import format_list
@@ -67,7 +68,7 @@ def _simulate_or_save(
     parse: Callable[[Any], admin.Parsed],
     save: Callable[[Any, Any], int],
     proposal: str,
-    saved_message: str,
+    saved_message: Callable[[int], str],
 ) -> tuple[admin.Parsed | None, Any, Response | None]:
     """The flow of every settings page: on POST, parse the form; « Enregistrer » saves and
     redirects; « Simuler » (or a refused value) shows the page again, with the simulation.
@@ -78,7 +79,7 @@ def _simulate_or_save(
     parsed = parse(request.form)
     if parsed.ok and request.form.get("action") == "enregistrer":
         changed = save(parsed.values, current_user)
-        flash(saved_message % {"n": changed}, "success")
+        flash(saved_message(changed), "success")
         return parsed, None, redirect(url_for(request.endpoint or "admin.index"), code=303)
     simulation = (
         admin.simulate(size=_simulation_size(), **{proposal: parsed.values}) if parsed.ok else None
@@ -99,7 +100,7 @@ def thresholds() -> Response | tuple[str, int]:
     saves (and records the change). 422 with the fields named when a value is refused."""
     parsed, simulation, saved = _simulate_or_save(
         admin.parse_thresholds, admin.save_thresholds, "thresholds",
-        _("%(n)s seuil(s) enregistré(s)."),
+        lambda n: ngettext("%(num)s seuil enregistré.", "%(num)s seuils enregistrés.", n),
     )  # fmt: skip
     if saved:
         return saved
@@ -112,8 +113,9 @@ def thresholds() -> Response | tuple[str, int]:
 def rules() -> Response | tuple[str, int]:
     """The site rules; same simulate-or-save flow (422 naming a refused field)."""
     parsed, simulation, saved = _simulate_or_save(
-        admin.parse_rules, admin.save_settings, "rules", _("%(n)s réglage(s) enregistré(s).")
-    )
+        admin.parse_rules, admin.save_settings, "rules",
+        lambda n: ngettext("%(num)s réglage enregistré.", "%(num)s réglages enregistrés.", n),
+    )  # fmt: skip
     if saved:
         return saved
     values = {**admin.current_rules(), **(parsed.values if parsed else {})}
@@ -129,8 +131,9 @@ def rules() -> Response | tuple[str, int]:
 def words() -> Response | tuple[str, int]:
     """The word lists, imported by pasting text; same simulate-or-save flow."""
     parsed, simulation, saved = _simulate_or_save(
-        admin.parse_words, admin.save_settings, "rules", _("%(n)s liste(s) enregistrée(s).")
-    )
+        admin.parse_words, admin.save_settings, "rules",
+        lambda n: ngettext("%(num)s liste enregistrée.", "%(num)s listes enregistrées.", n),
+    )  # fmt: skip
     if saved:
         return saved
     if parsed is None:

@@ -23,6 +23,7 @@ from werkzeug.wrappers import Response
 from app import labels, policy
 from app.auth.access import role_required
 from app.converters import as_count, as_id, parse_count, parse_date, parse_id, safe_path
+from app.formatting import ngettext
 from app.models import Comment, Role
 from app.moderation import bp
 from app.services import moderation, readers, settings
@@ -73,11 +74,12 @@ def queue(queue: str) -> str:
 def queue_news(queue: str) -> Response:
     """Polled by the queue page: counts, and how many comments arrived since `depuis`.
 
-    200 JSON {"counts": {...}, "new": n}."""
+    200 JSON {"counts": {...}, "new": n, "message": "n nouveaux commentaires."}."""
     since = request.args.get("depuis", 0, type=as_count)
     counts = moderation.queue_counts()
     new = moderation.count_newer(queue, since)
-    return jsonify(counts=counts, new=new)
+    message = ngettext("%(num)s nouveau commentaire.", "%(num)s nouveaux commentaires.", new)
+    return jsonify(counts=counts, new=new, message=message)
 
 
 def _card_context() -> dict[str, object]:
@@ -182,8 +184,12 @@ def decide_many() -> Response | tuple[Response, int]:
         )
     except moderation.ModerationError as error:
         return _answer(back, error.message, "error", 422)
-    verb = _("approuvés") if action == "approve" else _("rejetés")
-    flash(_("%(n)s commentaire(s) %(verb)s.", n=len(result.done), verb=verb), "success")
+    done = len(result.done)
+    if action == "approve":
+        text = ngettext("%(num)s commentaire approuvé.", "%(num)s commentaires approuvés.", done)
+    else:
+        text = ngettext("%(num)s commentaire rejeté.", "%(num)s commentaires rejetés.", done)
+    flash(text, "success")
     for conflict in result.conflicts:
         flash(conflict.message, "error")
     if _wants_json():

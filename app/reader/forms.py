@@ -12,6 +12,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length, ValidationError
 
 from app.converters import parse_id
+from app.formatting import count
 from app.services import settings
 from app.services.moderation import REPORT_REASONS
 from app.validators import DisplayName, PlainText, clean_text
@@ -35,7 +36,8 @@ def _check_length(field: Any) -> None:
     limit = settings.max_comment_length()
     if len(field.data or "") > limit:
         raise ValidationError(
-            f"Votre commentaire compte {len(field.data)} caractères ; le maximum est de {limit}."
+            f"Votre commentaire compte {count(len(field.data), reader=True)} caractères ; "
+            f"le maximum est de {count(limit, reader=True)}."
         )
 
 
@@ -109,5 +111,5 @@ class ReportForm(FlaskForm):
     note = TextAreaField(
         "Précisions (facultatif)",
         filters=[clean_text],
-        validators=[Length(max=1000, message="Au plus 1000 caractères."), PlainText()],
+        validators=[Length(max=1000, message="Au plus 1\u202f000 caractères."), PlainText()],
     )

@@ -15,6 +15,7 @@ from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.elements import ColumnElement
 
+from app import formatting
 from app.extensions import db
 from app.models import (
     Article,
@@ -391,7 +392,7 @@ def _conflict_message(comment_id: int) -> str:
         "(statut actuel : %(status)s). Votre action n’a pas été appliquée.",
         id=comment_id,
         who=last.actor,
-        when=f"{last.created_at:%H:%M:%S}",
+        when=formatting.clock(last.created_at),
         status=status,
     )
 
@@ -519,7 +520,8 @@ def _count_report(comment: Comment, weight: float) -> None:
             from_status=comment.status,
             to_status=comment.status,
             reason_code="reports",
-            reason=f"{threshold} signalement(s) de lecteurs"
+            reason=f"{threshold} "
+            + ("signalement de lecteur" if threshold < 2 else "signalements de lecteurs")
             + (" : masqué en attendant la modération" if hide else ""),
         )
     db.session.commit()

@@ -15,6 +15,7 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.sql.elements import ColumnElement
 
+from app import formatting
 from app.extensions import db
 from app.models import ReaderRestriction, User, utcnow
 from app.services import audit
@@ -92,7 +93,7 @@ def posting_refusal(reader: Reader) -> str | None:
                 f"(motif : {restriction.reason})."
             )
         if restriction.kind == "suspend" and restriction.until is not None:
-            until = f"{restriction.until:%d/%m/%Y à %H:%M} UTC"
+            until = formatting.when(restriction.until, reader=True)
             return (
                 "Vous ne pouvez pas publier de commentaire pour le moment : votre participation "
                 f"est suspendue jusqu’au {until} (motif : {restriction.reason})."

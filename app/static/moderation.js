@@ -111,8 +111,7 @@
           });
           if (data["new"] > 0) {
             box.hidden = false;
-            box.querySelector(".js-news-text").textContent =
-              data["new"] + (document.documentElement.lang === "en" ? " new comment(s)." : " nouveau(x) commentaire(s).");
+            box.querySelector(".js-news-text").textContent = data.message;
           }
         });
     }, 15000);

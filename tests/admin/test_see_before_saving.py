@@ -39,7 +39,7 @@ def test_threshold_simulation_counts_moves_and_saves_nothing(app, admin_client, 
     assert response.status_code == 200
     page = response.get_data(as_text=True)
     assert "Effet sur les 10 derniers commentaires décidés" in page
-    assert "3 commentaire(s) changeraient de sort" in page
+    assert "3 commentaires changeraient de sort" in page
     # rows: before publish / hold / reject; columns: after publish / hold / reject, total before
     assert _matrix(page)[:12] == [4, 0, 0, 4,  3, 1, 0, 4,  0, 0, 2, 2]  # fmt: skip
     assert "3 : à modérer → publié" in page
@@ -51,7 +51,7 @@ def test_rule_simulation(app, admin_client, known_set):
     page = post_form(admin_client, "/admin/regles", {
         "premoderate_all": "on", "premoderate_first_n": "0", "reports_threshold": "3",
         "action": "simuler"}).get_data(as_text=True)  # fmt: skip
-    assert "4 commentaire(s) changeraient de sort" in page  # the 4 published would be held
+    assert "4 commentaires changeraient de sort" in page  # the 4 published would be held
     assert settings.get("premoderate_all") is False
 
 
@@ -96,8 +96,8 @@ def test_calibration_on_a_known_set_of_decisions(app, admin_client, article):
     page = admin_client.get("/admin/calibration?cible=0.98").get_data(as_text=True)
     assert "8 décisions de modérateurs analysées" in page
     section = page.split('id="cal-insult"')[1].split("</section>")[0]
-    assert "Seuil suggéré : 0.60" in section
-    assert "accord 100.0 %, 50.0 % des commentaires encore modérés, 0.0 % publiés à tort" in section
+    assert "Seuil suggéré : 0,60" in section
+    assert "accord 100,0 %, 50,0 % des commentaires encore modérés, 0,0 % publiés à tort" in section
     assert section.count("<svg") == 2 and "style=" not in section
     assert "Pas encore de décision de modérateur" in page.split('id="cal-threat"')[1]
 

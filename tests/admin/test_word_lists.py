@@ -64,7 +64,7 @@ def test_word_list_simulation(app, admin_client, reader):
     page = post_form(admin_client, "/admin/mots", {
         "banned_words": "guignol", "suspect_words": "", "allowed_words": "",
         "action": "simuler"}).get_data(as_text=True)  # fmt: skip
-    assert "1 commentaire(s) changeraient de sort" in page
+    assert "1 commentaire changerait de sort" in page
     assert "1 : publié → rejeté" in page
     assert settings.get("banned_words") == []
 

@@ -105,7 +105,7 @@ def test_bulk_approve_and_reject(app, article, mod_client):
     )
     assert response.status_code == 303
     page = mod_client.get("/moderation/file/a-moderer").get_data(as_text=True)
-    assert "2 commentaire(s) rejetés." in page
+    assert "2 commentaires rejetés." in page
     assert [_fresh(i).status for i in (a.id, b.id, c.id)] == ["rejected", "rejected", "held"]
 
 

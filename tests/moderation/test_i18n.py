@@ -172,19 +172,27 @@ def test_every_msgid_has_an_english_translation():
     messages = [m for m in catalog if m.id]
     assert messages
     for message in messages:
-        assert isinstance(message.id, str), f"unexpected plural msgid {message.id!r}"
-        assert message.string and message.string.strip(), f"untranslated: {message.id!r}"
         assert not message.fuzzy, f"fuzzy: {message.id!r}"
-        assert set(PLACEHOLDER.findall(message.id)) == set(PLACEHOLDER.findall(message.string)), (
-            f"placeholders differ: {message.id!r} -> {message.string!r}"
-        )
+        # A plural (ngettext) entry: English has two forms, each with the msgid's placeholders.
+        ids = message.id if message.pluralizable else (message.id,)
+        strings = message.string if message.pluralizable else (message.string,)
+        assert len(strings) == len(ids), f"forms: {message.id!r} -> {message.string!r}"
+        for msgid, string in zip(ids, strings, strict=True):
+            assert string and string.strip(), f"untranslated: {msgid!r}"
+            assert set(PLACEHOLDER.findall(msgid)) == set(PLACEHOLDER.findall(string)), (
+                f"placeholders differ: {msgid!r} -> {string!r}"
+            )
     assert not list(catalog.check())
 
 
 def test_the_compiled_catalog_matches_the_po_file():
     """messages.mo is what the app reads: recompile (`pybabel compile`) after editing the .po."""
-    po = {m.id: m.string for m in _po() if m.id}
-    mo = {m.id: m.string for m in _mo() if m.id}
+
+    def forms(value):
+        return tuple(value) if isinstance(value, list | tuple) else value
+
+    po = {forms(m.id): forms(m.string) for m in _po() if m.id}
+    mo = {forms(m.id): forms(m.string) for m in _mo() if m.id}
     assert mo == po
 
 
@@ -205,7 +213,10 @@ def test_the_catalog_has_every_msgid_in_the_sources():
     catalog = _po()
     missing = []
     for filename, lineno, message, _comments, _context in extract_from_dir(
-        str(ROOT), method_map, options_map, keywords={"_": None, "gettext": None}
+        str(ROOT),
+        method_map,
+        options_map,
+        keywords={"_": None, "gettext": None, "ngettext": (1, 2)},
     ):
         msgid = message if isinstance(message, str) else message[0]
         entry = catalog.get(msgid)

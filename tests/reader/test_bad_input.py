@@ -46,7 +46,7 @@ def test_comment_over_the_maximum_length(reader):
     response = reader.post(body=text)
     assert response.status_code == 422
     page = response.get_data(as_text=True)
-    assert "Votre commentaire compte 2001 caractères ; le maximum est de 2000." in page
+    assert "Votre commentaire compte 2\u202f001 caractères ; le maximum est de 2\u202f000." in page
     assert text in page  # kept for the reader to shorten
     assert comments_in_db() == []
     assert reader.post(body="é" * 2000).status_code == 303
