@@ -79,7 +79,8 @@ def reason_text(reason: Reason) -> str:
 
 def nudge_message(categories: list[str]) -> str:
     """The kind word to an author whose comment may break the house rules."""
-    kinds = french_list([f"des {label}" for label in dict.fromkeys(map(category_label, categories))])
+    labels = dict.fromkeys(category_label(c) for c in categories)
+    kinds = french_list([f"des {label}" for label in labels])
     return (
         "Votre commentaire pourrait ne pas respecter nos règles de publication : il semble "
         f"contenir {kinds}. Vous pouvez le reformuler, ou l’envoyer tel quel : il sera alors "

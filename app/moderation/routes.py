@@ -212,8 +212,10 @@ def _answer(
     """JSON for the keyboard-driven page (with the comment's new status label, for its card),
     a flash and a redirect for plain forms."""
     if _wants_json():
-        label = _(moderation.STATUS_LABELS[comment_status]) if comment_status else None
-        return jsonify(message=message, ok=status == 200, status=label), status
+        body: dict[str, object] = {"message": message, "ok": status == 200}
+        if comment_status:
+            body["status"] = _(moderation.STATUS_LABELS[comment_status])
+        return jsonify(body), status
     flash(message, category)
     return redirect(back, code=303)
 
