@@ -16,11 +16,13 @@ from app.services import settings
 from tests.conftest import (
     ARTICLE_URL,
     CSRF_RE,
+    LiveBrowser,
     add_comment,
     comments_in_db,
     csrf_token,
     login,
     make_user,
+    simultaneously,
 )
 from tests.moderation.conftest import card_ids, decide, held
 
@@ -121,6 +123,27 @@ def test_conserver_uses_the_version_like_a_decision(app, article, mod_client):
     assert "a déjà été traité par Modo Marie" in response.get_json()["message"]
     assert _fresh(comment.id).status == CommentStatus.REJECTED
     assert db.session.query(ModerationAction).filter_by(action="reports_dismissed").count() == 0
+
+
+def test_two_moderators_pressing_conserver_at_once_dismiss_once(app, article, live_server):
+    comment = _reported(app, article)
+    browsers = []
+    for i in range(2):
+        make_user(email=f"modo{i}@example.fr", display_name=f"Modo {i}", role=Role.MODERATOR)
+        browser = LiveBrowser(live_server)
+        fields = browser.form("/compte/connexion")
+        browser.request("/compte/connexion", {**fields, "email": f"modo{i}@example.fr",
+                                              "password": "motdepasse-solide"})  # fmt: skip
+        browsers.append((browser, browser.form("/moderation/file/signales")))
+    url, seen = f"/moderation/commentaires/{comment.id}/decision", comment.version
+    answers = simultaneously([
+        lambda b=b, f=f: b.request(url, {**f, "action": "keep", "version": str(seen)})
+        for b, f in browsers
+    ])  # fmt: skip
+    assert sorted(a.status for a in answers) == [303, 303]  # plain forms: a flash each
+    db.session.expire_all()
+    assert db.session.query(ModerationAction).filter_by(action="reports_dismissed").count() == 1
+    assert _fresh(comment.id).version == seen + 1
 
 
 def test_conserver_on_a_comment_nobody_reported_is_refused_clearly(app, article, mod_client):
