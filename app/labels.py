@@ -39,6 +39,18 @@ def category_label(category: str) -> str:
     return CATEGORY_LABELS.get(category, category.replace("_", " "))
 
 
+def french_list(items: list[str]) -> str:
+    """« a », « a et b », « a, b et c »: a list as a French sentence says it."""
+    if len(items) <= 1:
+        return "".join(items)
+    return f"{', '.join(items[:-1])} et {items[-1]}"
+
+
+def reasons_sentence(texts: list[str]) -> str:
+    """Several reasons in one line: each without its closing period, joined by « ; »."""
+    return " ; ".join(text.rstrip(". ") for text in texts if text.strip())
+
+
 def reason_text(reason: Reason) -> str:
     """One reason, in plain French, for staff (with the numbers)."""
     if reason.code == SCORING_UNAVAILABLE:
@@ -67,10 +79,11 @@ def reason_text(reason: Reason) -> str:
 
 def nudge_message(categories: list[str]) -> str:
     """The kind word to an author whose comment may break the house rules."""
-    kinds = ", ".join(dict.fromkeys(category_label(c) for c in categories))
+    labels = dict.fromkeys(category_label(c) for c in categories)
+    kinds = french_list([f"des {label}" for label in labels])
     return (
         "Votre commentaire pourrait ne pas respecter nos règles de publication : il semble "
-        f"contenir des {kinds}. Vous pouvez le reformuler, ou l’envoyer tel quel : il sera alors "
+        f"contenir {kinds}. Vous pouvez le reformuler, ou l’envoyer tel quel : il sera alors "
         "relu par un modérateur avant toute publication."
     )
 
@@ -87,6 +100,6 @@ def reader_message(verdict: Verdict) -> str | None:
     if any(r.code == "banned_word" for r in verdict.reasons):
         return "Refusé : il contient un terme interdit par nos règles de publication."
     if categories:
-        kinds = ", ".join(dict.fromkeys(category_label(c) for c in categories))
+        kinds = french_list(list(dict.fromkeys(category_label(c) for c in categories)))
         return f"Refusé : il enfreint nos règles de publication ({kinds})."
     return "Refusé : il enfreint nos règles de publication."

@@ -236,6 +236,11 @@ class CurvePoint(NamedTuple):
     false_publish_count: int
 
 
+# Below this many human decisions in a category, calibration suggests no threshold: a few
+# decisions sort themselves perfectly at almost any threshold (4 decisions gave « 1.00 »).
+MIN_DECISIONS = 30
+
+
 @dataclass(frozen=True)
 class CategoryCalibration:
     """Calibration of one category from the moderators' decisions.
@@ -254,6 +259,7 @@ class CategoryCalibration:
       Look at `false_publish` on the curve for the risk. None with no data. With only
       approved (or only rejected) comments a suggestion exists but rests on one side only
       (only approved: 1.00, flag nothing; only rejected: flag them all): see `one_sided`.
+      None as well with fewer than `min_decisions` decisions (`too_few`).
     """
 
     category: str
@@ -265,10 +271,16 @@ class CategoryCalibration:
     target: float
     suggested: float | None
     reached: bool
+    min_decisions: int = 0
 
     @property
     def total(self) -> int:
         return self.approved + self.rejected
+
+    @property
+    def too_few(self) -> bool:
+        """Some decisions, but fewer than `min_decisions`: no threshold is suggested."""
+        return 0 < self.total < self.min_decisions
 
     @property
     def one_sided(self) -> bool:
@@ -323,11 +335,13 @@ def calibrate_category(
     target: float = DEFAULT_TARGET,
     bins: int = DEFAULT_BINS,
     steps: int = DEFAULT_STEPS,
+    min_decisions: int = 0,
 ) -> CategoryCalibration:
     """Calibrate one category from the scores of approved and rejected comments.
 
     The grid holds the thresholds i/steps for i in 0..steps. See `CurvePoint` for the
-    definitions and `CategoryCalibration` for the suggestion rule.
+    definitions and `CategoryCalibration` for the suggestion rule (none below `min_decisions`
+    decisions; the moderators' screen uses MIN_DECISIONS).
     """
     _check_target(target)
     if steps < 1:
@@ -346,7 +360,7 @@ def calibrate_category(
             flagged = n - ok_below - bad_below
             agreed = ok_below + (len(bad_sorted) - bad_below)
             curve.append(CurvePoint(t, agreed / n, flagged / n, bad_below / n, flagged, bad_below))
-    suggested, reached = _suggest(curve, target)
+    suggested, reached = _suggest(curve, target) if n >= min_decisions else (None, False)
     return CategoryCalibration(
         category=category,
         approved=len(ok_sorted),
@@ -357,6 +371,7 @@ def calibrate_category(
         target=target,
         suggested=suggested,
         reached=reached,
+        min_decisions=min_decisions,
     )
 
 
@@ -367,13 +382,15 @@ def calibrate(
     categories: Iterable[str] | None = None,
     bins: int = DEFAULT_BINS,
     steps: int = DEFAULT_STEPS,
+    min_decisions: int = 0,
 ) -> Calibration:
     """Calibrate every category from `(scores, "approved" | "rejected")` moderator decisions.
 
     A decision counts in a category only when its scores have that category; decisions without
     scores (None) are counted in `unscored` and left out. `categories` fixes which categories
     are reported and in which order (one with no data gets empty histograms and no
-    suggestion); by default, every category seen, in order of first appearance. Raises
+    suggestion); by default, every category seen, in order of first appearance. A category
+    with fewer than `min_decisions` decisions gets no suggestion. Raises
     ValueError for another human outcome, a score outside [0, 1] or a target outside [0, 1].
     """
     _check_target(target)
@@ -404,7 +421,15 @@ def calibrate(
         target=target,
         bins=bins,
         categories={
-            category: calibrate_category(category, ok, bad, target=target, bins=bins, steps=steps)
+            category: calibrate_category(
+                category,
+                ok,
+                bad,
+                target=target,
+                bins=bins,
+                steps=steps,
+                min_decisions=min_decisions,
+            )
             for category, (ok, bad) in per_category.items()
         },
     )

@@ -11,15 +11,22 @@ from app.auth import bp
 from app.auth.forms import LoginForm, RegisterForm
 from app.converters import safe_path
 from app.extensions import limiter
-from app.models import User
+from app.models import Role, User
 from app.privacy import pseudonym
 from app.services import accounts, quotas
 
 
 def _safe_next() -> str:
-    """Only same-site paths are followed after sign-in (no open redirect, nothing that would
-    break the Location header); anything else leads to the home page."""
-    return safe_path(request.args.get("next")) or url_for("reader.index")
+    """Where one lands after signing in: the page asked for (`next`: a link that means it, or
+    Flask-Login sending one to sign in first); else staff land on the moderation queue, and
+    readers back on the page they signed in from (`retour`, the header's links) or the home
+    page. Only same-site paths are followed (no open redirect, nothing that would break the
+    Location header)."""
+    if (path := safe_path(request.args.get("next"))) is not None:
+        return path
+    if current_user.is_authenticated and current_user.role in (Role.MODERATOR, Role.ADMIN):
+        return url_for("moderation.index")
+    return safe_path(request.args.get("retour")) or url_for("reader.index")
 
 
 def _signup_limit() -> str:

@@ -24,7 +24,7 @@ from app import labels, policy
 from app.auth.access import role_required
 from app.converters import as_count, as_id, parse_count, parse_date, parse_id, safe_path
 from app.formatting import ngettext
-from app.models import Comment, Role
+from app.models import Comment, CommentStatus, Role
 from app.moderation import bp
 from app.services import moderation, readers, settings
 from app.templating import paragraphs
@@ -131,14 +131,25 @@ def _back(default: str) -> str:
 @bp.post("/commentaires/<id:comment_id>/decision")
 @role_required(STAFF)
 def decide(comment_id: int) -> Response | tuple[Response, int]:
-    """Approve or reject one comment. 303 back to the queue; 409 when someone was first;
-    422 for a missing reason."""
+    """Approve, reject or, for a reported published one, keep (« Conserver ») one comment.
+    303 back to the queue; 409 when someone was first; 422 for a missing reason."""
     action = request.form.get("action", "")
     version = request.form.get("version", type=as_count)
     if version is None:
         abort(400, description=_("La version du commentaire manque ou n’est pas valide : "
                                  "rechargez la page."))  # fmt: skip
     back = _back(url_for("moderation.queue", queue="a-moderer"))
+    if action == "keep":
+        try:
+            moderation.dismiss_reports(
+                comment_id, version, current_user, note=request.form.get("note")
+            )
+        except moderation.Conflict as conflict:
+            return _answer(back, conflict.message, "error", 409)
+        except moderation.ModerationError as error:
+            return _answer(back, error.message, "error", 422)
+        message = _("Commentaire n° %(id)s conservé : signalements écartés.", id=comment_id)
+        return _answer(back, message, "success", 200, comment_status=CommentStatus.PUBLISHED)
     try:
         decided = moderation.decide(
             comment_id,
@@ -157,7 +168,7 @@ def decide(comment_id: int) -> Response | tuple[Response, int]:
         if decided.status == "published"
         else _("Commentaire n° %(id)s rejeté.", id=comment_id)
     )
-    return _answer(back, message, "success", 200)
+    return _answer(back, message, "success", 200, comment_status=decided.status)
 
 
 @bp.post("/decisions")
@@ -201,10 +212,16 @@ def _wants_json() -> bool:
     return request.accept_mimetypes.best == "application/json"
 
 
-def _answer(back: str, message: str, category: str, status: int) -> Response | tuple[Response, int]:
-    """JSON for the keyboard-driven page, a flash and a redirect for plain forms."""
+def _answer(
+    back: str, message: str, category: str, status: int, *, comment_status: str | None = None
+) -> Response | tuple[Response, int]:
+    """JSON for the keyboard-driven page (with the comment's new status label, for its card),
+    a flash and a redirect for plain forms."""
     if _wants_json():
-        return jsonify(message=message, ok=status == 200), status
+        body: dict[str, object] = {"message": message, "ok": status == 200}
+        if comment_status:
+            body["status"] = _(moderation.STATUS_LABELS[comment_status])
+        return jsonify(body), status
     flash(message, category)
     return redirect(back, code=303)
 
@@ -322,6 +339,7 @@ JOURNAL_ACTIONS = {
     "nudge_expired": "Invitation sans réponse",
     "flagged": "Signalé par des lecteurs",
     "approved": "Approuvé",
+    "reports_dismissed": "Conservé malgré les signalements",
     "rejected": "Rejeté",
     "reader_ban": "Lecteur banni",
     "reader_suspend": "Lecteur suspendu",

@@ -18,7 +18,7 @@ from app.models import Article, Comment, CommentScore, CommentStatus, Moderation
 from app.policy import Reason, Threshold, decide
 from app.rules import Facts, reasons_for
 from app.services import settings
-from app.simulation import Calibration, Replayed, SimulationResult
+from app.simulation import MIN_DECISIONS, Calibration, Replayed, SimulationResult
 from app.simulation import calibrate as run_calibration
 from app.simulation import simulate as run_simulation
 
@@ -290,5 +290,8 @@ def calibrate(target: float, size: int = 10_000) -> Calibration:
     for comment_id, action, scores in rows:  # newest first: keep each comment's last decision
         latest.setdefault(comment_id, (scores, action))
     return run_calibration(
-        latest.values(), target=target, categories=list(settings.category_thresholds())
+        latest.values(),
+        target=target,
+        categories=list(settings.category_thresholds()),
+        min_decisions=MIN_DECISIONS,
     )

@@ -21,7 +21,7 @@ def model_actor(name: str) -> str:
 
 
 def reasons_text(reasons: Iterable[Mapping[str, Any]]) -> str:
-    return " ; ".join(labels.reason_text(policy.Reason(**r)) for r in reasons)
+    return labels.reasons_sentence([labels.reason_text(policy.Reason(**r)) for r in reasons])
 
 
 def record(

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import typing
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import Text, and_, case, cast, func, literal, or_, select, update
+from sqlalchemy import Text, and_, case, cast, delete, func, literal, or_, select, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.elements import ColumnElement
@@ -336,6 +336,63 @@ def decide(
         to_status=to_status,
         reason_code=reason if action == "reject" else None,
         reason=("Approuvé par la modération" if action == "approve" else f"Rejeté : {label}"),
+        note=(note or "").strip() or None,
+    )
+    db.session.commit()
+    db.session.refresh(comment)
+    return comment
+
+
+def dismiss_reports(comment_id: int, version: int, actor: User, note: str | None = None) -> Comment:
+    """« Conserver »: a reported, published comment stays published; its reports are cleared
+    (count, weight, « Signalés », hidden), so that the next report counts from zero. Audited
+    as "reports_dismissed" with how many reports and which reasons (never who sent them).
+
+    Raises ModerationError when the comment is not a reported published one, Conflict when
+    someone else changed it since `version`."""
+    comment = db.session.get(Comment, comment_id)
+    if comment is None:
+        raise ModerationError(None, _("Le commentaire n° %(id)s n’existe pas.", id=comment_id))
+    updated = db.session.execute(
+        update(Comment)
+        .where(
+            Comment.id == comment_id,
+            Comment.version == version,
+            Comment.status == CommentStatus.PUBLISHED,
+            Comment.flagged_at.is_not(None),
+        )
+        .values(
+            flagged_at=None,
+            hidden=False,
+            report_count=0,
+            report_weight=0.0,
+            version=Comment.version + 1,
+        )
+    )
+    changed = typing.cast(CursorResult[Any], updated).rowcount
+    if changed != 1:
+        db.session.rollback()
+        comment = db.session.get(Comment, comment_id)
+        if comment is not None and comment.version == version:
+            raise ModerationError(None, _("Ce commentaire n’est pas signalé et publié."))
+        raise Conflict(comment_id, _conflict_message(comment_id))
+    reasons = db.session.scalars(
+        select(CommentReport.reason).where(CommentReport.comment_id == comment_id)
+    ).all()
+    db.session.execute(delete(CommentReport).where(CommentReport.comment_id == comment_id))
+    by_reason = ", ".join(
+        f"{REPORT_REASONS.get(code, code)} ×{count}"
+        for code, count in sorted(Counter(reasons).items())
+    )
+    audit.record(
+        "reports_dismissed",
+        actor=actor,
+        comment_id=comment_id,
+        from_status=CommentStatus.PUBLISHED,
+        to_status=CommentStatus.PUBLISHED,
+        reason_code="reports",
+        reason=f"Conservé : {len(reasons)} signalement(s) écarté(s)"
+        + (f" ({by_reason})" if by_reason else ""),
         note=(note or "").strip() or None,
     )
     db.session.commit()

@@ -35,6 +35,8 @@
                response.ok);
         if (response.ok) {
           card.classList.add("card--done");
+          var status = card.querySelector(".js-status");
+          if (status && body.status) { status.textContent = body.status; }
           card.querySelectorAll("form").forEach(function (f) { f.remove(); });
           var next = cards.indexOf(card) + 1;
           if (next < cards.length) { focusCard(next); }
@@ -44,7 +46,7 @@
   }
 
   cards.forEach(function (card) {
-    card.querySelectorAll("form.js-approve, form.js-reject").forEach(function (form) {
+    card.querySelectorAll("form.js-approve, form.js-reject, form.js-keep").forEach(function (form) {
       form.addEventListener("submit", function (event) {
         if (form.classList.contains("js-reject") && !form.reason.value) { return; }
         event.preventDefault();
@@ -58,7 +60,28 @@
     b.addEventListener("click", function () { if (help) { help.showModal(); } });
   });
 
+  // Single-key shortcuts can be turned off (WCAG 2.1.4); the choice is kept in this browser.
+  var SHORTCUTS_KEY = "moderation.shortcuts";
+  var shortcutsOn = true;
+  try { shortcutsOn = window.localStorage.getItem(SHORTCUTS_KEY) !== "off"; } catch (e) { /* storage blocked */ }
+  var toggle = document.querySelector(".js-shortcuts");
+  function showShortcuts() {
+    if (!toggle) { return; }
+    toggle.setAttribute("aria-pressed", shortcutsOn ? "true" : "false");
+    toggle.textContent = toggle.getAttribute(shortcutsOn ? "data-on" : "data-off");
+  }
+  if (toggle) {
+    toggle.hidden = false;
+    showShortcuts();
+    toggle.addEventListener("click", function () {
+      shortcutsOn = !shortcutsOn;
+      try { window.localStorage.setItem(SHORTCUTS_KEY, shortcutsOn ? "on" : "off"); } catch (e) { /* storage blocked */ }
+      showShortcuts();
+    });
+  }
+
   document.addEventListener("keydown", function (event) {
+    if (!shortcutsOn) { return; }
     var tag = (event.target.tagName || "").toLowerCase();
     if (tag === "input" || tag === "textarea" || tag === "select" || event.ctrlKey || event.metaKey || event.altKey) { return; }
     var card = cards[current];

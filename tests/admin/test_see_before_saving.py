@@ -89,12 +89,13 @@ def _decided(article, insult, action):
 
 
 def test_calibration_on_a_known_set_of_decisions(app, admin_client, article):
-    for score in (0.1, 0.2, 0.3, 0.4):
-        _decided(article, score, "approved")
-    for score in (0.6, 0.7, 0.8, 0.9):
-        _decided(article, score, "rejected")
+    for _ in range(4):  # 32 decisions: over the minimum (simulation.MIN_DECISIONS, 30)
+        for score in (0.1, 0.2, 0.3, 0.4):
+            _decided(article, score, "approved")
+        for score in (0.6, 0.7, 0.8, 0.9):
+            _decided(article, score, "rejected")
     page = admin_client.get("/admin/calibration?cible=0.98").get_data(as_text=True)
-    assert "8 décisions de modérateurs analysées" in page
+    assert "32 décisions de modérateurs analysées" in page
     section = page.split('id="cal-insult"')[1].split("</section>")[0]
     assert "Seuil suggéré : 0,60" in section
     assert "accord 100,0 %, 50,0 % des commentaires encore modérés, 0,0 % publiés à tort" in section

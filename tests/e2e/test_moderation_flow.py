@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from flask import Flask
 
 from app.extensions import db
-from app.models import Comment, CommentStatus, ModerationAction, Role
+from app.models import Article, Comment, CommentStatus, ModerationAction, Role
 from app.services import settings
 from tests.conftest import ARTICLE_URL, make_user
 from tests.e2e.conftest import WAIT_MS
@@ -170,3 +170,53 @@ def _tab_to(page: Any, element_id: str, most: int = 40) -> None:
         if page.evaluate("document.activeElement && document.activeElement.id") == element_id:
             return
     pytest.fail(f"#{element_id} cannot be reached with Tab on {page.url}")
+
+
+def test_single_key_shortcuts_can_be_turned_off_and_it_is_remembered(
+    app: Flask, contexts: Any
+) -> None:
+    """WCAG 2.1.4: the switch turns `j`/`a`/… off, the choice survives a reload, and turned on
+    again `a` approves, the card then reading « publié » rather than « à modérer »."""
+    from playwright.sync_api import expect
+
+    from tests.moderation.conftest import held
+
+    make_user(email=MODERATOR_EMAIL, password=MODERATOR_PASSWORD, role=Role.MODERATOR)
+    comment = held(db.session.scalar(sa.select(Article)), "Quel idiot ce ministre")
+    console = Console()
+    staff = contexts().new_page()
+    console.watch(staff, "moderator")
+    staff.goto(f"/compte/connexion?next={QUEUE_URL}")
+    staff.locator("#email").fill(MODERATOR_EMAIL)
+    staff.locator("#password").fill(MODERATOR_PASSWORD)
+    staff.locator("#password").press("Enter")
+    expect(staff).to_have_url(re.compile(re.escape(QUEUE_URL) + "$"))
+
+    switch = staff.locator(".js-shortcuts")
+    expect(switch).to_have_text("Raccourcis clavier : activés")  # on by default
+    expect(switch).to_have_attribute("aria-pressed", "true")
+    switch.click()
+    expect(switch).to_have_text("Raccourcis clavier : désactivés")
+    expect(switch).to_have_attribute("aria-pressed", "false")
+
+    card = staff.locator(f"article.card[data-comment='{comment.id}']")
+    staff.reload()
+    expect(switch).to_have_text("Raccourcis clavier : désactivés")  # remembered
+    staff.locator("h1").click()  # the focus on the page, not on a button
+    staff.keyboard.press("j")
+    staff.keyboard.press("a")
+    expect(card).not_to_have_class(re.compile(r"\bcard--current\b"))
+    staff.wait_for_timeout(500)  # time for a request that must not be sent
+    expect(card).not_to_have_class(re.compile(r"\bcard--done\b"))
+    assert _the_comment().status == CommentStatus.HELD
+
+    switch.click()
+    expect(switch).to_have_text("Raccourcis clavier : activés")
+    staff.locator("h1").click()
+    staff.keyboard.press("j")
+    staff.keyboard.press("a")
+    expect(card).to_have_class(re.compile(r"\bcard--done\b"))
+    expect(card.locator(".card__title")).to_contain_text("publié")
+    expect(card.locator(".card__title")).not_to_contain_text("à modérer")
+    assert _the_comment().status == CommentStatus.PUBLISHED
+    assert console.errors == []

@@ -68,6 +68,7 @@ def test_keyboard_page_gets_json_answers(app, article, mod_client):
     assert response.get_json() == {
         "message": f"Commentaire n° {comment.id} approuvé et publié.",
         "ok": True,
+        "status": "publié",  # the card's new status label
     }
 
 

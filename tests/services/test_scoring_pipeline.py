@@ -66,7 +66,7 @@ def test_toxic_comment_is_rejected_with_its_reasons(client, reader, no_nudge):
     }
     page = client.get(ARTICLE_URL).get_data(as_text=True)
     assert "Non publié — Refusé : il enfreint nos règles de publication" in page
-    assert "(propos toxiques, insultes)" in page
+    assert "(propos toxiques et insultes)" in page
 
 
 def test_borderline_comment_is_held_when_nudges_are_off(app, reader, no_nudge):
