@@ -343,6 +343,11 @@ def decide(
     return comment
 
 
+def _reports_dismissed(count: int) -> str:
+    """Stored in the journal in French, like every reason."""
+    return f"{count} signalement écarté" if count == 1 else f"{count} signalements écartés"
+
+
 def dismiss_reports(comment_id: int, version: int, actor: User, note: str | None = None) -> Comment:
     """« Conserver »: a reported, published comment stays published; its reports are cleared
     (count, weight, « Signalés », hidden), so that the next report counts from zero. Audited
@@ -391,7 +396,7 @@ def dismiss_reports(comment_id: int, version: int, actor: User, note: str | None
         from_status=CommentStatus.PUBLISHED,
         to_status=CommentStatus.PUBLISHED,
         reason_code="reports",
-        reason=f"Conservé : {len(reasons)} signalement(s) écarté(s)"
+        reason=f"Conservé : {_reports_dismissed(len(reasons))}"
         + (f" ({by_reason})" if by_reason else ""),
         note=(note or "").strip() or None,
     )

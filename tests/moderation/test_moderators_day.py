@@ -88,7 +88,7 @@ def test_conserver_keeps_it_published_and_clears_its_reports(app, article, clien
     [row] = db.session.query(ModerationAction).filter_by(action="reports_dismissed").all()
     assert (row.actor, row.comment_id, row.from_status, row.to_status) == (
         "Modo Marie", comment.id, "published", "published")  # fmt: skip
-    assert row.reason == "Conservé : 3 signalement(s) écarté(s) (Insulte ×3)"
+    assert row.reason == "Conservé : 3 signalements écartés (Insulte ×3)"
     journal = mod_client.get("/moderation/journal").get_data(as_text=True)
     assert "Conservé malgré les signalements" in journal
     assert "lecteur-" not in row.reason and "à retirer" not in journal  # no reporter, no note
