@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import typing
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -11,12 +10,11 @@ from typing import Any
 
 from flask_babel import gettext as _
 from sqlalchemy import Text, and_, case, cast, delete, func, literal, or_, select, update
-from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.elements import ColumnElement
 
 from app import formatting
-from app.extensions import db
+from app.extensions import db, rowcount
 from app.models import (
     Article,
     Comment,
@@ -284,6 +282,15 @@ def history(comment_id: int) -> list[ModerationAction]:
     )
 
 
+# A human decision, or « Conserver », starts the comment's reports from zero.
+REPORTS_CLEARED: dict[str, Any] = {
+    "flagged_at": None,
+    "hidden": False,
+    "report_count": 0,
+    "report_weight": 0.0,
+}
+
+
 def decide(
     comment_id: int,
     version: int,
@@ -317,14 +324,11 @@ def decide(
             next_scoring_at=None,
             claim_token=None,
             claimed_until=None,
-            flagged_at=None,
-            hidden=False,
-            report_count=0,
-            report_weight=0.0,
+            **REPORTS_CLEARED,
             version=Comment.version + 1,
         )
     )
-    changed = typing.cast(CursorResult[Any], updated).rowcount
+    changed = rowcount(updated)
     if changed != 1:
         db.session.rollback()
         raise Conflict(comment_id, _conflict_message(comment_id))
@@ -366,15 +370,9 @@ def dismiss_reports(comment_id: int, version: int, actor: User, note: str | None
             Comment.status == CommentStatus.PUBLISHED,
             Comment.flagged_at.is_not(None),
         )
-        .values(
-            flagged_at=None,
-            hidden=False,
-            report_count=0,
-            report_weight=0.0,
-            version=Comment.version + 1,
-        )
+        .values(**REPORTS_CLEARED, version=Comment.version + 1)
     )
-    changed = typing.cast(CursorResult[Any], updated).rowcount
+    changed = rowcount(updated)
     if changed != 1:
         db.session.rollback()
         comment = db.session.get(Comment, comment_id)
@@ -573,7 +571,7 @@ def _count_report(comment: Comment, weight: float) -> None:
         )
         .values(flagged_at=utcnow(), hidden=hide, version=Comment.version + 1)
     )
-    flagged = typing.cast(CursorResult[Any], updated).rowcount
+    flagged = rowcount(updated)
     if flagged:
         audit.record(
             "flagged",
