@@ -1,7 +1,7 @@
 """Flask extensions, created unbound: `create_app` binds them to an application."""
 
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
 
 from flask_babel import Babel
 from flask_limiter import Limiter
@@ -12,6 +12,7 @@ from flask_sqlalchemy import SQLAlchemy
 from flask_talisman import Talisman
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import DateTime, MetaData
+from sqlalchemy.engine import CursorResult, Result
 from sqlalchemy.orm import DeclarativeBase, registry
 
 # Stable constraint names, so that Alembic migrations name the same thing on SQLite and PostgreSQL.
@@ -46,3 +47,8 @@ csrf = CSRFProtect()
 limiter = Limiter(key_func=get_remote_address)
 talisman = Talisman()
 babel = Babel()
+
+
+def rowcount(result: Result[Any]) -> int:
+    """Rows an UPDATE or DELETE matched (its result is a CursorResult; typed as Result)."""
+    return cast(CursorResult[Any], result).rowcount

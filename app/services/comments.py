@@ -7,16 +7,15 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any, cast
+from typing import Any
 
 from flask import current_app
 from sqlalchemy import and_, false, func, or_, select, update
-from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.elements import ColumnElement
 
 from app import labels, policy
-from app.extensions import db
+from app.extensions import db, rowcount
 from app.models import Article, Comment, CommentScore, CommentStatus, User, utcnow
 from app.services import accounts, audit, quotas, readers
 
@@ -277,7 +276,7 @@ def _leave_nudge(
         .where(*conditions)
         .values(status=to_status, version=Comment.version + 1, **values)
     )
-    changed = cast(CursorResult[Any], updated).rowcount
+    changed = rowcount(updated)
     if changed != 1:
         db.session.rollback()
         if only_if is not None and comment.status == CommentStatus.NUDGED:

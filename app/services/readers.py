@@ -9,14 +9,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, cast
 
 from sqlalchemy import and_, or_, select, update
-from sqlalchemy.engine import CursorResult
 from sqlalchemy.sql.elements import ColumnElement
 
 from app import formatting
-from app.extensions import db
+from app.extensions import db, rowcount
 from app.models import ReaderRestriction, User, utcnow
 from app.services import audit
 
@@ -169,7 +167,7 @@ def lift(restriction_id: int, by: User, reason: str = "") -> None:
         .where(ReaderRestriction.id == restriction_id, ReaderRestriction.lifted_at.is_(None))
         .values(lifted_at=utcnow(), lifted_by_id=by.id, lift_reason=reason.strip() or None)
     )
-    changed = cast(CursorResult[Any], updated).rowcount
+    changed = rowcount(updated)
     if changed != 1:
         db.session.rollback()
         raise RestrictionError(None, "Cette sanction a déjà été levée.")

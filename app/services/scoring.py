@@ -13,15 +13,14 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any
 
 from flask import current_app
 from sqlalchemy import ColumnExpressionArgument, and_, func, or_, select, true, update
-from sqlalchemy.engine import CursorResult
 from sqlalchemy.sql.elements import ColumnElement
 
 from app import labels, policy
-from app.extensions import db
+from app.extensions import db, rowcount
 from app.models import Article, Comment, CommentScore, CommentStatus, as_utc, utcnow
 from app.rules import Facts, reasons_for, word_matches
 from app.scoring import Scorer, ScoreResult
@@ -139,7 +138,7 @@ def record_scores(
                 version=Comment.version + 1,
             )
         )
-        changed = cast(CursorResult[Any], updated).rowcount
+        changed = rowcount(updated)
         if changed != 1:
             continue
         db.session.merge(_score_row(comment.id, result, model_name, model_version, now))
@@ -231,7 +230,7 @@ def record_failure(claim: Claim, error: str) -> list[int]:
             .where(Comment.id == comment.id, Comment.claim_token == claim.token)
             .values(**values)
         )
-        changed = cast(CursorResult[Any], updated).rowcount
+        changed = rowcount(updated)
         if changed == 1:
             held.append(comment.id)
             if newly_held:
