@@ -256,6 +256,16 @@ def test_a_file_where_text_is_expected_is_refused(walked, client):
     assert [c.body for c in comments_in_db()] == ["Un commentaire publié"]
 
 
+def _sign_in_with_next(client, target: str):
+    """The admin signs in from a page asking to go to `target` afterwards."""
+    page = f"/compte/connexion?next={quote(target, safe='')}"
+    return client.post(
+        page,
+        data={"csrf_token": csrf_token(client, page), "email": ADMIN_EMAIL,
+              "password": "motdepasse-solide"},
+    )  # fmt: skip
+
+
 @pytest.mark.parametrize(
     "target",
     [
@@ -268,12 +278,7 @@ def test_a_file_where_text_is_expected_is_refused(walked, client):
 )
 def test_sign_in_with_an_unsafe_next_goes_home(walked, target):
     client = walked.test_client()
-    page = f"/compte/connexion?next={quote(target, safe='')}"
-    response = client.post(
-        page,
-        data={"csrf_token": csrf_token(client, page), "email": ADMIN_EMAIL,
-              "password": "motdepasse-solide"},
-    )  # fmt: skip
+    response = _sign_in_with_next(client, target)
     assert response.status_code == 303
     assert response.headers["Location"] == "/moderation/"  # an admin's home: the queue
     assert client.get("/moderation/journal").status_code == 200  # signed in
@@ -287,13 +292,7 @@ def test_sign_in_with_an_unsafe_next_goes_home(walked, target):
     ],
 )
 def test_sign_in_follows_a_safe_next(walked, target, location):
-    client = walked.test_client()
-    page = f"/compte/connexion?next={quote(target, safe='')}"
-    response = client.post(
-        page,
-        data={"csrf_token": csrf_token(client, page), "email": ADMIN_EMAIL,
-              "password": "motdepasse-solide"},
-    )  # fmt: skip
+    response = _sign_in_with_next(walked.test_client(), target)
     assert response.headers["Location"] == location
 
 
