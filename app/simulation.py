@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
+from app.actions import AuditAction
 from app.policy import Outcome, Reason, Threshold, decide
 
 # The three outcomes a decided comment can have, in display order (rows and columns).
@@ -204,8 +205,9 @@ def simulate(
 # 2. Calibration from the moderators' own decisions
 # --------------------------------------------------------------------------------------------
 
-APPROVED = "approved"
-REJECTED = "rejected"
+# A moderator's decisions, as the audit trail names them.
+APPROVED = AuditAction.APPROVED
+REJECTED = AuditAction.REJECTED
 DEFAULT_TARGET = 0.98
 DEFAULT_BINS = 20
 DEFAULT_STEPS = 100  # thresholds 0.00, 0.01, ..., 1.00

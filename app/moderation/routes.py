@@ -21,6 +21,7 @@ from markupsafe import Markup
 from werkzeug.wrappers import Response
 
 from app import labels, policy
+from app.actions import AuditAction
 from app.auth.access import role_required
 from app.converters import as_count, as_id, parse_count, parse_date, parse_id, safe_path
 from app.formatting import ngettext
@@ -95,6 +96,7 @@ def _card_context() -> dict[str, object]:
         "reason_text": lambda r: labels.reason_text(policy.Reason(**r)),
         "category_label": labels.category_label,
         "status_labels": moderation.STATUS_LABELS,
+        "may": moderation.may,
     }
 
 
@@ -311,7 +313,7 @@ def journal() -> Response | str:
     since = _date(args.get("du"))
     until = _date(args.get("au"))
     rows = moderation.journal(
-        action=args.get("action") or None,
+        action=_action(args.get("action")),
         actor=args.get("acteur") or None,
         comment_id=args.get("commentaire", type=as_id),
         since=since,
@@ -329,25 +331,34 @@ def journal() -> Response | str:
     )
 
 
-JOURNAL_ACTIONS = {
-    "submitted": "Envoyé",
-    "scored": "Noté par le modèle",
-    "scoring_failed": "Notation indisponible",
-    "scoring_timeout": "Notation trop longue",
-    "sent_anyway": "Envoyé malgré l’invitation",
-    "revised": "Reformulé",
-    "nudge_expired": "Invitation sans réponse",
-    "flagged": "Signalé par des lecteurs",
-    "approved": "Approuvé",
-    "reports_dismissed": "Conservé malgré les signalements",
-    "rejected": "Rejeté",
-    "reader_ban": "Lecteur banni",
-    "reader_suspend": "Lecteur suspendu",
-    "reader_premoderate": "Lecteur en pré-modération",
-    "reader_ban_lifted": "Bannissement levé",
-    "reader_suspend_lifted": "Suspension levée",
-    "reader_premoderate_lifted": "Pré-modération levée",
+# The journal's words for each action (its filter and its rows): every AuditAction has one.
+JOURNAL_ACTIONS: dict[AuditAction, str] = {
+    AuditAction.SUBMITTED: "Envoyé",
+    AuditAction.SCORED: "Noté par le modèle",
+    AuditAction.SCORING_FAILED: "Notation indisponible",
+    AuditAction.SCORING_TIMEOUT: "Notation trop longue",
+    AuditAction.SENT_ANYWAY: "Envoyé malgré l’invitation",
+    AuditAction.REVISED: "Reformulé",
+    AuditAction.NUDGE_EXPIRED: "Invitation sans réponse",
+    AuditAction.FLAGGED: "Signalé par des lecteurs",
+    AuditAction.APPROVED: "Approuvé",
+    AuditAction.REPORTS_DISMISSED: "Conservé malgré les signalements",
+    AuditAction.REJECTED: "Rejeté",
+    AuditAction.READER_BAN: "Lecteur banni",
+    AuditAction.READER_SUSPEND: "Lecteur suspendu",
+    AuditAction.READER_PREMODERATE: "Lecteur en pré-modération",
+    AuditAction.READER_BAN_LIFTED: "Bannissement levé",
+    AuditAction.READER_SUSPEND_LIFTED: "Suspension levée",
+    AuditAction.READER_PREMODERATE_LIFTED: "Pré-modération levée",
 }
+
+
+def _action(value: str | None) -> AuditAction | None:
+    """The journal's action filter: an unknown value reads as absent."""
+    try:
+        return AuditAction(value) if value else None
+    except ValueError:
+        return None
 
 
 def _date(value: str | None) -> datetime | None:

@@ -12,6 +12,7 @@ from typing import Any
 from limits import parse_many
 from sqlalchemy import select
 
+from app.actions import AuditAction
 from app.converters import parse_count
 from app.extensions import db
 from app.models import Article, Comment, CommentScore, CommentStatus, ModerationAction, User
@@ -282,7 +283,7 @@ def calibrate(target: float, size: int = 10_000) -> Calibration:
     rows = db.session.execute(
         select(ModerationAction.comment_id, ModerationAction.action, CommentScore.scores)
         .join(CommentScore, CommentScore.comment_id == ModerationAction.comment_id)
-        .where(ModerationAction.action.in_(("approved", "rejected")))
+        .where(ModerationAction.action.in_((AuditAction.APPROVED, AuditAction.REJECTED)))
         .order_by(ModerationAction.id.desc())
         .limit(size)
     ).all()

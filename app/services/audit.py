@@ -10,6 +10,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from app import labels, policy
+from app.actions import AuditAction
 from app.extensions import db
 from app.models import ModerationAction, User
 
@@ -25,7 +26,7 @@ def reasons_text(reasons: Iterable[Mapping[str, Any]]) -> str:
 
 
 def record(
-    action: str,
+    action: AuditAction,
     *,
     actor: User | str,
     comment_id: int | None = None,

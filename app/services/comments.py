@@ -10,14 +10,15 @@ from datetime import timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import and_, false, func, or_, select, update
+from sqlalchemy import and_, false, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.elements import ColumnElement
 
 from app import labels, policy
-from app.extensions import db, rowcount
+from app.actions import AuditAction
+from app.extensions import db
 from app.models import Article, Comment, CommentScore, CommentStatus, User, utcnow
-from app.services import accounts, audit, quotas, readers
+from app.services import accounts, audit, quotas, readers, transitions
 
 
 class CommentError(Exception):
@@ -150,7 +151,7 @@ def submit_comment(
         db.session.flush()  # a second copy of the same form stops here, on the unique key
         hits = quotas.take_post(author.identity, address)  # checked and counted at once
         audit.record(
-            "submitted",
+            AuditAction.SUBMITTED,
             actor=author.user or f"lecteur {author.name}",
             comment_id=comment.id,
             to_status=CommentStatus.PENDING,
@@ -201,13 +202,12 @@ def send_anyway(comment: Comment) -> None:
     )
     _leave_nudge(
         comment,
-        "sent_anyway",
+        AuditAction.SENT_ANYWAY,
         STATUS_FOR_OUTCOME[verdict.outcome],
         {
             "status_reason": labels.reader_message(verdict),
             "reasons": [r.as_dict() for r in verdict.reasons],
             "nudge_acknowledged": True,
-            "decided_at": utcnow(),
         },
         reason_code=policy.NUDGE_IGNORED,
         reason=audit.reasons_text(r.as_dict() for r in verdict.reasons),
@@ -229,17 +229,11 @@ def revise(comment: Comment, body: str, address: str | None = None) -> None:
     try:
         _leave_nudge(
             comment,
-            "revised",
+            AuditAction.REVISED,
             CommentStatus.PENDING,
             {
                 "body": body,
                 "body_hash": body_hash(body),
-                "status_reason": None,
-                "reasons": [],
-                "decided_at": None,
-                "awaiting_score": True,
-                "scoring_attempts": 0,
-                "next_scoring_at": None,
                 "revisions": Comment.revisions + 1,
             },
             only_if=Comment.revisions < Comment.MAX_REVISIONS,
@@ -260,7 +254,7 @@ def _revisions_spent() -> str:
 
 def _leave_nudge(
     comment: Comment,
-    action: str,
+    action: AuditAction,
     to_status: str,
     values: dict[str, Any],
     only_if: ColumnElement[bool] | None = None,
@@ -268,28 +262,19 @@ def _leave_nudge(
 ) -> None:
     """The author answered the nudge: change the comment if it still awaits that answer (a
     conditional update), and record it in the audit trail, together."""
-    conditions = [Comment.id == comment.id, Comment.status == CommentStatus.NUDGED]
-    if only_if is not None:
-        conditions.append(only_if)
-    updated = db.session.execute(
-        update(Comment)
-        .where(*conditions)
-        .values(status=to_status, version=Comment.version + 1, **values)
+    changed = transitions.apply(
+        action,
+        where=[Comment.id == comment.id, *([] if only_if is None else [only_if])],
+        actor=comment.user or f"lecteur {comment.author_name}",
+        to_status=to_status,
+        values=values,
+        **why,
     )
-    changed = rowcount(updated)
-    if changed != 1:
+    if not changed:
         db.session.rollback()
         if only_if is not None and comment.status == CommentStatus.NUDGED:
             raise CommentError(None, _revisions_spent())
         raise CommentError(None, "Ce commentaire n’attend plus votre réponse.")
-    audit.record(
-        action,
-        actor=comment.user or f"lecteur {comment.author_name}",
-        comment_id=comment.id,
-        from_status=CommentStatus.NUDGED,
-        to_status=to_status,
-        **why,
-    )
     db.session.commit()
 
 

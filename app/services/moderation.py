@@ -6,7 +6,7 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import NoReturn
 
 from flask_babel import gettext as _
 from sqlalchemy import Text, and_, case, cast, delete, func, literal, or_, select, update
@@ -14,7 +14,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.elements import ColumnElement
 
 from app import formatting
-from app.extensions import db, rowcount
+from app.actions import AuditAction
+from app.extensions import db
 from app.models import (
     Article,
     Comment,
@@ -26,7 +27,7 @@ from app.models import (
     as_utc,
     utcnow,
 )
-from app.services import audit, quotas, settings
+from app.services import audit, quotas, settings, transitions
 
 PER_PAGE = 25
 
@@ -282,13 +283,21 @@ def history(comment_id: int) -> list[ModerationAction]:
     )
 
 
-# A human decision, or « Conserver », starts the comment's reports from zero.
-REPORTS_CLEARED: dict[str, Any] = {
-    "flagged_at": None,
-    "hidden": False,
-    "report_count": 0,
-    "report_weight": 0.0,
-}
+class Refused(ModerationError):
+    """The comment is not in a state that takes this decision (it is still being scored,
+    awaits its author's answer, or already has that outcome)."""
+
+    def __init__(self, comment_id: int, message: str) -> None:
+        super().__init__(None, message)
+        self.comment_id = comment_id
+
+
+DECISIONS = {"approve": AuditAction.APPROVED, "reject": AuditAction.REJECTED}
+
+
+def may(action: str, comment: Comment) -> bool:
+    """Whether `comment`, where it stands, takes `action`: approve, reject or keep."""
+    return transitions.allows({**DECISIONS, "keep": AuditAction.REPORTS_DISMISSED}[action], comment)
 
 
 def decide(
@@ -301,50 +310,76 @@ def decide(
 ) -> Comment:
     """Approve (publish) or reject a comment as `actor`, if nobody changed it since `version`.
 
-    Raises ModerationError for a bad action or reason, Conflict when someone else was first."""
-    if action not in ("approve", "reject"):
+    Raises ModerationError for a bad action or reason, Refused for a comment that may not take
+    this decision (transitions.RULES), Conflict when someone else was first."""
+    if action not in DECISIONS:
         raise ModerationError("action", _("Action inconnue."))
     if action == "reject" and reason not in REJECT_REASONS:
         raise ModerationError("reason", _("Choisissez le motif du rejet."))
     comment = db.session.get(Comment, comment_id)
     if comment is None:
         raise ModerationError(None, _("Le commentaire n° %(id)s n’existe pas.", id=comment_id))
-    before = comment.status
-    to_status = CommentStatus.PUBLISHED if action == "approve" else CommentStatus.REJECTED
     label = REJECT_REASONS[reason] if action == "reject" and reason is not None else None
     reader_reason = None if action == "approve" else f"Refusé par la modération : {label}."
-    updated = db.session.execute(
-        update(Comment)
-        .where(Comment.id == comment_id, Comment.version == version)
-        .values(
-            status=to_status,
-            status_reason=reader_reason,
-            decided_at=utcnow(),
-            awaiting_score=False,
-            next_scoring_at=None,
-            claim_token=None,
-            claimed_until=None,
-            **REPORTS_CLEARED,
-            version=Comment.version + 1,
-        )
-    )
-    changed = rowcount(updated)
-    if changed != 1:
-        db.session.rollback()
-        raise Conflict(comment_id, _conflict_message(comment_id))
-    audit.record(
-        "approved" if action == "approve" else "rejected",
+    changed = transitions.apply(
+        DECISIONS[action],
+        where=[Comment.id == comment_id, Comment.version == version],
         actor=actor,
-        comment_id=comment_id,
-        from_status=before,
-        to_status=to_status,
+        from_status=comment.status,
+        values={"status_reason": reader_reason},
         reason_code=reason if action == "reject" else None,
         reason=("Approuvé par la modération" if action == "approve" else f"Rejeté : {label}"),
         note=(note or "").strip() or None,
     )
+    if not changed:
+        db.session.rollback()
+        _refuse_or_conflict(comment_id, version, action)
     db.session.commit()
     db.session.refresh(comment)
     return comment
+
+
+def _refuse_or_conflict(comment_id: int, version: int, action: str) -> NoReturn:
+    """Nothing changed: the comment at `version` may not take `action` (Refused), or someone
+    changed it first (Conflict)."""
+    comment = db.session.get(Comment, comment_id)
+    if comment is not None and comment.version == version:
+        raise Refused(comment_id, _refusal(action, comment))
+    raise Conflict(comment_id, _conflict_message(comment_id))
+
+
+def _refusal(action: str, comment: Comment) -> str:
+    """Why `comment` may not take `action` where it stands, for the moderator."""
+    id_ = comment.id
+    if action == "keep":
+        return _("Ce commentaire n’est pas signalé et publié.")
+    if comment.status == CommentStatus.PENDING:
+        if action == "approve":
+            return _(
+                "Le commentaire n° %(id)s est en cours de notation : il ne peut pas encore "
+                "être approuvé.",
+                id=id_,
+            )
+        return _(
+            "Le commentaire n° %(id)s est en cours de notation : il ne peut pas encore être "
+            "rejeté.",
+            id=id_,
+        )
+    if comment.status == CommentStatus.NUDGED:
+        if action == "approve":
+            return _(
+                "Le commentaire n° %(id)s attend la réponse de son auteur à l’invitation à "
+                "reformuler : il ne peut pas encore être approuvé.",
+                id=id_,
+            )
+        return _(
+            "Le commentaire n° %(id)s attend la réponse de son auteur à l’invitation à "
+            "reformuler : il ne peut pas encore être rejeté.",
+            id=id_,
+        )
+    if action == "approve":
+        return _("Le commentaire n° %(id)s est déjà publié.", id=id_)
+    return _("Le commentaire n° %(id)s est déjà rejeté.", id=id_)
 
 
 def _reports_dismissed(count: int) -> str:
@@ -355,49 +390,33 @@ def _reports_dismissed(count: int) -> str:
 def dismiss_reports(comment_id: int, version: int, actor: User, note: str | None = None) -> Comment:
     """« Conserver »: a reported, published comment stays published; its reports are cleared
     (count, weight, « Signalés », hidden), so that the next report counts from zero. Audited
-    as "reports_dismissed" with how many reports and which reasons (never who sent them).
+    as AuditAction.REPORTS_DISMISSED with how many reports and which reasons (never who sent them).
 
     Raises ModerationError when the comment is not a reported published one, Conflict when
     someone else changed it since `version`."""
     comment = db.session.get(Comment, comment_id)
     if comment is None:
         raise ModerationError(None, _("Le commentaire n° %(id)s n’existe pas.", id=comment_id))
-    updated = db.session.execute(
-        update(Comment)
-        .where(
-            Comment.id == comment_id,
-            Comment.version == version,
-            Comment.status == CommentStatus.PUBLISHED,
-            Comment.flagged_at.is_not(None),
-        )
-        .values(**REPORTS_CLEARED, version=Comment.version + 1)
-    )
-    changed = rowcount(updated)
-    if changed != 1:
-        db.session.rollback()
-        comment = db.session.get(Comment, comment_id)
-        if comment is not None and comment.version == version:
-            raise ModerationError(None, _("Ce commentaire n’est pas signalé et publié."))
-        raise Conflict(comment_id, _conflict_message(comment_id))
     reasons = db.session.scalars(
         select(CommentReport.reason).where(CommentReport.comment_id == comment_id)
     ).all()
-    db.session.execute(delete(CommentReport).where(CommentReport.comment_id == comment_id))
     by_reason = ", ".join(
         f"{REPORT_REASONS.get(code, code)} ×{count}"
         for code, count in sorted(Counter(reasons).items())
     )
-    audit.record(
-        "reports_dismissed",
+    changed = transitions.apply(
+        AuditAction.REPORTS_DISMISSED,
+        where=[Comment.id == comment_id, Comment.version == version],
         actor=actor,
-        comment_id=comment_id,
-        from_status=CommentStatus.PUBLISHED,
-        to_status=CommentStatus.PUBLISHED,
         reason_code="reports",
         reason=f"Conservé : {_reports_dismissed(len(reasons))}"
         + (f" ({by_reason})" if by_reason else ""),
         note=(note or "").strip() or None,
     )
+    if not changed:
+        db.session.rollback()
+        _refuse_or_conflict(comment_id, version, "keep")
+    db.session.execute(delete(CommentReport).where(CommentReport.comment_id == comment_id))
     db.session.commit()
     db.session.refresh(comment)
     return comment
@@ -406,7 +425,7 @@ def dismiss_reports(comment_id: int, version: int, actor: User, note: str | None
 @dataclass(frozen=True)
 class BulkResult:
     done: list[int]
-    conflicts: list[Conflict]
+    conflicts: list[Conflict | Refused]  # not applied, each with its message
 
 
 def decide_many(
@@ -418,11 +437,11 @@ def decide_many(
 ) -> BulkResult:
     """The same decision on a selection of (comment id, version seen); each one on its own."""
     done: list[int] = []
-    conflicts: list[Conflict] = []
+    conflicts: list[Conflict | Refused] = []
     for comment_id, version in targets:
         try:
             decide(comment_id, version, action, actor, reason, note)
-        except Conflict as conflict:
+        except (Conflict, Refused) as conflict:
             conflicts.append(conflict)
         else:
             done.append(comment_id)
@@ -562,28 +581,20 @@ def _count_report(comment: Comment, weight: float) -> None:
     )
     threshold = int(settings.get("reports_threshold"))
     hide = bool(settings.get("reports_hide"))
-    updated = db.session.execute(
-        update(Comment)
-        .where(
+    transitions.apply(
+        AuditAction.FLAGGED,
+        where=[
             Comment.id == comment.id,
             Comment.flagged_at.is_(None),
             Comment.report_weight >= threshold,
-        )
-        .values(flagged_at=utcnow(), hidden=hide, version=Comment.version + 1)
+        ],
+        values={"flagged_at": utcnow(), "hidden": hide},
+        actor=audit.SYSTEM,
+        reason_code="reports",
+        reason=f"{threshold} "
+        + ("signalement de lecteur" if threshold < 2 else "signalements de lecteurs")
+        + (" : masqué en attendant la modération" if hide else ""),
     )
-    flagged = rowcount(updated)
-    if flagged:
-        audit.record(
-            "flagged",
-            actor=audit.SYSTEM,
-            comment_id=comment.id,
-            from_status=comment.status,
-            to_status=comment.status,
-            reason_code="reports",
-            reason=f"{threshold} "
-            + ("signalement de lecteur" if threshold < 2 else "signalements de lecteurs")
-            + (" : masqué en attendant la modération" if hide else ""),
-        )
     db.session.commit()
 
 
@@ -601,7 +612,7 @@ def reporter_comment_ids(reporter_key: str, comment_ids: Sequence[int]) -> set[i
 
 
 def journal(
-    action: str | None = None,
+    action: AuditAction | None = None,
     actor: str | None = None,
     comment_id: int | None = None,
     reader_email: str | None = None,

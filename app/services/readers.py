@@ -14,6 +14,7 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.sql.elements import ColumnElement
 
 from app import formatting
+from app.actions import AuditAction
 from app.extensions import db, rowcount
 from app.models import ReaderRestriction, User, utcnow
 from app.services import audit
@@ -148,7 +149,7 @@ def restrict(
     db.session.add(restriction)
     detail = f" pour {days} jours" if kind == "suspend" else ""
     audit.record(
-        f"reader_{kind}",
+        AuditAction.sanction(kind),
         actor=by,
         reader_email=email,
         reason=f"Lecteur {KIND_LABELS[kind]}{detail}",
@@ -172,7 +173,7 @@ def lift(restriction_id: int, by: User, reason: str = "") -> None:
         db.session.rollback()
         raise RestrictionError(None, "Cette sanction a déjà été levée.")
     audit.record(
-        f"reader_{restriction.kind}_lifted",
+        AuditAction.sanction(restriction.kind, lifted=True),
         actor=by,
         reader_email=restriction.email,
         reason=f"Sanction levée ({KIND_LABELS[restriction.kind]})",

@@ -20,15 +20,15 @@ from sqlalchemy import ColumnExpressionArgument, and_, func, or_, select, true, 
 from sqlalchemy.sql.elements import ColumnElement
 
 from app import labels, policy
+from app.actions import AuditAction
 from app.extensions import db, rowcount
 from app.models import Article, Comment, CommentScore, CommentStatus, as_utc, utcnow
 from app.rules import Facts, reasons_for, word_matches
 from app.scoring import Scorer, ScoreResult
-from app.services import audit, readers, settings
+from app.services import audit, readers, settings, transitions
 from app.services.comments import STATUS_FOR_OUTCOME
 from app.wordlists import Match, stored_match
 
-UNDECIDED = (CommentStatus.PENDING, CommentStatus.HELD)
 logger = logging.getLogger(__name__)
 
 
@@ -116,41 +116,28 @@ def record_scores(
         verdicts.append((comment, result, verdict, matches))
     decided: list[int] = []
     for comment, result, verdict, matches in verdicts:
-        before = comment.status  # the UPDATE below also refreshes the loaded object
-        updated = db.session.execute(
-            update(Comment)
-            .where(
+        changed = transitions.apply(
+            AuditAction.SCORED,
+            where=[
                 Comment.id == comment.id,
                 Comment.claim_token == claim.token,
                 Comment.awaiting_score,
-                Comment.status.in_(UNDECIDED),
-            )
-            .values(
-                status=STATUS_FOR_OUTCOME[verdict.outcome],
-                status_reason=labels.reader_message(verdict),
-                reasons=[r.as_dict() for r in verdict.reasons],
-                word_matches=[stored_match(m) for m in matches],
-                decided_at=now,
-                awaiting_score=False,
-                next_scoring_at=None,
-                claim_token=None,
-                claimed_until=None,
-                version=Comment.version + 1,
-            )
-        )
-        changed = rowcount(updated)
-        if changed != 1:
-            continue
-        db.session.merge(_score_row(comment.id, result, model_name, model_version, now))
-        audit.record(
-            "scored",
+            ],
             actor=audit.model_actor(model_name),
-            comment_id=comment.id,
-            from_status=before,
+            from_status=comment.status,
             to_status=STATUS_FOR_OUTCOME[verdict.outcome],
+            values={
+                "status_reason": labels.reader_message(verdict),
+                "reasons": [r.as_dict() for r in verdict.reasons],
+                "word_matches": [stored_match(m) for m in matches],
+            },
+            now=now,
             reason_code=verdict.reasons[0].code if verdict.reasons else None,
             reason=audit.reasons_text(r.as_dict() for r in verdict.reasons) or "Sous les seuils",
         )
+        if not changed:
+            continue
+        db.session.merge(_score_row(comment.id, result, model_name, model_version, now))
         decided.append(comment.id)
     db.session.commit()
     return decided
@@ -211,38 +198,24 @@ def record_failure(claim: Claim, error: str) -> list[int]:
     unavailable = _unavailable(error)
     for comment in claim.comments:
         attempts = comment.scoring_attempts + 1
-        values: dict[str, object] = {
-            "scoring_attempts": attempts,
-            "next_scoring_at": now + backoff(attempts),
-            "claim_token": None,
-            "claimed_until": None,
-        }
-        newly_held = comment.status == CommentStatus.PENDING
-        if newly_held:
-            values.update(
-                status=CommentStatus.HELD,
-                **unavailable,
-                decided_at=now,
-                version=Comment.version + 1,
+        retry = {"scoring_attempts": attempts, "next_scoring_at": now + backoff(attempts)}
+        mine = [Comment.id == comment.id, Comment.claim_token == claim.token]
+        if comment.status == CommentStatus.PENDING:
+            changed = transitions.apply(
+                AuditAction.SCORING_FAILED,
+                where=mine,
+                actor=audit.SYSTEM,
+                values={**retry, **unavailable},
+                now=now,
+                reason_code=policy.SCORING_UNAVAILABLE,
+                reason=audit.reasons_text(unavailable["reasons"]),
             )
-        updated = db.session.execute(
-            update(Comment)
-            .where(Comment.id == comment.id, Comment.claim_token == claim.token)
-            .values(**values)
-        )
-        changed = rowcount(updated)
-        if changed == 1:
-            held.append(comment.id)
-            if newly_held:
-                audit.record(
-                    "scoring_failed",
-                    actor=audit.SYSTEM,
-                    comment_id=comment.id,
-                    from_status=CommentStatus.PENDING,
-                    to_status=CommentStatus.HELD,
-                    reason_code=policy.SCORING_UNAVAILABLE,
-                    reason=audit.reasons_text(unavailable["reasons"]),
-                )
+        else:  # already held: only the next attempt changes, and the claim ends
+            updated = db.session.execute(
+                update(Comment).where(*mine).values(**retry, claim_token=None, claimed_until=None)
+            )
+            changed = [comment.id] * rowcount(updated)
+        held.extend(changed)
     db.session.commit()
     return held
 
@@ -253,7 +226,7 @@ def hold_unqueued(comment_ids: Sequence[int], error: str) -> int:
     now = utcnow()
     unavailable = _unavailable(error)
     held = _hold_all(
-        CommentStatus.PENDING,
+        AuditAction.SCORING_FAILED,
         [Comment.id.in_(comment_ids), Comment.awaiting_score, _unclaimed(now)],
         {
             **unavailable,
@@ -261,7 +234,6 @@ def hold_unqueued(comment_ids: Sequence[int], error: str) -> int:
             "next_scoring_at": now + backoff(1),
         },
         now,
-        action="scoring_failed",
         reason_code=policy.SCORING_UNAVAILABLE,
         reason=audit.reasons_text(unavailable["reasons"]),
     )
@@ -313,11 +285,10 @@ def sweep() -> list[int]:
     timeout = timedelta(seconds=current_app.config["SCORING_TIMEOUT_SECONDS"])
     unavailable = _unavailable("no score within the time limit")
     too_long = _hold_all(
-        CommentStatus.PENDING,
+        AuditAction.SCORING_TIMEOUT,
         [Comment.awaiting_score, Comment.created_at < now - timeout],
         unavailable,
         now,
-        action="scoring_timeout",
         reason_code=policy.SCORING_UNAVAILABLE,
         reason=audit.reasons_text(unavailable["reasons"]),
     )
@@ -349,44 +320,29 @@ def _expire_nudges(now: datetime) -> int:
     """A nudged comment whose author never answered goes to the moderators."""
     expiry = timedelta(minutes=current_app.config["NUDGE_EXPIRY_MINUTES"])
     return _hold_all(
-        CommentStatus.NUDGED,
+        AuditAction.NUDGE_EXPIRED,
         [Comment.decided_at < now - expiry],
         {"status_reason": labels.reader_message(policy.Verdict(policy.Outcome.HOLD))},
         now,
-        action="nudge_expired",
         reason_code=policy.NUDGE,
         reason="L’auteur n’a pas répondu à l’invitation à reformuler.",
     )
 
 
 def _hold_all(
-    from_status: str,
+    action: AuditAction,
     conditions: list[ColumnExpressionArgument[bool]],
     values: dict[str, Any],
     now: datetime,
     **why: Any,
 ) -> int:
-    """Hold, in one UPDATE, every comment still in `from_status` that meets `conditions`, with
-    one audit row each (committed by the caller, together)."""
-    ids = list(
-        db.session.scalars(
-            update(Comment)
-            .where(Comment.status == from_status, *conditions)
-            .values(
-                status=CommentStatus.HELD, decided_at=now, version=Comment.version + 1, **values
-            )
-            .returning(Comment.id)
+    """Hold, in one UPDATE, every comment that `action` may hold and that meets `conditions`,
+    with one audit row each (committed by the caller, together)."""
+    return len(
+        transitions.apply(
+            action, where=conditions, actor=audit.SYSTEM, values=values, now=now, **why
         )
     )
-    for comment_id in ids:
-        audit.record(
-            actor=audit.SYSTEM,
-            comment_id=comment_id,
-            from_status=from_status,
-            to_status=CommentStatus.HELD,
-            **why,
-        )
-    return len(ids)
 
 
 @dataclass(frozen=True)

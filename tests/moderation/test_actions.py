@@ -168,3 +168,77 @@ def test_unknown_comment_and_bad_version(app, mod_client):
         data={"csrf_token": token(mod_client), "action": "approve"},
     )
     assert response.status_code == 400
+
+
+def _json_decision(mod_client, comment, action, **extra):
+    return mod_client.post(
+        f"/moderation/commentaires/{comment.id}/decision",
+        data={"csrf_token": token(mod_client), "action": action, "version": comment.version,
+              **extra},
+        headers={"Accept": "application/json"},
+    )  # fmt: skip
+
+
+def test_a_comment_still_being_scored_cannot_be_decided(app, article, mod_client):
+    comment = add_comment(article, "Pas encore noté", status=CommentStatus.PENDING)
+    page = mod_client.get(f"/moderation/commentaires/{comment.id}").get_data(as_text=True)
+    assert "Approuver" not in page and "Rejeter" not in page  # no button that would fail
+    approve = _json_decision(mod_client, comment, "approve")
+    assert approve.status_code == 422
+    assert approve.get_json()["message"] == (
+        f"Le commentaire n° {comment.id} est en cours de notation : il ne peut pas encore être "
+        "approuvé."
+    )
+    reject = _json_decision(mod_client, comment, "reject", reason="spam")
+    assert reject.status_code == 422
+    assert "il ne peut pas encore être rejeté." in reject.get_json()["message"]
+    assert _fresh(comment.id).status == CommentStatus.PENDING
+    assert db.session.query(ModerationAction).count() == 0
+
+
+def test_a_nudged_comment_is_its_authors_until_they_answer(app, article, mod_client, reader):
+    reader.post(body="Quel idiot ce ministre")
+    comment = db.session.query(Comment).one()
+    assert comment.status == CommentStatus.NUDGED
+    approve = _json_decision(mod_client, comment, "approve")
+    assert approve.status_code == 422
+    assert approve.get_json()["message"] == (
+        f"Le commentaire n° {comment.id} attend la réponse de son auteur à l’invitation à "
+        "reformuler : il ne peut pas encore être approuvé."
+    )
+    reject = mod_client.post(
+        f"/moderation/commentaires/{comment.id}/decision",
+        data={"csrf_token": token(mod_client), "action": "reject", "reason": "spam",
+              "version": comment.version, "next": "/moderation/file/tous"},
+    )  # fmt: skip
+    assert reject.status_code == 303
+    page = mod_client.get("/moderation/file/tous").get_data(as_text=True)
+    assert "il ne peut pas encore être rejeté." in page
+    assert _fresh(comment.id).status == CommentStatus.NUDGED
+
+
+def test_an_outcome_is_not_given_twice(app, article, mod_client):
+    published = add_comment(article, "Déjà en ligne")
+    answer = _json_decision(mod_client, published, "approve")
+    assert answer.status_code == 422
+    assert answer.get_json()["message"] == f"Le commentaire n° {published.id} est déjà publié."
+    rejected = add_comment(article, "Déjà refusé", status=CommentStatus.REJECTED)
+    answer = _json_decision(mod_client, rejected, "reject", reason="spam")
+    assert answer.status_code == 422
+    assert answer.get_json()["message"] == f"Le commentaire n° {rejected.id} est déjà rejeté."
+
+
+def test_bulk_applies_what_it_may_and_says_why_not_for_the_rest(app, article, mod_client):
+    one = held(article, "À modérer")
+    scoring = add_comment(article, "En cours", status=CommentStatus.PENDING)
+    response = mod_client.post(
+        "/moderation/decisions",
+        data={"csrf_token": token(mod_client), "action": "approve",
+              "select": [f"{one.id}:{one.version}", f"{scoring.id}:{scoring.version}"],
+              "next": "/moderation/file/tous"},
+    )  # fmt: skip
+    assert response.status_code == 303
+    page = mod_client.get("/moderation/file/tous").get_data(as_text=True)
+    assert "1 commentaire approuvé." in page
+    assert f"Le commentaire n° {scoring.id} est en cours de notation" in page
+    assert [_fresh(i).status for i in (one.id, scoring.id)] == ["published", "pending"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 
 import pytest
 
@@ -83,3 +84,14 @@ def test_sanctions_are_in_the_journal(app, mod_client):
     )
     row = db.session.query(ModerationAction).filter_by(action="reader_ban").one()
     assert (row.reader_email, row.actor, row.note) == ("x@example.fr", "Modo Marie", "spam")
+
+
+def test_the_journal_filter_offers_every_action_with_its_words(app, mod_client):
+    from app.actions import AuditAction
+
+    page = mod_client.get("/moderation/journal").get_data(as_text=True)
+    select = page.split('<select name="action">')[1].split("</select>")[0]
+    offered = dict(re.findall(r'<option value="(\w+)" >([^<]+)</option>', select))
+    assert set(offered) == set(AuditAction)
+    assert offered["sent_anyway"] == "Envoyé malgré l’invitation"
+    assert all(words != code for code, words in offered.items())

@@ -1,0 +1,40 @@
+"""The audit trail's vocabulary: every action a row of the journal can name. Pure.
+
+Its members are the only spellings of an action (`ModerationAction.action`); the journal, the
+dashboard, the calibration and the transitions all name actions through it. It lives here
+rather than beside the models so that the pure calibration (`app/simulation.py`) may use it
+too, without importing Flask or the database.
+"""
+
+from __future__ import annotations
+
+import enum
+
+
+class AuditAction(enum.StrEnum):
+    # A comment's way in (services/comments, services/scoring)
+    SUBMITTED = "submitted"
+    SCORED = "scored"
+    SCORING_FAILED = "scoring_failed"
+    SCORING_TIMEOUT = "scoring_timeout"
+    # The author's answer to a nudge, and no answer
+    SENT_ANYWAY = "sent_anyway"
+    REVISED = "revised"
+    NUDGE_EXPIRED = "nudge_expired"
+    # Readers' reports, and the moderators' decisions
+    FLAGGED = "flagged"
+    APPROVED = "approved"
+    REPORTS_DISMISSED = "reports_dismissed"
+    REJECTED = "rejected"
+    # Sanctions on a reader (services/readers): reader_<kind>, reader_<kind>_lifted
+    READER_BAN = "reader_ban"
+    READER_SUSPEND = "reader_suspend"
+    READER_PREMODERATE = "reader_premoderate"
+    READER_BAN_LIFTED = "reader_ban_lifted"
+    READER_SUSPEND_LIFTED = "reader_suspend_lifted"
+    READER_PREMODERATE_LIFTED = "reader_premoderate_lifted"
+
+    @classmethod
+    def sanction(cls, kind: str, *, lifted: bool = False) -> AuditAction:
+        """The action of a sanction of `kind` (ban, suspend, premoderate), or of its lifting."""
+        return cls(f"reader_{kind}_lifted" if lifted else f"reader_{kind}")
