@@ -32,6 +32,8 @@ DEFAULT_LABELS: dict[str, str] = {
     "publish": "Publiés automatiquement",
     "hold": "Mis en attente",
     "reject": "Rejetés automatiquement",
+    "nudge": "En attente de l’auteur",
+    "pending": "En cours de notation",
     # threshold lines
     "hold_line": "Seuil de mise en attente",
     "reject_line": "Seuil de rejet",
@@ -106,6 +108,13 @@ _FILLS: tuple[_Fill, ...] = (
         "#00684a",
         '<path d="M0 0H6V6H0Z" fill="#c3ecdf"/><path d="M0 3H6M3 0V6" stroke="#00684a" '
         'stroke-width="1.2"/>',
+    ),
+    _Fill(
+        "rings",
+        "rings",
+        "#8f3f71",
+        '<path d="M0 0H6V6H0Z" fill="#f2d4e6"/><circle cx="3" cy="3" r="1.8" fill="none" '
+        'stroke="#8f3f71" stroke-width="1"/>',
     ),
 )
 _APPROVED_FILL = _FILLS[0]
@@ -455,10 +464,10 @@ def stacked_bars_svg(
 ) -> Markup:
     """Vertical stacked bars: one column per day, one segment per series, bottom up.
 
-    `series` maps a key (looked up in `labels` for its name: "publish", "hold", "reject" are
-    known) to one count per day. Series are painted solid, dotted, hatched, cross-hatched in
-    their order. One ``rect.chart-bar`` per day and series, zero ones included; day labels
-    are thinned out to about a dozen (fewer when long).
+    `series` maps a key (looked up in `labels` for its name: "publish", "hold", "reject",
+    "nudge", "pending" are known) to one count per day. Series are painted solid, dotted,
+    hatched, cross-hatched, ringed in their order. One ``rect.chart-bar`` per day and series,
+    zero ones included; day labels are thinned out to about a dozen (fewer when long).
     """
     text = _labels(labels)
     for key, counts in series.items():

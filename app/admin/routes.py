@@ -46,7 +46,13 @@ def index() -> str:
     text = chart_labels()
     per_day = charts.stacked_bars_svg(
         board.days,
-        {"publish": board.published, "hold": board.held, "reject": board.rejected},
+        {
+            "publish": board.published,
+            "hold": board.held,
+            "reject": board.rejected,
+            "nudge": board.nudged,
+            "pending": board.pending,
+        },  # fmt: skip
         title=_("Commentaires par jour et décision automatique"),
         labels=text,
     )
