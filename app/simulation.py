@@ -386,7 +386,7 @@ def calibrate(
     steps: int = DEFAULT_STEPS,
     min_decisions: int = 0,
 ) -> Calibration:
-    """Calibrate every category from `(scores, "approved" | "rejected")` moderator decisions.
+    """Calibrate every category from `(scores, APPROVED | REJECTED)` moderator decisions.
 
     A decision counts in a category only when its scores have that category; decisions without
     scores (None) are counted in `unscored` and left out. `categories` fixes which categories

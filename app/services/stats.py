@@ -31,7 +31,7 @@ OUTCOMES: dict[str, CommentStatus] = {
 @dataclass(frozen=True)
 class Dashboard:
     days: list[str]
-    submitted: list[int]  # received that day; each in one outcome below
+    received: list[int]  # sent that day; each in one outcome below
     published: list[int]  # published automatically (by the model, with no rule holding it)
     held: list[int]  # held automatically (a rule, the model, no score, a nudge sent anyway…)
     rejected: list[int]  # rejected automatically
@@ -43,7 +43,7 @@ class Dashboard:
 
     @property
     def totals(self) -> dict[str, int]:
-        return {key: sum(getattr(self, key)) for key in ("submitted", *OUTCOMES)}
+        return {key: sum(getattr(self, key)) for key in ("received", *OUTCOMES)}
 
 
 def _day(value: object) -> str:
@@ -82,13 +82,13 @@ def dashboard(days: int = 30) -> Dashboard:
     ).all()
     per_day: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for when, to_status, count in rows:
-        per_day[_day(when)]["submitted"] += count
+        per_day[_day(when)]["received"] += count
         per_day[_day(when)][to_status or CommentStatus.PENDING] += count
     start = since.date()
     labels = [(start + timedelta(days=i)).isoformat() for i in range(days + 1)]
     series = {
         key: [per_day[d].get(status, 0) for d in labels]
-        for key, status in (("submitted", "submitted"), *OUTCOMES.items())
+        for key, status in (("received", "received"), *OUTCOMES.items())
     }
     waits = _waits(since)
     busiest = db.session.execute(
