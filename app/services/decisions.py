@@ -46,21 +46,20 @@ def site(
     """The saved settings, with `thresholds` (per category: hold, reject, nudge, enabled) or
     site setting `values` (the rules and word-list forms) tried in their place."""
     given = dict(values or {})
-    nudge_on = given.get("nudge_enabled", settings.get("nudge_enabled"))
+    nudge = settings.nudge_thresholds(given.get("nudge_enabled"))
     if thresholds:
         per_category = {
             c: Threshold(v["hold"], v["reject"], v["enabled"]) for c, v in thresholds.items()
         }
-        nudge = {c: v["nudge"] for c, v in thresholds.items() if v["enabled"]}
+        if nudge is not None:
+            nudge = {c: v["nudge"] for c, v in thresholds.items() if v["enabled"]}
     else:
         per_category = settings.thresholds()
-        nudge = {c: r.nudge for c, r in settings.category_thresholds().items() if r.enabled}
-    anyway = given.get("nudge_sent_anyway", settings.get("nudge_sent_anyway"))
     return Site(
         thresholds=per_category,
-        nudge=nudge if nudge_on else None,
+        nudge=nudge,
         rules=settings.rules({k: given[k] for k in settings.RULE_KEYS if k in given}),
-        anyway_reviewed=anyway != settings.SENT_ANYWAY_THRESHOLDS,
+        anyway_reviewed=settings.sent_anyway_reviewed(given.get("nudge_sent_anyway")),
     )
 
 

@@ -85,9 +85,10 @@ def thresholds() -> dict[str, Threshold]:
     }
 
 
-def nudge_thresholds() -> dict[str, float] | None:
-    """Per enabled category, the score at which the author is nudged; None when nudges are off."""
-    if not get("nudge_enabled"):
+def nudge_thresholds(enabled: bool | None = None) -> dict[str, float] | None:
+    """Per enabled category, the score at which the author is nudged; None when nudges are off
+    (`enabled`: the « nudge_enabled » value being tried instead of the saved one)."""
+    if not (get("nudge_enabled") if enabled is None else enabled):
         return None
     return {c: r.nudge for c, r in category_thresholds().items() if r.enabled}
 
@@ -192,10 +193,10 @@ def restore(change_id: int, actor: User) -> str:
     return change.key
 
 
-def sent_anyway_reviewed() -> bool:
+def sent_anyway_reviewed(value: str | None = None) -> bool:
     """Whether a comment sent anyway after a nudge always goes to a moderator (never rejected
-    by its scores)."""
-    return bool(get("nudge_sent_anyway") != SENT_ANYWAY_THRESHOLDS)
+    by its scores); `value`: the « nudge_sent_anyway » being tried instead of the saved one."""
+    return (value or get("nudge_sent_anyway")) != SENT_ANYWAY_THRESHOLDS
 
 
 def max_comment_length() -> int:
