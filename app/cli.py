@@ -220,7 +220,13 @@ def register(app: Flask) -> None:
     def settings_set(key: str, value: str) -> None:
         """Change a site setting, e.g. `settings set nudge_enabled false`."""
         kind = type(settings.DEFAULT_SETTINGS[key])
-        param: click.ParamType[bool | int] = click.BOOL if kind is bool else click.IntRange(min=1)
+        param: click.ParamType[bool | int | str] = (
+            click.Choice(settings.CHOICES[key])
+            if key in settings.CHOICES
+            else click.BOOL
+            if kind is bool
+            else click.IntRange(min=1)
+        )
         parsed = param.convert(value, None, click.get_current_context())
         settings.set_value(key, parsed)
         click.echo(f"{key} = {parsed!r}")

@@ -77,14 +77,31 @@ def reason_text(reason: Reason) -> str:
     return reason.detail or reason.code
 
 
-def nudge_message(categories: list[str]) -> str:
-    """The kind word to an author whose comment may break the house rules."""
+def sent_anyway_text(reviewed: bool = True) -> str:
+    """What becomes of a comment its author sends as it is after a nudge, as the site's
+    setting « nudge_sent_anyway » makes it (`reviewed`: « relu par un modérateur »). A banned
+    word rejects it in both cases."""
+    if reviewed:
+        return (
+            "il sera relu par un modérateur avant toute publication (seul un terme interdit "
+            "par nos règles le ferait refuser d’emblée)."
+        )
+    return (
+        "il sera relu par un modérateur avant toute publication, sauf s’il enfreint nettement "
+        "nos règles (un terme interdit, des propos très au-delà de nos seuils) : il sera alors "
+        "refusé d’emblée."
+    )
+
+
+def nudge_message(categories: list[str], reviewed: bool = True) -> str:
+    """The kind word to an author whose comment may break the house rules, and what sending
+    it anyway does (`sent_anyway_text`)."""
     labels = dict.fromkeys(category_label(c) for c in categories)
     kinds = french_list([f"des {label}" for label in labels])
     return (
         "Votre commentaire pourrait ne pas respecter nos règles de publication : il semble "
-        f"contenir {kinds}. Vous pouvez le reformuler, ou l’envoyer tel quel : il sera alors "
-        "relu par un modérateur avant toute publication."
+        f"contenir {kinds}. Vous pouvez le reformuler, ou l’envoyer tel quel : "
+        + sent_anyway_text(reviewed)
     )
 
 

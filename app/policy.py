@@ -1,6 +1,7 @@
 """The one place where a new comment's fate is decided. Pure: plain values in, a verdict out.
 
-No Flask, no database: `services.comments` gathers the scores and the settings and calls `decide`.
+No Flask, no database: `services.decisions` gathers the settings and facts (`Inputs`), and
+`verdict` turns them and the scores into a decision through `decide`.
 """
 
 from __future__ import annotations
@@ -61,12 +62,27 @@ NUDGE_IGNORED = "nudge_ignored"  # the author was nudged and sent the comment an
 READER_PREMODERATED = "reader_premoderated"  # a moderator put the author on pre-moderation
 
 
+def nudge_reasons(
+    scores: Mapping[str, float] | None, nudge: Mapping[str, float] | None
+) -> list[Reason]:
+    """The categories whose score crosses its nudge threshold (none without scores or nudges)."""
+    if scores is None or nudge is None:
+        return []
+    return [
+        Reason(NUDGE, category, score, nudge[category])
+        for category, score in scores.items()
+        if category in nudge and score >= nudge[category]
+    ]
+
+
 def decide(
     scores: Mapping[str, float] | None,
     thresholds: Mapping[str, Threshold],
     hold_reasons: Sequence[Reason] = (),
     nudge: Mapping[str, float] | None = None,
     reject_reasons: Sequence[Reason] = (),
+    *,
+    score_rejects: bool = True,
 ) -> Verdict:
     """Turn a comment's scores into publish, hold, reject (or nudge), with every reason.
 
@@ -97,7 +113,8 @@ def decide(
             if threshold is None or not threshold.enabled:
                 continue
             if score >= threshold.reject:
-                rejects.append(Reason(CATEGORY_REJECT, category, score, threshold.reject))
+                reason = Reason(CATEGORY_REJECT, category, score, threshold.reject)
+                (rejects if score_rejects else holds).append(reason)
             elif score >= threshold.hold:
                 holds.append(Reason(CATEGORY_HOLD, category, score, threshold.hold))
     if rejects:
@@ -105,3 +122,50 @@ def decide(
     if holds:
         return Verdict(Outcome.HOLD, tuple(holds))
     return Verdict(Outcome.PUBLISH)
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """Everything a comment's decision depends on but its scores: `decide`'s arguments, as
+    `app.services.decisions` gathers them for the live site and for the admins' replays.
+
+    * `nudge` — the nudge thresholds in force (None: nudges are off);
+    * `may_nudge` — the author can still answer a nudge (a new comment, or a rewrite);
+    * `sent_anyway` — the author was nudged and sent the comment as it is: held for a
+      moderator (NUDGE_IGNORED). In a `replayed` decision this holds only when the scores
+      still cross a threshold of `nudge`: under higher nudge thresholds, or with nudges off,
+      the author would never have been nudged, and the comment is decided like any other;
+    * `anyway_reviewed` — what sending anyway does past a reject threshold: True, the comment
+      is held for a moderator (what the nudge promises); False, the reject thresholds apply.
+      Banned words (`reject_reasons`) reject in both cases.
+    """
+
+    thresholds: Mapping[str, Threshold]
+    hold_reasons: tuple[Reason, ...] = ()
+    reject_reasons: tuple[Reason, ...] = ()
+    nudge: Mapping[str, float] | None = None
+    may_nudge: bool = False
+    sent_anyway: bool = False
+    replayed: bool = False
+    anyway_reviewed: bool = True
+
+
+def verdict(inputs: Inputs, scores: Mapping[str, float] | None) -> Verdict:
+    """The one way from gathered inputs and scores to a verdict (live site and replays)."""
+    if inputs.sent_anyway and (
+        not inputs.replayed or scores is None or nudge_reasons(scores, inputs.nudge)
+    ):
+        return decide(
+            scores,
+            inputs.thresholds,
+            (Reason(NUDGE_IGNORED), *inputs.hold_reasons),
+            reject_reasons=inputs.reject_reasons,
+            score_rejects=not inputs.anyway_reviewed,
+        )
+    return decide(
+        scores,
+        inputs.thresholds,
+        inputs.hold_reasons,
+        nudge=inputs.nudge if inputs.may_nudge else None,
+        reject_reasons=inputs.reject_reasons,
+    )

@@ -18,11 +18,11 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import NamedTuple
 
 from app.actions import AuditAction
-from app.policy import Outcome, Reason, Threshold, decide
+from app.policy import Inputs, Outcome, Reason, Threshold, decide, verdict
 
 # The three outcomes a decided comment can have, in display order (rows and columns).
 OUTCOMES: tuple[Outcome, ...] = (Outcome.PUBLISH, Outcome.HOLD, Outcome.REJECT)
@@ -40,7 +40,10 @@ class Replayed:
     `scores` is None when the comment was never scored. `outcome` is what the comment
     automatically became then ("publish", "hold" or "reject"; an `Outcome` is accepted too).
     `hold_reasons` are holds independent of thresholds (site rules, pre-moderated author...)
-    that still apply; `excerpt` is the start of the text, shown in examples.
+    that still apply; `excerpt` is the start of the text, shown in examples. `inputs`, when
+    given, are the whole inputs of its new decision (`app.services.decisions.replay` gathers
+    them: thresholds, nudge, rules, « envoyé tel quel »); they then replace `hold_reasons` and
+    the thresholds passed to `simulate`.
     """
 
     id: int
@@ -48,6 +51,7 @@ class Replayed:
     outcome: str
     hold_reasons: tuple[Reason, ...] = ()
     excerpt: str = ""
+    inputs: Inputs | None = None
 
 
 @dataclass(frozen=True)
@@ -150,21 +154,23 @@ class SimulationResult:
 
 def simulate(
     comments: Sequence[Replayed],
-    thresholds: Mapping[str, Threshold],
+    thresholds: Mapping[str, Threshold] | None = None,
     *,
     examples: int = 3,
     extra_hold: Callable[[Replayed], Sequence[Reason]] | None = None,
     extra_reject: Callable[[Replayed], Sequence[Reason]] | None = None,
 ) -> SimulationResult:
-    """Replay stored comments through `app.policy.decide` with `thresholds`.
+    """Replay stored comments through `app.policy.verdict`, on each comment's `inputs`, or
+    else on `thresholds` and its `hold_reasons`.
 
-    Each comment is decided again from its stored scores and its `hold_reasons`, plus
-    `extra_hold(comment)` when given (e.g. a site rule the admin is about to add), and with
-    `extra_reject(comment)` as `decide`'s `reject_reasons` when given (e.g. a banned word: a
-    non-empty list rejects whatever the scores). There is never a nudge (the author cannot
-    answer any more) and never a model call. Unscored comments are held, as on the live site
-    (see `SimulationResult`). Raises ValueError for an unknown stored outcome or a negative
-    `examples`.
+    Each comment is decided again from its stored scores, plus `extra_hold(comment)` when
+    given (e.g. a site rule the admin is about to add), and with `extra_reject(comment)` as
+    reject reasons when given (e.g. a banned word: a non-empty list rejects whatever the
+    scores). No nudge is offered (the author cannot answer any more), but one the author
+    answered by sending the comment anyway is replayed with the inputs' nudge thresholds (see
+    `policy.Inputs`); never a model call. Unscored comments are held, as on the live site
+    (see `SimulationResult`). Raises ValueError for an unknown stored outcome, a negative
+    `examples`, or a comment with neither `inputs` nor `thresholds`.
     """
     if examples < 0:
         raise ValueError("examples must be zero or more")
@@ -175,22 +181,29 @@ def simulate(
         before = _BY_VALUE.get(comment.outcome)
         if before is None:
             raise ValueError(f"comment {comment.id}: unknown outcome {comment.outcome!r}")
-        holds: Sequence[Reason] = comment.hold_reasons
-        if extra_hold is not None:
-            holds = (*holds, *extra_hold(comment))
+        inputs = comment.inputs
+        if inputs is None:
+            if thresholds is None:
+                raise ValueError(f"comment {comment.id}: no inputs and no thresholds")
+            inputs = Inputs(thresholds, comment.hold_reasons, replayed=True)
+        if extra_hold is not None or extra_reject is not None:
+            inputs = replace(
+                inputs,
+                hold_reasons=(*inputs.hold_reasons, *(extra_hold(comment) if extra_hold else ())),
+                reject_reasons=(
+                    *inputs.reject_reasons,
+                    *(extra_reject(comment) if extra_reject else ()),
+                ),
+            )
         if comment.scores is None:
             unscored += 1
-        rejects = extra_reject(comment) if extra_reject is not None else ()
-        if rejects:
-            verdict = decide(comment.scores, thresholds, holds, reject_reasons=rejects)
-        else:
-            verdict = decide(comment.scores, thresholds, holds)
-        after = verdict.outcome
+        decided = verdict(inputs, comment.scores)
+        after = decided.outcome
         matrix[before][after] += 1
         if after != before and examples:
             cell = found.setdefault((before, after), [])
             if len(cell) < examples:
-                cell.append(Example(comment.id, comment.excerpt, before, after, verdict.reasons))
+                cell.append(Example(comment.id, comment.excerpt, before, after, decided.reasons))
     return SimulationResult(
         total=sum(sum(row.values()) for row in matrix.values()),
         before={b: sum(matrix[b].values()) for b in OUTCOMES},

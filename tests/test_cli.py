@@ -109,6 +109,17 @@ def test_nudges_can_be_switched_off_from_the_command_line(app):
     assert runner.invoke(args=["settings", "set", "nudge_enabled", "peut-être"]).exit_code == 2
 
 
+def test_what_sending_anyway_does_is_set_from_the_command_line(app):
+    from app.services import settings
+
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["settings", "set", "nudge_sent_anyway", "thresholds"])
+    assert result.exit_code == 0, result.output
+    assert settings.get("nudge_sent_anyway") == "thresholds"
+    assert "nudge_sent_anyway = 'thresholds'" in runner.invoke(args=["settings", "show"]).output
+    assert runner.invoke(args=["settings", "set", "nudge_sent_anyway", "jamais"]).exit_code == 2
+
+
 # -- model export ------------------------------------------------------------------------------
 
 DIFF_ROW = re.compile(r"^  (\w+) +(\d\.\d{4})  #(\d+) +« (.+) »$", re.MULTILINE)

@@ -10,10 +10,12 @@ from app.policy import (
     NUDGE,
     NUDGE_IGNORED,
     SCORING_UNAVAILABLE,
+    Inputs,
     Outcome,
     Reason,
     Threshold,
     decide,
+    verdict,
 )
 
 T = {
@@ -85,3 +87,40 @@ def test_sent_anyway_is_held_unless_rejected():
     assert decide({"toxicity": 0.6}, T, ignored).outcome == Outcome.HOLD
     assert decide({"toxicity": 0.1}, T, ignored).outcome == Outcome.HOLD
     assert decide({"toxicity": 0.91}, T, ignored).outcome == Outcome.REJECT
+
+
+BANNED = Reason("banned_word", detail="connard")
+
+
+@pytest.mark.parametrize(
+    ("scores", "reviewed", "rejects", "outcome", "codes"),
+    [
+        ({"toxicity": 0.1}, True, (), Outcome.HOLD, [NUDGE_IGNORED]),
+        ({"toxicity": 0.6}, True, (), Outcome.HOLD, [NUDGE_IGNORED, CATEGORY_HOLD]),
+        # « relu par un modérateur »: past a reject threshold, held all the same
+        ({"toxicity": 0.95}, True, (), Outcome.HOLD, [NUDGE_IGNORED, CATEGORY_REJECT]),
+        # « refusé selon les seuils »
+        ({"toxicity": 0.95}, False, (), Outcome.REJECT, [CATEGORY_REJECT, NUDGE_IGNORED]),
+        ({"toxicity": 0.6}, False, (), Outcome.HOLD, [NUDGE_IGNORED, CATEGORY_HOLD]),
+        # a banned word rejects in both
+        ({"toxicity": 0.6}, True, (BANNED,), Outcome.REJECT, ["banned_word", NUDGE_IGNORED]),
+        ({"toxicity": 0.6}, False, (BANNED,), Outcome.REJECT, ["banned_word", NUDGE_IGNORED]),
+    ],
+)
+def test_sent_anyway_follows_the_site_setting(scores, reviewed, rejects, outcome, codes):
+    inputs = Inputs(T, reject_reasons=rejects, nudge=N, sent_anyway=True, anyway_reviewed=reviewed)
+    decided = verdict(inputs, scores)
+    assert decided.outcome == outcome
+    assert [r.code for r in decided.reasons] == codes
+
+
+def test_live_sent_anyway_is_held_even_when_the_nudge_thresholds_moved_meanwhile():
+    inputs = Inputs(T, nudge={"toxicity": 0.99}, sent_anyway=True)  # the author WAS nudged
+    assert verdict(inputs, {"toxicity": 0.1}).outcome == Outcome.HOLD
+    replayed = Inputs(T, nudge={"toxicity": 0.99}, sent_anyway=True, replayed=True)
+    assert verdict(replayed, {"toxicity": 0.1}).outcome == Outcome.PUBLISH
+
+
+def test_a_nudge_is_offered_only_while_the_author_may_answer():
+    assert verdict(Inputs(T, nudge=N, may_nudge=True), {"toxicity": 0.6}).outcome == Outcome.NUDGE
+    assert verdict(Inputs(T, nudge=N), {"toxicity": 0.6}).outcome == Outcome.HOLD

@@ -11,8 +11,10 @@ import app.simulation as simulation
 from app.policy import (
     CATEGORY_HOLD,
     CATEGORY_REJECT,
+    NUDGE_IGNORED,
     READER_PREMODERATED,
     SCORING_UNAVAILABLE,
+    Inputs,
     Outcome,
     Reason,
     Threshold,
@@ -143,20 +145,65 @@ def test_extra_reject_rejects_whatever_the_scores():
     assert result.examples[(H, R)][0].reasons[0] == banned
 
 
-def test_replays_stored_scores_through_decide_and_never_nudges(monkeypatch):
+# A comment its author sent anyway after a nudge is replayed with the nudge: the case.
+RAISED = {"toxicity": Threshold(hold=0.65, reject=0.9)}
+
+
+def _sent_anyway(nudge, reviewed=True, scores=None, thresholds=RAISED):
+    inputs = Inputs(thresholds, nudge=nudge, sent_anyway=True, replayed=True,
+                    anyway_reviewed=reviewed)  # fmt: skip
+    return Replayed(1, scores or {"toxicity": 0.6}, "hold", excerpt="tel quel", inputs=inputs)
+
+
+@pytest.mark.parametrize(
+    ("nudge", "after", "codes"),
+    [
+        ({"toxicity": 0.65}, P, []),  # never nudged at 0.65: nothing ignored, published
+        ({"toxicity": 0.5}, H, [NUDGE_IGNORED]),  # still nudged, still sent anyway: held
+        ({"toxicity": 0.6}, H, [NUDGE_IGNORED]),  # at the nudge threshold: nudged
+        (None, P, []),  # nudges switched off: never nudged
+    ],
+)
+def test_a_comment_sent_anyway_is_replayed_with_the_new_nudge_thresholds(nudge, after, codes):
+    result = simulate([_sent_anyway(nudge)])
+    assert result.matrix[H][after] == 1
+    if after != H:
+        assert [r.code for r in result.examples[(H, after)][0].reasons] == codes
+
+
+def test_four_comments_sent_anyway_published_once_hold_and_nudge_are_raised():
+    result = simulate([_sent_anyway({"toxicity": 0.65}) for _ in range(4)])
+    assert result.changed == 4 and result.matrix[H][P] == 4
+
+
+@pytest.mark.parametrize(("reviewed", "after"), [(True, H), (False, R)])
+def test_sent_anyway_past_a_reject_threshold_follows_the_setting(reviewed, after):
+    comment = _sent_anyway({"toxicity": 0.5}, reviewed, {"toxicity": 0.95})
+    assert simulate([comment]).matrix[H][after] == 1
+
+
+def test_inputs_replace_the_thresholds_and_hold_reasons():
+    inputs = Inputs(NEW, hold_reasons=(PREMODERATED,), replayed=True)
+    result = simulate([Replayed(1, {"toxicity": 0.1}, "publish", inputs=inputs)])
+    assert result.matrix[P][H] == 1
+    with pytest.raises(ValueError, match="no inputs and no thresholds"):
+        simulate([Replayed(1, {"toxicity": 0.1}, "publish")])
+
+
+def test_replays_stored_scores_through_the_policy_and_never_nudges(monkeypatch):
     calls = []
-    real = simulation.decide
+    real = simulation.verdict
 
-    def spy(*args, **kwargs):
-        calls.append((args, kwargs))
-        return real(*args, **kwargs)
+    def spy(inputs, scores):
+        calls.append((inputs, scores))
+        return real(inputs, scores)
 
-    monkeypatch.setattr(simulation, "decide", spy)
+    monkeypatch.setattr(simulation, "verdict", spy)
     simulate(comments(), NEW)
     assert len(calls) == 8
-    for args, kwargs in calls:
-        assert len(args) <= 3 and kwargs.get("nudge") is None
-    assert calls[0][0][0] == {"toxicity": 0.1} and calls[0][0][1] is NEW
+    for inputs, _scores in calls:
+        assert not inputs.may_nudge and inputs.replayed
+    assert calls[0][1] == {"toxicity": 0.1} and calls[0][0].thresholds is NEW
 
 
 @pytest.mark.parametrize(

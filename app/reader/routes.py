@@ -249,15 +249,17 @@ def _render_article(
             nudged = own
     if nudged is not None and revision is None:
         revision = RevisionForm(body=nudged.body)
+    reviewed = settings.sent_anyway_reviewed()
     return render_template(
         "reader/article.html",
         nudged=nudged,
         revision=revision,
         nudge_text=labels.nudge_message(
-            [r["category"] for r in nudged.reasons if r.get("category")]
+            [r["category"] for r in nudged.reasons if r.get("category")], reviewed
         )
         if nudged is not None
         else None,
+        anyway_text=labels.sent_anyway_text(reviewed),
         article=article,
         form=form,
         threads=threads,

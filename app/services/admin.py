@@ -3,9 +3,7 @@ simulate the values on stored decisions, save them with their history."""
 
 from __future__ import annotations
 
-import bisect
-from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,15 +14,15 @@ from app.actions import AuditAction
 from app.converters import parse_count
 from app.extensions import db
 from app.models import Article, Comment, CommentScore, CommentStatus, ModerationAction, User
-from app.policy import Reason, Threshold, decide
-from app.rules import Facts, reasons_for
-from app.services import settings
+from app.policy import verdict
+from app.services import decisions, settings
 from app.simulation import MIN_DECISIONS, Calibration, Replayed, SimulationResult
 from app.simulation import calibrate as run_calibration
 from app.simulation import simulate as run_simulation
 
 RULE_FIELDS: dict[str, str] = {
     "nudge_enabled": "bool",
+    "nudge_sent_anyway": "choice",
     "premoderate_all": "bool",
     "premoderate_links": "bool",
     "premoderate_first_n": "int",
@@ -88,6 +86,12 @@ def parse_rules(form: Mapping[str, str]) -> Parsed:
         raw = (form.get(key) or "").strip()
         if kind == "bool":
             parsed.values[key] = raw == "on"
+        elif kind == "choice":
+            choices = settings.CHOICES[key]
+            if raw and raw not in choices:
+                parsed.errors[key] = "Choisissez l’une des valeurs proposées."
+            else:
+                parsed.values[key] = raw or choices[0]
         elif kind in ("int", "optional_int"):
             if kind == "optional_int" and raw == "":
                 parsed.values[key] = None
@@ -184,28 +188,6 @@ def save_article(article: Article, form: Mapping[str, str], actor: User) -> Pars
 
 # --- See before saving ------------------------------------------------------------------------
 
-RULE_CODES_REJECT = {"banned_word"}
-RULE_CODES = {
-    "rule_premoderate_all",
-    "rule_article_premoderated",
-    "rule_links",
-    "rule_new_reader",
-    "banned_word",
-    "suspect_word",
-    "reader_premoderated",
-    "nudge_ignored",
-}
-
-
-def _stored_rule_reasons(reasons: list[dict[str, Any]]) -> tuple[list[Reason], list[Reason]]:
-    holds: list[Reason] = []
-    rejects: list[Reason] = []
-    for raw in reasons:
-        if raw.get("code") in RULE_CODES:
-            reason = Reason(**raw)
-            (rejects if reason.code in RULE_CODES_REJECT else holds).append(reason)
-    return holds, rejects
-
 
 def simulate(
     thresholds: Mapping[str, Mapping[str, Any]] | None = None,
@@ -214,14 +196,9 @@ def simulate(
 ) -> SimulationResult:
     """What the last `size` decided comments would have become with these thresholds or rules.
 
-    Replays stored scores through the policy, never the model. « Before » is the same replay
-    with the saved settings, so that only the proposed change shows."""
-    saved = settings.thresholds()
-    proposed = (
-        {c: Threshold(v["hold"], v["reject"], v["enabled"]) for c, v in thresholds.items()}
-        if thresholds
-        else saved
-    )
+    Replays stored scores through the policy, never the model, on inputs gathered by
+    `services.decisions` (the rules, word lists and nudge applied again). « Before » is the
+    same replay with the saved settings, so that only the proposed change shows."""
     rows = db.session.execute(
         select(Comment.id, Comment.body, Comment.reasons, Comment.article_id,
                Comment.author_email, CommentScore.scores)
@@ -230,52 +207,27 @@ def simulate(
         .order_by(Comment.id.desc())
         .limit(size)
     ).all()  # fmt: skip
-    given = rules or {}
-    rule_keys = [k for k in given if k in settings.RULE_KEYS]
-    new_rules = settings.rules({k: given[k] for k in rule_keys}) if rule_keys else None
-    facts = _facts(rows) if new_rules is not None else {}
-    replayed: list[Replayed] = []
-    after_reasons: dict[int, tuple[list[Reason], list[Reason]]] = {}
-    for comment_id, body, reasons, _article, _email, scores in rows:
-        holds, rejects = _stored_rule_reasons(reasons or [])
-        before = decide(scores, saved, holds, reject_reasons=rejects).outcome
-        if new_rules is not None:
-            kept = [r for r in holds if not r.code.startswith(("rule_", "suspect_"))]
-            new_holds, new_rejects = reasons_for(new_rules, facts[comment_id])
-            after_reasons[comment_id] = (kept + new_holds, new_rejects)
-        else:
-            after_reasons[comment_id] = (holds, rejects)
-        replayed.append(Replayed(comment_id, scores, before.value, (), excerpt=body[:120]))
-    return run_simulation(
-        replayed,
-        proposed,
-        extra_hold=lambda c: after_reasons[c.id][0],
-        extra_reject=lambda c: after_reasons[c.id][1],
+    stored = [
+        decisions.Stored(comment_id, body, article_id, email, reasons or [])
+        for comment_id, body, reasons, article_id, email, _scores in rows
+    ]
+    inputs = decisions.replay(
+        stored, decisions.site(), decisions.site(thresholds=thresholds, values=rules)
     )
+    replayed = [
+        Replayed(
+            comment_id,
+            scores,
+            verdict(inputs[comment_id][0], scores).outcome.value,
+            excerpt=body[:120],
+            inputs=inputs[comment_id][1],
+        )
+        for comment_id, body, _reasons, _article, _email, scores in rows
+    ]
+    return run_simulation(replayed)
 
 
 DECIDED = (CommentStatus.PUBLISHED, CommentStatus.HELD, CommentStatus.REJECTED)
-
-
-def _facts(rows: Sequence[Any]) -> dict[int, Facts]:
-    """What the rules look at, for every replayed comment, in two queries."""
-    premoderated = set(db.session.scalars(select(Article.id).where(Article.premoderated)))
-    emails = {row[4] for row in rows}
-    published: dict[str, list[int]] = defaultdict(list)
-    for email, comment_id in db.session.execute(
-        select(Comment.author_email, Comment.id)
-        .where(Comment.author_email.in_(emails), Comment.status == CommentStatus.PUBLISHED)
-        .order_by(Comment.id)
-    ):
-        published[email].append(comment_id)
-    return {
-        comment_id: Facts(
-            body=body,
-            article_premoderated=article_id in premoderated,
-            author_published_before=bisect.bisect_left(published[email], comment_id),
-        )
-        for comment_id, body, _reasons, article_id, email, _scores in rows
-    }
 
 
 def calibrate(target: float, size: int = 10_000) -> Calibration:

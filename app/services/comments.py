@@ -18,7 +18,8 @@ from app import labels, policy
 from app.actions import AuditAction
 from app.extensions import db
 from app.models import Article, Comment, CommentScore, CommentStatus, User, utcnow
-from app.services import accounts, audit, quotas, readers, transitions
+from app.services import accounts, audit, decisions, quotas, readers, settings, transitions
+from app.wordlists import stored_match
 
 
 class CommentError(Exception):
@@ -190,16 +191,14 @@ def score_and_wait(comment: Comment) -> None:
 
 
 def send_anyway(comment: Comment) -> None:
-    """The author read the nudge and sends the comment as it is: decided on its stored scores,
-    held for a moderator (or rejected, if a reject threshold is crossed)."""
-    from app.services import settings
-
+    """The author read the nudge and sends the comment as it is: decided on its stored scores
+    and the site's rules and word lists, held for a moderator (a banned word rejects it, and so
+    does a reject threshold where the admin chose « refusé selon les seuils »)."""
     score = db.session.scalar(select(CommentScore).where(CommentScore.comment_id == comment.id))
     if comment.status != CommentStatus.NUDGED or score is None:
         raise CommentError(None, "Ce commentaire n’attend plus votre réponse.")
-    verdict = policy.decide(
-        score.scores, settings.thresholds(), [policy.Reason(policy.NUDGE_IGNORED)]
-    )
+    gathered = decisions.gather([comment], sending_anyway=True)[comment.id]
+    verdict = policy.verdict(gathered.inputs, score.scores)
     _leave_nudge(
         comment,
         AuditAction.SENT_ANYWAY,
@@ -208,6 +207,7 @@ def send_anyway(comment: Comment) -> None:
             "status_reason": labels.reader_message(verdict),
             "reasons": [r.as_dict() for r in verdict.reasons],
             "nudge_acknowledged": True,
+            "word_matches": [stored_match(m) for m in gathered.matches],
         },
         reason_code=policy.NUDGE_IGNORED,
         reason=audit.reasons_text(r.as_dict() for r in verdict.reasons),
@@ -248,7 +248,8 @@ def revise(comment: Comment, body: str, address: str | None = None) -> None:
 def _revisions_spent() -> str:
     return (
         f"Vous avez déjà reformulé ce commentaire {Comment.MAX_REVISIONS} fois. Envoyez-le tel "
-        "quel (un modérateur le relira avant toute publication) ou écrivez-en un nouveau."
+        "quel ou écrivez-en un nouveau ; envoyé tel quel, "
+        + labels.sent_anyway_text(settings.sent_anyway_reviewed())
     )
 
 

@@ -22,10 +22,9 @@ from sqlalchemy.sql.elements import ColumnElement
 from app import labels, policy
 from app.actions import AuditAction
 from app.extensions import db, rowcount
-from app.models import Article, Comment, CommentScore, CommentStatus, as_utc, utcnow
-from app.rules import Facts, reasons_for, word_matches
+from app.models import Comment, CommentScore, CommentStatus, utcnow
 from app.scoring import Scorer, ScoreResult
-from app.services import audit, readers, settings, transitions
+from app.services import audit, decisions, transitions
 from app.services.comments import STATUS_FOR_OUTCOME
 from app.wordlists import Match, stored_match
 
@@ -81,39 +80,16 @@ def record_scores(
 ) -> list[int]:
     """Store each comment's scores and decision together, in one transaction. Returns the ids
     decided here (a comment decided meanwhile by a human is left as it is)."""
-    thresholds = settings.thresholds()
-    nudge = settings.nudge_thresholds()
-    watched = readers.premoderated(
-        readers.Reader.of(c.author_email, c.user_id) for c in claim.comments
-    )
-    site_rules = settings.rules()
-    facts = rule_facts(claim.comments)
-    nudge_window = timedelta(minutes=current_app.config["NUDGE_EXPIRY_MINUTES"])
-    now = utcnow()
     # Every verdict first, word lists included: no write transaction (no SQLite write lock)
     # is open while the comments are matched.
-    verdicts: list[tuple[Comment, ScoreResult, policy.Verdict, list[Match]]] = []
+    gathered = decisions.gather(claim.comments)
+    now = utcnow()
+    verdicts: list[tuple[Comment, ScoreResult, policy.Verdict, Sequence[Match]]] = []
     for comment, result in zip(claim.comments, results, strict=True):
-        may_nudge = (
-            nudge is not None
-            and not comment.nudge_acknowledged
-            and comment.status == CommentStatus.PENDING
-            and as_utc(comment.created_at) > now - nudge_window
+        inputs = gathered[comment.id]
+        verdicts.append(
+            (comment, result, policy.verdict(inputs.inputs, result.scores), inputs.matches)
         )
-        hold_reasons = [policy.Reason(policy.NUDGE_IGNORED)] if comment.nudge_acknowledged else []
-        if readers.Reader.of(comment.author_email, comment.user_id) in watched:
-            hold_reasons.append(policy.Reason(policy.READER_PREMODERATED))
-        matches = word_matches(site_rules, comment.body)
-        rule_holds, rule_rejects = reasons_for(site_rules, facts[comment.id], matches)
-        hold_reasons.extend(rule_holds)
-        verdict = policy.decide(
-            result.scores,
-            thresholds,
-            hold_reasons,
-            nudge=nudge if may_nudge else None,
-            reject_reasons=rule_rejects,
-        )
-        verdicts.append((comment, result, verdict, matches))
     decided: list[int] = []
     for comment, result, verdict, matches in verdicts:
         changed = transitions.apply(
@@ -141,33 +117,6 @@ def record_scores(
         decided.append(comment.id)
     db.session.commit()
     return decided
-
-
-def rule_facts(comments: Sequence[Comment]) -> dict[int, Facts]:
-    """What the site rules look at, for a batch of comments, in two queries."""
-    article_ids = {c.article_id for c in comments}
-    premoderated = set(
-        db.session.scalars(
-            select(Article.id).where(Article.id.in_(article_ids), Article.premoderated)
-        )
-    )
-    emails = {c.author_email for c in comments}
-    published: dict[str, int] = {
-        email: count
-        for email, count in db.session.execute(
-            select(Comment.author_email, func.count())
-            .where(Comment.author_email.in_(emails), Comment.status == CommentStatus.PUBLISHED)
-            .group_by(Comment.author_email)
-        )
-    }
-    return {
-        c.id: Facts(
-            body=c.body,
-            article_premoderated=c.article_id in premoderated,
-            author_published_before=published.get(c.author_email, 0),
-        )
-        for c in comments
-    }
 
 
 def _score_row(

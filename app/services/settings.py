@@ -29,6 +29,10 @@ DEFAULT_THRESHOLDS: dict[str, dict[str, float]] = {
 DEFAULT_SETTINGS: dict[str, Any] = {
     # Ask the author to reconsider before a comment that crosses a nudge threshold is sent.
     "nudge_enabled": True,
+    # A comment its author sends as it is after a nudge: « moderator », held for a moderator
+    # whatever its scores (what the nudge promises, as Coral does); « thresholds », rejected
+    # when it crosses a reject threshold. Banned words reject it in both cases.
+    "nudge_sent_anyway": "moderator",
     # Readers' reports that send a comment to « Signalés », and whether it is hidden meanwhile.
     "reports_threshold": 3,
     "reports_hide": False,
@@ -46,6 +50,14 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "banned_words": [],
     "suspect_words": [],
     "allowed_words": [],
+}
+
+
+# Settings that take one of a few values (the first is the default).
+SENT_ANYWAY_MODERATOR = "moderator"
+SENT_ANYWAY_THRESHOLDS = "thresholds"
+CHOICES: dict[str, tuple[str, ...]] = {
+    "nudge_sent_anyway": (SENT_ANYWAY_MODERATOR, SENT_ANYWAY_THRESHOLDS),
 }
 
 
@@ -73,9 +85,10 @@ def thresholds() -> dict[str, Threshold]:
     }
 
 
-def nudge_thresholds() -> dict[str, float] | None:
-    """Per enabled category, the score at which the author is nudged; None when nudges are off."""
-    if not get("nudge_enabled"):
+def nudge_thresholds(enabled: bool | None = None) -> dict[str, float] | None:
+    """Per enabled category, the score at which the author is nudged; None when nudges are off
+    (`enabled`: the « nudge_enabled » value being tried instead of the saved one)."""
+    if not (get("nudge_enabled") if enabled is None else enabled):
         return None
     return {c: r.nudge for c, r in category_thresholds().items() if r.enabled}
 
@@ -95,6 +108,8 @@ def set_value(key: str, value: Any, actor: User | str = "ligne de commande") -> 
     was already that."""
     if key not in DEFAULT_SETTINGS:
         raise KeyError(key)
+    if key in CHOICES and value not in CHOICES[key]:
+        raise SettingsError(key, "Choisissez l’une des valeurs proposées.")
     old = get(key)
     if old == value:
         return False
@@ -176,6 +191,12 @@ def restore(change_id: int, actor: User) -> str:
     else:
         set_value(change.key, change.old_value, actor)
     return change.key
+
+
+def sent_anyway_reviewed(value: str | None = None) -> bool:
+    """Whether a comment sent anyway after a nudge always goes to a moderator (never rejected
+    by its scores); `value`: the « nudge_sent_anyway » being tried instead of the saved one."""
+    return (value or get("nudge_sent_anyway")) != SENT_ANYWAY_THRESHOLDS
 
 
 def max_comment_length() -> int:

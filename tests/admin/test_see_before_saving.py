@@ -55,6 +55,56 @@ def test_rule_simulation(app, admin_client, known_set):
     assert settings.get("premoderate_all") is False
 
 
+@pytest.fixture
+def sent_anyway(app, article):
+    """The issue's case: four comments held at toxicity 0.60, sent anyway after a nudge."""
+    comments = []
+    for i in range(4):
+        comment = add_comment(
+            article, f"Envoyé tel quel {i}", status=CommentStatus.HELD, nudge_acknowledged=True,
+            reasons=[{"code": "nudge_ignored"}, {"code": "category_hold", "category": "toxicity",
+                                                 "score": 0.6, "threshold": 0.5}],
+        )  # fmt: skip
+        db.session.add(CommentScore(comment_id=comment.id, scores={"toxicity": 0.6, "insult": 0.01},
+                                    max_score=0.6, model_name="m", model_version="v"))  # fmt: skip
+        comments.append(comment)
+    db.session.commit()
+    return comments
+
+
+def test_raising_hold_and_nudge_replays_the_nudge_of_comments_sent_anyway(
+    admin_client, sent_anyway
+):
+    form = threshold_form({"toxicity-hold": "0.65", "toxicity-nudge": "0.65"}, action="simuler")
+    page = post_form(admin_client, "/admin/seuils", form).get_data(as_text=True)
+    assert "4 commentaires changeraient de sort" in page  # never nudged at 0.65: published
+    assert "4 : à modérer → publié" in page
+    assert f"n° {sent_anyway[-1].id}" in page  # the most recent, as an example
+
+
+def test_raising_only_the_hold_keeps_comments_sent_anyway_held(admin_client, sent_anyway):
+    form = threshold_form({"toxicity-hold": "0.65"}, action="simuler")
+    page = post_form(admin_client, "/admin/seuils", form).get_data(as_text=True)
+    assert "0 commentaire changerait de sort" in page  # still nudged at 0.50, still sent anyway
+
+
+def test_simulating_refused_by_thresholds_rejects_those_sent_anyway_past_reject(
+    admin_client, article
+):
+    comment = add_comment(article, "Tel quel et très toxique", status=CommentStatus.HELD,
+                          reasons=[{"code": "nudge_ignored"}], nudge_acknowledged=True)  # fmt: skip
+    db.session.add(CommentScore(comment_id=comment.id, scores={"toxicity": 0.95}, max_score=0.95,
+                                model_name="m", model_version="v"))  # fmt: skip
+    db.session.commit()
+    form = {"premoderate_first_n": "0", "reports_threshold": "3", "nudge_enabled": "on",
+            "guests_allowed": "on", "nudge_sent_anyway": "thresholds",
+            "action": "simuler"}  # fmt: skip
+    page = post_form(admin_client, "/admin/regles", form).get_data(as_text=True)
+    assert "1 commentaire changerait de sort" in page
+    assert "1 : à modérer → rejeté" in page
+    assert settings.get("nudge_sent_anyway") == "moderator"  # nothing saved
+
+
 def test_simulation_of_10000_comments_is_served(app, admin_client, article):
     from app.models import utcnow
 

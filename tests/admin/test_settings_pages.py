@@ -79,6 +79,7 @@ def test_invalid_thresholds_are_refused_and_named(app, admin_client, overrides, 
         ({"max_comment_length": "10"}, "max_comment_length", "entre 50 et 20000"),
         ({"comment_rate_limit": "beaucoup"}, "comment_rate_limit", "« 5 per minute »"),
         ({"reports_threshold": "0"}, "reports_threshold", "entre 1 et 1000"),
+        ({"nudge_sent_anyway": "jamais"}, "nudge_sent_anyway", "l’une des valeurs proposées"),
     ],
 )
 def test_invalid_rules_are_refused_and_named(app, admin_client, data, field, message):
@@ -104,3 +105,20 @@ def test_history_restores_an_old_value(app, admin_client):
     assert db.session.get(CategoryThreshold, "insult").hold == 0.5
     assert db.session.query(SettingChange).count() == 2  # the restore is a change too
     assert settings.thresholds()["insult"].hold == 0.5
+
+
+def test_what_sending_anyway_does_is_chosen_on_the_rules_page_and_recorded(app, admin_client):
+    page = admin_client.get("/admin/regles").get_data(as_text=True)
+    assert 'value="moderator" checked' in page  # « relu par un modérateur », the default
+    form = {"premoderate_first_n": "0", "reports_threshold": "3", "nudge_enabled": "on",
+            "guests_allowed": "on", "nudge_sent_anyway": "thresholds",
+            "action": "enregistrer"}  # fmt: skip
+    assert post_form(admin_client, "/admin/regles", form).status_code == 303
+    assert settings.get("nudge_sent_anyway") == "thresholds"
+    page = admin_client.get("/admin/regles").get_data(as_text=True)
+    assert 'value="thresholds" checked' in page
+    change = db.session.query(SettingChange).one()
+    assert (change.key, change.old_value, change.new_value) == (
+        "nudge_sent_anyway", "moderator", "thresholds")  # fmt: skip
+    history = admin_client.get("/admin/historique").get_data(as_text=True)
+    assert "nudge_sent_anyway" in history and "Chef Claire" in history

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from app.models import CommentStatus
 from app.services import settings
 from tests.conftest import ARTICLE_URL, CSRF_RE, comments_in_db
@@ -48,10 +50,69 @@ def test_sent_anyway_it_is_held_for_a_moderator(client, reader):
     assert "En attente de modération" in page
 
 
-def test_sent_anyway_a_comment_over_a_reject_threshold_is_rejected(client, reader):
+REVIEWED = "il sera relu par un modérateur avant toute publication (seul un terme interdit"
+BY_THRESHOLDS = "sauf s’il enfreint nettement nos règles"
+
+
+def _send_anyway(client, comment, page):
+    response = _post(client, f"{ARTICLE_URL}/commentaires/{comment.id}/envoyer", page)
+    assert response.status_code == 303
+    [comment] = comments_in_db()
+    return comment, client.get(response.headers["Location"]).get_data(as_text=True)
+
+
+def test_sent_anyway_past_a_reject_threshold_it_is_held_as_the_nudge_promises(client, reader):
     comment, page = _nudge_page(client, reader, body="Espèce de connard")
-    _post(client, f"{ARTICLE_URL}/commentaires/{comment.id}/envoyer", page)
-    assert comments_in_db()[0].status == CommentStatus.REJECTED
+    assert REVIEWED in page and BY_THRESHOLDS not in page
+    assert "Il sera relu par un modérateur avant toute publication" in page  # by the button
+    comment, page = _send_anyway(client, comment, page)
+    assert comment.status == CommentStatus.HELD
+    assert [r["code"] for r in comment.reasons] == [
+        "nudge_ignored", "category_reject", "category_reject"]  # fmt: skip
+    assert "en attente de modération" in page
+
+
+def test_refused_by_thresholds_the_nudge_says_so_and_sent_anyway_it_is_rejected(client, reader):
+    settings.set_value("nudge_sent_anyway", "thresholds")
+    comment, page = _nudge_page(client, reader, body="Espèce de connard")
+    assert BY_THRESHOLDS in page and REVIEWED not in page
+    comment, page = _send_anyway(client, comment, page)
+    assert comment.status == CommentStatus.REJECTED
+    assert "Refusé : il enfreint nos règles de publication" in page
+
+
+def test_refused_by_thresholds_under_them_sent_anyway_is_still_held(client, reader):
+    settings.set_value("nudge_sent_anyway", "thresholds")
+    comment, page = _send_anyway(client, *_nudge_page(client, reader))
+    assert comment.status == CommentStatus.HELD
+    assert "en attente de modération" in page
+
+
+@pytest.mark.parametrize("mode", ["moderator", "thresholds"])
+def test_sent_anyway_a_banned_word_rejects_in_both_modes(client, reader, mode):
+    settings.set_value("nudge_sent_anyway", mode)
+    comment, page = _nudge_page(client, reader)
+    assert "terme interdit" in page  # the nudge says so, in both modes
+    settings.set_value("banned_words", ["ministre"])  # added while the author was reading
+    comment, page = _send_anyway(client, comment, page)
+    assert comment.status == CommentStatus.REJECTED
+    assert {"code": "banned_word", "detail": "ministre"} in comment.reasons
+    assert comment.word_matches  # highlighted on the card, as for any decided comment
+    assert "Refusé : il contient un terme interdit par nos règles de publication." in page
+
+
+def test_sent_anyway_a_reader_on_premoderation_is_said_so(app, client, reader):
+    from app.models import Role
+    from app.services import readers
+    from tests.conftest import make_user
+
+    comment, page = _nudge_page(client, reader)
+    chef = make_user(email="chef@example.fr", role=Role.MODERATOR)
+    readers.restrict("camille@example.fr", "premoderate", "À surveiller", by=chef)
+    comment, _ = _send_anyway(client, comment, page)
+    codes = [r["code"] for r in comment.reasons]
+    assert comment.status == CommentStatus.HELD
+    assert codes == ["nudge_ignored", "reader_premoderated", "category_hold"]
 
 
 def test_revised_comment_is_checked_again_and_published(client, reader):

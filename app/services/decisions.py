@@ -1,0 +1,192 @@
+"""The inputs of a decision, gathered in one place for a batch of comments.
+
+The scoring pipeline (`scoring.record_scores`), the author's « Envoyer tel quel »
+(`comments.send_anyway`) and the admins' « Simuler » (`admin.simulate`) all decide through
+`policy.verdict`, on what this module gathers: thresholds, nudge thresholds, site rules,
+word-list matches, the rules' facts (one query), pre-moderated readers, whether a nudge may
+still be offered, whether the author sent the comment anyway, and what that does. Reads only:
+the word lists are matched here, before any write transaction opens (no SQLite write lock is
+held while a comment is matched).
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import Article, Comment, CommentStatus, as_utc, utcnow
+from app.policy import NUDGE_IGNORED, READER_PREMODERATED, Inputs, Reason, Threshold
+from app.rules import Facts, Rules, reasons_for, word_matches
+from app.services import readers, settings
+from app.wordlists import Match
+
+
+@dataclass(frozen=True)
+class Site:
+    """The settings a decision reads: the saved ones, or those an admin is trying."""
+
+    thresholds: Mapping[str, Threshold]
+    nudge: Mapping[str, float] | None  # None: nudges are off
+    rules: Rules
+    anyway_reviewed: bool  # sent anyway after a nudge: held for a moderator, never rejected
+
+
+def site(
+    thresholds: Mapping[str, Mapping[str, Any]] | None = None,
+    values: Mapping[str, Any] | None = None,
+) -> Site:
+    """The saved settings, with `thresholds` (per category: hold, reject, nudge, enabled) or
+    site setting `values` (the rules and word-list forms) tried in their place."""
+    given = dict(values or {})
+    nudge = settings.nudge_thresholds(given.get("nudge_enabled"))
+    if thresholds:
+        per_category = {
+            c: Threshold(v["hold"], v["reject"], v["enabled"]) for c, v in thresholds.items()
+        }
+        if nudge is not None:
+            nudge = {c: v["nudge"] for c, v in thresholds.items() if v["enabled"]}
+    else:
+        per_category = settings.thresholds()
+    return Site(
+        thresholds=per_category,
+        nudge=nudge,
+        rules=settings.rules({k: given[k] for k in settings.RULE_KEYS if k in given}),
+        anyway_reviewed=settings.sent_anyway_reviewed(given.get("nudge_sent_anyway")),
+    )
+
+
+@dataclass(frozen=True)
+class Gathered:
+    """One comment's decision inputs, and the word lists' matches among them (stored with
+    the decision: the moderator's card highlights them)."""
+
+    inputs: Inputs
+    matches: tuple[Match, ...] = ()
+
+
+def gather(comments: Sequence[Comment], *, sending_anyway: bool = False) -> dict[int, Gathered]:
+    """What deciding these comments needs, as the site stands now, per comment id. With
+    `sending_anyway`, their authors answer the nudge by sending them as they are."""
+    now_site = site()
+    watched = readers.premoderated(readers.Reader.of(c.author_email, c.user_id) for c in comments)
+    facts = rule_facts(comments, count=now_site.rules.premoderate_first_n > 0, as_of_each=False)
+    window = timedelta(minutes=current_app.config["NUDGE_EXPIRY_MINUTES"])
+    now = utcnow()
+    gathered: dict[int, Gathered] = {}
+    for comment in comments:
+        matches = word_matches(now_site.rules, comment.body)
+        holds, rejects = reasons_for(now_site.rules, facts[comment.id], matches)
+        if readers.Reader.of(comment.author_email, comment.user_id) in watched:
+            holds.insert(0, Reason(READER_PREMODERATED))
+        may_nudge = (
+            not sending_anyway
+            and not comment.nudge_acknowledged
+            and comment.status == CommentStatus.PENDING
+            and as_utc(comment.created_at) > now - window
+        )
+        inputs = Inputs(
+            thresholds=now_site.thresholds,
+            hold_reasons=tuple(holds),
+            reject_reasons=tuple(rejects),
+            nudge=now_site.nudge,
+            may_nudge=may_nudge,
+            sent_anyway=sending_anyway or comment.nudge_acknowledged,
+            anyway_reviewed=now_site.anyway_reviewed,
+        )
+        gathered[comment.id] = Gathered(inputs, tuple(matches))
+    return gathered
+
+
+@dataclass(frozen=True)
+class Stored:
+    """A decided comment as a replay reads it; `reasons` are those stored with its decision."""
+
+    id: int
+    body: str
+    article_id: int
+    author_email: str
+    reasons: Sequence[Mapping[str, Any]] = ()
+
+
+def replay(
+    comments: Sequence[Stored], before: Site, after: Site
+) -> dict[int, tuple[Inputs, Inputs]]:
+    """Per comment id, the inputs of its decision under the `before` and `after` settings.
+
+    The rules and word lists are applied again (to the text, and to the facts as they were
+    when the comment came: the author's published comments before it). What the settings do
+    not change is kept from the stored reasons: a reader put on pre-moderation, and a nudge
+    the author answered by sending anyway, which `policy.verdict` replays with each side's
+    nudge thresholds (no nudge there, no « envoyé tel quel » hold)."""
+    counting = bool(before.rules.premoderate_first_n or after.rules.premoderate_first_n)
+    facts = rule_facts(comments, count=counting, as_of_each=True)
+    replayed: dict[int, tuple[Inputs, Inputs]] = {}
+    for comment in comments:
+        codes = {raw.get("code") for raw in comment.reasons}
+        kept = (Reason(READER_PREMODERATED),) if READER_PREMODERATED in codes else ()
+        sent_anyway = NUDGE_IGNORED in codes
+        matches = word_matches(before.rules, comment.body)
+        sides: list[Inputs] = []
+        for side in (before, after):
+            if side is after and after.rules != before.rules:
+                matches = word_matches(after.rules, comment.body)
+            holds, rejects = reasons_for(side.rules, facts[comment.id], matches)
+            sides.append(
+                Inputs(
+                    thresholds=side.thresholds,
+                    hold_reasons=(*kept, *holds),
+                    reject_reasons=tuple(rejects),
+                    nudge=side.nudge,
+                    sent_anyway=sent_anyway,
+                    replayed=True,
+                    anyway_reviewed=side.anyway_reviewed,
+                )
+            )
+        replayed[comment.id] = (sides[0], sides[1])
+    return replayed
+
+
+def rule_facts(
+    comments: Sequence[Comment] | Sequence[Stored], *, count: bool, as_of_each: bool
+) -> dict[int, Facts]:
+    """What the site rules look at, per comment id, in two queries at most: whether its
+    article is pre-moderated, and (only when `count`: a rule counts a new reader's comments)
+    its author's published comments: all of them for a live decision, those before the
+    comment when `as_of_each` (a replay)."""
+    article_ids = {c.article_id for c in comments}
+    premoderated = set(
+        db.session.scalars(
+            select(Article.id).where(Article.id.in_(article_ids), Article.premoderated)
+        )
+    )
+    published: dict[str, list[int]] = defaultdict(list)
+    if count:
+        for email, comment_id in db.session.execute(
+            select(Comment.author_email, Comment.id)
+            .where(
+                Comment.author_email.in_({c.author_email for c in comments}),
+                Comment.status == CommentStatus.PUBLISHED,
+            )
+            .order_by(Comment.id)
+        ):
+            published[email].append(comment_id)
+    return {
+        c.id: Facts(
+            body=c.body,
+            article_premoderated=c.article_id in premoderated,
+            author_published_before=(
+                bisect.bisect_left(published[c.author_email], c.id)
+                if as_of_each
+                else len(published[c.author_email])
+            ),
+        )
+        for c in comments
+    }
