@@ -45,7 +45,10 @@ def register(app: Flask) -> None:
         """Staff see why scoring is down, on every page, while it is."""
         from flask_login import current_user
 
-        if not (current_user.is_authenticated and current_user.role in ("moderator", "admin")):
+        from app.models import Role
+
+        staff = (Role.MODERATOR, Role.ADMIN)
+        if not (current_user.is_authenticated and current_user.role in staff):
             return {}
         problem = app.extensions["scoring"].problem()
         return {"scoring_down": problem} if problem else {}

@@ -22,6 +22,7 @@ from app.models import (
     CommentScore,
     CommentStatus,
     ModerationAction,
+    ReportReason,
     User,
     as_utc,
     utcnow,
@@ -59,13 +60,14 @@ REJECT_REASONS = {
     "autre": "autre motif",
 }
 
-REPORT_REASONS = {
-    "insulte": "Insulte",
-    "haine": "Haine",
-    "menace": "Menace",
-    "spam": "Spam",
-    "hors_sujet": "Hors sujet",
-    "autre": "Autre",
+# Why a reader reports a comment: the codes are ReportReason's, the labels shown here.
+REPORT_REASONS: dict[str, str] = {
+    ReportReason.INSULTE: "Insulte",
+    ReportReason.HAINE: "Haine",
+    ReportReason.MENACE: "Menace",
+    ReportReason.SPAM: "Spam",
+    ReportReason.HORS_SUJET: "Hors sujet",
+    ReportReason.AUTRE: "Autre",
 }
 
 
