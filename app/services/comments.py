@@ -18,15 +18,11 @@ from app import labels, policy
 from app.extensions import db, rowcount
 from app.models import Article, Comment, CommentScore, CommentStatus, User, utcnow
 from app.services import accounts, audit, quotas, readers
+from app.services.errors import ServiceError
 
 
-class CommentError(Exception):
+class CommentError(ServiceError):
     """A submission refused by a business rule; `field` names the form field it concerns."""
-
-    def __init__(self, field: str | None, message: str) -> None:
-        super().__init__(message)
-        self.field = field
-        self.message = message
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ from app.models import (
     utcnow,
 )
 from app.services import audit, quotas, settings
+from app.services.errors import ServiceError
 
 PER_PAGE = 25
 
@@ -80,11 +81,8 @@ class Conflict(Exception):
         self.message = message
 
 
-class ModerationError(Exception):
-    def __init__(self, field: str | None, message: str) -> None:
-        super().__init__(message)
-        self.field = field
-        self.message = message
+class ModerationError(ServiceError):
+    """A moderator's action refused (bad action or reason, comment not reported)."""
 
 
 @dataclass(frozen=True)

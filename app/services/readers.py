@@ -17,6 +17,7 @@ from app import formatting
 from app.extensions import db, rowcount
 from app.models import ReaderRestriction, RestrictionKind, User, utcnow
 from app.services import audit
+from app.services.errors import ServiceError
 
 
 @dataclass(frozen=True)
@@ -51,11 +52,8 @@ KIND_LABELS: dict[str, str] = {
 }
 
 
-class RestrictionError(Exception):
-    def __init__(self, field: str | None, message: str) -> None:
-        super().__init__(message)
-        self.field = field
-        self.message = message
+class RestrictionError(ServiceError):
+    """A sanction refused (no kind, reason or duration)."""
 
 
 def account(user_id: int) -> Reader | None:
