@@ -505,6 +505,17 @@ def is_burst(times: Sequence[datetime]) -> bool:
     )
 
 
+NOT_REPORTABLE = "Ce commentaire n’existe pas ou n’est pas publié."
+
+
+def reportable(article: Article, comment_id: int) -> Comment | None:
+    """The comment of this article a reader may report (a published one), or None."""
+    comment = db.session.get(Comment, comment_id)
+    if comment is None or comment.article_id != article.id or not comment.is_published:
+        return None
+    return comment
+
+
 def report(
     comment: Comment,
     reporter_key: str,
@@ -514,7 +525,8 @@ def report(
     guest_token: str | None = None,
     address: str | None = None,
 ) -> bool:
-    """A reader reports a published comment. Returns False when they had already reported it
+    """A reader reports a published comment (ModerationError for another, or without a
+    reason). Returns False when they had already reported it
     (that takes nothing from their quota); raises quotas.QuotaExceeded past the reporting
     limits (per reader or session, and per network `address`).
 
@@ -522,8 +534,8 @@ def report(
     if the site says so, is hidden until a moderator decides)."""
     if reason not in REPORT_REASONS:
         raise ModerationError("reason", "Choisissez la raison du signalement.")
-    if comment.status != CommentStatus.PUBLISHED:
-        raise ModerationError(None, "Ce commentaire n’est pas publié.")
+    if reportable(comment.article, comment.id) is None:
+        raise ModerationError(None, NOT_REPORTABLE)
     weight = report_weight(user, guest_token)
     db.session.add(
         CommentReport(
