@@ -8,7 +8,7 @@ from flask import Flask
 from flask_babel import get_locale, get_translations
 from markupsafe import Markup, escape
 
-from app import formatting
+from app import formatting, scoring
 
 
 def paragraphs(text: str) -> Markup:
@@ -50,7 +50,7 @@ def register(app: Flask) -> None:
         staff = (Role.MODERATOR, Role.ADMIN)
         if not (current_user.is_authenticated and current_user.role in staff):
             return {}
-        problem = app.extensions["scoring"].problem()
+        problem = scoring.backend().problem()
         return {"scoring_down": problem} if problem else {}
 
     @app.context_processor

@@ -14,7 +14,7 @@ from sqlalchemy import and_, false, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.elements import ColumnElement
 
-from app import labels, policy
+from app import labels, policy, scoring
 from app.extensions import db, rowcount
 from app.models import Article, Comment, CommentScore, CommentStatus, User, utcnow
 from app.services import accounts, audit, quotas, readers
@@ -199,7 +199,7 @@ def submit_comment(
 
 def score_and_wait(comment: Comment) -> None:
     """Queue the comment for the scoring worker and wait, bounded, for its decision."""
-    backend = current_app.extensions["scoring"]
+    backend = scoring.backend()
     comment_id = comment.id
     # End the transaction that reading the id may have begun: a request must not hold a pooled
     # database connection while it waits for the model (32 waiting readers exhausted the pool).
