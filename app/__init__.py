@@ -16,7 +16,7 @@ from app.config import load_config
 from app.converters import IdConverter
 from app.extensions import babel, csrf, db, limiter, login_manager, migrate, talisman
 from app.privacy import redact_logs
-from app.scoring import Scorer, ScorerSettings, get_scorer
+from app.scoring import Scorer, ScorerSettings, ScoringBackend, get_scorer
 from app.scoring.download import local_model
 from app.tasks import CeleryScoring, celery_init_app
 from app.validators import Request
@@ -90,20 +90,9 @@ def create_app(config: dict[str, Any] | None = None, scorer: Scorer | None = Non
 
         return user_for_session(session_id)
 
-    # The model (loaded on first use) and the scoring backend: a thread of this process that
-    # starts with the first request (never for CLI commands), or Celery workers.
-    if scorer is None:
-        scorer = get_scorer(scorer_settings(app.config), runtime=app.config["DETOXIFY_RUNTIME"])
-    app.extensions["scorer"] = scorer
-    runner = BatchScorer(app, scorer)  # claim -> one model call -> decisions, either backend
-    celery_app = celery_init_app(app, runner)  # `celery --app wsgi:celery_app worker`
-    backend: ScoringWorker | CeleryScoring
-    if app.config["SCORING_BACKEND"] == "celery":
-        backend = CeleryScoring(app, celery_app, runner)
-    else:
-        backend = ScoringWorker(app, runner)
-    app.extensions["scoring"] = backend
-    app.before_request(backend.start)
+    backend = _scoring_backend(app, scorer)
+    app.extensions["scoring"] = backend  # reached through app.scoring.backend()
+    app.before_request(backend.start)  # the one place it starts (never for CLI commands)
 
     app.register_blueprint(reader_bp)
     app.register_blueprint(auth_bp)
@@ -114,6 +103,19 @@ def create_app(config: dict[str, Any] | None = None, scorer: Scorer | None = Non
     templating.register(app)
     cli.register(app)
     return app
+
+
+def _scoring_backend(app: Flask, scorer: Scorer | None) -> ScoringBackend:
+    """The model (loaded on first use) and the scoring backend: a thread of this process, or
+    Celery workers (SCORING_BACKEND)."""
+    if scorer is None:
+        scorer = get_scorer(scorer_settings(app.config), runtime=app.config["DETOXIFY_RUNTIME"])
+    app.extensions["scorer"] = scorer
+    runner = BatchScorer(app, scorer)  # claim -> one model call -> decisions, either backend
+    celery_app = celery_init_app(app, runner)  # `celery --app wsgi:celery_app worker`
+    if app.config["SCORING_BACKEND"] == "celery":
+        return CeleryScoring(app, celery_app, runner)
+    return ScoringWorker(app, runner)
 
 
 STAFF_PREFIXES = ("/moderation", "/admin")

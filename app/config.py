@@ -15,6 +15,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import dotenv_values
 
+from app.scoring import DEFAULT_RUNTIME, available_runtimes
+
 
 class ConfigError(RuntimeError):
     """A setting is missing or malformed; the message names it."""
@@ -183,7 +185,6 @@ def load_config(instance_path: str, environ: Mapping[str, str] | None = None) ->
 
 
 SCORING_BACKENDS = ("thread", "celery")
-DETOXIFY_RUNTIMES = ("torch", "onnx")
 DETOXIFY_MODELS = ("original", "unbiased", "multilingual", "original-small", "unbiased-small")
 
 
@@ -198,11 +199,10 @@ def _scoring_config(values: Mapping[str, str | None], instance: Path) -> dict[st
         raise ConfigError(
             f"SCORING_BACKEND must be one of {', '.join(SCORING_BACKENDS)}, got {backend!r}"
         )
-    runtime = (_env(values, "DETOXIFY_RUNTIME", "torch") or "torch").lower()
-    if runtime not in DETOXIFY_RUNTIMES:
-        raise ConfigError(
-            f"DETOXIFY_RUNTIME must be one of {', '.join(DETOXIFY_RUNTIMES)}, got {runtime!r}"
-        )
+    runtime = (_env(values, "DETOXIFY_RUNTIME", DEFAULT_RUNTIME) or DEFAULT_RUNTIME).lower()
+    runtimes = available_runtimes()  # the scoring registry's: whatever registered itself
+    if runtime not in runtimes:
+        raise ConfigError(f"DETOXIFY_RUNTIME must be one of {', '.join(runtimes)}, got {runtime!r}")
     redis_url = _env(values, "REDIS_URL", "redis://127.0.0.1:6379/0") or ""
     if not redis_url.startswith(("redis://", "rediss://", "unix://")):
         raise ConfigError(f"REDIS_URL must be a redis:// URL, got {redis_url!r}")
@@ -230,6 +230,12 @@ def _scoring_config(values: Mapping[str, str | None], instance: Path) -> dict[st
         "DETOXIFY_HF_CONFIG": hf_config,
         "DETOXIFY_DEVICE": device,
         "DETOXIFY_THREADS": _int(values, "DETOXIFY_THREADS", 0, minimum=1) if threads else None,
+        # Long texts are scored in windows of DETOXIFY_WINDOW_TOKENS tokens sharing
+        # DETOXIFY_WINDOW_STRIDE tokens; a forward pass takes at most DETOXIFY_MAX_BATCH
+        # windows and DETOXIFY_MAX_BATCH_TOKENS padded positions (app/scoring/base.py).
+        "DETOXIFY_WINDOW_TOKENS": _int(values, "DETOXIFY_WINDOW_TOKENS", 512, minimum=8),
+        "DETOXIFY_WINDOW_STRIDE": _int(values, "DETOXIFY_WINDOW_STRIDE", 128),
+        "DETOXIFY_MAX_BATCH": _int(values, "DETOXIFY_MAX_BATCH", 32, minimum=1),
         "DETOXIFY_MAX_BATCH_TOKENS": _int(values, "DETOXIFY_MAX_BATCH_TOKENS", 512, minimum=16),
         "MODEL_DIR": str(model_dir),
         "DETOXIFY_RUNTIME": runtime,

@@ -48,6 +48,31 @@ class CommentStatus(enum.StrEnum):
     REJECTED = "rejected"
 
 
+class RestrictionKind(enum.StrEnum):
+    """A sanction on a reader (ReaderRestriction.kind)."""
+
+    BAN = "ban"
+    SUSPEND = "suspend"  # until a date
+    PREMODERATE = "premoderate"  # « toujours pré-modérer »
+
+
+class ReportReason(enum.StrEnum):
+    """Why a reader reports a comment (CommentReport.reason); labels in services/moderation."""
+
+    INSULTE = "insulte"
+    HAINE = "haine"
+    MENACE = "menace"
+    SPAM = "spam"
+    HORS_SUJET = "hors_sujet"
+    AUTRE = "autre"
+
+
+def _check_in(column: str, values: type[enum.StrEnum]) -> CheckConstraint:
+    """The CHECK constraint that keeps `column` to the members of `values`, named after it."""
+    allowed = ", ".join(f"'{member.value}'" for member in values)
+    return CheckConstraint(f"{column} IN ({allowed})", name=column)
+
+
 class User(UserMixin, Model):
     __tablename__ = "users"
 
@@ -62,7 +87,7 @@ class User(UserMixin, Model):
     # deactivation, a new password or role).
     session_version: Mapped[int] = mapped_column(default=0, server_default="0")
 
-    __table_args__ = (CheckConstraint("role IN ('reader', 'moderator', 'admin')", name="role"),)
+    __table_args__ = (_check_in("role", Role),)
 
     def get_id(self) -> str:
         """What Flask-Login keeps in the session and the remember-me cookie."""
@@ -173,9 +198,7 @@ class Comment(Model):
     )
 
     __table_args__ = (
-        CheckConstraint(
-            "status IN ('pending', 'nudged', 'published', 'held', 'rejected')", name="status"
-        ),
+        _check_in("status", CommentStatus),
         CheckConstraint("depth >= 0 AND depth <= 2", name="depth"),
         Index("ix_comments_article_status_created", "article_id", "status", "created_at"),
         Index("ix_comments_thread", "thread_id"),
@@ -275,8 +298,6 @@ class CommentReport(Model):
 
     __tablename__ = "comment_reports"
 
-    REASONS = ("insulte", "haine", "menace", "spam", "hors_sujet", "autre")
-
     id: Mapped[int] = mapped_column(primary_key=True)
     comment_id: Mapped[int] = mapped_column(ForeignKey("comments.id", ondelete="CASCADE"))
     reporter_key: Mapped[str] = mapped_column(String(100))  # user:<id> or session:<token>
@@ -291,10 +312,7 @@ class CommentReport(Model):
 
     __table_args__ = (
         UniqueConstraint("comment_id", "reporter_key", name="one_per_reader"),
-        CheckConstraint(
-            "reason IN ('insulte', 'haine', 'menace', 'spam', 'hors_sujet', 'autre')",
-            name="reason",
-        ),
+        _check_in("reason", ReportReason),
         Index("ix_comment_reports_comment", "comment_id"),
     )
 
@@ -305,8 +323,6 @@ class ReaderRestriction(Model):
     (`user_id` NULL): the two are different readers, even with the same address."""
 
     __tablename__ = "reader_restrictions"
-
-    KINDS = ("ban", "suspend", "premoderate")
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(254))
@@ -323,7 +339,7 @@ class ReaderRestriction(Model):
     created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
 
     __table_args__ = (
-        CheckConstraint("kind IN ('ban', 'suspend', 'premoderate')", name="kind"),
+        _check_in("kind", RestrictionKind),
         Index("ix_reader_restrictions_email", "email", "lifted_at"),
         Index("ix_reader_restrictions_user", "user_id", "lifted_at"),
     )

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field, replace
 from typing import NamedTuple
 
 from app.actions import AuditAction
-from app.policy import Inputs, Outcome, Reason, Threshold, decide, verdict
+from app.policy import Inputs, Outcome, Reason, Threshold, verdict
 
 # The three outcomes a decided comment can have, in display order (rows and columns).
 OUTCOMES: tuple[Outcome, ...] = (Outcome.PUBLISH, Outcome.HOLD, Outcome.REJECT)
@@ -475,38 +475,3 @@ def _check_target(target: float) -> None:
 # --------------------------------------------------------------------------------------------
 # Benchmark: python -m app.simulation
 # --------------------------------------------------------------------------------------------
-
-
-def _benchmark(n: int = 10_000, repeat: int = 5) -> None:  # pragma: no cover - manual timing
-    import random
-    import time
-
-    from app.labels import CATEGORY_LABELS
-
-    categories = tuple(CATEGORY_LABELS)
-    rng = random.Random(42)
-    old = {c: Threshold(0.5, 0.9) for c in categories}
-    new = {c: Threshold(0.4, 0.8) for c in categories}
-    comments: list[Replayed] = []
-    decisions: list[tuple[Mapping[str, float] | None, str]] = []
-    for i in range(n):
-        scores = None if i % 200 == 0 else {c: rng.random() ** 4 for c in categories}
-        outcome = decide(scores, old).outcome.value
-        comments.append(Replayed(i, scores, outcome, (), f"Commentaire {i}"))
-        decisions.append(
-            (scores, REJECTED if outcome != "publish" and rng.random() < 0.7 else APPROVED)
-        )
-    for name, run in (
-        ("simulate", lambda: simulate(comments, new)),
-        ("calibrate", lambda: calibrate(decisions)),
-    ):
-        best = float("inf")
-        for _ in range(repeat):
-            start = time.perf_counter()
-            run()
-            best = min(best, time.perf_counter() - start)
-        print(f"{name}: {n} comments, best of {repeat}: {best * 1000:.1f} ms")
-
-
-if __name__ == "__main__":  # pragma: no cover
-    _benchmark()

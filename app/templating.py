@@ -8,7 +8,7 @@ from flask import Flask
 from flask_babel import get_locale, get_translations
 from markupsafe import Markup, escape
 
-from app import formatting
+from app import formatting, scoring
 
 
 def paragraphs(text: str) -> Markup:
@@ -45,9 +45,12 @@ def register(app: Flask) -> None:
         """Staff see why scoring is down, on every page, while it is."""
         from flask_login import current_user
 
-        if not (current_user.is_authenticated and current_user.role in ("moderator", "admin")):
+        from app.models import Role
+
+        staff = (Role.MODERATOR, Role.ADMIN)
+        if not (current_user.is_authenticated and current_user.role in staff):
             return {}
-        problem = app.extensions["scoring"].problem()
+        problem = scoring.backend().problem()
         return {"scoring_down": problem} if problem else {}
 
     @app.context_processor

@@ -708,39 +708,3 @@ def highlight(text: str, matches: Sequence[Match]) -> Markup:
         pos = end
     out.append(escape(text[pos:]))
     return Markup("").join(out)
-
-
-if __name__ == "__main__":  # python app/wordlists.py: a rough timing, not a test
-    import random
-    import time
-
-    rng = random.Random(1)
-    alphabet = "abcdefghijklmnopqrstuvwxyzéèàç"
-    made = {"".join(rng.choice(alphabet) for _ in range(rng.randint(4, 9))) for _ in range(500)}
-    listed = sorted(made)
-    lists = WordLists(listed[:300], listed[300:450], listed[450:])
-    prose = (
-        "Le Président a été reçu à l’Élysée, où il a déclaré que la réforme des retraites "
-        "serait examinée dès la rentrée ; l’opposition dénonce une « manœuvre ». C'est un "
-        f"c o n n a r d, ce {listed[0]} ! Vraiment n'importe quoi… 2024, 4x4, A380. "
-    )
-    comment = (prose * (2000 // len(prose) + 1))[:2000]
-    for label, body in (
-        ("prose", comment),
-        ("ascii", comment.encode("ascii", "ignore").decode()),
-        ("hostile", comment.replace("o", "о").replace("e", "e\u200b")),
-        ("letters", " ".join(alphabet[i % 26] for i in range(1000))),
-    ):
-        lists.find(body)  # warm the caches
-        rounds = 200
-        t0 = time.perf_counter()
-        for _ in range(rounds):
-            found = lists.find(body)
-        per = (time.perf_counter() - t0) / rounds
-        print(
-            f"{label:8} {len(body)} chars, 500 entries: {per * 1000:.3f} ms per find, "
-            f"{len(found)} matches"
-        )
-    t0 = time.perf_counter()
-    WordLists(listed[:300], listed[300:450], listed[450:])
-    print(f"compile: {(time.perf_counter() - t0) * 1000:.1f} ms")

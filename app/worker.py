@@ -132,8 +132,8 @@ class ScoringWorker:
     # The interface the services use --------------------------------------------------------
 
     def enqueue(self, comment_ids: Iterable[int]) -> bool:
-        """Queue these comments; True (an in-memory queue always takes them)."""
-        self.start()
+        """Queue these comments; True (an in-memory queue always takes them). The threads
+        that score them start with the first request (create_app), not here."""
         for comment_id in comment_ids:
             with self._waiters_lock:
                 self._waiters.setdefault(comment_id, threading.Event())

@@ -1,6 +1,6 @@
 """How fast is the article page with 5,000 comments on it?
 
-    python bench/article_page.py [--comments 5000] [--runs 50] [--database-url URL]
+    .venv/bin/python -m bench.article_page [--comments 5000] [--runs 50] [--database-url URL]
 
 Builds a fresh database (a temporary SQLite file by default), loads the article and N
 published comments (a third of them replies), then times GET /articles/<slug> through the
@@ -11,21 +11,17 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import tempfile
 import time
 from datetime import timedelta
-from pathlib import Path
 
 import sqlalchemy as sa
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from app import create_app  # noqa: E402
-from app.config import testing_config  # noqa: E402
-from app.extensions import db  # noqa: E402
-from app.models import Article, Comment, CommentStatus, utcnow  # noqa: E402
-from app.services import articles  # noqa: E402
+from app import create_app
+from app.config import testing_config
+from app.extensions import db
+from app.models import Article, Comment, CommentStatus, utcnow
+from app.services import articles
 
 
 def fill(article: Article, count: int) -> None:

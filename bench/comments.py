@@ -1,6 +1,6 @@
 """Realistic French reader comments for the benchmarks (deterministic, no download).
 
-    python bench/comments.py [--comments 256] [--seed 0] [--show 5]
+    .venv/bin/python -m bench.comments [--comments 256] [--seed 0] [--show 5]
 
 A comment is assembled from a few hundred hand-written French sentences in the style of the
 comments under a news article (politics, economy, transport, schools, health, sport, culture,

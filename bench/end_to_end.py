@@ -1,6 +1,6 @@
 """Comments posted through the HTTP app by concurrent clients, at model size.
 
-    python bench/end_to_end.py [--clients 1,8,32] [--comments 96] [--threads 2]
+    .venv/bin/python -m bench.end_to_end [--clients 1,8,32] [--comments 96] [--threads 2]
 
 Starts the site as `scripts/start` does (SQLite, the in-process scoring thread, Werkzeug's
 threaded server) on a free loopback port, with a full-size random-weights model of Detoxify's
@@ -29,11 +29,10 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from bench.comments import length_sample
+from bench.model import ensure_model
 
-from bench.comments import length_sample  # noqa: E402
-from bench.model import ensure_model  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 FORM_TOKEN = re.compile(r'name="form_token" type="hidden" value="([^"]+)"')

@@ -1,6 +1,6 @@
 """What do Flask-Babel's formatters cost a page? One date, one score, one plural, per call.
 
-    python bench/formatting.py [--calls 20000]
+    .venv/bin/python -m bench.formatting [--calls 20000]
 
 Times app.formatting's `when` (« 4 décembre 2026 à 20:22 »), `score` (« 0,60 ») and `ngettext`
 inside a French request, against the hand-made f-string date the templates used before, and
@@ -10,18 +10,14 @@ prints microseconds per call and the ratio. An article page formats one date per
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from datetime import UTC, datetime
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from flask import Flask
 from flask_babel import Babel
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from app import formatting  # noqa: E402
+from app import formatting
 
 MONTHS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août",
           "septembre", "octobre", "novembre", "décembre")  # fmt: skip

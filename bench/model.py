@@ -1,6 +1,6 @@
 """A full-size, random-weights stand-in for Detoxify's ``multilingual`` model (no download).
 
-    python bench/model.py [--rebuild]
+    .venv/bin/python -m bench.model [--rebuild]
 
 Detoxify's real weights (``multilingual_debiased-0b549669.ckpt``) and the ``xlm-roberta-base``
 tokenizer come from GitHub and the Hugging Face hub, which the benchmarks cannot reach. What the
@@ -57,9 +57,6 @@ import time
 import unicodedata
 from pathlib import Path
 from typing import Any
-
-if __package__ in (None, ""):  # run as a script: make `bench` importable
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.comments import comments, corpus_text, word_count
 

@@ -1,9 +1,9 @@
 """The production shape under load: gunicorn + Celery + Redis, for each model runtime.
 
-    python bench/production.py [--runtimes torch,onnx] [--clients 1,8] [--comments 48]
+    .venv/bin/python -m bench.production [--runtimes torch,onnx] [--clients 1,8] [--comments 48]
 
 For each runtime (``DETOXIFY_RUNTIME``), starts the processes the README's « Production »
-section gives (tests/system/stack.py: its own Redis on a free loopback port, `gunicorn
+section gives (bench/stack.py: its own Redis on a free loopback port, `gunicorn
 wsgi:app` with two web processes, one `celery worker`, `celery beat`, SQLite or
 $BENCH_DATABASE_URL) with the full-size random-weights model of Detoxify's multilingual
 architecture (bench/model.py; its int8 ONNX export for ``onnx``), then posts comments from
@@ -18,18 +18,16 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import tempfile
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from bench.comments import length_sample
+from bench.end_to_end import run_level
+from bench.model import ensure_model
 
-from bench.comments import length_sample  # noqa: E402
-from bench.end_to_end import run_level  # noqa: E402
-from bench.model import ensure_model  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def model_settings(runtime: str, threads: int) -> dict[str, str]:
@@ -72,7 +70,7 @@ def main() -> None:
     parser.add_argument("--comments", type=int, default=48, help="comments per level")
     parser.add_argument("--threads", type=int, default=2, help="model threads (worker, raw)")
     args = parser.parse_args()
-    from tests.system.stack import Stack
+    from bench.stack import Stack
 
     texts = length_sample(args.comments, seed=1)
     levels = [int(c) for c in args.clients.split(",")]

@@ -1,6 +1,6 @@
 """What does the atomic posting quota cost, and does it hold? Memory and Redis storage.
 
-    python bench/quotas.py [--hits 5000] [--threads 20] [--redis redis://127.0.0.1:6379/10]
+    .venv/bin/python -m bench.quotas [--hits 5000] [--threads 20] [--redis redis://127.0.0.1:6379/10]
 
 For each storage: the median microseconds of one quota hit (two keys: the reader and the
 address, each an atomic increment-and-compare) and of a hit given back, then N threads
@@ -12,20 +12,16 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import tempfile
 import threading
 import time
 import uuid
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from app import create_app  # noqa: E402
-from app.config import testing_config  # noqa: E402
-from app.extensions import db  # noqa: E402
-from app.services import quotas, settings  # noqa: E402
-from bench.common import NoScorer  # noqa: E402
+from app import create_app
+from app.config import testing_config
+from app.extensions import db
+from app.services import quotas, settings
+from bench.common import NoScorer
 
 
 def run(storage: str, hits: int, threads: int) -> None:

@@ -1,7 +1,7 @@
 """Raw scoring speed: stock ``Detoxify.predict`` one comment at a time vs the project's scorer.
 
-    python bench/scorer.py [--comments 32] [--repeat 2] [--threads 2] [--batch-sizes 1,2,4,8,16,32]
-                           [--runtime-batches 1,16] [--runtimes-only]
+    .venv/bin/python -m bench.scorer [--comments 32] [--repeat 2] [--threads 2]
+        [--batch-sizes 1,2,4,8,16,32] [--runtime-batches 1,16] [--runtimes-only]
 
 On a full-size random-weights model of Detoxify's ``multilingual`` architecture
 (:mod:`bench.model`, built on first use) and French comments of mixed length
@@ -50,9 +50,6 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import Any
-
-if __package__ in (None, ""):  # run as a script: make `app` and `bench` importable
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.comments import length_sample, word_count
 from bench.model import CACHE_DIR, ensure_model

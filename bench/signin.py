@@ -1,6 +1,6 @@
 """Does a sign-in with an unknown address answer as fast as one with a wrong password?
 
-    python bench/signin.py [--runs 30] [--database-url URL]
+    .venv/bin/python -m bench.signin [--runs 30] [--database-url URL]
 
 Builds a fresh database (a temporary SQLite file by default) with one account, then times
 POST /compte/connexion through the app's test client, alternating a wrong password for that
@@ -13,17 +13,13 @@ from __future__ import annotations
 import argparse
 import logging
 import statistics
-import sys
 import tempfile
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from app import create_app  # noqa: E402
-from app.config import testing_config  # noqa: E402
-from app.extensions import db  # noqa: E402
-from app.services import accounts, articles  # noqa: E402
+from app import create_app
+from app.config import testing_config
+from app.extensions import db
+from app.services import accounts, articles
 
 
 def main() -> None:

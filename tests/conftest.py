@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -24,6 +23,7 @@ from app.config import normalise_database_url, testing_config
 from app.extensions import db, limiter
 from app.models import Article, Comment, CommentStatus, Role, User
 from app.services import accounts, articles, quotas, settings
+from bench.stack import CSRF_RE, FORM_TOKEN_RE
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
 ARTICLE_SLUG = "raqqa-al-mayadeen"
@@ -188,10 +188,6 @@ def app(
 @pytest.fixture
 def client(app: Flask) -> FlaskClient:
     return app.test_client()
-
-
-CSRF_RE = re.compile(r'<input[^>]*name="csrf_token"[^>]*value="([^"]+)"')
-FORM_TOKEN_RE = re.compile(r'name="form_token" type="hidden" value="([^"]+)"')
 
 
 def csrf_token(client: FlaskClient, url: str = ARTICLE_URL) -> str:

@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from app import charts, labels, policy
+from app import charts, labels, policy, scoring
 from app.admin import bp
 from app.auth.access import role_required
 from app.converters import as_count, as_id
@@ -29,7 +29,7 @@ def _common() -> dict[str, Any]:
         "queues": moderation.QUEUES,
         "category_label": labels.category_label,
         "reason_text": lambda r: labels.reason_text(policy.Reason(**r)),
-        "scorer": current_app.extensions["scoring"].status(),
+        "scorer": scoring.backend().status(),
     }
 
 

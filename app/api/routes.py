@@ -4,6 +4,7 @@ from flask import Response, current_app, jsonify, request
 
 from app.api import bp
 from app.extensions import csrf, db
+from app.scoring import backend as scoring_backend
 from app.services import scoring
 
 
@@ -16,8 +17,7 @@ def healthz() -> tuple[Response, int]:
 
     200: the site can take and score comments. 503: the database does not answer, or the
     model failed to load (comments are then kept and held for moderators)."""
-    backend = current_app.extensions["scoring"]
-    backend.start()
+    backend = scoring_backend()
     database: dict[str, object]
     try:
         database = {"ok": True, "awaiting_score": scoring.awaiting_count()}
@@ -68,7 +68,7 @@ def metrics() -> Response:
 
     if not (_scraper_token_ok() or has_role(current_user, Role.MODERATOR)):
         abort(403, description="Les métriques sont réservées à l’équipe et à sa sonde.")
-    backend = current_app.extensions["scoring"]
+    backend = scoring_backend()
     gauges = {
         "moderation_queue_depth": (
             "Comments awaiting a score (read from the database at scrape time).",

@@ -167,7 +167,7 @@ def decide(comment_id: int) -> Response | tuple[Response, int]:
         return _answer(back, error.message, "error", 422)
     message = (
         _("Commentaire n° %(id)s approuvé et publié.", id=comment_id)
-        if decided.status == "published"
+        if decided.status == CommentStatus.PUBLISHED
         else _("Commentaire n° %(id)s rejeté.", id=comment_id)
     )
     return _answer(back, message, "success", 200, comment_status=decided.status)

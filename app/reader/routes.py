@@ -81,19 +81,9 @@ def post_comment(slug: str) -> Response | tuple[str, int]:
     form = CommentForm()
     if not form.validate_on_submit():
         return _render_article(article, form), 422
-    if current_user.is_authenticated:
-        author = comment_service.Author(
-            name=current_user.display_name, email=current_user.email, user=current_user
-        )
-    elif not settings.get("guests_allowed"):
-        form.form_errors.append("Connectez-vous ou créez un compte pour publier un commentaire.")
-        return _render_article(article, form), 403
-    else:
-        session.permanent = True
-        token = session.setdefault("guest_token", secrets.token_urlsafe(24))
-        author = comment_service.Author(
-            name=form.name.data, email=form.email.data, guest_token=token
-        )
+    user = current_user if current_user.is_authenticated else None
+    token = None if user else session.get("guest_token") or secrets.token_urlsafe(24)
+    author = comment_service.Author.of(user, form.name.data, form.email.data, token)
     try:
         result = comment_service.submit_comment(
             article,
@@ -114,10 +104,12 @@ def post_comment(slug: str) -> Response | tuple[str, int]:
             return _render_article(article, form), 422
         form.form_errors.append(error.message)
         return _render_article(article, form), 403
-    if result.duplicate and first_visit and author.user is None and result.comment.guest_token:
-        # A first visit's form sent twice at once (each copy minted its own guest token): this
-        # browser, which holds the page's one-time form token, sent the stored copy.
-        session["guest_token"] = result.comment.guest_token
+    if user is None:
+        session.permanent = True
+        if first_visit:
+            # A first visit's form sent twice at once (each copy minted its own guest token):
+            # this browser, which holds the page's one-time form token, sent the stored copy.
+            session["guest_token"] = result.comment.guest_token or token
     return _after_submit(article, result.comment, result.duplicate)
 
 
@@ -230,18 +222,11 @@ def _render_article(
     page = request.args.get("page", 1, type=as_id)
     threads = comment_service.thread_page(article, _viewer(), newest_first=SORTS[sort], page=page)
     reply_target = None
-    if form.parent:
-        reply_target = comment_service.find_own_comment(form.parent, _viewer())
-        if (
-            reply_target is None
-            or reply_target.article_id != article.id
-            or not reply_target.is_published
-        ):
-            if not form.parent_id.errors:
-                form.parent_id.errors = [
-                    "Le commentaire auquel vous répondez n’existe pas ou n’est pas publié."
-                ]
-            reply_target = None
+    try:
+        reply_target = comment_service.reply_target(article, form.parent)
+    except comment_service.CommentError as error:
+        if not form.parent_id.errors:
+            form.parent_id.errors = [error.message]
     asked = request.args.get("commentaire", type=as_id)
     if nudged is None and asked:
         own = comment_service.find_own_comment(asked, _viewer())
@@ -282,9 +267,9 @@ def report(slug: str, comment_id: int) -> Response | str | tuple[str, int]:
     """« Signaler »: one report per reader (or session) per comment. 303 back to the comment;
     422 without a reason; 404 for a comment that is not published."""
     article = _article_or_404(slug)
-    comment = db.session.get(Comment, comment_id)
-    if comment is None or comment.article_id != article.id or not comment.is_published:
-        abort(404, description="Ce commentaire n’existe pas ou n’est pas publié.")
+    comment = moderation.reportable(article, comment_id)
+    if comment is None:
+        abort(404, description=moderation.NOT_REPORTABLE)
     form = ReportForm()
     if form.validate_on_submit():
         user = current_user if current_user.is_authenticated else None
@@ -301,6 +286,8 @@ def report(slug: str, comment_id: int) -> Response | str | tuple[str, int]:
             )
         except quotas.QuotaExceeded as exceeded:
             _too_many(exceeded, "Vous avez envoyé trop de signalements en peu de temps.")
+        except moderation.ModerationError as error:  # held or rejected since the form was shown
+            abort(404, description=error.message)
         flash(
             "Merci : votre signalement a été transmis à l’équipe de modération."
             if added

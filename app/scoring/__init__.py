@@ -1,7 +1,8 @@
 """Toxicity scoring: a small interface, and a registry of runtimes that implement it.
 
-Nothing here imports Flask, torch, transformers or detoxify: importing ``app.scoring`` is cheap and
-has no side effects. A runtime is looked up by name (like Redash's query runners)::
+Nothing here imports Flask (but :func:`backend`, when called), torch, transformers or detoxify:
+importing ``app.scoring`` is cheap and has no side effects. A runtime is looked up by name (like
+Redash's query runners)::
 
     scorer = get_scorer(ScorerSettings(model="multilingual"), runtime="torch")
     scorer.load()                       # may take a while; raises ScoringUnavailable
@@ -18,19 +19,24 @@ alike (:mod:`app.scoring.base`); other runtimes call :func:`register` with a fac
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    from app.metrics import Metrics
 
 __all__ = [
     "DEFAULT_RUNTIME",
     "STATES",
     "ScoreResult",
     "Scorer",
+    "ScoringBackend",
     "ScorerFactory",
     "ScorerSettings",
     "ScoringUnavailable",
     "available_runtimes",
+    "backend",
     "get_scorer",
     "register",
 ]
@@ -182,6 +188,56 @@ class Scorer(Protocol):
     def error(self) -> str | None:
         """Why the last load failed (human-readable), or None."""
         ...
+
+
+class ScoringBackend(Protocol):
+    """Where comments go to be scored, as the web process sees it: the thread backend
+    (:class:`app.worker.ScoringWorker`) or Celery's (:class:`app.tasks.CeleryScoring`).
+
+    One per app, built by ``create_app`` and reached through :func:`backend`."""
+
+    metrics: Metrics
+    """The app's Prometheus metrics (the readers' waits are observed here)."""
+
+    def start(self) -> None:
+        """Start whatever scores in this process (idempotent); called before each request."""
+        ...
+
+    def stop(self, timeout: float = 10) -> None:
+        """Stop it, waiting at most `timeout` seconds."""
+        ...
+
+    def enqueue(self, comment_ids: Iterable[int]) -> bool:
+        """Ask for these comments to be scored; False when they could not be queued (they are
+        then already held for a moderator)."""
+        ...
+
+    def wait(self, comment_id: int, timeout: float) -> bool:
+        """Block until this comment has been dealt with, or `timeout`; True if it was."""
+        ...
+
+    def problem(self) -> str | None:
+        """Why comments cannot be scored now (shown to staff), or None."""
+        ...
+
+    def status(self) -> dict[str, Any]:
+        """The backend and the model's state, for /healthz and the admin pages."""
+        ...
+
+    def gauges(self) -> dict[str, tuple[str, float]]:
+        """Extra gauges for /metrics: name -> (help, value)."""
+        ...
+
+
+_BACKEND_KEY = "scoring"  # in app.extensions
+
+
+def backend() -> ScoringBackend:
+    """The current app's scoring backend (needs an app context)."""
+    from flask import current_app  # not at import: importing app.scoring stays Flask-free
+
+    found: ScoringBackend = current_app.extensions[_BACKEND_KEY]
+    return found
 
 
 ScorerFactory = Callable[[ScorerSettings], Scorer]

@@ -13,16 +13,14 @@ from app.converters import parse_count, parse_id
 from app.extensions import db
 from app.models import Role, User
 from app.services import quotas
+from app.services.errors import ServiceError
 from app.validators import name_problem
 
 TAKEN = "Un compte existe déjà avec cette adresse de messagerie."
 
 
-class AccountError(Exception):
-    def __init__(self, field: str | None, message: str) -> None:
-        super().__init__(message)
-        self.field = field
-        self.message = message
+class AccountError(ServiceError):
+    """An account refused (address taken, bad name or password)."""
 
 
 def find_by_email(email: str) -> User | None:

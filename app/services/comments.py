@@ -14,21 +14,17 @@ from sqlalchemy import and_, false, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.elements import ColumnElement
 
-from app import labels, policy
+from app import labels, policy, scoring
 from app.actions import AuditAction
 from app.extensions import db
 from app.models import Article, Comment, CommentScore, CommentStatus, User, utcnow
 from app.services import accounts, audit, decisions, quotas, readers, settings, transitions
+from app.services.errors import ServiceError
 from app.wordlists import stored_match
 
 
-class CommentError(Exception):
+class CommentError(ServiceError):
     """A submission refused by a business rule; `field` names the form field it concerns."""
-
-    def __init__(self, field: str | None, message: str) -> None:
-        super().__init__(message)
-        self.field = field
-        self.message = message
 
 
 @dataclass(frozen=True)
@@ -40,13 +36,35 @@ class Author:
     user: User | None = None
     guest_token: str | None = None
 
+    @classmethod
+    def of(
+        cls,
+        user: User | None,
+        name: str | None = None,
+        email: str | None = None,
+        guest_token: str | None = None,
+    ) -> Author:
+        """A signed-in reader (posting under their account's name and address), or else the
+        guest who typed `name` and `email` in the session holding `guest_token`."""
+        if user is not None:
+            return cls(name=user.display_name, email=user.email, user=user)
+        return cls(name=name or "", email=email or "", guest_token=guest_token)
+
     @property
     def identity(self) -> str:
-        """Who this is for quotas and idempotency: an account, or a guest's typed address
-        (a different identity from any account's, even with the same address)."""
-        if self.user:
-            return f"user:{self.user.id}"
-        return f"guest:{self.email.strip().lower()}"
+        return identity(self.user.id if self.user else None, self.email)
+
+
+def identity(user_id: int | None, email: str) -> str:
+    """Who posts, for quotas and idempotency: an account, or a guest's typed address (a
+    different identity from any account's, even with the same address)."""
+    if user_id is not None:
+        return f"user:{user_id}"
+    return f"guest:{email.strip().lower()}"
+
+
+GUESTS_REFUSED = "Connectez-vous ou créez un compte pour publier un commentaire."
+REPLY_REFUSED = "Le commentaire auquel vous répondez n’existe pas ou n’est pas publié."
 
 
 @dataclass(frozen=True)
@@ -101,11 +119,16 @@ def submit_comment(
     bounded time for the decision (`SCORING_WAIT_SECONDS`); past that it stays pending and the
     author's page learns the outcome later.
 
-    Raises CommentError for comments closed, a bad parent; quotas.QuotaExceeded past the
+    Raises CommentError for a guest where only accounts may post, comments closed, a reader
+    under a sanction, a bad parent (see reply_target); quotas.QuotaExceeded past the
     posting limit (per reader and per network `address`); returns the existing comment when
     the same author sent the same text to the same article within the duplicate window, or
     the same form twice (a duplicate takes nothing from the posting limit).
     """
+    from app.services import settings
+
+    if author.user is None and not settings.get("guests_allowed"):
+        raise CommentError(None, GUESTS_REFUSED)
     if not article.accepting_comments:
         raise CommentError(None, "Les commentaires sont fermés pour cet article.")
     if author.user is None and accounts.find_by_email(author.email) is not None:
@@ -117,7 +140,7 @@ def submit_comment(
     )
     if refusal:
         raise CommentError(None, refusal)
-    parent = _reply_target(article, parent_id)
+    parent = reply_target(article, parent_id)
     digest = body_hash(body)
     # The one-time form token is secret to the page it was served on: the same form sent twice
     # (a double click, even before the guest's first cookie) can be stored only once, and the
@@ -178,7 +201,7 @@ def submit_comment(
 
 def score_and_wait(comment: Comment) -> None:
     """Queue the comment for the scoring worker and wait, bounded, for its decision."""
-    backend = current_app.extensions["scoring"]
+    backend = scoring.backend()
     comment_id = comment.id
     # End the transaction that reading the id may have begun: a request must not hold a pooled
     # database connection while it waits for the model (32 waiting readers exhausted the pool).
@@ -224,8 +247,7 @@ def revise(comment: Comment, body: str, address: str | None = None) -> None:
     time."""
     if comment.revisions >= Comment.MAX_REVISIONS:
         raise CommentError(None, _revisions_spent())
-    identity = f"user:{comment.user_id}" if comment.user_id else f"guest:{comment.author_email}"
-    hits = quotas.take_post(identity, address)
+    hits = quotas.take_post(identity(comment.user_id, comment.author_email), address)
     try:
         _leave_nudge(
             comment,
@@ -279,15 +301,19 @@ def _leave_nudge(
     db.session.commit()
 
 
-def _reply_target(article: Article, parent_id: int | None) -> Comment | None:
+def reply_target(article: Article, parent_id: int | None) -> Comment | None:
+    """The comment a reply answers: a published comment of this article that is not hidden
+    (CommentError on `parent_id` else); None for a top-level comment."""
     if parent_id is None:
         return None
     parent = db.session.get(Comment, parent_id)
-    if parent is None or parent.article_id != article.id or not parent.is_published:
-        raise CommentError(
-            "parent_id",
-            "Le commentaire auquel vous répondez n’existe pas ou n’est pas publié.",
-        )
+    if (
+        parent is None
+        or parent.article_id != article.id
+        or not parent.is_published
+        or parent.hidden
+    ):
+        raise CommentError("parent_id", REPLY_REFUSED)
     return parent
 
 

@@ -23,11 +23,13 @@ from app.models import (
     CommentScore,
     CommentStatus,
     ModerationAction,
+    ReportReason,
     User,
     as_utc,
     utcnow,
 )
 from app.services import audit, quotas, settings, transitions
+from app.services.errors import ServiceError
 
 PER_PAGE = 25
 
@@ -60,13 +62,14 @@ REJECT_REASONS = {
     "autre": "autre motif",
 }
 
-REPORT_REASONS = {
-    "insulte": "Insulte",
-    "haine": "Haine",
-    "menace": "Menace",
-    "spam": "Spam",
-    "hors_sujet": "Hors sujet",
-    "autre": "Autre",
+# Why a reader reports a comment: the codes are ReportReason's, the labels shown here.
+REPORT_REASONS: dict[str, str] = {
+    ReportReason.INSULTE: "Insulte",
+    ReportReason.HAINE: "Haine",
+    ReportReason.MENACE: "Menace",
+    ReportReason.SPAM: "Spam",
+    ReportReason.HORS_SUJET: "Hors sujet",
+    ReportReason.AUTRE: "Autre",
 }
 
 
@@ -79,11 +82,8 @@ class Conflict(Exception):
         self.message = message
 
 
-class ModerationError(Exception):
-    def __init__(self, field: str | None, message: str) -> None:
-        super().__init__(message)
-        self.field = field
-        self.message = message
+class ModerationError(ServiceError):
+    """A moderator's action refused (bad action or reason, comment not reported)."""
 
 
 @dataclass(frozen=True)
@@ -524,6 +524,17 @@ def is_burst(times: Sequence[datetime]) -> bool:
     )
 
 
+NOT_REPORTABLE = "Ce commentaire n’existe pas ou n’est pas publié."
+
+
+def reportable(article: Article, comment_id: int) -> Comment | None:
+    """The comment of this article a reader may report (a published one), or None."""
+    comment = db.session.get(Comment, comment_id)
+    if comment is None or comment.article_id != article.id or not comment.is_published:
+        return None
+    return comment
+
+
 def report(
     comment: Comment,
     reporter_key: str,
@@ -533,7 +544,8 @@ def report(
     guest_token: str | None = None,
     address: str | None = None,
 ) -> bool:
-    """A reader reports a published comment. Returns False when they had already reported it
+    """A reader reports a published comment (ModerationError for another, or without a
+    reason). Returns False when they had already reported it
     (that takes nothing from their quota); raises quotas.QuotaExceeded past the reporting
     limits (per reader or session, and per network `address`).
 
@@ -541,8 +553,8 @@ def report(
     if the site says so, is hidden until a moderator decides)."""
     if reason not in REPORT_REASONS:
         raise ModerationError("reason", "Choisissez la raison du signalement.")
-    if comment.status != CommentStatus.PUBLISHED:
-        raise ModerationError(None, "Ce commentaire n’est pas publié.")
+    if reportable(comment.article, comment.id) is None:
+        raise ModerationError(None, NOT_REPORTABLE)
     weight = report_weight(user, guest_token)
     db.session.add(
         CommentReport(

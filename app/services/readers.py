@@ -16,8 +16,9 @@ from sqlalchemy.sql.elements import ColumnElement
 from app import formatting
 from app.actions import AuditAction
 from app.extensions import db, rowcount
-from app.models import ReaderRestriction, User, utcnow
+from app.models import ReaderRestriction, RestrictionKind, User, utcnow
 from app.services import audit
+from app.services.errors import ServiceError
 
 
 @dataclass(frozen=True)
@@ -45,18 +46,15 @@ class Reader:
         return and_(ReaderRestriction.email == self.email, ReaderRestriction.user_id.is_(None))
 
 
-KIND_LABELS = {
-    "ban": "banni",
-    "suspend": "suspendu",
-    "premoderate": "toujours pré-modéré",
+KIND_LABELS: dict[str, str] = {
+    RestrictionKind.BAN: "banni",
+    RestrictionKind.SUSPEND: "suspendu",
+    RestrictionKind.PREMODERATE: "toujours pré-modéré",
 }
 
 
-class RestrictionError(Exception):
-    def __init__(self, field: str | None, message: str) -> None:
-        super().__init__(message)
-        self.field = field
-        self.message = message
+class RestrictionError(ServiceError):
+    """A sanction refused (no kind, reason or duration)."""
 
 
 def account(user_id: int) -> Reader | None:
@@ -86,12 +84,12 @@ def active_restrictions(reader: Reader) -> list[ReaderRestriction]:
 def posting_refusal(reader: Reader) -> str | None:
     """Why this reader may not post now (in French), or None."""
     for restriction in active_restrictions(reader):
-        if restriction.kind == "ban":
+        if restriction.kind == RestrictionKind.BAN:
             return (
                 "Votre compte n’est plus autorisé à publier de commentaires sur ce site "
                 f"(motif : {restriction.reason})."
             )
-        if restriction.kind == "suspend" and restriction.until is not None:
+        if restriction.kind == RestrictionKind.SUSPEND and restriction.until is not None:
             until = formatting.when(restriction.until, reader=True)
             return (
                 "Vous ne pouvez pas publier de commentaire pour le moment : votre participation "
@@ -108,7 +106,7 @@ def premoderated(wanted: Iterable[Reader]) -> set[Reader]:
     rows = db.session.execute(
         select(ReaderRestriction.email, ReaderRestriction.user_id).where(
             or_(*(reader.restrictions() for reader in wanted)),
-            ReaderRestriction.kind == "premoderate",
+            ReaderRestriction.kind == RestrictionKind.PREMODERATE,
             *_active(),
         )
     )
@@ -125,14 +123,15 @@ def restrict(
     user_id: int | None = None,
 ) -> ReaderRestriction:
     """Sanction the guests who type `email`, or, with `user_id`, that account only."""
-    if kind not in ReaderRestriction.KINDS:
+    if kind not in set(RestrictionKind):
         raise RestrictionError("kind", "Choisissez une sanction.")
+    kind = RestrictionKind(kind)
     if not reason.strip():
         raise RestrictionError("reason", "Indiquez le motif de la sanction.")
-    if kind == "suspend" and (days is None or not 1 <= days <= 3650):
+    if kind == RestrictionKind.SUSPEND and (days is None or not 1 <= days <= 3650):
         raise RestrictionError("days", "Indiquez une durée de suspension entre 1 et 3650 jours.")
     email = email.strip().lower()
-    until = utcnow() + timedelta(days=days) if kind == "suspend" and days else None
+    until = utcnow() + timedelta(days=days) if kind == RestrictionKind.SUSPEND and days else None
     if user_id is not None:
         account = db.session.get(User, user_id)
         if account is None:
@@ -147,7 +146,7 @@ def restrict(
         created_by_id=by.id,
     )
     db.session.add(restriction)
-    detail = f" pour {days} jours" if kind == "suspend" else ""
+    detail = f" pour {days} jours" if kind == RestrictionKind.SUSPEND else ""
     audit.record(
         AuditAction.sanction(kind),
         actor=by,

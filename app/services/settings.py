@@ -12,6 +12,7 @@ from app.extensions import db
 from app.models import CategoryThreshold, SettingChange, SiteSetting, User
 from app.policy import Threshold
 from app.rules import Rules
+from app.services.errors import ServiceError
 from app.wordlists import WordLists
 
 # The defaults a new site starts with (the initial data migration stores the same values).
@@ -61,13 +62,8 @@ CHOICES: dict[str, tuple[str, ...]] = {
 }
 
 
-class SettingsError(Exception):
+class SettingsError(ServiceError):
     """A value an admin entered is refused; `field` names the field, the message is French."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
-        self.message = message
 
 
 def category_thresholds() -> dict[str, CategoryThreshold]:

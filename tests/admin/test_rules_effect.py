@@ -62,6 +62,9 @@ def test_guests_may_be_required_to_sign_in(app, client, reader):
     assert "Connectez-vous ou créez un compte pour publier un commentaire." in (
         response.get_data(as_text=True)
     )
+    assert comments_in_db() == []  # nothing stored, not even as pending
+    with client.session_transaction() as cookie:
+        assert "guest_token" not in cookie  # a refused guest is given no guest identity
     make_user(email="abonne@example.fr")
     login(client, "abonne@example.fr")
     assert reader.post(body="Abonné", name=None, email=None).status_code == 303

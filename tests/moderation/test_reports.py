@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 import pytest
+import sqlalchemy as sa
 
 from app.extensions import db
 from app.models import Comment, CommentReport
@@ -67,6 +68,21 @@ def test_only_published_comments_can_be_reported(client, article):
 
     comment = add_comment(article, "Tenu", status=CommentStatus.HELD)
     assert client.get(f"{ARTICLE_URL}/commentaires/{comment.id}/signaler").status_code == 404
+
+
+def test_a_comment_held_after_its_report_form_was_shown_is_not_reported(client, article):
+    """The form was served while the comment was published; a moderator held it meanwhile."""
+    from app.models import CommentStatus
+
+    comment = add_comment(article, "Bientôt tenu")
+    url = f"{ARTICLE_URL}/commentaires/{comment.id}/signaler"
+    csrf = CSRF_RE.search(client.get(url).get_data(as_text=True)).group(1)
+    comment.status = CommentStatus.HELD
+    db.session.commit()
+    response = client.post(url, data={"csrf_token": csrf, "reason": "insulte", "note": ""})
+    assert response.status_code == 404
+    assert "Ce commentaire n’existe pas ou n’est pas publié." in response.get_data(as_text=True)
+    assert db.session.scalars(sa.select(CommentReport)).all() == []
 
 
 def _reports_from_readers(app, comment, count):

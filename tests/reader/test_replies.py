@@ -65,6 +65,16 @@ def test_reply_to_missing_or_unpublished_comment_is_refused(client, reader, arti
     assert len(comments_in_db()) == 1
 
 
+def test_reply_to_a_hidden_comment_is_refused_as_the_page_shows_it(client, reader, article):
+    hidden = add_comment(article, "Signalé et masqué", hidden=True)
+    page = client.get(f"{ARTICLE_URL}?repondre={hidden.id}").get_data(as_text=True)
+    assert "Le commentaire auquel vous répondez n’existe pas ou n’est pas publié." in page
+    response = reader.post(body="Réponse au masqué", parent_id=hidden.id)
+    assert response.status_code == 422
+    assert "Le commentaire auquel vous répondez n’existe pas" in response.get_data(as_text=True)
+    assert [c.body for c in comments_in_db()] == ["Signalé et masqué"]
+
+
 def test_reply_to_a_comment_of_another_article_is_refused(app, reader, article):
     from app.extensions import db
     from app.models import Article

@@ -113,6 +113,19 @@ def test_register_a_runtime(monkeypatch: pytest.MonkeyPatch) -> None:
     assert available_runtimes() == ["onnx", "remote", "torch"]
 
 
+def test_the_settings_accept_every_registered_runtime(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from app.config import ConfigError, load_config
+
+    monkeypatch.setattr(scoring, "_registry", dict(scoring._registry))
+    with pytest.raises(ConfigError, match="DETOXIFY_RUNTIME must be one of onnx, torch"):
+        load_config(str(tmp_path), environ={"DETOXIFY_RUNTIME": "remote"})
+    register("remote", lambda settings: DetoxifyScorer(settings))
+    config = load_config(str(tmp_path), environ={"DETOXIFY_RUNTIME": "remote"})
+    assert config["DETOXIFY_RUNTIME"] == "remote"
+
+
 def test_settings_from_config() -> None:
     settings = ScorerSettings.from_config(
         {
@@ -732,3 +745,37 @@ def test_concurrent_scoring(make_scorer: MakeScorer, word_ckpt: TinyCheckpoint) 
     with ThreadPoolExecutor(max_workers=8) as pool:
         assert all(pool.map(run, jobs))
     assert scorer.state == "ready"
+
+
+def test_window_and_batch_sizes_are_read_from_the_environment(
+    word_ckpt: TinyCheckpoint, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """DETOXIFY_WINDOW_TOKENS, _WINDOW_STRIDE and _MAX_BATCH, set as a deployment sets them,
+    change the windows and forward passes the model sees."""
+    from app import scorer_settings
+    from app.config import load_config
+
+    def passes(environ: dict[str, str], texts: list[str]) -> list[tuple[int, ...]]:
+        base = {"DETOXIFY_CHECKPOINT": str(word_ckpt.checkpoint)}
+        base["DETOXIFY_HF_CONFIG"] = str(word_ckpt.hf_config)
+        config = load_config(str(tmp_path), environ={**base, **environ})
+        scorer = get_scorer(scorer_settings(config))
+        scorer.load()
+        model = scorer._loaded.model  # type: ignore[attr-defined]
+        shapes: list[tuple[int, ...]] = []
+        forward = model.forward
+
+        def spy(**inputs: Any) -> Any:
+            shapes.append(tuple(inputs["input_ids"].shape))
+            return forward(**inputs)
+
+        monkeypatch.setattr(model, "forward", spy)
+        scorer.score(texts)
+        return shapes
+
+    assert passes({}, [words(40)]) == [(1, 42)]  # one window: the whole text
+    # 40 tokens in windows of 16 (14 without the special tokens) sharing 4: four windows.
+    windowed = {"DETOXIFY_WINDOW_TOKENS": "16", "DETOXIFY_WINDOW_STRIDE": "4"}
+    assert window_spans(40, 14, 4) == [(0, 14), (10, 24), (20, 34), (30, 40)]
+    assert passes(windowed, [words(40)]) == [(4, 16)]
+    assert passes({"DETOXIFY_MAX_BATCH": "4"}, ["hello"] * 10) == [(4, 3), (4, 3), (2, 3)]

@@ -14,8 +14,8 @@ import sqlalchemy as sa
 from app.extensions import db
 from app.models import Comment, CommentScore, CommentStatus, ModerationAction
 from app.tasks import SCORE_TASK, SWEEP_TASK
+from bench.stack import free_port
 from tests.conftest import ARTICLE_URL, login, make_user
-from tests.system.stack import free_port
 
 LIVE_REDIS = "redis://127.0.0.1:6379/13"
 

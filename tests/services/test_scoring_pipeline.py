@@ -162,6 +162,7 @@ def test_two_workers_never_decide_the_same_comment_twice(app, article, database_
     workers = [app.extensions["scoring"], other.extensions["scoring"]]
     try:
         for worker in workers:  # both "processes" see every comment at once
+            worker.start()  # as their first request would
             worker.enqueue(ids)
         assert wait_until(lambda: len(decided) == 30)
         time.sleep(0.2)
@@ -248,6 +249,7 @@ def test_failed_comment_is_decided_when_the_model_comes_back(app, article, broke
     db.session.commit()
     due = scoring.sweep()
     assert due == ids
+    app.extensions["scoring"].start()  # as the first request would
     app.extensions["scoring"].enqueue(due)
     assert wait_until(lambda: all(not c.awaiting_score for c in comments_in_db()))
     assert {c.status for c in comments_in_db()} == {CommentStatus.PUBLISHED}

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
+from bench.stack import Stack
 from tests.conftest import TEST_DATABASE_URL, postgres_schema_url
-from tests.system.stack import Stack
 
 pytestmark = pytest.mark.system
 

@@ -16,8 +16,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from bench.stack import ARTICLE, METRICS_TOKEN, Stack, children, wait_until
 from tests.conftest import TEST_DATABASE_URL
-from tests.system.stack import ARTICLE, METRICS_TOKEN, Stack, children, wait_until
 
 pytestmark = pytest.mark.system
 

@@ -3,8 +3,11 @@ gunicorn with two web processes, Celery workers and Celery beat, all on one data
 
 Every process runs the commands the README gives an operator (`flask db upgrade`, `seed`,
 `gunicorn wsgi:app`, `celery --app wsgi:celery_app worker|beat`); only the environment is
-the test's. Readers are plain HTTP clients (urllib) that load the article page and post the
+the caller's. Readers are plain HTTP clients (urllib) that load the article page and post the
 form as a browser does.
+
+Used by the system tests (tests/system) and by bench/production.py: it lives here, outside
+tests/, so that no benchmark imports test code; tests may import it as they import app/.
 """
 
 from __future__ import annotations
@@ -28,9 +31,10 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from tests.conftest import CSRF_RE, FORM_TOKEN_RE
-
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
+# What a browser reads from the article page's form (the tests read them the same way).
+CSRF_RE = re.compile(r'<input[^>]*name="csrf_token"[^>]*value="([^"]+)"')
+FORM_TOKEN_RE = re.compile(r'name="form_token" type="hidden" value="([^"]+)"')
 BIN = Path(sys.executable).parent
 ARTICLE = "/articles/raqqa-al-mayadeen"
 COMMENT_ID_RE = re.compile(r"(?:#c|commentaire=)(\d+)")
