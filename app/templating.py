@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from flask import Flask
-from flask_babel import get_locale, get_translations
+from flask_babel import force_locale, get_locale, get_translations
 from markupsafe import Markup, escape
 
 from app import formatting
@@ -28,6 +28,25 @@ def bdi(name: str | None) -> Markup:
     return Markup("<bdi>%s</bdi>") % (name or "")
 
 
+# What a scoring problem says, by kind (the text is a model's error, or the Celery backend's
+# French words): « missing » — no model on this machine (never downloaded, no network);
+# « queue » — the broker does not answer; « workers » — no scoring worker; else « failed ».
+_MISSING = re.compile(
+    r"download|urlopen|URLError|Errno -[23]|Name or service|is not a file|No such file|"
+    r"not found|does not exist",
+    re.IGNORECASE,
+)
+
+
+def problem_kind(problem: str) -> str:
+    """The kind of a scoring problem, for the staff banner's plain words."""
+    if "Redis" in problem or "file de scoring" in problem:
+        return "queue"
+    if "aucun worker" in problem:
+        return "workers"
+    return "missing" if _MISSING.search(problem) else "failed"
+
+
 def register(app: Flask) -> None:
     # Templates' ngettext follows the page's plural rule too (French: 0 is singular).
     app.jinja_env.install_gettext_callables(  # type: ignore[attr-defined]
@@ -42,13 +61,20 @@ def register(app: Flask) -> None:
 
     @app.context_processor
     def scoring_banner() -> dict[str, object]:
-        """Staff see why scoring is down, on every page, while it is."""
+        """Staff see why scoring is down, on every page, while it is: in plain words, with what
+        to do; admins also get the error itself."""
         from flask_login import current_user
 
         if not (current_user.is_authenticated and current_user.role in ("moderator", "admin")):
             return {}
-        problem = app.extensions["scoring"].problem()
-        return {"scoring_down": problem} if problem else {}
+        with force_locale("fr"):  # one spelling to recognise, whatever the staff's language
+            problem = app.extensions["scoring"].problem()
+        if not problem:
+            return {}
+        return {
+            "scoring_down": problem_kind(problem),
+            "scoring_error": problem if current_user.role == "admin" else None,
+        }
 
     @app.context_processor
     def locale() -> dict[str, object]:

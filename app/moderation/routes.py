@@ -24,6 +24,7 @@ from app import labels, policy
 from app.auth.access import role_required
 from app.converters import as_count, as_id, parse_count, parse_date, parse_id, safe_path
 from app.formatting import ngettext
+from app.labels import JOURNAL_ACTIONS, REASON_CODES
 from app.models import Comment, CommentStatus, Role
 from app.moderation import bp
 from app.services import moderation, readers, settings
@@ -82,30 +83,29 @@ def queue_news(queue: str) -> Response:
     return jsonify(counts=counts, new=new, message=message)
 
 
+def _admin() -> bool:
+    """Admins see the technical details (a model's error text); moderators plain words."""
+    return bool(current_user.is_authenticated and current_user.role == Role.ADMIN)
+
+
 def _card_context() -> dict[str, object]:
     return {
-        "reject_reasons": moderation.REJECT_REASONS,
-        "report_reasons": moderation.REPORT_REASONS,
-        "queues": moderation.QUEUES,
-        "sorts": moderation.SORTS,
+        "reject_reasons": labels.REJECT_REASONS,
+        "report_reasons": labels.REPORT_REASONS,
+        "queues": labels.QUEUES,
+        "sorts": labels.SORTS,
         "articles": moderation.articles(),
         "thresholds": settings.category_thresholds(),
         "reason_codes": REASON_CODES,
         "categories": labels.CATEGORY_LABELS,
-        "reason_text": lambda r: labels.reason_text(policy.Reason(**r)),
+        "reason_text": lambda r: labels.reason_text(policy.Reason(**r), technical=_admin()),
+        "why": lambda row: labels.action_reason(
+            row.action, row.reason, row.reason_code, row.details, technical=_admin()
+        ),
+        "actor_label": labels.actor_label,
         "category_label": labels.category_label,
-        "status_labels": moderation.STATUS_LABELS,
+        "status_labels": labels.STATUS_LABELS,
     }
-
-
-REASON_CODES = {
-    policy.CATEGORY_HOLD: "Seuil de modération dépassé",
-    policy.CATEGORY_REJECT: "Seuil de rejet dépassé",
-    policy.SCORING_UNAVAILABLE: "Notation indisponible",
-    policy.NUDGE_IGNORED: "Envoyé malgré l’invitation à reformuler",
-    policy.NUDGE: "Invitation à reformuler restée sans réponse",
-    policy.READER_PREMODERATED: "Lecteur en pré-modération",
-}
 
 
 @bp.get("/commentaires/<id:comment_id>")
@@ -220,7 +220,7 @@ def _answer(
     if _wants_json():
         body: dict[str, object] = {"message": message, "ok": status == 200}
         if comment_status:
-            body["status"] = _(moderation.STATUS_LABELS[comment_status])
+            body["status"] = str(labels.STATUS_LABELS[comment_status])
         return jsonify(body), status
     flash(message, category)
     return redirect(back, code=303)
@@ -261,7 +261,7 @@ def reader() -> str:
         active=readers.active_restrictions(who),
         journal=moderation.journal(reader_email=email, limit=50),
         counts=moderation.queue_counts(),
-        kinds=readers.KIND_LABELS,
+        kinds=labels.KIND_LABELS,
         **_card_context(),
     )
 
@@ -327,27 +327,6 @@ def journal() -> Response | str:
         actions=JOURNAL_ACTIONS,
         **_card_context(),
     )
-
-
-JOURNAL_ACTIONS = {
-    "submitted": "Envoyé",
-    "scored": "Noté par le modèle",
-    "scoring_failed": "Notation indisponible",
-    "scoring_timeout": "Notation trop longue",
-    "sent_anyway": "Envoyé malgré l’invitation",
-    "revised": "Reformulé",
-    "nudge_expired": "Invitation sans réponse",
-    "flagged": "Signalé par des lecteurs",
-    "approved": "Approuvé",
-    "reports_dismissed": "Conservé malgré les signalements",
-    "rejected": "Rejeté",
-    "reader_ban": "Lecteur banni",
-    "reader_suspend": "Lecteur suspendu",
-    "reader_premoderate": "Lecteur en pré-modération",
-    "reader_ban_lifted": "Bannissement levé",
-    "reader_suspend_lifted": "Suspension levée",
-    "reader_premoderate_lifted": "Pré-modération levée",
-}
 
 
 def _date(value: str | None) -> datetime | None:

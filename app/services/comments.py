@@ -210,7 +210,7 @@ def send_anyway(comment: Comment) -> None:
             "decided_at": utcnow(),
         },
         reason_code=policy.NUDGE_IGNORED,
-        reason=audit.reasons_text(r.as_dict() for r in verdict.reasons),
+        reasons=verdict.reasons,
     )
     db.session.refresh(comment)
 

@@ -15,6 +15,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from app import formatting
 from app.extensions import db, rowcount
+from app.labels import QUEUES, REJECT_REASONS, REPORT_REASONS, SORTS, STATUS_LABELS, french
 from app.models import (
     Article,
     Comment,
@@ -29,44 +30,6 @@ from app.models import (
 from app.services import audit, quotas, settings
 
 PER_PAGE = 25
-
-# Queue slug -> (French title, condition)
-QUEUES: dict[str, str] = {
-    "a-moderer": "À modérer",
-    "signales": "Signalés",
-    "rejetes": "Rejetés",
-    "approuves": "Approuvés",
-    "tous": "Tous",
-}
-
-SORTS = {
-    "recents": "Plus récents",
-    "anciens": "Plus anciens",
-    "toxiques": "Plus toxiques",
-    "attente": "Attente la plus longue",
-}
-
-# Reasons a moderator gives for a rejection; the label is shown to the comment's author.
-REJECT_REASONS = {
-    "insultes": "insultes ou attaques personnelles",
-    "haine": "propos haineux ou discriminatoires",
-    "menaces": "menaces",
-    "obscenite": "propos obscènes",
-    "spam": "spam ou publicité",
-    "hors_sujet": "hors sujet",
-    "desinformation": "fausses informations manifestes",
-    "vie_privee": "atteinte à la vie privée",
-    "autre": "autre motif",
-}
-
-REPORT_REASONS = {
-    "insulte": "Insulte",
-    "haine": "Haine",
-    "menace": "Menace",
-    "spam": "Spam",
-    "hors_sujet": "Hors sujet",
-    "autre": "Autre",
-}
 
 
 class Conflict(Exception):
@@ -311,7 +274,7 @@ def decide(
         raise ModerationError(None, _("Le commentaire n° %(id)s n’existe pas.", id=comment_id))
     before = comment.status
     to_status = CommentStatus.PUBLISHED if action == "approve" else CommentStatus.REJECTED
-    label = REJECT_REASONS[reason] if action == "reject" and reason is not None else None
+    label = french(REJECT_REASONS[reason]) if action == "reject" and reason is not None else None
     reader_reason = None if action == "approve" else f"Refusé par la modération : {label}."
     updated = db.session.execute(
         update(Comment)
@@ -384,7 +347,7 @@ def dismiss_reports(comment_id: int, version: int, actor: User, note: str | None
     ).all()
     db.session.execute(delete(CommentReport).where(CommentReport.comment_id == comment_id))
     by_reason = ", ".join(
-        f"{REPORT_REASONS.get(code, code)} ×{count}"
+        f"{french(REPORT_REASONS.get(code, code))} ×{count}"
         for code, count in sorted(Counter(reasons).items())
     )
     audit.record(
@@ -396,6 +359,7 @@ def dismiss_reports(comment_id: int, version: int, actor: User, note: str | None
         reason_code="reports",
         reason=f"Conservé : {_reports_dismissed(len(reasons))}"
         + (f" ({by_reason})" if by_reason else ""),
+        details={"reports": dict(Counter(reasons))},
         note=(note or "").strip() or None,
     )
     db.session.commit()
@@ -439,7 +403,7 @@ def _conflict_message(comment_id: int) -> str:
     )
     if comment is None:
         return _("Le commentaire n° %(id)s n’existe plus.", id=comment_id)
-    status = _(STATUS_LABELS.get(comment.status, comment.status))
+    status = str(STATUS_LABELS.get(comment.status, comment.status))
     if last is None:
         return _(
             "Le commentaire n° %(id)s a déjà été traité (statut actuel : %(status)s). "
@@ -455,15 +419,6 @@ def _conflict_message(comment_id: int) -> str:
         when=formatting.clock(last.created_at),
         status=status,
     )
-
-
-STATUS_LABELS: dict[str, str] = {
-    CommentStatus.PENDING: "en cours de notation",
-    CommentStatus.NUDGED: "en attente de l’auteur",
-    CommentStatus.PUBLISHED: "publié",
-    CommentStatus.HELD: "à modérer",
-    CommentStatus.REJECTED: "rejeté",
-}
 
 
 # What a report counts for towards the site's threshold: readers with a history of published
@@ -583,6 +538,7 @@ def _count_report(comment: Comment, weight: float) -> None:
             reason=f"{threshold} "
             + ("signalement de lecteur" if threshold < 2 else "signalements de lecteurs")
             + (" : masqué en attendant la modération" if hide else ""),
+            details={"reports": threshold, "hidden": hide},
         )
     db.session.commit()
 

@@ -149,7 +149,7 @@ def record_scores(
             from_status=before,
             to_status=STATUS_FOR_OUTCOME[verdict.outcome],
             reason_code=verdict.reasons[0].code if verdict.reasons else None,
-            reason=audit.reasons_text(r.as_dict() for r in verdict.reasons) or "Sous les seuils",
+            reasons=verdict.reasons,
         )
         decided.append(comment.id)
     db.session.commit()
@@ -241,7 +241,7 @@ def record_failure(claim: Claim, error: str) -> list[int]:
                     from_status=CommentStatus.PENDING,
                     to_status=CommentStatus.HELD,
                     reason_code=policy.SCORING_UNAVAILABLE,
-                    reason=audit.reasons_text(unavailable["reasons"]),
+                    reasons=unavailable["reasons"],
                 )
     db.session.commit()
     return held
@@ -263,7 +263,7 @@ def hold_unqueued(comment_ids: Sequence[int], error: str) -> int:
         now,
         action="scoring_failed",
         reason_code=policy.SCORING_UNAVAILABLE,
-        reason=audit.reasons_text(unavailable["reasons"]),
+        reasons=unavailable["reasons"],
     )
     db.session.commit()
     return held
@@ -319,7 +319,7 @@ def sweep() -> list[int]:
         now,
         action="scoring_timeout",
         reason_code=policy.SCORING_UNAVAILABLE,
-        reason=audit.reasons_text(unavailable["reasons"]),
+        reasons=unavailable["reasons"],
     )
     expired_nudges = _expire_nudges(now)
     db.session.commit()  # even when nothing changed: never leave a write transaction open

@@ -77,7 +77,17 @@ def test_invalid_thresholds_are_refused_and_named(app, admin_client, overrides, 
         ({"premoderate_first_n": "-1"}, "premoderate_first_n", "entre 0 et 1000"),
         ({"premoderate_first_n": "trois"}, "premoderate_first_n", "entre 0 et 1000"),
         ({"max_comment_length": "10"}, "max_comment_length", "entre 50 et 20000"),
-        ({"comment_rate_limit": "beaucoup"}, "comment_rate_limit", "« 5 per minute »"),
+        (
+            {"comment_rate_limit-count": "beaucoup"},
+            "comment_rate_limit",
+            "Limite de publication : indiquez un nombre entier entre 1 et",
+        ),
+        ({"comment_rate_limit-count": "0"}, "comment_rate_limit", "Limite de publication"),
+        (
+            {"comment_rate_limit-count": "5", "comment_rate_limit-period": "week"},
+            "comment_rate_limit",
+            "choisissez une période (minute, heure ou jour)",
+        ),
         ({"reports_threshold": "0"}, "reports_threshold", "entre 1 et 1000"),
     ],
 )
@@ -93,7 +103,8 @@ def test_history_restores_an_old_value(app, admin_client):
     post_form(admin_client, "/admin/seuils", threshold_form({"insult-hold": "0.7"}))
     change = db.session.query(SettingChange).one()
     page = admin_client.get("/admin/historique").get_data(as_text=True)
-    assert "threshold:insult" in page and "Chef Claire" in page
+    assert "Seuils : insultes" in page and "Chef Claire" in page
+    assert "modération 0,50 · rejet 0,90 · invitation" in page  # the value, in words
     token_page = admin_client.get("/admin/historique").get_data(as_text=True)
     response = admin_client.post(
         f"/admin/historique/{change.id}/restaurer",
@@ -104,3 +115,37 @@ def test_history_restores_an_old_value(app, admin_client):
     assert db.session.get(CategoryThreshold, "insult").hold == 0.5
     assert db.session.query(SettingChange).count() == 2  # the restore is a change too
     assert settings.thresholds()["insult"].hold == 0.5
+
+
+def test_the_rate_limit_is_a_number_and_a_period(app, admin_client):
+    page = admin_client.get("/admin/regles").get_data(as_text=True)
+    assert 'name="comment_rate_limit-count"' in page and 'type="text"' not in page
+    assert '<option value="minute" selected>par minute</option>' in page
+    assert '<option value="hour" >par heure</option>' in page
+    assert '<option value="day" >par jour</option>' in page
+    form = {"premoderate_first_n": "0", "reports_threshold": "3", "action": "enregistrer"}
+    response = post_form(admin_client, "/admin/regles", {
+        **form, "comment_rate_limit-count": "12", "comment_rate_limit-period": "hour"})  # fmt: skip
+    assert response.status_code == 303
+    assert settings.get("comment_rate_limit") == "12 per hour"  # as Flask-Limiter reads it
+    page = admin_client.get("/admin/regles").get_data(as_text=True)
+    assert 'name="comment_rate_limit-count" min="1" max="10000" value="12"' in page
+    assert '<option value="hour" selected>par heure</option>' in page
+    history = admin_client.get("/admin/historique").get_data(as_text=True)
+    assert "Limite de publication" in history and "12 par heure" in history
+    response = post_form(admin_client, "/admin/regles", {
+        **form, "comment_rate_limit-count": "", "comment_rate_limit-period": "hour"})  # fmt: skip
+    assert response.status_code == 303
+    assert settings.get("comment_rate_limit") is None  # empty: the server's limit applies
+
+
+def test_history_says_settings_in_words(app, admin_client):
+    form = {"premoderate_first_n": "0", "reports_threshold": "3", "action": "enregistrer"}
+    post_form(admin_client, "/admin/regles", {**form, "premoderate_links": "on"})
+    page = admin_client.get("/admin/historique").get_data(as_text=True)
+    row = page.split("Pré-modérer les commentaires contenant un lien</td>")[1].split("</tr>")[0]
+    assert "<td>non</td><td>oui</td>" in row
+    assert "premoderate_links" not in page and "false" not in page
+    page = admin_client.get("/admin/historique?lang=en").get_data(as_text=True)
+    assert "Pre-moderate comments containing a link</td>" in page
+    assert "<td>no</td><td>yes</td>" in page
