@@ -136,7 +136,12 @@ def test_the_rate_limit_is_a_number_and_a_period(app, admin_client):
     response = post_form(admin_client, "/admin/regles", {
         **form, "comment_rate_limit-count": "", "comment_rate_limit-period": "hour"})  # fmt: skip
     assert response.status_code == 303
-    assert settings.get("comment_rate_limit") is None  # empty: the server's limit applies
+    page = admin_client.get("/admin/regles").get_data(as_text=True)  # empty: the server's limit
+    assert 'name="comment_rate_limit-count" min="1" max="10000" value=""' in page
+    assert (
+        "the server’s limit" not in page
+        and "la limite du serveur s’applique (5 par minute)" in page
+    )
 
 
 def test_history_says_settings_in_words(app, admin_client):
