@@ -282,6 +282,11 @@ STORED_REASONS = (
 )
 
 
+# Messages a reader's page flashes (in French) that a staff page may show next, translated there
+# (base.html passes every flash through `_()`): signing in leads a moderator to their queue.
+CARRIED_FLASHES = (lazy_gettext("Vous êtes connecté."),)
+
+
 def _translated(text: str) -> str:
     """A stored French text: its translation when the catalog has it, else as stored."""
     return gettext(text) if text else ""

@@ -250,3 +250,26 @@ def test_moderators_read_plain_words_where_admins_get_the_error(staff_data, app)
         page = moderator.get(url).get_data(as_text=True)
         assert "Score indisponible : le modèle n’a pas pu noter ce commentaire" in page
         assert "Errno -2" not in page and "URLError" not in page, url
+
+
+class TestBannerInEnglish:
+    @pytest.fixture
+    def scorer(self, tmp_path):
+        from app.scoring import ScorerSettings, get_scorer
+
+        checkpoint = tmp_path / "broken.ckpt"
+        checkpoint.write_bytes(b"not a checkpoint")
+        return get_scorer(ScorerSettings(checkpoint=str(checkpoint)))
+
+    def test_the_scoring_banner_speaks_the_staff_language(self, app, reader):
+        reader.post(body="Un avis")  # makes the worker try the model
+        make_user(email="modo@example.fr", display_name="Modo Marie", role=Role.MODERATOR)
+        client = app.test_client()
+        login(client, "modo@example.fr")
+        page = client.get("/moderation/file/a-moderer?lang=en").get_data(as_text=True)
+        assert "Scoring unavailable." in page
+        assert "The scoring model could not be loaded." in page
+        assert "To do: an administrator" in page
+        assert "broken.ckpt" not in page
+        assert "You are signed in." in page  # the sign-in page's message, on a staff page
+        assert not french_on(page, ["Un avis", "Camille", "Le ministère de la Défense russe"])
