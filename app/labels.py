@@ -283,7 +283,7 @@ STORED_REASONS = (
 
 
 # Messages a reader's page flashes (in French) that a staff page may show next, translated there
-# (base.html passes every flash through `_()`): signing in leads a moderator to their queue.
+# (base.html passes every flash through `carried`): signing in leads a moderator to their queue.
 CARRIED_FLASHES = (lazy_gettext("Vous êtes connecté."),)
 
 

@@ -80,6 +80,9 @@ def register(app: Flask) -> None:
     def locale() -> dict[str, object]:
         return {"current_locale": str(get_locale() or "fr")}
 
+    # A flashed message in the page's language when the catalog has it (one flashed by a
+    # French-only page); never %-formatted, unlike the templates' `_()`.
+    app.jinja_env.globals["carried"] = lambda text: get_translations().ugettext(text)
     app.jinja_env.filters["paragraphs"] = paragraphs
     app.jinja_env.filters["bdi"] = bdi
     app.jinja_env.filters["date_fr"] = formatting.when  # the name predates English dates
