@@ -123,11 +123,12 @@ LANGUAGES = ("fr", "en")
 
 
 def select_locale() -> str:
-    """Readers' pages speak French. Staff pages: French first, English on request (`?lang=en`,
-    remembered in the session) or when the browser prefers it."""
-    from flask import request, session
+    """Readers' pages (and work outside a request: the worker, the CLI) speak French. Staff
+    pages: French first, English on request (`?lang=en`, remembered in the session) or when the
+    browser prefers it."""
+    from flask import has_request_context, request, session
 
-    if not request.path.startswith(STAFF_PREFIXES):
+    if not has_request_context() or not request.path.startswith(STAFF_PREFIXES):
         return "fr"
     asked = request.args.get("lang")
     if asked in LANGUAGES:

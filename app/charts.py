@@ -12,8 +12,9 @@ the drawing itself carries visible text labels and a legend.
   a fixed order, solid, dashed or dotted lines, and a legend showing each.
 * Sizes lie in the ``viewBox`` only: the svg has no width or height. Style it through its
   class, e.g. ``.chart { width: 100%; height: auto; }``.
-* Text is French by default (`DEFAULT_LABELS`); pass ``labels`` (any subset of the keys) to
-  translate. Every text and attribute value is escaped.
+* Text is `app.labels.CHART_LABELS` (French, or the staff member's language in a request);
+  pass ``labels`` (any subset of the keys) to change some. Every text and attribute value is
+  escaped.
 """
 
 from __future__ import annotations
@@ -25,48 +26,10 @@ from dataclasses import dataclass
 
 from markupsafe import Markup, escape
 
-DEFAULT_LABELS: dict[str, str] = {
-    # series
-    "approved": "Approuvés par les modérateurs",
-    "rejected": "Rejetés par les modérateurs",
-    "publish": "Publiés automatiquement",
-    "hold": "Mis en attente",
-    "reject": "Rejetés automatiquement",
-    "nudge": "En attente de l’auteur",
-    "pending": "En cours de notation",
-    # threshold lines
-    "hold_line": "Seuil de mise en attente",
-    "reject_line": "Seuil de rejet",
-    "suggested_line": "Seuil suggéré",
-    "target_line": "Objectif d’accord",
-    # curves
-    "agreement": "Accord avec les modérateurs",
-    "workload": "Part à modérer",
-    "false_publish": "Publiés à tort",
-    # axes
-    "score_axis": "Score du modèle",
-    "count_axis": "Nombre de commentaires",
-    "threshold_axis": "Seuil",
-    "share_axis": "Part des commentaires décidés",
-    # descriptions ({…} are filled in)
-    "desc_histogram": (
-        "Répartition des scores de 0 à 1 en {bins} tranches : {approved} commentaires "
-        "approuvés et {rejected} rejetés par les modérateurs."
-    ),
-    "desc_bin": "{range} : {approved} approuvés, {rejected} rejetés",
-    "desc_curve": (
-        "Selon le seuil, de 0 à 1 : accord avec les modérateurs, part des commentaires qui "
-        "iraient à un modérateur et part publiée à tort."
-    ),
-    "desc_point": "au seuil {threshold} : accord {agreement}, à modérer {workload}, "
-    "publiés à tort {false_publish}",
-    "no_data": "Aucune donnée.",
-    "list_separator": "\u00a0; ",
-    # number formatting
-    "decimal": ",",
-    "thousands": "\u202f",
-    "percent": "\u00a0%",
-}
+from app.labels import CHART_LABELS
+
+# French by default, or the staff member's language: the labels are `lazy_gettext`.
+DEFAULT_LABELS = CHART_LABELS
 
 WIDTH = 640  # every chart is this wide in its viewBox
 _FONT = 12
@@ -207,7 +170,10 @@ def histogram_svg(
             body.append(
                 _el(
                     "rect",
-                    _el("title", f"{span} : {text[key]} : {_int(counts[i], text)}"),
+                    _el(
+                        "title",
+                        f"{span}{text['colon']}{text[key]}{text['colon']}{_int(counts[i], text)}",
+                    ),
                     class_=f"chart-bar chart-bar--{key}",
                     x=plot.left + i * slot + gap + j * bar,
                     y=plot.bottom - height,
@@ -223,7 +189,7 @@ def histogram_svg(
                 value,
                 stroke,
                 f"chart-threshold chart-threshold--{key}",
-                f"{text[key + '_line']} : {_num(value, text)}",
+                f"{text[key + '_line']}{text['colon']}{_num(value, text)}",
             )
         )
 
@@ -236,7 +202,9 @@ def histogram_svg(
                 rejected=_int(sum(rejected), text),
             )
         ]
-        parts += [f"{text[key + '_line']} : {_num(value, text)}." for key, value, _ in lines]
+        parts += [
+            f"{text[key + '_line']}{text['colon']}{_num(value, text)}." for key, value, _ in lines
+        ]
         filled = [
             _format(
                 text["desc_bin"],
@@ -316,7 +284,7 @@ def curve_svg(
     body.append(
         _el(
             "line",
-            _el("title", f"{text['target_line']} : {_pct(target, text)}"),
+            _el("title", f"{text['target_line']}{text['colon']}{_pct(target, text)}"),
             class_="chart-target",
             x1=plot.left,
             x2=plot.right,
@@ -333,7 +301,7 @@ def curve_svg(
                 suggested,
                 _SUGGESTED_STROKE,
                 "chart-threshold chart-threshold--suggested",
-                f"{text['suggested_line']} : {_num(suggested, text)}",
+                f"{text['suggested_line']}{text['colon']}{_num(suggested, text)}",
             )
         )
         if chosen is not None:
@@ -341,7 +309,7 @@ def curve_svg(
                 body.append(
                     _el(
                         "circle",
-                        _el("title", f"{text[key]} : {_pct(chosen[index], text)}"),
+                        _el("title", f"{text[key]}{text['colon']}{_pct(chosen[index], text)}"),
                         class_=f"chart-marker chart-marker--{key}",
                         cx=plot.x(suggested),
                         cy=plot.y(chosen[index]),
@@ -355,9 +323,9 @@ def curve_svg(
         body.append(plot.message(text["no_data"]))
 
     if desc is None:
-        parts = [text["desc_curve"], f"{text['target_line']} : {_pct(target, text)}."]
+        parts = [text["desc_curve"], f"{text['target_line']}{text['colon']}{_pct(target, text)}."]
         if suggested is not None:
-            line = f"{text['suggested_line']} : {_num(suggested, text)}"
+            line = f"{text['suggested_line']}{text['colon']}{_num(suggested, text)}"
             if chosen is not None:
                 line += " — " + _describe_point(chosen, text)
             parts.append(line + ".")
@@ -411,7 +379,7 @@ def bars_svg(
         body.append(
             _el(
                 "rect",
-                _el("title", f"{label} : {_int(value, text)}"),
+                _el("title", f"{label}{text['colon']}{_int(value, text)}"),
                 class_="chart-bar",
                 x=bars_left,
                 y=y,
@@ -446,7 +414,9 @@ def bars_svg(
         )
     if desc is None:
         desc = (
-            text["list_separator"].join(f"{label} : {_int(value, text)}" for label, value in rows)
+            text["list_separator"].join(
+                f"{label}{text['colon']}{_int(value, text)}" for label, value in rows
+            )
             + "."
             if rows
             else text["no_data"]
@@ -498,7 +468,7 @@ def stacked_bars_svg(
             body.append(
                 _el(
                     "rect",
-                    _el("title", f"{day} — {_name(key, text)} : {_int(value, text)}"),
+                    _el("title", f"{day} — {_name(key, text)}{text['colon']}{_int(value, text)}"),
                     class_=f"chart-bar chart-bar--{fills[key].name}",
                     data_series=key,
                     x=x,
@@ -527,7 +497,7 @@ def stacked_bars_svg(
     if desc is None:
         desc = (
             text["list_separator"].join(
-                f"{day} : "
+                f"{day}{text['colon']}"
                 + ", ".join(f"{_name(key, text)} {_int(series[key][i], text)}" for key in keys)
                 for i, day in enumerate(days)
             )
@@ -845,7 +815,7 @@ def _describe_point(p: Sequence[float], text: Mapping[str, str]) -> str:
 
 
 def _labels(labels: Mapping[str, str] | None) -> dict[str, str]:
-    return {**DEFAULT_LABELS, **(labels or {})}
+    return {key: str(value) for key, value in {**DEFAULT_LABELS, **(labels or {})}.items()}
 
 
 def _name(key: str, text: Mapping[str, str]) -> str:

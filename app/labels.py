@@ -1,7 +1,23 @@
-"""Human words for machine codes: category names and decision reasons, in French."""
+"""Human words for machine codes, in one place: every label the staff pages show, as
+`lazy_gettext` (French msgids, rendered in the viewer's language when shown), and the
+decision reasons.
+
+Readers' pages are French whatever the request, and so is every text stored in the database
+(a comment's `status_reason`, an audit row's `reason`): build those with `french(...)`.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
+from typing import Any, TypeAlias
+
+from flask_babel import force_locale, gettext, lazy_gettext
+from flask_babel.speaklater import LazyString
+from markupsafe import Markup, escape
+
+from app import formatting
+from app.actions import AuditAction
+from app.models import CommentStatus, ReportReason, RestrictionKind
 from app.policy import (
     CATEGORY_HOLD,
     CATEGORY_REJECT,
@@ -14,29 +30,173 @@ from app.policy import (
     Verdict,
 )
 
-CATEGORY_LABELS = {
-    "toxicity": "propos toxiques",
-    "severe_toxicity": "propos gravement toxiques",
-    "obscene": "obscénités",
-    "identity_attack": "attaques contre une identité ou une origine",
-    "insult": "insultes",
-    "threat": "menaces",
-    "sexual_explicit": "propos sexuellement explicites",
+Label: TypeAlias = LazyString  # a label: shown in the language of the page it is rendered on
+
+# --- The moderators' workspace -------------------------------------------------------------
+
+QUEUES: dict[str, Label] = {
+    "a-moderer": lazy_gettext("À modérer"),
+    "signales": lazy_gettext("Signalés"),
+    "rejetes": lazy_gettext("Rejetés"),
+    "approuves": lazy_gettext("Approuvés"),
+    "tous": lazy_gettext("Tous"),
+}
+
+SORTS: dict[str, Label] = {
+    "recents": lazy_gettext("Plus récents"),
+    "anciens": lazy_gettext("Plus anciens"),
+    "toxiques": lazy_gettext("Plus toxiques"),
+    "attente": lazy_gettext("Attente la plus longue"),
+}
+
+# Reasons a moderator gives for a rejection; the label is shown to the comment's author
+# (in French: `french(REJECT_REASONS[code])`).
+REJECT_REASONS: dict[str, Label] = {
+    "insultes": lazy_gettext("insultes ou attaques personnelles"),
+    "haine": lazy_gettext("propos haineux ou discriminatoires"),
+    "menaces": lazy_gettext("menaces"),
+    "obscenite": lazy_gettext("propos obscènes"),
+    "spam": lazy_gettext("spam ou publicité"),
+    "hors_sujet": lazy_gettext("hors sujet"),
+    "desinformation": lazy_gettext("fausses informations manifestes"),
+    "vie_privee": lazy_gettext("atteinte à la vie privée"),
+    "autre": lazy_gettext("autre motif"),
+}
+
+# What a reader may report a comment for (the reader's form shows them in French).
+REPORT_REASONS: dict[str, Label] = {
+    ReportReason.INSULTE: lazy_gettext("Insulte"),
+    ReportReason.HAINE: lazy_gettext("Haine"),
+    ReportReason.MENACE: lazy_gettext("Menace"),
+    ReportReason.SPAM: lazy_gettext("Spam"),
+    ReportReason.HORS_SUJET: lazy_gettext("Hors sujet"),
+    ReportReason.AUTRE: lazy_gettext("Autre"),
+}
+
+STATUS_LABELS: dict[str, Label] = {
+    CommentStatus.PENDING: lazy_gettext("en cours de notation"),
+    CommentStatus.NUDGED: lazy_gettext("en attente de l’auteur"),
+    CommentStatus.PUBLISHED: lazy_gettext("publié"),
+    CommentStatus.HELD: lazy_gettext("à modérer"),
+    CommentStatus.REJECTED: lazy_gettext("rejeté"),
+}
+
+REASON_CODES: dict[str, Label] = {
+    CATEGORY_HOLD: lazy_gettext("Seuil de modération dépassé"),
+    CATEGORY_REJECT: lazy_gettext("Seuil de rejet dépassé"),
+    SCORING_UNAVAILABLE: lazy_gettext("Notation indisponible"),
+    NUDGE_IGNORED: lazy_gettext("Envoyé malgré l’invitation à reformuler"),
+    NUDGE: lazy_gettext("Invitation à reformuler restée sans réponse"),
+    READER_PREMODERATED: lazy_gettext("Lecteur en pré-modération"),
+}
+
+JOURNAL_ACTIONS: dict[AuditAction, Label] = {
+    AuditAction.SUBMITTED: lazy_gettext("Envoyé"),
+    AuditAction.SCORED: lazy_gettext("Noté par le modèle"),
+    AuditAction.SCORING_FAILED: lazy_gettext("Notation indisponible"),
+    AuditAction.SCORING_TIMEOUT: lazy_gettext("Notation trop longue"),
+    AuditAction.SENT_ANYWAY: lazy_gettext("Envoyé malgré l’invitation"),
+    AuditAction.REVISED: lazy_gettext("Reformulé"),
+    AuditAction.NUDGE_EXPIRED: lazy_gettext("Invitation sans réponse"),
+    AuditAction.FLAGGED: lazy_gettext("Signalé par des lecteurs"),
+    AuditAction.APPROVED: lazy_gettext("Approuvé"),
+    AuditAction.REPORTS_DISMISSED: lazy_gettext("Conservé malgré les signalements"),
+    AuditAction.REJECTED: lazy_gettext("Rejeté"),
+    AuditAction.READER_BAN: lazy_gettext("Lecteur banni"),
+    AuditAction.READER_SUSPEND: lazy_gettext("Lecteur suspendu"),
+    AuditAction.READER_PREMODERATE: lazy_gettext("Lecteur en pré-modération"),
+    AuditAction.READER_BAN_LIFTED: lazy_gettext("Bannissement levé"),
+    AuditAction.READER_SUSPEND_LIFTED: lazy_gettext("Suspension levée"),
+    AuditAction.READER_PREMODERATE_LIFTED: lazy_gettext("Pré-modération levée"),
+}
+
+# A sanction on a reader.
+KIND_LABELS: dict[str, Label] = {
+    RestrictionKind.BAN: lazy_gettext("banni"),
+    RestrictionKind.SUSPEND: lazy_gettext("suspendu"),
+    RestrictionKind.PREMODERATE: lazy_gettext("toujours pré-modéré"),
+}
+
+CATEGORY_LABELS: dict[str, Label] = {
+    "toxicity": lazy_gettext("propos toxiques"),
+    "severe_toxicity": lazy_gettext("propos gravement toxiques"),
+    "obscene": lazy_gettext("obscénités"),
+    "identity_attack": lazy_gettext("attaques contre une identité ou une origine"),
+    "insult": lazy_gettext("insultes"),
+    "threat": lazy_gettext("menaces"),
+    "sexual_explicit": lazy_gettext("propos sexuellement explicites"),
+}
+
+# The admin charts' words (app/charts.py is pure: it takes them as plain strings).
+CHART_LABELS: dict[str, Label] = {
+    # series
+    "approved": lazy_gettext("Approuvés par les modérateurs"),
+    "rejected": lazy_gettext("Rejetés par les modérateurs"),
+    "publish": lazy_gettext("Publiés automatiquement"),
+    "hold": lazy_gettext("Mis en attente"),
+    "reject": lazy_gettext("Rejetés automatiquement"),
+    "nudge": lazy_gettext("En attente de l’auteur"),
+    "pending": lazy_gettext("En cours de notation"),
+    # threshold lines
+    "hold_line": lazy_gettext("Seuil de mise en attente"),
+    "reject_line": lazy_gettext("Seuil de rejet"),
+    "suggested_line": lazy_gettext("Seuil suggéré"),
+    "target_line": lazy_gettext("Objectif d’accord"),
+    # curves
+    "agreement": lazy_gettext("Accord avec les modérateurs"),
+    "workload": lazy_gettext("Part à modérer"),
+    "false_publish": lazy_gettext("Publiés à tort"),
+    # axes
+    "score_axis": lazy_gettext("Score du modèle"),
+    "count_axis": lazy_gettext("Nombre de commentaires"),
+    "threshold_axis": lazy_gettext("Seuil"),
+    "share_axis": lazy_gettext("Part des commentaires décidés"),
+    # descriptions ({…} are filled in)
+    "desc_histogram": lazy_gettext(
+        "Répartition des scores de 0 à 1 en {bins} tranches : {approved} commentaires "
+        "approuvés et {rejected} rejetés par les modérateurs."
+    ),
+    "desc_bin": lazy_gettext("{range} : {approved} approuvés, {rejected} rejetés"),
+    "desc_curve": lazy_gettext(
+        "Selon le seuil, de 0 à 1 : accord avec les modérateurs, part des commentaires qui "
+        "iraient à un modérateur et part publiée à tort."
+    ),
+    "desc_point": lazy_gettext(
+        "au seuil {threshold} : accord {agreement}, à modérer {workload}, "
+        "publiés à tort {false_publish}"
+    ),
+    "no_data": lazy_gettext("Aucune donnée."),
+    "list_separator": lazy_gettext("\u00a0; "),
+    "colon": lazy_gettext(" : "),  # between a name and its value
+    # number formatting (translated like words: « , » is « . » in English)
+    "decimal": lazy_gettext(","),
+    "thousands": lazy_gettext("\u202f"),
+    "percent": lazy_gettext("\u00a0%"),
+}
+
+# The site's rules, as the journal and the cards give them (`%(detail)s` is filled in).
+RULE_TEXTS: dict[str, Label] = {
+    "rule_premoderate_all": lazy_gettext("Règle du site : tous les commentaires sont pré-modérés."),
+    "rule_article_premoderated": lazy_gettext("Article en pré-modération."),
+    "rule_links": lazy_gettext("Règle du site : les commentaires avec un lien sont pré-modérés."),
+    "rule_new_reader": lazy_gettext(
+        "Règle du site : commentaire n° %(detail)s d’un nouveau lecteur."
+    ),
+    "banned_word": lazy_gettext("Mot interdit : « %(detail)s »."),
+    "suspect_word": lazy_gettext("Mot suspect : « %(detail)s »."),
 }
 
 
-RULE_TEXTS = {
-    "rule_premoderate_all": "Règle du site : tous les commentaires sont pré-modérés.",
-    "rule_article_premoderated": "Article en pré-modération.",
-    "rule_links": "Règle du site : les commentaires avec un lien sont pré-modérés.",
-    "rule_new_reader": "Règle du site : commentaire n° {detail} d’un nouveau lecteur.",
-    "banned_word": "Mot interdit : « {detail} ».",
-    "suspect_word": "Mot suspect : « {detail} ».",
-}
+def french(text: str | Label) -> str:
+    """A label as French text: what readers read and what the database stores."""
+    with force_locale("fr"):
+        return str(text)
 
 
 def category_label(category: str) -> str:
-    return CATEGORY_LABELS.get(category, category.replace("_", " "))
+    """A model category in the page's language (« propos toxiques », "toxic language")."""
+    label = CATEGORY_LABELS.get(category)
+    return str(label) if label is not None else category.replace("_", " ")
 
 
 def french_list(items: list[str]) -> str:
@@ -46,35 +206,149 @@ def french_list(items: list[str]) -> str:
     return f"{', '.join(items[:-1])} et {items[-1]}"
 
 
-def reasons_sentence(texts: list[str]) -> str:
+def reasons_sentence(texts: Iterable[str]) -> str:
     """Several reasons in one line: each without its closing period, joined by « ; »."""
     return " ; ".join(text.rstrip(". ") for text in texts if text.strip())
 
 
-def reason_text(reason: Reason) -> str:
-    """One reason, in plain French, for staff (with the numbers)."""
+def reason_text(reason: Reason, *, technical: bool = True) -> str:
+    """One reason in plain words for staff, in the page's language, with its numbers
+    (« 0,60 » in French, "0.60" in English). `technical=False` leaves out the error text a
+    failed model gave (moderators get plain words; admins see the details)."""
     if reason.code == SCORING_UNAVAILABLE:
-        detail = f" ({reason.detail})" if reason.detail else ""
-        return f"Score indisponible : le modèle n’a pas pu noter ce commentaire{detail}."
+        if technical and reason.detail:
+            return gettext(
+                "Score indisponible : le modèle n’a pas pu noter ce commentaire (%(detail)s).",
+                detail=reason.detail,
+            )
+        return gettext("Score indisponible : le modèle n’a pas pu noter ce commentaire.")
     rule_text = RULE_TEXTS.get(reason.code)
-    if rule_text:
-        return rule_text.format(detail=reason.detail or "")
+    if rule_text is not None:
+        return str(rule_text) % {"detail": reason.detail or ""}
     if reason.code == READER_PREMODERATED:
-        return "Auteur placé en pré-modération par un modérateur."
+        return gettext("Auteur placé en pré-modération par un modérateur.")
     if reason.code == NUDGE_IGNORED:
-        return "L’auteur a été invité à reformuler et a envoyé son commentaire tel quel."
+        return gettext("L’auteur a été invité à reformuler et a envoyé son commentaire tel quel.")
+    numbers = {
+        "category": category_label(reason.category or ""),
+        "score": formatting.score(reason.score or 0.0),
+        "threshold": formatting.score(reason.threshold or 0.0),
+    }
     if reason.code == NUDGE and reason.category:
-        return (
-            f"Invitation à reformuler : {category_label(reason.category)} "
-            f"(score {reason.score:.2f} ≥ {reason.threshold:.2f})"
+        return gettext(
+            "Invitation à reformuler : %(category)s (score %(score)s ≥ %(threshold)s)", **numbers
         )
-    if reason.code in (CATEGORY_HOLD, CATEGORY_REJECT) and reason.category:
-        verb = "rejet" if reason.code == CATEGORY_REJECT else "modération"
-        return (
-            f"{category_label(reason.category)} : score {reason.score:.2f} ≥ seuil de {verb} "
-            f"{reason.threshold:.2f}"
+    if reason.code == CATEGORY_REJECT and reason.category:
+        return gettext("%(category)s : score %(score)s ≥ seuil de rejet %(threshold)s", **numbers)
+    if reason.code == CATEGORY_HOLD and reason.category:
+        return gettext(
+            "%(category)s : score %(score)s ≥ seuil de modération %(threshold)s", **numbers
         )
     return reason.detail or reason.code
+
+
+def reasons_text(reasons: Iterable[Mapping[str, Any]], *, technical: bool = True) -> str:
+    """Stored reasons (`Reason.as_dict()`) as one line in the page's language."""
+    return reasons_sentence(reason_text(Reason(**r), technical=technical) for r in reasons)
+
+
+# --- The audit trail, rendered for the viewer ----------------------------------------------
+
+SYSTEM = "système"  # the actor of what the site does by itself (stored in French)
+MODEL_PREFIX = "modèle "
+READER_PREFIX = "lecteur "
+
+
+def actor_label(actor: str, actor_id: int | None = None) -> Markup:
+    """Who did it, in the viewer's language: a staff member's (or account's) name as stored;
+    « lecteur NAME », « modèle NAME » and « système » (stored in French) translated."""
+    if actor_id is None:
+        if actor == SYSTEM:
+            return Markup(escape(gettext("système")))
+        for prefix, label in (
+            (MODEL_PREFIX, gettext("modèle %(name)s")),
+            (READER_PREFIX, gettext("lecteur %(name)s")),
+        ):
+            if actor.startswith(prefix):
+                name = Markup("<bdi>%s</bdi>") % actor[len(prefix) :]
+                return Markup(escape(label)) % {"name": name}
+    return Markup("<bdi>%s</bdi>") % actor
+
+
+# Fixed reasons the services store in French: here so that they are extracted and translated,
+# and the journal shows them in the viewer's language (`action_reason`).
+STORED_REASONS = (
+    lazy_gettext("Sous les seuils"),
+    lazy_gettext("Approuvé par la modération"),
+    lazy_gettext("L’auteur a reformulé son commentaire."),
+    lazy_gettext("L’auteur n’a pas répondu à l’invitation à reformuler."),
+)
+
+
+# Messages a reader's page flashes (in French) that a staff page may show next, translated there
+# (base.html passes every flash through `carried`): signing in leads a moderator to their queue.
+CARRIED_FLASHES = (lazy_gettext("Vous êtes connecté."),)
+
+
+def _translated(text: str) -> str:
+    """A stored French text: its translation when the catalog has it, else as stored."""
+    return gettext(text) if text else ""
+
+
+def action_reason(
+    action: str,
+    reason: str | None,
+    reason_code: str | None = None,
+    details: Mapping[str, Any] | None = None,
+    *,
+    technical: bool = True,
+) -> str:
+    """An audit row's « Pourquoi » in the viewer's language: rendered from the row's
+    structure (`details`, `reason_code`) where it has it, else the stored French text."""
+    details = details or {}
+    if details.get("reasons"):
+        return reasons_text(details["reasons"], technical=technical)
+    if action == AuditAction.SCORED and "reasons" in details:
+        return gettext("Sous les seuils")
+    if action == AuditAction.REJECTED and reason_code in REJECT_REASONS:
+        return gettext("Rejeté : %(reason)s", reason=REJECT_REASONS[reason_code])
+    if action == AuditAction.FLAGGED and isinstance(details.get("reports"), int):
+        text = formatting.ngettext(
+            "%(num)s signalement de lecteur",
+            "%(num)s signalements de lecteurs",
+            details["reports"],
+        )
+        if details.get("hidden"):
+            text += gettext(" : masqué en attendant la modération")
+        return text
+    if action == AuditAction.REPORTS_DISMISSED and "reports" in details:
+        reports: Mapping[str, int] = details["reports"]
+        total = sum(reports.values())
+        text = formatting.ngettext(
+            "Conservé : %(num)s signalement écarté",
+            "Conservé : %(num)s signalements écartés",
+            total,
+        )
+        by_reason = ", ".join(
+            f"{REPORT_REASONS.get(code, code)} ×{count}" for code, count in sorted(reports.items())
+        )
+        return f"{text} ({by_reason})" if by_reason else text
+    if action.startswith("reader_") and "kind" in details:
+        kind = KIND_LABELS.get(details["kind"], details["kind"])
+        if action.endswith("_lifted"):
+            return gettext("Sanction levée (%(kind)s)", kind=kind)
+        if details.get("days"):
+            return formatting.ngettext(
+                "Lecteur %(kind)s pour %(num)s jour",
+                "Lecteur %(kind)s pour %(num)s jours",
+                details["days"],
+                kind=kind,
+            )
+        return gettext("Lecteur %(kind)s", kind=kind)
+    return _translated(reason or "")
+
+
+# --- Readers' messages (always French) -----------------------------------------------------
 
 
 def sent_anyway_text(reviewed: bool = True) -> str:
@@ -96,8 +370,8 @@ def sent_anyway_text(reviewed: bool = True) -> str:
 def nudge_message(categories: list[str], reviewed: bool = True) -> str:
     """The kind word to an author whose comment may break the house rules, and what sending
     it anyway does (`sent_anyway_text`)."""
-    labels = dict.fromkeys(category_label(c) for c in categories)
-    kinds = french_list([f"des {label}" for label in labels])
+    names = dict.fromkeys(french(category_label(c)) for c in categories)
+    kinds = french_list([f"des {name}" for name in names])
     return (
         "Votre commentaire pourrait ne pas respecter nos règles de publication : il semble "
         f"contenir {kinds}. Vous pouvez le reformuler, ou l’envoyer tel quel : "
@@ -117,6 +391,143 @@ def reader_message(verdict: Verdict) -> str | None:
     if any(r.code == "banned_word" for r in verdict.reasons):
         return "Refusé : il contient un terme interdit par nos règles de publication."
     if categories:
-        kinds = french_list(list(dict.fromkeys(category_label(c) for c in categories)))
+        kinds = french_list(list(dict.fromkeys(french(category_label(c)) for c in categories)))
         return f"Refusé : il enfreint nos règles de publication ({kinds})."
     return "Refusé : il enfreint nos règles de publication."
+
+
+# The scoring model's state (`Scorer.state`), as the admin pages say it.
+MODEL_STATES: dict[str, Label] = {
+    "not_loaded": lazy_gettext("pas encore chargé"),
+    "loading": lazy_gettext("en cours de chargement"),
+    "ready": lazy_gettext("prêt"),
+    "failed": lazy_gettext("en échec"),
+}
+
+
+def model_state(state: str) -> str:
+    label = MODEL_STATES.get(state)
+    return str(label) if label is not None else state
+
+
+# --- Settings (admins' « Historique ») -----------------------------------------------------
+
+# A setting as its form names it.
+SETTING_LABELS: dict[str, Label] = {
+    "nudge_enabled": lazy_gettext(
+        "Inviter l’auteur à reformuler un commentaire limite avant son envoi"
+    ),
+    "premoderate_all": lazy_gettext("Pré-modérer tous les commentaires"),
+    "premoderate_links": lazy_gettext("Pré-modérer les commentaires contenant un lien"),
+    "premoderate_first_n": lazy_gettext("Premiers commentaires d’un nouveau lecteur pré-modérés"),
+    "nudge_sent_anyway": lazy_gettext(
+        "Un commentaire envoyé tel quel après l’invitation, au-delà d’un seuil de rejet, est"
+    ),
+    "guests_allowed": lazy_gettext("Les visiteurs sans compte peuvent commenter"),
+    "max_comment_length": lazy_gettext("Longueur maximale d’un commentaire (caractères)"),
+    "comment_rate_limit": lazy_gettext("Limite de publication"),
+    "reports_threshold": lazy_gettext("Signalements avant « Signalés »"),
+    "reports_hide": lazy_gettext(
+        "Masquer le commentaire signalé jusqu’à la décision d’un modérateur"
+    ),
+    "banned_words": lazy_gettext("Mots interdits"),
+    "suspect_words": lazy_gettext("Mots suspects"),
+    "allowed_words": lazy_gettext("Mots autorisés"),
+}
+
+# What becomes of a comment sent as it is after a nudge (the setting « nudge_sent_anyway »).
+SENT_ANYWAY_CHOICES: dict[str, Label] = {
+    "moderator": lazy_gettext("relu par un modérateur (ce que promet l’invitation)"),
+    "thresholds": lazy_gettext("refusé selon les seuils"),
+}
+
+# The periods a rate limit counts over (Flask-Limiter's words, as stored).
+RATE_PERIODS: dict[str, Label] = {
+    "minute": lazy_gettext("par minute"),
+    "hour": lazy_gettext("par heure"),
+    "day": lazy_gettext("par jour"),
+}
+
+ARTICLE_FIELDS: dict[str, Label] = {
+    "comments_open": lazy_gettext("commentaires ouverts"),
+    "premoderated": lazy_gettext("pré-modération"),
+    "close_after_days": lazy_gettext("fermeture après (jours)"),
+}
+
+
+def setting_label(key: str) -> str:
+    """« Seuils : propos toxiques », « Article « slug » », or the setting's form label."""
+    kind, _sep, name = key.partition(":")
+    if kind == "threshold" and name:
+        return gettext("Seuils : %(category)s", category=category_label(name))
+    if kind == "article" and name:
+        return gettext("Article « %(slug)s »", slug=name)
+    label = SETTING_LABELS.get(key)
+    return str(label) if label is not None else key
+
+
+def rate_text(value: str) -> str:
+    """A stored rate limit (« 5 per minute ») as the page's language says it (« 5 par minute »)."""
+    from limits import parse_many
+
+    try:
+        items = parse_many(value)
+    except ValueError:
+        return value
+    parts = []
+    for item in items:
+        period = RATE_PERIODS.get(item.GRANULARITY.name)
+        if period is None or item.multiples != 1:
+            parts.append(str(item))
+        else:
+            parts.append(f"{formatting.count(item.amount)} {period}")
+    return ", ".join(parts)
+
+
+def _yes_no(value: bool) -> str:
+    return gettext("oui") if value else gettext("non")
+
+
+def setting_value(key: str, value: Any) -> str:
+    """A setting's stored value in words: « oui »/« non », thresholds as « modération 0,50 ·
+    rejet 0,80 · invitation 0,40 », a word list as its number of entries."""
+    if value is None:
+        return gettext("valeur par défaut") if not key.startswith("threshold:") else "—"
+    if key.startswith("threshold:") and isinstance(value, Mapping):
+        parts = [
+            gettext("%(name)s %(value)s", name=name, value=formatting.score(value[field]))
+            for field, name in (
+                ("hold", gettext("modération")),
+                ("reject", gettext("rejet")),
+                ("nudge", gettext("invitation")),
+            )
+            if value.get(field) is not None
+        ]
+        if "enabled" in value:
+            parts.append(gettext("activés") if value["enabled"] else gettext("désactivés"))
+        return " · ".join(parts)
+    if key.startswith("article:") and isinstance(value, Mapping):
+        parts = []
+        for field, name in ARTICLE_FIELDS.items():
+            if field not in value:
+                continue
+            shown = value[field]
+            if isinstance(shown, bool):
+                text = _yes_no(shown)
+            elif shown is None:
+                text = gettext("jamais")
+            else:
+                text = formatting.count(shown)
+            parts.append(gettext("%(name)s : %(value)s", name=name, value=text))
+        return " · ".join(parts)
+    if isinstance(value, bool):
+        return _yes_no(value)
+    if isinstance(value, list):
+        return formatting.ngettext("%(num)s entrée", "%(num)s entrées", len(value))
+    if key == "comment_rate_limit" and isinstance(value, str):
+        return rate_text(value)
+    if key == "nudge_sent_anyway" and value in SENT_ANYWAY_CHOICES:
+        return str(SENT_ANYWAY_CHOICES[value])
+    if isinstance(value, int):
+        return formatting.count(value)
+    return str(value)

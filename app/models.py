@@ -281,8 +281,11 @@ class ModerationAction(Model):
     from_status: Mapped[str | None] = mapped_column(String(16))
     to_status: Mapped[str | None] = mapped_column(String(16))
     reason_code: Mapped[str | None] = mapped_column(String(60))
-    reason: Mapped[str | None] = mapped_column(Text)  # in plain words
+    reason: Mapped[str | None] = mapped_column(Text)  # in plain words (French)
     note: Mapped[str | None] = mapped_column(Text)
+    # What the reason is made of (e.g. {"reasons": [Reason.as_dict(), …]}), so that the journal
+    # says it in the viewer's language; rows stored before it have only `reason`.
+    details: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     actor_user: Mapped[User | None] = relationship()
 

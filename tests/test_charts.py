@@ -194,7 +194,7 @@ def test_histogram_labels_can_be_translated():
 def test_histogram_with_no_data():
     root = parse(histogram_svg([0] * 20, [0] * 20, title="t"))
     assert len(by_class(root, "rect", "chart-bar")) == 40
-    assert DEFAULT_LABELS["no_data"] in root.find(SVG + "desc").text
+    assert str(DEFAULT_LABELS["no_data"]) in root.find(SVG + "desc").text
 
 
 @pytest.mark.parametrize(

@@ -26,8 +26,11 @@ ADMIN = Role.ADMIN
 def _common() -> dict[str, Any]:
     return {
         "counts": moderation.queue_counts(),
-        "queues": moderation.QUEUES,
+        "queues": labels.QUEUES,
         "category_label": labels.category_label,
+        "setting_label": labels.setting_label,
+        "model_state": labels.model_state,
+        "setting_value": labels.setting_value,
         "reason_text": lambda r: labels.reason_text(policy.Reason(**r)),
         "scorer": scoring.backend().status(),
     }
@@ -67,7 +70,7 @@ def index() -> str:
 
 def chart_labels() -> dict[str, str]:
     """The charts' words, in the staff member's language."""
-    return {key: _(value) for key, value in charts.DEFAULT_LABELS.items()}
+    return {key: str(value) for key, value in charts.DEFAULT_LABELS.items()}
 
 
 def _simulate_or_save(
@@ -125,10 +128,18 @@ def rules() -> Response | tuple[str, int]:
     if saved:
         return saved
     values = {**admin.current_rules(), **(parsed.values if parsed else {})}
+    rate_count: int | str | None
+    rate_count, rate_period = admin.split_rate(values.get("comment_rate_limit"))
+    if parsed is not None and "comment_rate_limit" in parsed.errors:  # the typed values, back
+        rate_count = request.form.get("comment_rate_limit-count")
+        rate_period = request.form.get("comment_rate_limit-period", "minute")
+    server_rate = current_app.config["COMMENT_RATE_LIMIT"]
     return _page(
         "admin/rules.html", parsed, values=values, simulation=simulation,
-        server_max=current_app.config["COMMENT_MAX_LENGTH"],
-        server_rate=current_app.config["COMMENT_RATE_LIMIT"],
+        server_max=current_app.config["COMMENT_MAX_LENGTH"], server_rate=server_rate,
+        server_rate_count=admin.split_rate(server_rate)[0], rate_count=rate_count,
+        rate_period=rate_period, rate_periods=labels.RATE_PERIODS, rate_text=labels.rate_text,
+        setting_labels=labels.SETTING_LABELS, sent_anyway_choices=labels.SENT_ANYWAY_CHOICES,
     )  # fmt: skip
 
 
@@ -197,7 +208,10 @@ def restore(change_id: int) -> Response:
     except settings.SettingsError as error:
         flash(error.message, "error")
     else:
-        flash(_("Valeur précédente de « %(key)s » rétablie.", key=key), "success")
+        flash(
+            _("Valeur précédente de « %(key)s » rétablie.", key=labels.setting_label(key)),
+            "success",
+        )
     return redirect(url_for("admin.history"), code=303)
 
 
@@ -224,11 +238,11 @@ def calibration() -> str:
             charts.histogram_svg(
                 cal.histogram_approved, cal.histogram_rejected,
                 hold=row.hold if row else None, reject=row.reject if row else None,
-                suggested=cal.suggested, title=_("Scores : %(c)s", c=_(name)), labels=text,
+                suggested=cal.suggested, title=_("Scores : %(c)s", c=name), labels=text,
             ),
             charts.curve_svg(
                 cal.curve, target=target, suggested=cal.suggested,
-                title=_("Accord et charge selon le seuil : %(c)s", c=_(name)), labels=text,
+                title=_("Accord et charge selon le seuil : %(c)s", c=name), labels=text,
             ),
         )  # fmt: skip
     return render_template(

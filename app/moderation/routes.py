@@ -25,6 +25,7 @@ from app.actions import AuditAction
 from app.auth.access import role_required
 from app.converters import as_count, as_id, parse_count, parse_date, parse_id, safe_path
 from app.formatting import ngettext
+from app.labels import JOURNAL_ACTIONS, REASON_CODES
 from app.models import Comment, CommentStatus, Role
 from app.moderation import bp
 from app.services import moderation, readers, settings
@@ -83,31 +84,30 @@ def queue_news(queue: str) -> Response:
     return jsonify(counts=counts, new=new, message=message)
 
 
+def _admin() -> bool:
+    """Admins see the technical details (a model's error text); moderators plain words."""
+    return bool(current_user.is_authenticated and current_user.role == Role.ADMIN)
+
+
 def _card_context() -> dict[str, object]:
     return {
-        "reject_reasons": moderation.REJECT_REASONS,
-        "report_reasons": moderation.REPORT_REASONS,
-        "queues": moderation.QUEUES,
-        "sorts": moderation.SORTS,
+        "reject_reasons": labels.REJECT_REASONS,
+        "report_reasons": labels.REPORT_REASONS,
+        "queues": labels.QUEUES,
+        "sorts": labels.SORTS,
         "articles": moderation.articles(),
         "thresholds": settings.category_thresholds(),
         "reason_codes": REASON_CODES,
         "categories": labels.CATEGORY_LABELS,
-        "reason_text": lambda r: labels.reason_text(policy.Reason(**r)),
+        "reason_text": lambda r: labels.reason_text(policy.Reason(**r), technical=_admin()),
+        "why": lambda row: labels.action_reason(
+            row.action, row.reason, row.reason_code, row.details, technical=_admin()
+        ),
+        "actor_label": labels.actor_label,
         "category_label": labels.category_label,
-        "status_labels": moderation.STATUS_LABELS,
+        "status_labels": labels.STATUS_LABELS,
         "may": moderation.may,
     }
-
-
-REASON_CODES = {
-    policy.CATEGORY_HOLD: "Seuil de modération dépassé",
-    policy.CATEGORY_REJECT: "Seuil de rejet dépassé",
-    policy.SCORING_UNAVAILABLE: "Notation indisponible",
-    policy.NUDGE_IGNORED: "Envoyé malgré l’invitation à reformuler",
-    policy.NUDGE: "Invitation à reformuler restée sans réponse",
-    policy.READER_PREMODERATED: "Lecteur en pré-modération",
-}
 
 
 @bp.get("/commentaires/<id:comment_id>")
@@ -222,7 +222,7 @@ def _answer(
     if _wants_json():
         body: dict[str, object] = {"message": message, "ok": status == 200}
         if comment_status:
-            body["status"] = _(moderation.STATUS_LABELS[comment_status])
+            body["status"] = str(labels.STATUS_LABELS[comment_status])
         return jsonify(body), status
     flash(message, category)
     return redirect(back, code=303)
@@ -263,7 +263,7 @@ def reader() -> str:
         active=readers.active_restrictions(who),
         journal=moderation.journal(reader_email=email, limit=50),
         counts=moderation.queue_counts(),
-        kinds=readers.KIND_LABELS,
+        kinds=labels.KIND_LABELS,
         **_card_context(),
     )
 
@@ -329,28 +329,6 @@ def journal() -> Response | str:
         actions=JOURNAL_ACTIONS,
         **_card_context(),
     )
-
-
-# The journal's words for each action (its filter and its rows): every AuditAction has one.
-JOURNAL_ACTIONS: dict[AuditAction, str] = {
-    AuditAction.SUBMITTED: "Envoyé",
-    AuditAction.SCORED: "Noté par le modèle",
-    AuditAction.SCORING_FAILED: "Notation indisponible",
-    AuditAction.SCORING_TIMEOUT: "Notation trop longue",
-    AuditAction.SENT_ANYWAY: "Envoyé malgré l’invitation",
-    AuditAction.REVISED: "Reformulé",
-    AuditAction.NUDGE_EXPIRED: "Invitation sans réponse",
-    AuditAction.FLAGGED: "Signalé par des lecteurs",
-    AuditAction.APPROVED: "Approuvé",
-    AuditAction.REPORTS_DISMISSED: "Conservé malgré les signalements",
-    AuditAction.REJECTED: "Rejeté",
-    AuditAction.READER_BAN: "Lecteur banni",
-    AuditAction.READER_SUSPEND: "Lecteur suspendu",
-    AuditAction.READER_PREMODERATE: "Lecteur en pré-modération",
-    AuditAction.READER_BAN_LIFTED: "Bannissement levé",
-    AuditAction.READER_SUSPEND_LIFTED: "Suspension levée",
-    AuditAction.READER_PREMODERATE_LIFTED: "Pré-modération levée",
-}
 
 
 def _action(value: str | None) -> AuditAction | None:

@@ -13,8 +13,8 @@ from wtforms.validators import DataRequired, Email, Length, ValidationError
 
 from app.converters import parse_id
 from app.formatting import count
+from app.labels import REPORT_REASONS, french
 from app.services import settings
-from app.services.moderation import REPORT_REASONS
 from app.validators import DisplayName, PlainText, clean_text
 
 _valid_email = Email("Cette adresse de messagerie n’est pas valide (exemple : nom@exemple.fr).")
@@ -105,7 +105,7 @@ class CommentForm(FlaskForm):
 class ReportForm(FlaskForm):
     reason = RadioField(
         "Raison du signalement",
-        choices=[SelectChoice(code, label) for code, label in REPORT_REASONS.items()],
+        choices=[SelectChoice(code, french(label)) for code, label in REPORT_REASONS.items()],
         validators=[DataRequired("Choisissez la raison du signalement.")],
     )
     note = TextAreaField(

@@ -7,9 +7,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from flask_babel import gettext as _
 from limits import parse_many
 from sqlalchemy import select
 
+from app import formatting, labels
 from app.actions import AuditAction
 from app.converters import parse_count
 from app.extensions import db
@@ -66,14 +68,14 @@ def parse_thresholds(form: Mapping[str, str]) -> Parsed:
             key = f"{category}-{name}"
             value = _number(form.get(key))
             if value is None or not 0 <= value <= 1:
-                parsed.errors[key] = "Indiquez un nombre entre 0 et 1 (par exemple 0,75)."
+                parsed.errors[key] = _("Indiquez un nombre entre 0 et 1 (par exemple 0,75).")
             row[name] = value
         if (
             f"{category}-hold" not in parsed.errors
             and f"{category}-reject" not in parsed.errors
             and row["reject"] < row["hold"]
         ):
-            parsed.errors[f"{category}-reject"] = (
+            parsed.errors[f"{category}-reject"] = _(
                 "Le seuil de rejet doit être supérieur ou égal au seuil de modération."
             )
         parsed.values[category] = row
@@ -99,23 +101,60 @@ def parse_rules(form: Mapping[str, str]) -> Parsed:
             low, high = LIMITS[key]
             number = parse_count(raw, low, high)
             if number is None:
-                parsed.errors[key] = f"Indiquez un nombre entier entre {low} et {high}."
+                parsed.errors[key] = _(
+                    "Indiquez un nombre entier entre %(low)s et %(high)s.", low=low, high=high
+                )
             else:
                 parsed.values[key] = number
         elif kind == "rate":
-            if raw == "":
-                parsed.values[key] = None
-                continue
-            try:
-                parse_many(raw)
-            except ValueError:
-                parsed.errors[key] = (
-                    "Écrivez la limite comme « 5 per minute » ou « 20 per hour » "
-                    "(notation de Flask-Limiter)."
-                )
+            parsed_rate = parse_rate(form, key)
+            if isinstance(parsed_rate, RateError):
+                parsed.errors[key] = parsed_rate.message
             else:
-                parsed.values[key] = raw
+                parsed.values[key] = parsed_rate
     return parsed
+
+
+RATE_PERIODS = ("minute", "hour", "day")  # Flask-Limiter's words, as the limit is stored
+RATE_MAX = 10_000
+
+
+@dataclass(frozen=True)
+class RateError:
+    message: str
+
+
+def parse_rate(form: Mapping[str, str], key: str) -> str | None | RateError:
+    """A rate limit from its two fields, `KEY-count` (a number) and `KEY-period` (minute, hour
+    or day), as Flask-Limiter reads it (« 5 per minute »); None when the number is left empty
+    (the server's default applies)."""
+    raw = (form.get(f"{key}-count") or "").strip()
+    period = (form.get(f"{key}-period") or "").strip()
+    if raw == "":
+        return None
+    count = parse_count(raw, 1, RATE_MAX)
+    if count is None or period not in RATE_PERIODS:
+        return RateError(
+            _(
+                "%(field)s : indiquez un nombre entier entre 1 et %(max)s et choisissez une "
+                "période (minute, heure ou jour), ou laissez le nombre vide.",
+                field=labels.SETTING_LABELS[key],
+                max=formatting.count(RATE_MAX),
+            )
+        )
+    return f"{count} per {period}"
+
+
+def split_rate(value: str | None) -> tuple[int | None, str]:
+    """A stored rate limit back as its number and period (the form's two fields)."""
+    if value:
+        try:
+            item = parse_many(value)[0]
+        except (ValueError, IndexError):
+            return None, "minute"
+        if item.GRANULARITY.name in RATE_PERIODS and item.multiples == 1:
+            return item.amount, item.GRANULARITY.name
+    return None, "minute"
 
 
 def parse_words(form: Mapping[str, str]) -> Parsed:
@@ -125,9 +164,9 @@ def parse_words(form: Mapping[str, str]) -> Parsed:
     for key in WORD_FIELDS:
         entries = parse_list(form.get(key) or "")
         if any(len(e) > 100 for e in entries):
-            parsed.errors[key] = "Une entrée ne peut dépasser 100 caractères."
+            parsed.errors[key] = _("Une entrée ne peut dépasser 100 caractères.")
         elif len(entries) > 5000:
-            parsed.errors[key] = "Une liste ne peut dépasser 5 000 entrées."
+            parsed.errors[key] = _("Une liste ne peut dépasser 5 000 entrées.")
         parsed.values[key] = entries
     return parsed
 
@@ -166,7 +205,7 @@ def save_article(article: Article, form: Mapping[str, str], actor: User) -> Pars
     if raw:
         days = parse_count(raw, 1, 3650)
         if days is None:
-            parsed.errors[f"a{article.id}-close_after_days"] = (
+            parsed.errors[f"a{article.id}-close_after_days"] = _(
                 "Indiquez un nombre de jours entre 1 et 3650, ou laissez vide."
             )
     if not parsed.ok:

@@ -1,7 +1,9 @@
 """The audit trail: one row per change of a comment's state or per sanction on a reader.
 
 `record` adds the row to the caller's transaction (it never commits), so that a change and its
-audit row are committed together or not at all.
+audit row are committed together or not at all. The row keeps its reason twice: in French words
+(`reason`, what the CSV export gives) and, where there is one, as structure (`details`), from
+which the journal says it in the viewer's language (`labels.action_reason`).
 """
 
 from __future__ import annotations
@@ -9,20 +11,32 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from flask_babel import force_locale
+
 from app import labels, policy
 from app.actions import AuditAction
 from app.extensions import db
 from app.models import ModerationAction, User
 
-SYSTEM = "système"
+SYSTEM = labels.SYSTEM
 
 
 def model_actor(name: str) -> str:
-    return f"modèle {name}"
+    return f"{labels.MODEL_PREFIX}{name}"
 
 
-def reasons_text(reasons: Iterable[Mapping[str, Any]]) -> str:
-    return labels.reasons_sentence([labels.reason_text(policy.Reason(**r)) for r in reasons])
+def reader_actor(name: str) -> str:
+    return f"{labels.READER_PREFIX}{name}"
+
+
+def _as_dict(reason: policy.Reason | Mapping[str, Any]) -> dict[str, Any]:
+    return reason.as_dict() if isinstance(reason, policy.Reason) else dict(reason)
+
+
+def reasons_text(reasons: Iterable[policy.Reason | Mapping[str, Any]]) -> str:
+    """Decision reasons in French words, as the journal stores them."""
+    with force_locale("fr"):
+        return labels.reasons_text([_as_dict(r) for r in reasons])
 
 
 def record(
@@ -36,7 +50,19 @@ def record(
     reason: str | None = None,
     note: str | None = None,
     reader_email: str | None = None,
+    reasons: Iterable[policy.Reason | Mapping[str, Any]] | None = None,
+    details: Mapping[str, Any] | None = None,
 ) -> None:
+    """Add one audit row. `reasons` (policy reasons) are kept as structure in `details`, and
+    give the French `reason` when none is given; `details` adds other structure (e.g. the
+    days of a suspension)."""
+    stored: dict[str, Any] = dict(details or {})
+    if reasons is not None:
+        stored["reasons"] = [_as_dict(r) for r in reasons]
+        if reason is None:
+            reason = reasons_text(stored["reasons"]) or (
+                "Sous les seuils" if action == AuditAction.SCORED else None
+            )
     db.session.add(
         ModerationAction(
             action=action,
@@ -49,5 +75,6 @@ def record(
             reason=reason,
             note=note or None,
             reader_email=reader_email,
+            details=stored or None,
         )
     )

@@ -233,7 +233,7 @@ def send_anyway(comment: Comment) -> None:
             "word_matches": [stored_match(m) for m in gathered.matches],
         },
         reason_code=policy.NUDGE_IGNORED,
-        reason=audit.reasons_text(r.as_dict() for r in verdict.reasons),
+        reasons=verdict.reasons,
     )
     db.session.refresh(comment)
 

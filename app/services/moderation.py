@@ -16,6 +16,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from app import formatting
 from app.actions import AuditAction
 from app.extensions import db
+from app.labels import QUEUES, REJECT_REASONS, REPORT_REASONS, SORTS, STATUS_LABELS, french
 from app.models import (
     Article,
     Comment,
@@ -23,7 +24,6 @@ from app.models import (
     CommentScore,
     CommentStatus,
     ModerationAction,
-    ReportReason,
     User,
     as_utc,
     utcnow,
@@ -32,45 +32,6 @@ from app.services import audit, quotas, settings, transitions
 from app.services.errors import ServiceError
 
 PER_PAGE = 25
-
-# Queue slug -> (French title, condition)
-QUEUES: dict[str, str] = {
-    "a-moderer": "À modérer",
-    "signales": "Signalés",
-    "rejetes": "Rejetés",
-    "approuves": "Approuvés",
-    "tous": "Tous",
-}
-
-SORTS = {
-    "recents": "Plus récents",
-    "anciens": "Plus anciens",
-    "toxiques": "Plus toxiques",
-    "attente": "Attente la plus longue",
-}
-
-# Reasons a moderator gives for a rejection; the label is shown to the comment's author.
-REJECT_REASONS = {
-    "insultes": "insultes ou attaques personnelles",
-    "haine": "propos haineux ou discriminatoires",
-    "menaces": "menaces",
-    "obscenite": "propos obscènes",
-    "spam": "spam ou publicité",
-    "hors_sujet": "hors sujet",
-    "desinformation": "fausses informations manifestes",
-    "vie_privee": "atteinte à la vie privée",
-    "autre": "autre motif",
-}
-
-# Why a reader reports a comment: the codes are ReportReason's, the labels shown here.
-REPORT_REASONS: dict[str, str] = {
-    ReportReason.INSULTE: "Insulte",
-    ReportReason.HAINE: "Haine",
-    ReportReason.MENACE: "Menace",
-    ReportReason.SPAM: "Spam",
-    ReportReason.HORS_SUJET: "Hors sujet",
-    ReportReason.AUTRE: "Autre",
-}
 
 
 class Conflict(Exception):
@@ -319,7 +280,7 @@ def decide(
     comment = db.session.get(Comment, comment_id)
     if comment is None:
         raise ModerationError(None, _("Le commentaire n° %(id)s n’existe pas.", id=comment_id))
-    label = REJECT_REASONS[reason] if action == "reject" and reason is not None else None
+    label = french(REJECT_REASONS[reason]) if action == "reject" and reason is not None else None
     reader_reason = None if action == "approve" else f"Refusé par la modération : {label}."
     changed = transitions.apply(
         DECISIONS[action],
@@ -401,7 +362,7 @@ def dismiss_reports(comment_id: int, version: int, actor: User, note: str | None
         select(CommentReport.reason).where(CommentReport.comment_id == comment_id)
     ).all()
     by_reason = ", ".join(
-        f"{REPORT_REASONS.get(code, code)} ×{count}"
+        f"{french(REPORT_REASONS.get(code, code))} ×{count}"
         for code, count in sorted(Counter(reasons).items())
     )
     changed = transitions.apply(
@@ -411,6 +372,7 @@ def dismiss_reports(comment_id: int, version: int, actor: User, note: str | None
         reason_code="reports",
         reason=f"Conservé : {_reports_dismissed(len(reasons))}"
         + (f" ({by_reason})" if by_reason else ""),
+        details={"reports": dict(Counter(reasons))},
         note=(note or "").strip() or None,
     )
     if not changed:
@@ -458,7 +420,7 @@ def _conflict_message(comment_id: int) -> str:
     )
     if comment is None:
         return _("Le commentaire n° %(id)s n’existe plus.", id=comment_id)
-    status = _(STATUS_LABELS.get(comment.status, comment.status))
+    status = str(STATUS_LABELS.get(comment.status, comment.status))
     if last is None:
         return _(
             "Le commentaire n° %(id)s a déjà été traité (statut actuel : %(status)s). "
@@ -474,15 +436,6 @@ def _conflict_message(comment_id: int) -> str:
         when=formatting.clock(last.created_at),
         status=status,
     )
-
-
-STATUS_LABELS: dict[str, str] = {
-    CommentStatus.PENDING: "en cours de notation",
-    CommentStatus.NUDGED: "en attente de l’auteur",
-    CommentStatus.PUBLISHED: "publié",
-    CommentStatus.HELD: "à modérer",
-    CommentStatus.REJECTED: "rejeté",
-}
 
 
 # What a report counts for towards the site's threshold: readers with a history of published
@@ -606,6 +559,7 @@ def _count_report(comment: Comment, weight: float) -> None:
         reason=f"{threshold} "
         + ("signalement de lecteur" if threshold < 2 else "signalements de lecteurs")
         + (" : masqué en attendant la modération" if hide else ""),
+        details={"reports": threshold, "hidden": hide},
     )
     db.session.commit()
 

@@ -10,12 +10,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 
+from flask_babel import gettext as _
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.sql.elements import ColumnElement
 
 from app import formatting
 from app.actions import AuditAction
 from app.extensions import db, rowcount
+from app.labels import KIND_LABELS, french
 from app.models import ReaderRestriction, RestrictionKind, User, utcnow
 from app.services import audit
 from app.services.errors import ServiceError
@@ -44,13 +46,6 @@ class Reader:
         if self.user_id is not None:
             return ReaderRestriction.user_id == self.user_id
         return and_(ReaderRestriction.email == self.email, ReaderRestriction.user_id.is_(None))
-
-
-KIND_LABELS: dict[str, str] = {
-    RestrictionKind.BAN: "banni",
-    RestrictionKind.SUSPEND: "suspendu",
-    RestrictionKind.PREMODERATE: "toujours pré-modéré",
-}
 
 
 class RestrictionError(ServiceError):
@@ -124,18 +119,18 @@ def restrict(
 ) -> ReaderRestriction:
     """Sanction the guests who type `email`, or, with `user_id`, that account only."""
     if kind not in set(RestrictionKind):
-        raise RestrictionError("kind", "Choisissez une sanction.")
+        raise RestrictionError("kind", _("Choisissez une sanction."))
     kind = RestrictionKind(kind)
     if not reason.strip():
-        raise RestrictionError("reason", "Indiquez le motif de la sanction.")
+        raise RestrictionError("reason", _("Indiquez le motif de la sanction."))
     if kind == RestrictionKind.SUSPEND and (days is None or not 1 <= days <= 3650):
-        raise RestrictionError("days", "Indiquez une durée de suspension entre 1 et 3650 jours.")
+        raise RestrictionError("days", _("Indiquez une durée de suspension entre 1 et 3650 jours."))
     email = email.strip().lower()
     until = utcnow() + timedelta(days=days) if kind == RestrictionKind.SUSPEND and days else None
     if user_id is not None:
         account = db.session.get(User, user_id)
         if account is None:
-            raise RestrictionError(None, "Ce compte n’existe pas.")
+            raise RestrictionError(None, _("Ce compte n’existe pas."))
         email = account.email.lower()
     restriction = ReaderRestriction(
         email=email,
@@ -151,7 +146,8 @@ def restrict(
         AuditAction.sanction(kind),
         actor=by,
         reader_email=email,
-        reason=f"Lecteur {KIND_LABELS[kind]}{detail}",
+        reason=f"Lecteur {french(KIND_LABELS[kind])}{detail}",
+        details={"kind": kind, "days": days if kind == RestrictionKind.SUSPEND else None},
         note=reason.strip(),
     )
     db.session.commit()
@@ -161,7 +157,7 @@ def restrict(
 def lift(restriction_id: int, by: User, reason: str = "") -> None:
     restriction = db.session.get(ReaderRestriction, restriction_id)
     if restriction is None:
-        raise RestrictionError(None, "Cette sanction n’existe pas.")
+        raise RestrictionError(None, _("Cette sanction n’existe pas."))
     updated = db.session.execute(
         update(ReaderRestriction)
         .where(ReaderRestriction.id == restriction_id, ReaderRestriction.lifted_at.is_(None))
@@ -170,12 +166,13 @@ def lift(restriction_id: int, by: User, reason: str = "") -> None:
     changed = rowcount(updated)
     if changed != 1:
         db.session.rollback()
-        raise RestrictionError(None, "Cette sanction a déjà été levée.")
+        raise RestrictionError(None, _("Cette sanction a déjà été levée."))
     audit.record(
         AuditAction.sanction(restriction.kind, lifted=True),
         actor=by,
         reader_email=restriction.email,
-        reason=f"Sanction levée ({KIND_LABELS[restriction.kind]})",
+        reason=f"Sanction levée ({french(KIND_LABELS[restriction.kind])})",
+        details={"kind": restriction.kind},
         note=reason.strip(),
     )
     db.session.commit()

@@ -109,7 +109,7 @@ def record_scores(
             },
             now=now,
             reason_code=verdict.reasons[0].code if verdict.reasons else None,
-            reason=audit.reasons_text(r.as_dict() for r in verdict.reasons) or "Sous les seuils",
+            reasons=verdict.reasons,
         )
         if not changed:
             continue
@@ -157,7 +157,7 @@ def record_failure(claim: Claim, error: str) -> list[int]:
                 values={**retry, **unavailable},
                 now=now,
                 reason_code=policy.SCORING_UNAVAILABLE,
-                reason=audit.reasons_text(unavailable["reasons"]),
+                reasons=unavailable["reasons"],
             )
         else:  # already held: only the next attempt changes, and the claim ends
             updated = db.session.execute(
@@ -184,7 +184,7 @@ def hold_unqueued(comment_ids: Sequence[int], error: str) -> int:
         },
         now,
         reason_code=policy.SCORING_UNAVAILABLE,
-        reason=audit.reasons_text(unavailable["reasons"]),
+        reasons=unavailable["reasons"],
     )
     db.session.commit()
     return held
@@ -239,7 +239,7 @@ def sweep() -> list[int]:
         unavailable,
         now,
         reason_code=policy.SCORING_UNAVAILABLE,
-        reason=audit.reasons_text(unavailable["reasons"]),
+        reasons=unavailable["reasons"],
     )
     expired_nudges = _expire_nudges(now)
     db.session.commit()  # even when nothing changed: never leave a write transaction open

@@ -6,6 +6,7 @@ import functools
 from typing import Any
 
 from flask import current_app, g
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from app.extensions import db
@@ -131,10 +132,10 @@ def set_threshold(
     """Validate and store one category's thresholds, with their history."""
     for name, value in (("hold", hold), ("reject", reject), ("nudge", nudge)):
         if not 0 <= value <= 1:
-            raise SettingsError(name, "Un seuil est un nombre entre 0 et 1.")
+            raise SettingsError(name, _("Un seuil est un nombre entre 0 et 1."))
     if reject < hold:
         raise SettingsError(
-            "reject", "Le seuil de rejet doit être supérieur ou égal au seuil de modération."
+            "reject", _("Le seuil de rejet doit être supérieur ou égal au seuil de modération.")
         )
     row = db.session.get(CategoryThreshold, category)
     new = {"hold": hold, "reject": reject, "nudge": nudge, "enabled": enabled}
@@ -176,11 +177,11 @@ def restore(change_id: int, actor: User) -> str:
     """Put back the value a setting had before change `change_id` (a new change, recorded)."""
     change = db.session.get(SettingChange, change_id)
     if change is None:
-        raise SettingsError("change", "Cette modification n’existe pas.")
+        raise SettingsError("change", _("Cette modification n’existe pas."))
     if change.key.startswith("threshold:"):
         old = change.old_value
         if old is None:
-            raise SettingsError("change", "Ce seuil n’avait pas de valeur antérieure.")
+            raise SettingsError("change", _("Ce seuil n’avait pas de valeur antérieure."))
         set_threshold(change.key.split(":", 1)[1], actor=actor, **old)
     elif change.key.startswith("article:"):
         _restore_article(change.key.split(":", 1)[1], change.old_value, actor)
@@ -257,7 +258,7 @@ def _restore_article(slug: str, old: dict[str, Any] | None, actor: User) -> None
 
     article = db.session.scalar(select(Article).where(Article.slug == slug))
     if article is None or old is None:
-        raise SettingsError("change", "Cet article n’existe plus.")
+        raise SettingsError("change", _("Cet article n’existe plus."))
     new = {k: getattr(article, k) for k in old}
     for key, value in old.items():
         setattr(article, key, value)

@@ -25,6 +25,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from app.actions import AuditAction
 from app.extensions import db
 from app.models import Comment, CommentStatus, User, utcnow
+from app.policy import Reason
 from app.services import audit
 
 S = CommentStatus
@@ -143,6 +144,8 @@ def apply(
     reason_code: str | None = None,
     reason: str | None = None,
     note: str | None = None,
+    reasons: Sequence[Reason | Mapping[str, Any]] | None = None,
+    details: Mapping[str, Any] | None = None,
 ) -> list[int]:
     """Move every comment that meets `where` and `RULES[action]` in one UPDATE; returns their
     ids (none: nothing matched). Only comments in `from_status` move (the audit rows name it;
@@ -187,5 +190,7 @@ def apply(
             reason_code=reason_code,
             reason=reason,
             note=note,
+            reasons=reasons,
+            details=details,
         )
     return ids

@@ -77,7 +77,17 @@ def test_invalid_thresholds_are_refused_and_named(app, admin_client, overrides, 
         ({"premoderate_first_n": "-1"}, "premoderate_first_n", "entre 0 et 1000"),
         ({"premoderate_first_n": "trois"}, "premoderate_first_n", "entre 0 et 1000"),
         ({"max_comment_length": "10"}, "max_comment_length", "entre 50 et 20000"),
-        ({"comment_rate_limit": "beaucoup"}, "comment_rate_limit", "« 5 per minute »"),
+        (
+            {"comment_rate_limit-count": "beaucoup"},
+            "comment_rate_limit",
+            "Limite de publication : indiquez un nombre entier entre 1 et",
+        ),
+        ({"comment_rate_limit-count": "0"}, "comment_rate_limit", "Limite de publication"),
+        (
+            {"comment_rate_limit-count": "5", "comment_rate_limit-period": "week"},
+            "comment_rate_limit",
+            "choisissez une période (minute, heure ou jour)",
+        ),
         ({"reports_threshold": "0"}, "reports_threshold", "entre 1 et 1000"),
         ({"nudge_sent_anyway": "jamais"}, "nudge_sent_anyway", "l’une des valeurs proposées"),
     ],
@@ -94,7 +104,8 @@ def test_history_restores_an_old_value(app, admin_client):
     post_form(admin_client, "/admin/seuils", threshold_form({"insult-hold": "0.7"}))
     change = db.session.query(SettingChange).one()
     page = admin_client.get("/admin/historique").get_data(as_text=True)
-    assert "threshold:insult" in page and "Chef Claire" in page
+    assert "Seuils : insultes" in page and "Chef Claire" in page
+    assert "modération 0,50 · rejet 0,90 · invitation" in page  # the value, in words
     token_page = admin_client.get("/admin/historique").get_data(as_text=True)
     response = admin_client.post(
         f"/admin/historique/{change.id}/restaurer",
@@ -121,4 +132,47 @@ def test_what_sending_anyway_does_is_chosen_on_the_rules_page_and_recorded(app, 
     assert (change.key, change.old_value, change.new_value) == (
         "nudge_sent_anyway", "moderator", "thresholds")  # fmt: skip
     history = admin_client.get("/admin/historique").get_data(as_text=True)
-    assert "nudge_sent_anyway" in history and "Chef Claire" in history
+    assert "Chef Claire" in history and "nudge_sent_anyway" not in history
+    assert (
+        "relu par un modérateur (ce que promet l’invitation)</td><td>refusé selon les seuils"
+        in history
+    )
+
+
+def test_the_rate_limit_is_a_number_and_a_period(app, admin_client):
+    page = admin_client.get("/admin/regles").get_data(as_text=True)
+    assert 'name="comment_rate_limit-count"' in page and 'type="text"' not in page
+    assert '<option value="minute" selected>par minute</option>' in page
+    assert '<option value="hour" >par heure</option>' in page
+    assert '<option value="day" >par jour</option>' in page
+    form = {"premoderate_first_n": "0", "reports_threshold": "3", "action": "enregistrer"}
+    response = post_form(admin_client, "/admin/regles", {
+        **form, "comment_rate_limit-count": "12", "comment_rate_limit-period": "hour"})  # fmt: skip
+    assert response.status_code == 303
+    assert settings.get("comment_rate_limit") == "12 per hour"  # as Flask-Limiter reads it
+    page = admin_client.get("/admin/regles").get_data(as_text=True)
+    assert 'name="comment_rate_limit-count" min="1" max="10000" value="12"' in page
+    assert '<option value="hour" selected>par heure</option>' in page
+    history = admin_client.get("/admin/historique").get_data(as_text=True)
+    assert "Limite de publication" in history and "12 par heure" in history
+    response = post_form(admin_client, "/admin/regles", {
+        **form, "comment_rate_limit-count": "", "comment_rate_limit-period": "hour"})  # fmt: skip
+    assert response.status_code == 303
+    page = admin_client.get("/admin/regles").get_data(as_text=True)  # empty: the server's limit
+    assert 'name="comment_rate_limit-count" min="1" max="10000" value=""' in page
+    assert (
+        "the server’s limit" not in page
+        and "la limite du serveur s’applique (5 par minute)" in page
+    )
+
+
+def test_history_says_settings_in_words(app, admin_client):
+    form = {"premoderate_first_n": "0", "reports_threshold": "3", "action": "enregistrer"}
+    post_form(admin_client, "/admin/regles", {**form, "premoderate_links": "on"})
+    page = admin_client.get("/admin/historique").get_data(as_text=True)
+    row = page.split("Pré-modérer les commentaires contenant un lien</td>")[1].split("</tr>")[0]
+    assert "<td>non</td><td>oui</td>" in row
+    assert "premoderate_links" not in page and "false" not in page
+    page = admin_client.get("/admin/historique?lang=en").get_data(as_text=True)
+    assert "Pre-moderate comments containing a link</td>" in page
+    assert "<td>no</td><td>yes</td>" in page

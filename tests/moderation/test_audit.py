@@ -34,7 +34,7 @@ def test_every_transition_of_a_comment_is_recorded(app, reader, mod_client):
     assert trail[2] == ("approved", "Modo Marie", "held", "published")
     assert trail[3] == ("rejected", "Modo Marie", "published", "rejected")
     page = mod_client.get(f"/moderation/commentaires/{comment.id}").get_data(as_text=True)
-    assert "insultes : score 0.70 ≥ seuil de modération 0.50" in page  # why, in words
+    assert "insultes : score 0,70 ≥ seuil de modération 0,50" in page  # why, in words
 
 
 def test_the_trail_is_append_only(app, reader):

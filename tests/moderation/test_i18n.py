@@ -1,7 +1,7 @@
 """Staff pages speak French first, English on request; readers' pages are always French.
 
 The English catalog (app/translations/en) must translate every msgid: those the templates and
-routes pass to `_()`, and the label dicts that templates translate as variables."""
+routes pass to `_()`, and the labels of app/labels.py (`lazy_gettext`)."""
 
 from __future__ import annotations
 
@@ -16,8 +16,6 @@ from babel.messages.pofile import read_po
 
 from app import labels
 from app.models import CommentStatus, Role
-from app.moderation import routes
-from app.services import moderation, readers
 from tests.conftest import ARTICLE_URL, add_comment, login, make_user
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -27,15 +25,9 @@ PLACEHOLDER = re.compile(r"%\((\w+)\)[sdr]")
 STAFF_CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
 LABEL_DICTS = {
-    "QUEUES": moderation.QUEUES,
-    "SORTS": moderation.SORTS,
-    "REJECT_REASONS": moderation.REJECT_REASONS,
-    "REPORT_REASONS": moderation.REPORT_REASONS,
-    "STATUS_LABELS": moderation.STATUS_LABELS,
-    "REASON_CODES": routes.REASON_CODES,
-    "JOURNAL_ACTIONS": routes.JOURNAL_ACTIONS,
-    "KIND_LABELS": readers.KIND_LABELS,
-    "CATEGORY_LABELS": labels.CATEGORY_LABELS,
+    name: getattr(labels, name)
+    for name in dir(labels)
+    if name.isupper() and isinstance(getattr(labels, name), dict)
 }
 
 
@@ -199,14 +191,15 @@ def test_the_compiled_catalog_matches_the_po_file():
 @pytest.mark.parametrize("name", sorted(LABEL_DICTS))
 def test_every_label_that_templates_translate_is_in_the_catalog(name):
     catalog, compiled = _po(), _mo()
-    for label in LABEL_DICTS[name].values():
+    for lazy in LABEL_DICTS[name].values():
+        label = lazy._args[0]  # the msgid (French)
         message = catalog.get(label)
         assert message is not None and message.string, f"{name}: no English for {label!r}"
         assert compiled.get(label) is not None, f"{name}: {label!r} missing from messages.mo"
 
 
 def test_the_catalog_has_every_msgid_in_the_sources():
-    """A `_()` added to a template or a route (or a label dict named in babel.cfg) without
+    """A `_()` or `lazy_gettext()` added to a template, a route or app/labels.py without
     re-extracting and translating fails here."""
     with open(ROOT / "babel.cfg", encoding="utf-8") as f:
         method_map, options_map = parse_mapping_cfg(f)
@@ -216,7 +209,7 @@ def test_the_catalog_has_every_msgid_in_the_sources():
         str(ROOT),
         method_map,
         options_map,
-        keywords={"_": None, "gettext": None, "ngettext": (1, 2)},
+        keywords={"_": None, "gettext": None, "ngettext": (1, 2), "lazy_gettext": None},
     ):
         msgid = message if isinstance(message, str) else message[0]
         entry = catalog.get(msgid)

@@ -110,7 +110,7 @@ def test_card_shows_everything_a_moderator_needs(app, article, mod_client):
     assert "En réponse à <bdi>Dominique</bdi>" in page and "Le commentaire parent" in page
     assert "Paul" in page and "dominique@example.fr" in page
     assert "2 publiés, 1 rejetés" in page  # the author's history (by address)
-    assert "insultes : score 0.70 ≥ seuil de modération 0.50" in page  # the reason, in words
+    assert "insultes : score 0,70 ≥ seuil de modération 0,50" in page  # the reason, in words
     assert 'class="score__hold" x1="50.0"' in page and 'class="score__reject" x1="90.0"' in page
     assert 'class="score__fill" x="0" y="0" width="70.0"' in page
     assert "Insulte</strong> — vraiment limite" in page

@@ -93,7 +93,8 @@ class TestWithBroker:
         login(client, "modo@example.fr")
         page = client.get("/moderation/", follow_redirects=True).get_data(as_text=True)
         assert "Notation indisponible." in page
-        assert "aucun worker de scoring ne répond" in page
+        assert "Aucun programme de notation (worker Celery) ne répond." in page  # plain words
+        assert "démarre les workers de notation" in page  # and what to do
         health = client.get("/healthz")
         assert health.status_code == 503
         assert health.json["scoring"]["backend"] == "celery"

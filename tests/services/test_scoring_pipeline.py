@@ -229,7 +229,15 @@ class TestFailClosed:
         login(client, "mod@example.fr")
         page = client.get(ARTICLE_URL).get_data(as_text=True)
         assert "Notation indisponible." in page
-        assert "broken.ckpt" in page
+        assert "Le modèle de notation n’a pas pu être chargé." in page  # in plain words
+        assert "À faire : un administrateur" in page  # with what to do
+        assert "broken.ckpt" not in page  # the error itself is for admins
+        make_user(email="admin@example.fr", role=Role.ADMIN)
+        admin = app.test_client()
+        login(admin, "admin@example.fr")
+        page = admin.get(ARTICLE_URL).get_data(as_text=True)
+        assert page.count("broken.ckpt") == 1  # once, under « Détails techniques »
+        assert "Détails techniques" in page
         reader_page = Reader(app.test_client()).client.get(ARTICLE_URL).get_data(as_text=True)
         assert "Notation indisponible." not in reader_page
 
