@@ -10,10 +10,12 @@ from app.policy import (
     NUDGE,
     NUDGE_IGNORED,
     SCORING_UNAVAILABLE,
+    Level,
     Outcome,
     Reason,
     Threshold,
     decide,
+    level,
 )
 
 T = {
@@ -85,3 +87,26 @@ def test_sent_anyway_is_held_unless_rejected():
     assert decide({"toxicity": 0.6}, T, ignored).outcome == Outcome.HOLD
     assert decide({"toxicity": 0.1}, T, ignored).outcome == Outcome.HOLD
     assert decide({"toxicity": 0.91}, T, ignored).outcome == Outcome.REJECT
+
+
+@pytest.mark.parametrize(
+    ("score", "threshold", "nudge", "expected"),
+    [
+        (0.1, T["toxicity"], None, Level.OK),
+        (0.4999, T["toxicity"], None, Level.OK),
+        (0.5, T["toxicity"], None, Level.HOLD),  # at hold: held, as `decide` holds it
+        (0.89, T["toxicity"], None, Level.HOLD),
+        (0.9, T["toxicity"], None, Level.REJECT),  # at reject: rejected
+        (0.99, T["threat"], None, Level.OK),  # switched off
+        (0.99, None, None, Level.OK),  # no threshold for the category
+        (0.45, T["toxicity"], 0.4, Level.NUDGE),  # under hold, over the nudge
+        (0.95, T["toxicity"], 0.4, Level.REJECT),  # reject wins over nudge
+        (0.3, T["toxicity"], 0.4, Level.OK),
+    ],
+)
+def test_level_agrees_with_decide(score, threshold, nudge, expected):
+    assert level(score, threshold, nudge) is expected
+    if threshold is not None and nudge is None:  # the card's colour is the verdict's
+        verdict = decide({"c": score}, {"c": threshold}).outcome
+        assert {Outcome.PUBLISH: Level.OK, Outcome.HOLD: Level.HOLD,
+                Outcome.REJECT: Level.REJECT}[verdict] is expected  # fmt: skip

@@ -83,7 +83,9 @@ def queue_news(queue: str) -> Response:
 
 
 def _card_context() -> dict[str, object]:
+    limits = settings.thresholds()
     return {
+        "score_level": lambda category, score: policy.level(score, limits.get(category)),
         "reject_reasons": moderation.REJECT_REASONS,
         "report_reasons": moderation.REPORT_REASONS,
         "queues": moderation.QUEUES,
