@@ -33,6 +33,30 @@ class Threshold:
             raise ValueError("the reject threshold must be at or above the hold threshold")
 
 
+class Level(enum.StrEnum):
+    """Where one category's score stands against its threshold (a card's colour)."""
+
+    OK = "ok"
+    NUDGE = "nudge"
+    HOLD = "hold"
+    REJECT = "reject"
+
+
+def level(score: float, threshold: Threshold | None, nudge: float | None = None) -> Level:
+    """The one comparison of a score with a category's thresholds, as `decide` makes it: at or
+    above `reject` REJECT, at or above `hold` HOLD, at or above `nudge` (when given) NUDGE; a
+    category switched off or without a threshold is OK."""
+    if threshold is None or not threshold.enabled:
+        return Level.OK
+    if score >= threshold.reject:
+        return Level.REJECT
+    if score >= threshold.hold:
+        return Level.HOLD
+    if nudge is not None and score >= nudge:
+        return Level.NUDGE
+    return Level.OK
+
+
 @dataclass(frozen=True)
 class Reason:
     """Why a verdict was reached. `code` is stable; the rest fills the human sentence."""
@@ -110,12 +134,11 @@ def decide(
     else:
         for category, score in scores.items():
             threshold = thresholds.get(category)
-            if threshold is None or not threshold.enabled:
-                continue
-            if score >= threshold.reject:
+            at = level(score, threshold)
+            if at is Level.REJECT and threshold is not None:
                 reason = Reason(CATEGORY_REJECT, category, score, threshold.reject)
                 (rejects if score_rejects else holds).append(reason)
-            elif score >= threshold.hold:
+            elif at is Level.HOLD and threshold is not None:
                 holds.append(Reason(CATEGORY_HOLD, category, score, threshold.hold))
     if rejects:
         return Verdict(Outcome.REJECT, tuple(rejects + holds))

@@ -11,10 +11,12 @@ from app.policy import (
     NUDGE_IGNORED,
     SCORING_UNAVAILABLE,
     Inputs,
+    Level,
     Outcome,
     Reason,
     Threshold,
     decide,
+    level,
     verdict,
 )
 
@@ -124,3 +126,26 @@ def test_live_sent_anyway_is_held_even_when_the_nudge_thresholds_moved_meanwhile
 def test_a_nudge_is_offered_only_while_the_author_may_answer():
     assert verdict(Inputs(T, nudge=N, may_nudge=True), {"toxicity": 0.6}).outcome == Outcome.NUDGE
     assert verdict(Inputs(T, nudge=N), {"toxicity": 0.6}).outcome == Outcome.HOLD
+
+
+@pytest.mark.parametrize(
+    ("score", "threshold", "nudge", "expected"),
+    [
+        (0.1, T["toxicity"], None, Level.OK),
+        (0.4999, T["toxicity"], None, Level.OK),
+        (0.5, T["toxicity"], None, Level.HOLD),  # at hold: held, as `decide` holds it
+        (0.89, T["toxicity"], None, Level.HOLD),
+        (0.9, T["toxicity"], None, Level.REJECT),  # at reject: rejected
+        (0.99, T["threat"], None, Level.OK),  # switched off
+        (0.99, None, None, Level.OK),  # no threshold for the category
+        (0.45, T["toxicity"], 0.4, Level.NUDGE),  # under hold, over the nudge
+        (0.95, T["toxicity"], 0.4, Level.REJECT),  # reject wins over nudge
+        (0.3, T["toxicity"], 0.4, Level.OK),
+    ],
+)
+def test_level_agrees_with_decide(score, threshold, nudge, expected):
+    assert level(score, threshold, nudge) is expected
+    if threshold is not None and nudge is None:  # the card's colour is the verdict's
+        outcome = decide({"c": score}, {"c": threshold}).outcome
+        assert {Outcome.PUBLISH: Level.OK, Outcome.HOLD: Level.HOLD,
+                Outcome.REJECT: Level.REJECT}[outcome] is expected  # fmt: skip

@@ -90,7 +90,9 @@ def _admin() -> bool:
 
 
 def _card_context() -> dict[str, object]:
+    limits = settings.thresholds()
     return {
+        "score_level": lambda category, score: policy.level(score, limits.get(category)),
         "reject_reasons": labels.REJECT_REASONS,
         "report_reasons": labels.REPORT_REASONS,
         "queues": labels.QUEUES,

@@ -303,6 +303,10 @@ def test_journal_dates_do_not_wrap(app, mod_client, article):
     decide(mod_client, held(article), "approve")
     page = mod_client.get("/moderation/journal").get_data(as_text=True)
     assert '<th scope="col" class="nowrap">Quand</th>' in page
-    assert re.search(r'<tr><td class="nowrap">[^<]+</td><td><bdi>Modo Marie</bdi>', page)
+    assert re.search(
+        r'<tr><td class="nowrap" data-label="Quand">[^<]+</td>'
+        r'<td data-label="Qui"><bdi>Modo Marie</bdi>',
+        page,
+    )
     css = (Path(app.static_folder) / "site.css").read_text(encoding="utf-8")
     assert ".table .nowrap { white-space: nowrap; }" in css

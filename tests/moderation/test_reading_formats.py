@@ -138,4 +138,4 @@ def test_the_journal_counts_reports_in_words(app, article, mod_client, threshold
     comment = add_comment(article, "Limite")
     _reports_from_readers(app, comment, threshold)
     journal = mod_client.get("/moderation/journal").get_data(as_text=True)
-    assert f"<td>{why}</td>" in journal
+    assert f'<td class="table__text" data-label="Pourquoi">{why}</td>' in journal

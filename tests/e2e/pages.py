@@ -1,0 +1,217 @@
+"""Every reader and staff page, with data on it, for the browser checks that visit them all
+(the phone widths, the accessibility check).
+
+`seed` fills the test's database through the app's own HTTP routes and services: cards of every
+kind (held with scores and word matches, reported, rejected, a reply, long unbroken words,
+URLs and author names), journal rows, a sanction, settings history and moderator decisions for
+the calibration. `staff_pages` lists the staff pages; `test_every_staff_route_is_listed`
+(in test_phone_widths.py) checks the list against the blueprints' routes, so a new page cannot
+be forgotten.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import Flask
+
+from app.extensions import db
+from app.models import Article, CommentStatus, Role
+from app.services import settings
+from tests.conftest import ARTICLE_URL, CSRF_RE, add_comment, login, make_user
+
+PASSWORD = "motdepasse-solide"
+MODERATOR_EMAIL = "moderatrice@example.fr"
+ADMIN_EMAIL = "admin@example.fr"
+LONG_WORD = "anticonstitutionnellement" * 6  # 150 letters, no break opportunity
+LONG_URL = "https://www.exemple-de-site-tres-long.fr/" + "chemin/" * 12 + "?q=" + "x" * 60
+LONG_NAME = "Jean-Baptiste-Emmanuel" + "Z" * 50  # an author name without a space
+LONG_EMAIL = "adresse.vraiment.tres.longue.sans.espace." + "y" * 40 + "@exemple.fr"
+
+# Staff GET routes that are not HTML pages of their own.
+NOT_PAGES = {
+    "moderation.index",  # redirects to « À modérer »
+    "moderation.queue_news",  # JSON polled by the queue page
+    "admin.export_words",  # a word list as text/plain
+}
+
+
+@dataclass(frozen=True)
+class Page:
+    """A page to open: `path`, as `role` (None: a visitor), then `then` (a click, say)."""
+
+    name: str
+    path: str
+    endpoint: str
+    role: Role | None = None
+    then: Callable[[Any], None] | None = field(default=None, compare=False)
+
+
+def _csrf(client: Any, url: str) -> str:
+    match = CSRF_RE.search(client.get(url).get_data(as_text=True))
+    assert match, f"no CSRF token on {url}"
+    return match.group(1)
+
+
+def _post(client: Any, url: str, data: dict[str, Any], form_url: str | None = None) -> Any:
+    response = client.post(url, data={"csrf_token": _csrf(client, form_url or url), **data})
+    assert response.status_code in (200, 302, 303), (url, response.status_code)
+    return response
+
+
+def seed(app: Flask) -> dict[str, int]:
+    """Staff accounts and a day's work; returns the ids the page list needs."""
+    from tests.admin.conftest import threshold_form
+    from tests.moderation.conftest import held
+
+    make_user(email=MODERATOR_EMAIL, password=PASSWORD, display_name="Modératrice",
+              role=Role.MODERATOR)  # fmt: skip
+    make_user(email=ADMIN_EMAIL, password=PASSWORD, display_name="Admin Alex", role=Role.ADMIN)
+    reader = make_user(email="lectrice@example.fr", password=PASSWORD, display_name=LONG_NAME)
+    settings.set_value("suspect_words", ["idiot", "ministre"])
+    settings.set_value("banned_words", ["connard"])
+    settings.set_value("reports_threshold", 1)
+    settings.set_value("comment_rate_limit", "2 per hour")
+    article = db.session.scalars(db.select(Article)).first()
+    assert article is not None
+
+    long_held = held(article, f"Quel idiot ce ministre {LONG_WORD} voyez {LONG_URL}",
+                     score=0.72, author_name=LONG_NAME, author_email=LONG_EMAIL)  # fmt: skip
+    parent = add_comment(article, "Le premier avis, publié, auquel on répond.")
+    reply = held(article, "Quel idiot, vraiment.", score=0.66, parent=parent, user_id=reader.id,
+                 author_name=reader.display_name, author_email=reader.email)  # fmt: skip
+    for i in range(3):
+        held(article, f"Encore un idiot, le n° {i}. {LONG_WORD}", score=0.55 + i * 0.1)
+    add_comment(article, f"Un avis rejeté {LONG_WORD}", status=CommentStatus.REJECTED,
+                status_reason="Insulte", author_name=LONG_NAME)  # fmt: skip
+    reported = add_comment(article, f"Un avis publié puis signalé {LONG_URL}",
+                           author_name=LONG_NAME, author_email=LONG_EMAIL)  # fmt: skip
+
+    report_url = f"{ARTICLE_URL}/commentaires/{reported.id}/signaler"
+    for reason in ("insulte", "haine", "spam", "autre"):  # guests' reports weigh less than one
+        note = {"note": f"Insultant {LONG_WORD}"} if reason == "insulte" else {}
+        _post(app.test_client(), report_url, {"reason": reason, **note})
+    db.session.refresh(reported)
+    assert reported.flagged_at is not None, "the reported comment should be in « Signalés »"
+
+    moderator = app.test_client()
+    login(moderator, MODERATOR_EMAIL)
+    queue = "/moderation/file/a-moderer"
+    for comment, action, reason in ((long_held, "approve", None), (reply, "reject", "insulte")):
+        data = {"action": action, "version": comment.version, "note": f"Vu {LONG_WORD}"}
+        if reason:
+            data["reason"] = reason
+        _post(moderator, f"/moderation/commentaires/{comment.id}/decision", data, queue)
+    sanction = {"email": LONG_EMAIL, "kind": "suspend", "days": "7",
+                "reason": f"Récidive {LONG_URL}"}  # fmt: skip
+    guest_page = f"/moderation/lecteurs?email={LONG_EMAIL}"
+    _post(moderator, "/moderation/lecteurs/sanctions", sanction, guest_page)
+
+    admin = app.test_client()
+    login(admin, ADMIN_EMAIL)
+    _post(admin, "/admin/seuils", threshold_form({"insult-hold": "0.55"}))
+    return {"held": long_held.id, "reply": reply.id, "reader": reader.id,
+            "article": article.id, "reported": reported.id}  # fmt: skip
+
+
+def _simulate(page: Any) -> None:
+    """« Simuler »: the page then shows the simulation's results."""
+    page.get_by_role("button", name=re.compile("^(Simuler|Simulate)$")).click()
+    page.locator("#simulation").wait_for()
+
+
+def staff_pages(ids: dict[str, int]) -> list[Page]:
+    """Every staff page, each as the least role that may open it."""
+    mod, admin = Role.MODERATOR, Role.ADMIN
+    from app.services.moderation import QUEUES
+
+    pages = [
+        Page(f"file {slug}", f"/moderation/file/{slug}", "moderation.queue", mod) for slug in QUEUES
+    ]
+    return pages + [
+        Page("file filtrée", "/moderation/file/tous?q=idiot&tri=score", "moderation.queue", mod),
+        Page("commentaire", f"/moderation/commentaires/{ids['held']}", "moderation.comment", mod),
+        Page("réponse", f"/moderation/commentaires/{ids['reply']}", "moderation.comment", mod),
+        Page("lecteur invité", f"/moderation/lecteurs?email={LONG_EMAIL}",
+             "moderation.reader", mod),
+        Page("lecteur compte", f"/moderation/lecteurs?compte={ids['reader']}",
+             "moderation.reader", mod),
+        Page("journal", "/moderation/journal", "moderation.journal", mod),
+        Page("tableau de bord", "/admin/", "admin.index", admin),
+        Page("seuils", "/admin/seuils", "admin.thresholds", admin),
+        Page("seuils simulés", "/admin/seuils", "admin.thresholds", admin, _simulate),
+        Page("règles", "/admin/regles", "admin.rules", admin),
+        Page("règles simulées", "/admin/regles", "admin.rules", admin, _simulate),
+        Page("mots", "/admin/mots", "admin.words", admin),
+        Page("mots simulés", "/admin/mots", "admin.words", admin, _simulate),
+        Page("articles", "/admin/articles", "admin.articles", admin),
+        Page("calibration", "/admin/calibration", "admin.calibration", admin),
+        Page("historique", "/admin/historique", "admin.history", admin),
+    ]  # fmt: skip
+
+
+def _form_error(page: Any) -> None:
+    """The comment form sent empty: the page comes back with its errors."""
+    page.get_by_role("button", name="Publier le commentaire").click()
+    page.locator(".form-errors, .field__error").first.wait_for()
+
+
+def _too_many(page: Any) -> None:
+    """Past the site's posting limit (two an hour, set by `seed`): the 429 page."""
+    for i in range(4):
+        page.goto(ARTICLE_URL)
+        page.locator("#body").fill(f"Un avis de plus, le n° {i}.")
+        page.locator("#name").fill("Camille")
+        page.locator("#email").fill("camille@example.fr")
+        with page.expect_navigation():
+            page.get_by_role("button", name="Publier le commentaire").click()
+        if page.locator("#titre-erreur").count():
+            return
+    raise AssertionError("no 429 page after four comments")
+
+
+def _own_comment(page: Any) -> None:
+    """The author posts: the article shows their own comment, marked as awaiting a decision."""
+    page.locator("#body").fill(f"Mon avis, avec un lien {LONG_URL}")
+    page.locator("#name").fill(LONG_NAME)
+    page.locator("#email").fill("auteur@example.fr")
+    page.get_by_role("button", name="Publier le commentaire").click()
+    page.locator("li.comment", has_text="Mon avis, avec un lien").first.wait_for()
+
+
+def reader_pages(ids: dict[str, int]) -> list[Page]:
+    """The readers' pages (always French)."""
+    return [
+        Page("article", ARTICLE_URL, "reader.article"),
+        Page("formulaire en erreur", ARTICLE_URL, "reader.post_comment", then=_form_error),
+        Page("son commentaire", ARTICLE_URL, "reader.article", then=_own_comment),
+        Page("signaler", f"{ARTICLE_URL}/commentaires/{ids['reported']}/signaler", "reader.report"),
+        Page("connexion", "/compte/connexion", "auth.login"),
+        Page("inscription", "/compte/inscription", "auth.register"),
+        Page("404", "/articles/cet-article-n-existe-pas", "reader.article"),
+        Page("429", ARTICLE_URL, "reader.post_comment", then=_too_many),
+    ]
+
+
+def sign_in(page: Any, role: Role) -> None:
+    from playwright.sync_api import expect
+
+    page.goto("/compte/connexion")
+    page.locator("#email").fill(MODERATOR_EMAIL if role == Role.MODERATOR else ADMIN_EMAIL)
+    page.locator("#password").fill(PASSWORD)
+    page.locator("#password").press("Enter")
+    expect(page.locator(".account-nav__who")).to_be_visible()
+
+
+def staff_get_routes(app: Flask) -> set[str]:
+    """The endpoints of the staff blueprints that answer GET, less those that are not pages."""
+    return {
+        rule.endpoint
+        for rule in app.url_map.iter_rules()
+        if rule.endpoint.split(".")[0] in {"moderation", "admin"}
+        and "GET" in (rule.methods or ())
+        and rule.endpoint not in NOT_PAGES
+    }
