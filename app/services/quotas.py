@@ -70,7 +70,10 @@ def _identifiers(key: str) -> tuple[str, ...]:
 def _take(rule: str, keys: Sequence[str]) -> Hits:
     """One hit on every key for every limit of the rule ("5 per minute; 50 per day"), each an
     atomic increment-and-compare; all are kept, or none. With the shared storage down, the
-    counters of this process stand in for it."""
+    counters of this process stand in for it. With rate limiting switched off
+    (`RATELIMIT_ENABLED=false`, Flask-Limiter's own switch), nothing is counted."""
+    if not current_app.config.get("RATELIMIT_ENABLED", True):
+        return Hits()
     storage = limiter.storage
     try:
         return _take_from(storage, rule, keys)
