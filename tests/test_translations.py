@@ -204,7 +204,7 @@ REFUSED_FORMS = [
                                       "toxicity-reject": "0.5"})),
     ("/admin/regles", {"premoderate_first_n": "-1", "reports_threshold": "0",
                        "max_comment_length": "3", "comment_rate_limit-count": "many",
-                       "action": "enregistrer"}),
+                       "nudge_sent_anyway": "never", "action": "enregistrer"}),
     ("/admin/mots", {"banned_words": "x" * 101, "action": "enregistrer"}),
     ("/admin/seuils", threshold_form({"insult-hold": "0.2"}, action="simuler")),
 ]  # fmt: skip

@@ -91,7 +91,7 @@ def parse_rules(form: Mapping[str, str]) -> Parsed:
         elif kind == "choice":
             choices = settings.CHOICES[key]
             if raw and raw not in choices:
-                parsed.errors[key] = "Choisissez l’une des valeurs proposées."
+                parsed.errors[key] = _("Choisissez l’une des valeurs proposées.")
             else:
                 parsed.values[key] = raw or choices[0]
         elif kind in ("int", "optional_int"):

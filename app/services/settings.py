@@ -106,7 +106,7 @@ def set_value(key: str, value: Any, actor: User | str = "ligne de commande") -> 
     if key not in DEFAULT_SETTINGS:
         raise KeyError(key)
     if key in CHOICES and value not in CHOICES[key]:
-        raise SettingsError(key, "Choisissez l’une des valeurs proposées.")
+        raise SettingsError(key, _("Choisissez l’une des valeurs proposées."))
     old = get(key)
     if old == value:
         return False
