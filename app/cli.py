@@ -13,11 +13,11 @@ from flask import Flask, current_app
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import Article, Comment, CommentStatus, Role
+from app.models import Article, Comment, CommentStatus, Role, as_utc
 from app.scoring import ScoringUnavailable, get_scorer
 from app.scoring.download import ModelDownloadError, download, local_model
 from app.scoring.probe import PROBE
-from app.services import accounts, articles, scoring, settings
+from app.services import accounts, articles, clients, scoring, settings
 
 
 def register(app: Flask) -> None:
@@ -294,6 +294,66 @@ def register(app: Flask) -> None:
         except accounts.AccountError as error:
             raise click.ClickException(error.message) from None
         click.echo(f"{email} has a new password; its sessions are ended.")
+
+    _register_clients(app)
+
+
+class Refused(click.ClickException):
+    """A command refused for what it was asked (a taken name, a bad quota): exit status 2."""
+
+    exit_code = 2
+
+
+def _register_clients(app: Flask) -> None:
+    group = click.Group("clients", help="API clients (Coral, a CMS) and their keys.")
+    app.cli.add_command(group)
+
+    @group.command("create")
+    @click.argument("name")
+    @click.option("--quota", default=clients.DEFAULT_QUOTA, show_default=True,
+                  help="Calls allowed, in Flask-Limiter notation.")  # fmt: skip
+    @click.option("--coral-secret", help="The signing secret of Coral's external moderation.")
+    def clients_create(name: str, quota: str, coral_secret: str | None) -> None:
+        """Create a client and print its key, once."""
+        try:
+            new = clients.create(name, quota=quota, coral_secret=coral_secret)
+        except clients.ClientError as error:
+            raise Refused(error.message) from None
+        click.echo(
+            f"Created client {new.client.name} ({new.client.quota}). Its API key follows; "
+            "it is stored hashed and will not be shown again:"
+        )
+        click.echo(new.key)
+
+    @group.command("list")
+    def clients_list() -> None:
+        """Every client: name, key prefix, quota, created, last used, revoked."""
+        rows = clients.all_clients()
+        if not rows:
+            click.echo("No client.")
+            return
+        click.echo(
+            f"{'name':<24} {'prefix':<12} {'quota':<20} {'created':<16} {'last used':<16} revoked"
+        )
+        for c in rows:
+            click.echo(
+                f"{c.name:<24} {c.key_prefix:<12} {c.quota:<20} {_when(c.created_at):<16} "
+                f"{_when(c.last_used_at):<16} {_when(c.revoked_at)}"
+            )
+
+    @group.command("revoke")
+    @click.argument("name")
+    def clients_revoke(name: str) -> None:
+        """Refuse a client's key from now on, in every process."""
+        try:
+            client = clients.revoke(name)
+        except clients.ClientError as error:
+            raise Refused(error.message) from None
+        click.echo(f"Client {client.name} is revoked: its key is refused from now on.")
+
+
+def _when(value: datetime | None) -> str:
+    return as_utc(value).strftime("%Y-%m-%d %H:%M") if value is not None else "-"
 
 
 def _preview(text: str, width: int = 48) -> str:

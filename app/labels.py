@@ -462,6 +462,8 @@ def setting_label(key: str) -> str:
         return gettext("Seuils : %(category)s", category=category_label(name))
     if kind == "article" and name:
         return gettext("Article « %(slug)s »", slug=name)
+    if kind == "client" and name:
+        return gettext("Client d’API « %(name)s »", name=name)
     label = SETTING_LABELS.get(key)
     return str(label) if label is not None else key
 
@@ -520,6 +522,9 @@ def setting_value(key: str, value: Any) -> str:
                 text = formatting.count(shown)
             parts.append(gettext("%(name)s : %(value)s", name=name, value=text))
         return " · ".join(parts)
+    if key.startswith("client:") and isinstance(value, Mapping):
+        state = gettext("révoqué") if value.get("revoked") else gettext("actif")
+        return gettext("%(state)s · quota %(quota)s", state=state, quota=value.get("quota"))
     if isinstance(value, bool):
         return _yes_no(value)
     if isinstance(value, list):

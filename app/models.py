@@ -369,3 +369,23 @@ class SettingChange(Model):
     actor: Mapped[str] = mapped_column(String(200))
 
     __table_args__ = (Index("ix_setting_changes_key", "key", "id"),)
+
+
+class ApiClient(Model):
+    """A site or CMS that calls our API with a key (Coral, a newsroom's own CMS). The key is
+    never stored: only its SHA-256 (`key_hash`) and its first characters (`key_prefix`, not
+    secret, to find the row). Revoked, never deleted."""
+
+    __tablename__ = "api_clients"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    key_prefix: Mapped[str] = mapped_column(String(16), unique=True)
+    key_hash: Mapped[str] = mapped_column(String(64))
+    quota: Mapped[str] = mapped_column(String(200))  # Flask-Limiter notation
+    # Coral's external-moderation signing secret, as given: we compute HMACs with it.
+    coral_secret: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(200))
+    revoked_at: Mapped[datetime | None] = mapped_column()
+    last_used_at: Mapped[datetime | None] = mapped_column()

@@ -122,3 +122,9 @@ def take_sign_in(email: str) -> Hits:
     per account, whatever the network address. The caller gives the hit back when the
     password was right, so that only failures count."""
     return _take(current_app.config["SIGNIN_RATE_LIMIT"], [f"sign-in:{email.strip().lower()}"])
+
+
+def take_client_call(client_id: int, rule: str) -> Hits:
+    """A call by an API client (services/clients.py): its own quota (`rule`), counted in the
+    same storage as the readers' quotas."""
+    return _take(rule, [f"client:{client_id}"])

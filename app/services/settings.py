@@ -183,6 +183,10 @@ def restore(change_id: int, actor: User) -> str:
         if old is None:
             raise SettingsError("change", _("Ce seuil n’avait pas de valeur antérieure."))
         set_threshold(change.key.split(":", 1)[1], actor=actor, **old)
+    elif change.key.startswith("client:"):
+        raise SettingsError(
+            "change", _("Un client d’API ne se rétablit pas : créez-en un nouveau.")
+        )
     elif change.key.startswith("article:"):
         _restore_article(change.key.split(":", 1)[1], change.old_value, actor)
     else:
