@@ -159,6 +159,10 @@ def load_config(instance_path: str, environ: Mapping[str, str] | None = None) ->
         "MAX_CONTENT_LENGTH": _int(values, "MAX_REQUEST_BYTES", 64 * 1024, minimum=1024),
         # Rate-limit counters: in memory for one process, Redis when several share the load.
         "RATELIMIT_STORAGE_URI": _env(values, "RATELIMIT_STORAGE_URI", "memory://"),
+        # Always set: Flask-Limiter's one `limiter` keeps the last app's switch and gives it
+        # to the next app whose config lacks it (one app with it off turned every later one's
+        # quotas off, tests included). Off only for benchmarks.
+        "RATELIMIT_ENABLED": _bool(values, "RATELIMIT_ENABLED", True),
         "RATELIMIT_HEADERS_ENABLED": True,
         # Redis down: Flask-Limiter's own limits (sign-in per address, sign-up) count in this
         # process until it answers, as the quotas of app/services/quotas.py do; never a 500.
