@@ -265,3 +265,10 @@ def test_an_empty_object_with_a_newline_is_kept_as_an_empty_decision() -> None:
 def test_coral_refuses_a_malformed_phase_response(text: str) -> None:
     with pytest.raises(coral.CoralSkips):
         coral.read_external_phase_response(200, text)
+
+
+def test_an_answer_with_every_score_below_threshold_has_no_scores_and_coral_fails_open() -> None:
+    text = (PERSPECTIVE / "analyze_response_below_threshold.json").read_text(encoding="utf-8")
+    assert "attributeScores" not in json.loads(text)
+    with pytest.raises(coral.CoralSkips):
+        coral.read_toxic_phase(200, text)
