@@ -515,12 +515,10 @@ def test_batch_equals_one_by_one(make_scorer: MakeScorer, word_ckpt: TinyCheckpo
         assert_scores(batched[i], word_ckpt.neutral)
 
 
-def test_short_texts_are_one_forward_pass(
-    make_scorer: MakeScorer, word_ckpt: TinyCheckpoint, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    scorer = make_scorer(word_ckpt, max_batch=32)
+def _record_passes(scorer: Any, monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, ...]]:
+    """Load `scorer` and record the input shape of each forward pass it makes from now on."""
     scorer.load()
-    model = scorer._loaded.model  # type: ignore[union-attr]
+    model = scorer._loaded.model
     shapes: list[tuple[int, ...]] = []
     forward = model.forward
 
@@ -529,17 +527,23 @@ def test_short_texts_are_one_forward_pass(
         return forward(**inputs)
 
     monkeypatch.setattr(model, "forward", spy)
+    return shapes
+
+
+def test_short_texts_are_one_forward_pass(
+    make_scorer: MakeScorer, word_ckpt: TinyCheckpoint, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    scorer = make_scorer(word_ckpt, max_batch=32)
+    shapes = _record_passes(scorer, monkeypatch)
     results = scorer.score(["hello"] * 20 + [words(30, "idiot")])
     # 21 x 33 padded positions would pass the 512 budget: the short texts go together, the
     # long one alone, so nothing is padded to 33 tokens for nothing.
     assert shapes == [(20, 3), (1, 33)]
     assert_scores(results[-1], word_ckpt.triggers["idiot"])
-    shapes.clear()
     roomy = make_scorer(word_ckpt, max_batch=32, max_batch_tokens=4096)
-    roomy.load()
-    monkeypatch.setattr(roomy._loaded.model, "forward", spy)  # type: ignore[union-attr]
+    roomy_shapes = _record_passes(roomy, monkeypatch)
     roomy.score(["hello"] * 20 + [words(30, "idiot")])
-    assert shapes == [(21, 33)]  # within the budget: one pass, padded to the longest only
+    assert roomy_shapes == [(21, 33)]  # within the budget: one pass, padded to the longest only
     shapes.clear()
     scorer.score(["hello"] * 70)
     assert shapes == [(32, 3), (32, 3), (6, 3)]  # chunks of max_batch windows
@@ -760,16 +764,7 @@ def test_window_and_batch_sizes_are_read_from_the_environment(
         base["DETOXIFY_HF_CONFIG"] = str(word_ckpt.hf_config)
         config = load_config(str(tmp_path), environ={**base, **environ})
         scorer = get_scorer(scorer_settings(config))
-        scorer.load()
-        model = scorer._loaded.model  # type: ignore[attr-defined]
-        shapes: list[tuple[int, ...]] = []
-        forward = model.forward
-
-        def spy(**inputs: Any) -> Any:
-            shapes.append(tuple(inputs["input_ids"].shape))
-            return forward(**inputs)
-
-        monkeypatch.setattr(model, "forward", spy)
+        shapes = _record_passes(scorer, monkeypatch)
         scorer.score(texts)
         return shapes
 
