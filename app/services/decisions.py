@@ -19,7 +19,7 @@ from datetime import timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import Article, Comment, CommentStatus, as_utc, utcnow
@@ -167,17 +167,28 @@ def rule_facts(
             select(Article.id).where(Article.id.in_(article_ids), Article.premoderated)
         )
     )
+    by_author = (
+        Comment.author_email.in_({c.author_email for c in comments}),
+        Comment.status == CommentStatus.PUBLISHED,
+    )
+    # A live decision needs each author's count only (one row per author, on the scoring
+    # path); a replay needs their ids, to count those before each comment.
+    totals: dict[str, int] = {}
     published: dict[str, list[int]] = defaultdict(list)
-    if count:
+    if count and as_of_each:
         for email, comment_id in db.session.execute(
-            select(Comment.author_email, Comment.id)
-            .where(
-                Comment.author_email.in_({c.author_email for c in comments}),
-                Comment.status == CommentStatus.PUBLISHED,
-            )
-            .order_by(Comment.id)
+            select(Comment.author_email, Comment.id).where(*by_author).order_by(Comment.id)
         ):
             published[email].append(comment_id)
+    elif count:
+        totals = {
+            email: total
+            for email, total in db.session.execute(
+                select(Comment.author_email, func.count())
+                .where(*by_author)
+                .group_by(Comment.author_email)
+            )
+        }
     return {
         c.id: Facts(
             body=c.body,
@@ -185,7 +196,7 @@ def rule_facts(
             author_published_before=(
                 bisect.bisect_left(published[c.author_email], c.id)
                 if as_of_each
-                else len(published[c.author_email])
+                else totals.get(c.author_email, 0)
             ),
         )
         for c in comments
