@@ -25,6 +25,14 @@ What may fail, and what then happens:
 
 The sweep is `moderation.sweep`, run every `SCORING_SWEEP_SECONDS` by Celery beat
 (``celery --app wsgi:celery_app beat``, one per site).
+
+Texts that are not comments (the API's: Perspective, Coral, CMSs) are never written to the
+database. A web process pushes the call's texts, with the time its caller stops waiting, on a
+Redis list (``moderation:texts``), publishes a `moderation.score_texts` task as a wake-up, and
+waits (``BLPOP``) on a reply list of its own. A worker's task takes every call waiting on that
+list, up to `SCORING_BATCH_SIZE` texts, into one model call (calls whose caller gave up are
+dropped unscored), and pushes each call's scores, or the model's failure, to its reply list
+(expiring after a minute). A text stays in Redis only until a worker takes it.
 """
 
 from __future__ import annotations
@@ -35,7 +43,8 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Iterable
+import uuid
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import redis
@@ -46,6 +55,7 @@ from flask_babel import gettext as _
 from sqlalchemy.exc import DBAPIError
 
 from app.extensions import db
+from app.scoring import ScoreResult, ScoringTimeout, ScoringUnavailable, TextScores
 from app.services import scoring
 from app.worker import BatchScorer
 
@@ -53,6 +63,9 @@ logger = logging.getLogger(__name__)
 
 SCORE_TASK = "moderation.score_comments"
 SWEEP_TASK = "moderation.sweep"
+TEXTS_TASK = "moderation.score_texts"
+_TEXTS_KEY = "moderation:texts"  # the API's calls waiting for a worker (JSON, oldest first)
+_TEXTS_REPLY_KEY = "moderation:texts:reply:{}"  # a waiting call BLPOPs its scores here
 _DECIDED_KEY = "moderation:decided:{}"  # a list a waiting request BLPOPs
 _WORKER_KEY = "moderation:worker:{}"  # a worker's heartbeat (JSON, expires)
 _HEARTBEAT_SECONDS = 5
@@ -131,6 +144,13 @@ def _register_tasks(celery_app: Celery, app: Flask, runner: BatchScorer) -> None
         _notify(notifier, done)
         return len(done)
 
+    @celery_app.task(name=TEXTS_TASK, ignore_result=True, shared=False)
+    def score_texts() -> int:
+        """Score the API's waiting calls, as many as fit in one batch, in one model call."""
+        if batch_wait:
+            time.sleep(batch_wait)  # let the calls sent together arrive
+        return _score_waiting_texts(notifier, runner, batch_size)
+
     @celery_app.task(name=SWEEP_TASK, ignore_result=True, shared=False)
     def sweep() -> int:
         """Hold what waited too long; queue again what is due (see services.scoring.sweep)."""
@@ -140,6 +160,57 @@ def _register_tasks(celery_app: Celery, app: Flask, runner: BatchScorer) -> None
         return len(due)
 
     celery_app.moderation = _WorkerHooks(app, runner, notifier)  # type: ignore[attr-defined]
+
+
+def _take_text_calls(client: redis.Redis, batch_size: int) -> list[dict[str, Any]]:
+    """The calls waiting on the texts list whose callers still wait, up to `batch_size` texts
+    (a first call with more texts comes alone); the others stay for the next task."""
+    calls: list[dict[str, Any]] = []
+    size = 0
+    while size < batch_size:
+        raw = client.lpop(_TEXTS_KEY)
+        if raw is None:
+            break
+        call = json.loads(raw)
+        if call["deadline"] < time.time():
+            continue  # its caller has answered 503 already
+        if calls and size + len(call["texts"]) > batch_size:
+            client.lpush(_TEXTS_KEY, raw)  # first in the next batch
+            break
+        calls.append(call)
+        size += len(call["texts"])
+    return calls
+
+
+def _score_waiting_texts(client: redis.Redis, runner: BatchScorer, batch_size: int) -> int:
+    calls = _take_text_calls(client, batch_size)
+    if not calls:
+        return 0
+    texts = [text for call in calls for text in call["texts"]]
+    replies: list[dict[str, Any]]
+    try:
+        scored = runner.score_texts(texts)
+    except ScoringUnavailable as error:
+        replies = [{"error": str(error)}] * len(calls)
+    else:
+        replies, start = [], 0
+        for call in calls:
+            end = start + len(call["texts"])
+            replies.append(
+                {
+                    "results": [[r.scores, r.windowed] for r in scored.results[start:end]],
+                    "model_name": scored.model_name,
+                    "model_version": scored.model_version,
+                }
+            )
+            start = end
+    pipe = client.pipeline(transaction=False)
+    for call, reply in zip(calls, replies, strict=True):
+        key = _TEXTS_REPLY_KEY.format(call["id"])
+        pipe.rpush(key, json.dumps(reply))
+        pipe.expire(key, 60)
+    pipe.execute()
+    return len(texts)
 
 
 class _WorkerHooks:
@@ -270,6 +341,35 @@ class CeleryScoring:
         except redis.RedisError as error:
             self._queue_lost([comment_id], error)
             return False
+
+    def score_texts(self, texts: Sequence[str], timeout: float) -> TextScores:
+        """Hand the API's texts to the workers (a Redis list, then a wake-up task) and wait
+        at most `timeout` for their scores. ScoringUnavailable when Redis fails or the model
+        failed in the worker; ScoringTimeout when no worker answered in time."""
+        if not texts:
+            return TextScores([], self.scorer.name, self.scorer.version)
+        call_id = uuid.uuid4().hex
+        call = {"id": call_id, "texts": list(texts), "deadline": time.time() + timeout}
+        key = _TEXTS_REPLY_KEY.format(call_id)
+        try:
+            self._redis.rpush(_TEXTS_KEY, json.dumps(call))
+            self.celery_app.send_task(TEXTS_TASK, retry=True)
+            # BLPOP counts whole seconds on old servers: the deadline in the call is exact.
+            answer = self._redis.blpop([key], timeout=max(timeout, 0.01))
+        except Exception as error:  # redis or kombu: the queue is unreachable
+            raise ScoringUnavailable(
+                f"scoring queue unreachable: {type(error).__name__}"
+            ) from error
+        if answer is None:
+            raise ScoringTimeout(f"no score within {timeout:g} s")
+        reply = json.loads(answer[1])
+        if "error" in reply:
+            raise ScoringUnavailable(reply["error"])
+        return TextScores(
+            [ScoreResult(scores, windowed) for scores, windowed in reply["results"]],
+            reply["model_name"],
+            reply["model_version"],
+        )
 
     def _queue_lost(self, ids: list[int], error: Exception) -> None:
         """The broker failed us: hold these comments for a human (the sweep queues them again

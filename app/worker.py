@@ -19,13 +19,16 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass, field
 from typing import Any
 
 from flask import Flask
 
 from app.metrics import Metrics
-from app.scoring import Scorer, ScoringUnavailable
+from app.scoring import ScoreResult, Scorer, ScoringTimeout, ScoringUnavailable, TextScores
 from app.services import scoring
 
 logger = logging.getLogger(__name__)
@@ -68,18 +71,33 @@ class BatchScorer:
             self._failed_at = time.monotonic()
             raise
 
+    def score_texts(self, texts: Sequence[str]) -> TextScores:
+        """One model call for these texts (the API's, never stored); raises
+        ScoringUnavailable. Counted in the same numbers as comments' batches."""
+        try:
+            results = self._model(texts)
+        except ScoringUnavailable:
+            self.metrics.failures.inc(len(texts))
+            raise
+        return TextScores(results, self.scorer.name, self.scorer.version)
+
+    def _model(self, texts: Sequence[str]) -> list[ScoreResult]:
+        """Load if need be, run the model once, and count the batch."""
+        self.load()
+        started = time.perf_counter()
+        results = self.scorer.score(list(texts))
+        elapsed = time.perf_counter() - started
+        self.recent.append((len(texts), elapsed))
+        self.totals["batches"] += 1
+        self.totals["comments"] += len(texts)
+        self.totals["model_seconds"] += elapsed
+        self.metrics.batch_size.observe(len(texts))
+        self.metrics.scoring_seconds.observe(elapsed)
+        return results
+
     def _score(self, claim: scoring.Claim) -> list[int]:
         try:
-            self.load()
-            started = time.perf_counter()
-            results = self.scorer.score([c.body for c in claim.comments])
-            elapsed = time.perf_counter() - started
-            self.recent.append((len(claim.comments), elapsed))
-            self.totals["batches"] += 1
-            self.totals["comments"] += len(claim.comments)
-            self.totals["model_seconds"] += elapsed
-            self.metrics.batch_size.observe(len(claim.comments))
-            self.metrics.scoring_seconds.observe(elapsed)
+            results = self._model([c.body for c in claim.comments])
         except ScoringUnavailable as error:
             logger.warning("scoring unavailable for %d comments: %s", len(claim.comments), error)
             self.metrics.failures.inc(len(claim.comments))
@@ -111,8 +129,107 @@ class BatchScorer:
         }
 
 
+@dataclass
+class _TextJob:
+    """One API call's texts, waiting for the batcher; `future` gets its TextScores."""
+
+    texts: Sequence[str]
+    future: Future[TextScores] = field(default_factory=Future)
+
+
+class TextBatcher:
+    """Texts that are not comments (API calls), micro-batched in a thread of their own:
+    whatever calls arrive while the model is busy, or within `batch_wait` of the first, go
+    into one model call of at most `batch_size` texts (a call with more texts goes alone).
+    Nothing is written to the database. A caller that stops waiting (its timeout) cancels its
+    job: a job not yet started is then skipped."""
+
+    def __init__(self, runner: BatchScorer, batch_size: int, batch_wait: float) -> None:
+        self.runner = runner
+        self.batch_size = batch_size
+        self.batch_wait = batch_wait
+        self._queue: queue.SimpleQueue[_TextJob | None] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+
+    def score(self, texts: Sequence[str], timeout: float) -> TextScores:
+        if not texts:
+            return TextScores([], self.runner.scorer.name, self.runner.scorer.version)
+        self.start()
+        job = _TextJob(list(texts))
+        self._queue.put(job)
+        try:
+            return job.future.result(timeout=timeout)
+        except FutureTimeout:
+            job.future.cancel()
+            raise ScoringTimeout(f"no score within {timeout:g} s") from None
+
+    def start(self) -> None:
+        with self._lock:
+            if self._thread is not None or self._stop.is_set():
+                return
+            self._thread = threading.Thread(target=self._run, name="text-scoring", daemon=True)
+            self._thread.start()
+
+    def stop(self, timeout: float = 10) -> None:
+        self._stop.set()
+        self._queue.put(None)
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            jobs = self._next_jobs()
+            if jobs:
+                self._process(jobs)
+
+    def _next_jobs(self) -> list[_TextJob]:
+        first = self._queue.get()
+        if first is None:
+            return []
+        jobs, size = [first], len(first.texts)
+        deadline = time.monotonic() + self.batch_wait
+        while size < self.batch_size:
+            remaining = deadline - time.monotonic()
+            try:
+                job = self._queue.get(timeout=remaining) if remaining > 0 else self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if job is None:
+                self._queue.put(None)  # stop() again after this batch
+                break
+            if size + len(job.texts) > self.batch_size:
+                self._queue.put(job)  # it starts the next batch (order is not promised)
+                break
+            jobs.append(job)
+            size += len(job.texts)
+        # A caller that gave up meanwhile is not scored for nothing.
+        return [job for job in jobs if job.future.set_running_or_notify_cancel()]
+
+    def _process(self, jobs: list[_TextJob]) -> None:
+        texts = [text for job in jobs for text in job.texts]
+        try:
+            scored = self.runner.score_texts(texts)
+        except Exception as error:  # ScoringUnavailable, or a bug: the callers are told
+            if not isinstance(error, ScoringUnavailable):
+                logger.exception("text scoring failed")
+                error = ScoringUnavailable(f"scoring failed: {type(error).__name__}")
+            for job in jobs:
+                job.future.set_exception(error)
+            return
+        start = 0
+        for job in jobs:
+            end = start + len(job.texts)
+            job.future.set_result(
+                TextScores(scored.results[start:end], scored.model_name, scored.model_version)
+            )
+            start = end
+
+
 class ScoringWorker:
-    """The thread backend: an in-memory queue, a worker thread and a sweeper thread."""
+    """The thread backend: an in-memory queue, a worker thread and a sweeper thread, and a
+    thread that scores the API's texts (:class:`TextBatcher`)."""
 
     def __init__(self, app: Flask, runner: BatchScorer) -> None:
         self.app = app
@@ -128,6 +245,7 @@ class ScoringWorker:
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._start_lock = threading.Lock()
+        self.texts = TextBatcher(runner, self.batch_size, self.batch_wait)
 
     # The interface the services use --------------------------------------------------------
 
@@ -150,6 +268,10 @@ class ScoringWorker:
             with self._waiters_lock:
                 if self._waiters.get(comment_id) is event:
                     del self._waiters[comment_id]
+
+    def score_texts(self, texts: Sequence[str], timeout: float) -> TextScores:
+        """Score the API's texts in this process, batched with other calls (TextBatcher)."""
+        return self.texts.score(texts, timeout)
 
     def gauges(self) -> dict[str, tuple[str, float]]:
         """Gauges of this backend for /metrics (the thread's numbers are all in its metrics)."""
@@ -178,6 +300,7 @@ class ScoringWorker:
     def stop(self, timeout: float = 10) -> None:
         self._stop.set()
         self._queue.put(_WAKE_UP)
+        self.texts.stop(timeout)
         for thread in self._threads:
             thread.join(timeout)
 

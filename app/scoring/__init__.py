@@ -30,8 +30,10 @@ __all__ = [
     "DEFAULT_RUNTIME",
     "STATES",
     "ScoreResult",
+    "TextScores",
     "Scorer",
     "ScoringBackend",
+    "ScoringTimeout",
     "ScorerFactory",
     "ScorerSettings",
     "ScoringUnavailable",
@@ -67,6 +69,11 @@ class ScoringUnavailable(Exception):
     ``str(error)`` is a one-line, human-readable English message (no traceback); the original
     exception, if any, is chained as ``__cause__``.
     """
+
+
+class ScoringTimeout(ScoringUnavailable):
+    """No score came within the time a caller was ready to wait (the model is busy, or no
+    worker took the texts): still no score, never a made-up one."""
 
 
 @dataclass(frozen=True)
@@ -157,6 +164,16 @@ class ScoreResult:
     """True when the text was longer than one window (scores are the max over its windows)."""
 
 
+@dataclass(frozen=True)
+class TextScores:
+    """The scores of texts that are not comments (the API's), with the model that gave them."""
+
+    results: list[ScoreResult]
+    """One per text, in the order given."""
+    model_name: str
+    model_version: str
+
+
 @runtime_checkable
 class Scorer(Protocol):
     """A toxicity model. Implementations are thread-safe and load lazily."""
@@ -214,6 +231,13 @@ class ScoringBackend(Protocol):
 
     def wait(self, comment_id: int, timeout: float) -> bool:
         """Block until this comment has been dealt with, or `timeout`; True if it was."""
+        ...
+
+    def score_texts(self, texts: Sequence[str], timeout: float) -> TextScores:
+        """Score texts that are not stored comments (the API's: Perspective, Coral, CMSs),
+        micro-batched with whatever other calls arrive together, through the same model as
+        comments. Raises ScoringTimeout when no score came within `timeout` seconds, and
+        ScoringUnavailable when the model (or every worker) cannot score: never a guess."""
         ...
 
     def problem(self) -> str | None:

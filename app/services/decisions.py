@@ -14,7 +14,7 @@ from __future__ import annotations
 import bisect
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
 
@@ -102,6 +102,30 @@ def gather(comments: Sequence[Comment], *, sending_anyway: bool = False) -> dict
             anyway_reviewed=now_site.anyway_reviewed,
         )
         gathered[comment.id] = Gathered(inputs, tuple(matches))
+    return gathered
+
+
+def for_texts(bodies: Sequence[str], *, may_nudge: bool) -> list[Gathered]:
+    """The inputs of a decision on texts that are not our comments (the API's: a CMS or Coral
+    asks what the site would do): the saved thresholds and nudge thresholds, the word lists
+    and the site rules that read the text (« tout prémodérer », links). The rules about an
+    article or an author's past comments do not apply: the caller's system holds those facts.
+    `may_nudge`: whether the caller can offer its author the nudge."""
+    now_site = site()
+    rules = replace(now_site.rules, premoderate_first_n=0)
+    gathered = []
+    for body in bodies:
+        matches = word_matches(rules, body)
+        holds, rejects = reasons_for(rules, Facts(body=body), matches)
+        inputs = Inputs(
+            thresholds=now_site.thresholds,
+            hold_reasons=tuple(holds),
+            reject_reasons=tuple(rejects),
+            nudge=now_site.nudge,
+            may_nudge=may_nudge,
+            anyway_reviewed=now_site.anyway_reviewed,
+        )
+        gathered.append(Gathered(inputs, tuple(matches)))
     return gathered
 
 
