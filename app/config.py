@@ -258,9 +258,7 @@ def _scoring_config(values: Mapping[str, str | None], instance: Path) -> dict[st
         "SCORING_RETRY_MAX_SECONDS": _float(values, "SCORING_RETRY_MAX_SECONDS", 600.0),
         "SCORING_SWEEP_SECONDS": _float(values, "SCORING_SWEEP_SECONDS", 5.0, minimum=0.05),
         "SCORING_LOAD_RETRY_SECONDS": _float(values, "SCORING_LOAD_RETRY_SECONDS", 30.0),
-        "API_SCORING_WAIT_SECONDS": _float(
-            values, "API_SCORING_WAIT_SECONDS", 0.7, minimum=0.01
-        ),
+        "API_SCORING_WAIT_SECONDS": _float(values, "API_SCORING_WAIT_SECONDS", 0.7, minimum=0.01),
         "NUDGE_EXPIRY_MINUTES": _float(values, "NUDGE_EXPIRY_MINUTES", 60.0),
     }
 

@@ -28,7 +28,7 @@ from typing import Any
 from flask import Flask
 
 from app.metrics import Metrics
-from app.scoring import ScoreResult, Scorer, ScoringTimeout, ScoringUnavailable, TextScores
+from app.scoring import Scorer, ScoreResult, ScoringTimeout, ScoringUnavailable, TextScores
 from app.services import scoring
 
 logger = logging.getLogger(__name__)
@@ -193,7 +193,11 @@ class TextBatcher:
         while size < self.batch_size:
             remaining = deadline - time.monotonic()
             try:
-                job = self._queue.get(timeout=remaining) if remaining > 0 else self._queue.get_nowait()
+                job = (
+                    self._queue.get(timeout=remaining)
+                    if remaining > 0
+                    else self._queue.get_nowait()
+                )
             except queue.Empty:
                 break
             if job is None:
