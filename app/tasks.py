@@ -168,7 +168,7 @@ def _take_text_calls(client: redis.Redis, batch_size: int) -> list[dict[str, Any
     calls: list[dict[str, Any]] = []
     size = 0
     while size < batch_size:
-        raw = client.lpop(_TEXTS_KEY)
+        raw: bytes | None = client.lpop(_TEXTS_KEY)  # type: ignore[assignment]
         if raw is None:
             break
         call = json.loads(raw)
