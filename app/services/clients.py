@@ -181,3 +181,10 @@ def take_call(client: ApiClient) -> quotas.Hits:
     """Count one call on the client's quota; quotas.QuotaExceeded (with `retry_after`) when
     the client has used it up."""
     return quotas.take_client_call(client.id, client.quota)
+
+
+def record_call(client: ApiClient, status: int, error: str | None = None) -> None:
+    """Count one call of this client for « Réglages » (its usage and its errors): the HTTP
+    status answered and, for an error, its stable code (« PERMISSION_DENIED », « quota »…).
+    Never raises: counting must not break an answer."""
+    # Filled in with the clients page (usage and errors); callers already call it.
