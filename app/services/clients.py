@@ -347,6 +347,12 @@ def _write(taken: dict[tuple[int, date], _Pending]) -> None:
             connection.execute(statement)
 
 
+def usage_day(when: datetime | None = None) -> date:
+    """The day a call counts on: its date in the site's time zone (SITE_TIMEZONE)."""
+    zone = ZoneInfo(current_app.config.get("SITE_TIMEZONE", "Europe/Paris"))
+    return (when or utcnow()).astimezone(zone).date()
+
+
 @dataclass
 class Usage:
     """A client's calls and errors, today and over the last 7 days (today included), and its
@@ -365,8 +371,7 @@ def usage(days: int = 7) -> dict[int, Usage]:
     """Every client's usage, by client id (this process's pending counts written first; other
     processes' are at most `API_USAGE_FLUSH_SECONDS` behind). Two queries."""
     flush_usage()
-    zone = ZoneInfo(current_app.config.get("SITE_TIMEZONE", "Europe/Paris"))
-    today = utcnow().astimezone(zone).date()
+    today = usage_day()
     since = today - timedelta(days=days - 1)
     found: dict[int, Usage] = {}
     for row in db.session.scalars(select(ApiClientUsage).where(ApiClientUsage.day >= since)):
