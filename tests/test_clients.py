@@ -158,7 +158,7 @@ def test_creation_and_revocation_are_in_the_settings_history_and_not_restorable(
     login(browser, "chef@example.fr")
     page = browser.get("/admin/historique").get_data(as_text=True)
     assert "Client d’API « coral-lemonde »" in page
-    assert "révoqué · quota 10 per second" in page
+    assert "révoqué · quota 10 par seconde" in page
     assert key not in page and "coral-signing-secret" not in page
     response = browser.post(
         f"/admin/historique/{changes[1].id}/restaurer",

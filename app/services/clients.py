@@ -33,6 +33,8 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
+from app import formatting
+from app.converters import parse_count
 from app.extensions import db
 from app.models import ApiClient, ApiClientUsage, User, as_utc, utcnow
 from app.services import quotas
@@ -100,6 +102,44 @@ def check_name(name: str) -> str:
     return name
 
 
+# The periods the clients page offers for a quota (Flask-Limiter's words, as stored).
+QUOTA_PERIODS = ("second", "minute", "hour", "day")
+QUOTA_MAX = 100_000
+CORAL_SECRET_MAX = 500
+
+
+def quota_from_fields(count: str | None, period: str | None) -> str:
+    """A quota from the page's two fields, a number (1 to QUOTA_MAX) and a period: « 10 per
+    second ». ClientError naming `quota` otherwise."""
+    number = parse_count(count or "", 1, QUOTA_MAX)
+    if number is None or period not in QUOTA_PERIODS:
+        raise ClientError(
+            "quota",
+            _(
+                "Quota : indiquez un nombre entier entre 1 et %(max)s et choisissez une période.",
+                max=formatting.count(QUOTA_MAX),
+            ),
+        )
+    return f"{number} per {period}"
+
+
+def check_coral_secret(secret: str) -> str:
+    """Coral's signing secret, trimmed (spaces around it come from a copy, not from Coral), or
+    ClientError: empty, too long, or holding control characters."""
+    secret = secret.strip()
+    if not secret:
+        raise ClientError("coral_secret", _("Le secret Coral est vide."))
+    if len(secret) > CORAL_SECRET_MAX or any(ord(c) < 32 or ord(c) == 127 for c in secret):
+        raise ClientError(
+            "coral_secret",
+            _(
+                "Secret Coral invalide : %(max)s caractères au plus, sans caractère de contrôle.",
+                max=CORAL_SECRET_MAX,
+            ),
+        )
+    return secret
+
+
 def find(name: str) -> ApiClient | None:
     return db.session.scalar(select(ApiClient).where(ApiClient.name == name.strip()))
 
@@ -113,8 +153,8 @@ def create(
     """A new client and its key (returned here only). ClientError for a bad or taken name,
     a bad quota or an empty Coral secret."""
     name, quota = check_name(name), check_quota(quota)
-    if coral_secret is not None and not coral_secret.strip():
-        raise ClientError("coral_secret", _("Le secret Coral est vide."))
+    if coral_secret is not None:
+        coral_secret = check_coral_secret(coral_secret)
     if find(name) is not None:
         raise ClientError("name", _("Un client porte déjà ce nom."))
     key = KEY_PREFIX + secrets.token_urlsafe(32)
@@ -160,6 +200,26 @@ def revoke(name: str, actor: User | str = CLI_ACTOR) -> ApiClient:
     old = _state(client)
     client.revoked_at = utcnow()
     record_change(f"client:{client.name}", old, _state(client), actor)
+    db.session.commit()
+    return client
+
+
+def set_coral_secret(name: str, secret: str, actor: User | str = CLI_ACTOR) -> ApiClient:
+    """Set or replace (rotate) a client's Coral signing secret; the settings history notes
+    that it changed, never its value. ClientError for an unknown or revoked client or a bad
+    secret."""
+    client = find(name)
+    if client is None:
+        raise ClientError("name", _("Aucun client ne porte ce nom."))
+    if client.revoked_at is not None:
+        raise ClientError("name", _("Ce client est révoqué."))
+    secret = check_coral_secret(secret)
+    old = _state(client)
+    replaced = client.coral_secret is not None
+    client.coral_secret = secret
+    record_change(
+        f"client:{client.name}", old, {**_state(client), "coral_replaced": replaced}, actor
+    )
     db.session.commit()
     return client
 
