@@ -45,6 +45,7 @@ KEY_PREFIX = "mod_"
 PREFIX_LENGTH = len(KEY_PREFIX) + 8  # what `key_prefix` keeps: « mod_ » and 8 characters
 DEFAULT_QUOTA = "10 per second"
 NAME_RE = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?")
+KEY_RE = re.compile(r"[A-Za-z0-9_-]{1,200}")  # what a key can be: `mod_` and base64url
 # `last_used_at` is written at most this often per client (one UPDATE, not one per call).
 LAST_USED_EVERY = timedelta(minutes=1)
 CLI_ACTOR = "ligne de commande"
@@ -141,7 +142,12 @@ def check_coral_secret(secret: str) -> str:
 
 
 def find(name: str) -> ApiClient | None:
-    return db.session.scalar(select(ApiClient).where(ApiClient.name == name.strip()))
+    """The client of this name; None for a name no client can have (not even looked up: a NUL
+    byte, say, would be an error on PostgreSQL)."""
+    name = name.strip()
+    if not NAME_RE.fullmatch(name):
+        return None
+    return db.session.scalar(select(ApiClient).where(ApiClient.name == name))
 
 
 def create(
@@ -229,6 +235,8 @@ def authenticate(key: str | None) -> ApiClient:
     missing, unknown or revoked key. The hashes are compared in constant time."""
     if not key:
         raise KeyRefused("key", _("Clé d’API absente."), "missing_key")
+    if not KEY_RE.fullmatch(key):  # not one of ours: never looked up (a NUL byte, 1 MB…)
+        raise KeyRefused("key", _("Clé d’API inconnue."), "unknown_key")
     client = db.session.scalar(select(ApiClient).where(ApiClient.key_prefix == key[:PREFIX_LENGTH]))
     expected = client.key_hash if client is not None else _hash("")
     if not hmac.compare_digest(_hash(key), expected) or client is None:

@@ -153,9 +153,12 @@ def test_a_taken_name_is_refused(admin_client):
     assert "Un client porte déjà ce nom." in response.get_data(as_text=True)
 
 
-def test_an_unknown_client_is_a_404(admin_client):
-    response = _post_row(admin_client, "inconnu", "revoquer", {"confirm": "on"})
+@pytest.mark.parametrize("name", ["inconnu", "%00", "CMS-OUEST", "x" * 5000])
+def test_an_unknown_client_is_a_404(admin_client, name):
+    _create(admin_client)
+    response = _post_row(admin_client, name, "revoquer", {"confirm": "on"})
     assert response.status_code == 404
+    assert _row("cms-ouest").revoked_at is None
 
 
 def test_a_moderator_is_refused_everywhere(app):

@@ -161,6 +161,8 @@ def test_each_call_is_counted_for_its_client(client, key, app):
         ({"Authorization": "Basic bW9kOmtleQ=="}, "missing_key"),
         ({"Authorization": "Bearer mod_inconnue"}, "unknown_key"),
         ({"Authorization": "Bearer " + "x" * 5000}, "unknown_key"),
+        ({"Authorization": "Bearer mod_abc\x00def"}, "unknown_key"),  # PostgreSQL refuses NUL
+        ({"Authorization": "Bearer mod_clé'--"}, "unknown_key"),
     ],
 )
 def test_no_key_or_an_unknown_key_is_a_401(client, key, headers, code):
