@@ -351,6 +351,18 @@ def _register_clients(app: Flask) -> None:
             raise Refused(error.message) from None
         click.echo(f"Client {client.name} is revoked: its key is refused from now on.")
 
+    @group.command("coral-secret")
+    @click.argument("name")
+    @click.option("--secret", prompt="Coral signing secret", hide_input=True,
+                  help="The new secret (asked without echo when left out).")  # fmt: skip
+    def clients_coral_secret(name: str, secret: str) -> None:
+        """Set or replace (rotate) a client's Coral signing secret."""
+        try:
+            client = clients.set_coral_secret(name, secret)
+        except clients.ClientError as error:
+            raise Refused(error.message) from None
+        click.echo(f"Coral secret of {client.name} saved.")
+
 
 def _when(value: datetime | None) -> str:
     return as_utc(value).strftime("%Y-%m-%d %H:%M") if value is not None else "-"
