@@ -271,6 +271,7 @@ def _clients_page(
 @bp.get("/clients")
 @role_required(ADMIN)
 def api_clients() -> tuple[str, int, dict[str, str]]:
+    """« Clients de l’API »: 200 (admins only: 403 for staff, sign-in for visitors)."""
     return _clients_page()
 
 

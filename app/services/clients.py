@@ -61,7 +61,11 @@ class KeyRefused(ServiceError):
     holding the whole key learns that it was revoked), else None."""
 
     def __init__(
-        self, field: str | None, message: str, code: str, client: ApiClient | None = None
+        self,
+        field: str | None,
+        message: str,
+        code: str = "unknown_key",
+        client: ApiClient | None = None,
     ) -> None:
         super().__init__(field, message)
         self.code = code

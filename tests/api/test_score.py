@@ -141,6 +141,32 @@ def test_html_is_scored_as_the_text_a_reader_sees(client, key):
     assert plain["verdict"] == "publish"
 
 
+@pytest.mark.parametrize("content_type", ["application/x-www-form-urlencoded", "text/plain", None])
+def test_the_body_is_read_as_json_whatever_its_content_type(client, key, content_type):
+    """`curl -d` sends a form's content type: the JSON body is still what counts."""
+    response = client.post(
+        URL, data='{"text": "Quel connard.", "nudge": false}', content_type=content_type,
+        headers={"Authorization": f"Bearer {key}"},
+    )  # fmt: skip
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert response.get_json()["results"][0]["verdict"] == "reject"
+
+
+def test_a_chunked_body_past_the_limit_is_a_413_over_real_http(live_server, key, app):
+    import http.client
+
+    host, port = live_server.removeprefix("http://").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=30)
+    limit = app.config["API_MAX_REQUEST_BYTES"]
+    chunks = (b'{"text": "' + b"a" * 65536 for _ in range(limit // 65536 + 2))
+    connection.request("POST", URL, body=chunks, encode_chunked=True,
+                       headers={"Authorization": f"Bearer {key}"})  # fmt: skip
+    response = connection.getresponse()
+    body = json.loads(response.read())
+    connection.close()
+    assert response.status == 413 and body["error"]["code"] == "too_large"
+
+
 def test_each_call_is_counted_for_its_client(client, key, app):
     call(client, {"text": "Un avis."}, key)
     call(client, {"texts": []}, key)
