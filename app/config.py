@@ -321,5 +321,7 @@ def testing_config(database_url: str, instance_path: str) -> dict[str, Any]:
         instance_path,
         environ={"DATABASE_URL": database_url, "SECRET_KEY": "test-secret"},
     )
-    config.update(TESTING=True, RATELIMIT_STORAGE_URI="memory://")
+    # API usage written at every call: no count of one test's app is left to a timer that
+    # would write it into the next test's tables.
+    config.update(TESTING=True, RATELIMIT_STORAGE_URI="memory://", API_USAGE_FLUSH_SECONDS=0)
     return config

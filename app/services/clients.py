@@ -322,6 +322,7 @@ class _Usage:
         self._lock = threading.Lock()
         self._pending: dict[tuple[int, date], _Pending] = {}
         self._written_at = time.monotonic()
+        self._timer: threading.Timer | None = None
         self.every = float(app.config.get("API_USAGE_FLUSH_SECONDS", 1.0))
         self.zone = ZoneInfo(app.config.get("SITE_TIMEZONE", "Europe/Paris"))
         atexit.register(_flush_at_exit, weakref.ref(self))
@@ -338,6 +339,29 @@ class _Usage:
                 counts.last_error_status = status
                 counts.last_error_at = now
         self.flush()
+        self._schedule()
+
+    def _schedule(self) -> None:
+        """Counts still pending (no call came since) are written `every` seconds later by a
+        timer, so that the page shows them even when this process gets no other call."""
+        if self.every <= 0:
+            return
+        with self._lock:
+            if self._timer is not None or not self._pending:
+                return
+            self._timer = threading.Timer(self.every, self._on_timer)
+            self._timer.daemon = True
+            timer = self._timer
+        timer.start()
+
+    def _on_timer(self) -> None:
+        with self._lock:
+            self._timer = None
+        try:
+            self.flush_outside()
+        except Exception:  # kept for the next write; nothing personal to log
+            logging.getLogger(__name__).warning("API usage not written", exc_info=True)
+        self._schedule()
 
     def flush(self, *, force: bool = False) -> None:
         """Write the pending counts when the last write is `every` seconds old (or `force`):
@@ -384,7 +408,9 @@ def _usage() -> _Usage:
     found = app.extensions.get("api_usage")
     if found is None:
         with _usage_lock:
-            found = app.extensions.setdefault("api_usage", _Usage(app))
+            found = app.extensions.get("api_usage")
+            if found is None:
+                found = app.extensions["api_usage"] = _Usage(app)
     return cast(_Usage, found)
 
 

@@ -112,3 +112,17 @@ def test_the_week_adds_seven_days_and_the_last_error_may_be_older(app, pair):
     assert (usage[first.id].calls_week, usage[first.id].errors_week) == (15, 3)
     assert usage[first.id].last_error == "too_large"
     assert (usage[second.id].calls_week, usage[second.id].last_error) == (0, "old")
+
+
+@pytest.mark.parametrize("config_overrides", [{"API_USAGE_FLUSH_SECONDS": 0.2}])
+def test_a_lone_call_is_written_by_the_timer_without_another_call(app, pair):
+    import time
+
+    first, _second = pair
+    clients.record_call(first, 503, "scoring_unavailable")
+    assert rows() == {}  # within the interval: in memory
+    deadline = time.monotonic() + 5
+    while not rows() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    found = rows()[first.id]
+    assert (found.calls, found.errors, found.last_error) == (1, 1, "scoring_unavailable")
