@@ -430,12 +430,14 @@ def test_the_staff_page_is_for_staff_only(client, app, lemonde):
     assert client.get("/moderation/coral").status_code == 403
 
 
-def test_the_staff_page_pages_newest_first(client, moderator, lemonde):
-    count = coral.PER_PAGE + 1
-    for i in range(count):
-        _send(client, _request(f"Avis n° {i:03d}."))
+def test_the_staff_page_pages_newest_first(client, moderator, lemonde, monkeypatch):
+    monkeypatch.setattr(coral, "PER_PAGE", 2)
+    for i in range(3):
+        _send(client, _request(f"Avis n° {i}."))
     first = moderator.get("/moderation/coral").get_data(as_text=True)
-    assert f"Avis n° {count - 1:03d}." in first and "Avis n° 000." not in first
+    assert first.index("Avis n° 2.") < first.index("Avis n° 1.")
+    assert "Avis n° 0." not in first and "Page suivante" in first
     second = moderator.get("/moderation/coral?page=2").get_data(as_text=True)
-    assert "Avis n° 000." in second
-    assert db.session.scalar(select(func.count()).select_from(CoralDecision)) == count
+    assert "Avis n° 0." in second and "Avis n° 1." not in second
+    assert "Page précédente" in second and "Page suivante" not in second
+    assert db.session.scalar(select(func.count()).select_from(CoralDecision)) == 3
