@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import func, select, update
 
 from app.extensions import db
-from app.models import CoralDecision, Role
+from app.models import CoralDecision, Role, SettingChange
 from app.scoring import ScoringUnavailable
 from app.services import clients, coral, settings
 from tests.compat.coral_reader import (
@@ -142,15 +142,30 @@ def test_while_coral_rotates_its_secret_either_of_the_two_signatures_is_enough(
 ):
     raw = ROTATION["body_raw"].encode("utf-8")  # non-ASCII: the HMAC covers UTF-8 bytes
     assert client.post(URL, data=raw, headers=ROTATION["headers"]).status_code in (200, 204)
-    # The admin then gives us the new secret; Coral still sends both until the old expires.
-    lemonde.coral_secret = NEW_SECRET
-    db.session.commit()
-    other = external_request_body({**ROTATION["body"], "action": "EDIT"})
-    header = coral_signature_header([OLD_SECRET, NEW_SECRET], other)
-    response = client.post(URL, data=other.encode(), headers={"X-Coral-Signature": header})
-    assert response.status_code in (200, 204)
-    assert scorer.calls == 2
-    assert [r.action for r in _rows()] == ["NEW", "EDIT"]
+    # The admin gives us the new secret; Coral signs with both until the old one expires.
+    result = app.test_cli_runner().invoke(
+        args=["clients", "coral-secret", "lemonde", "--secret", NEW_SECRET]
+    )
+    assert result.exit_code == 0, result.output
+    assert NEW_SECRET not in result.output
+    edited = {**ROTATION["body"], "action": "EDIT"}
+    assert _send(client, edited, secrets=[OLD_SECRET, NEW_SECRET]).status_code in (200, 204)
+    assert _send(client, _request("Un autre avis."), secrets=[NEW_SECRET]).status_code == 204
+    # Once the old secret has expired in Coral, a request signed with it alone is refused.
+    assert _send(client, _request("Encore un avis."), secrets=[OLD_SECRET]).status_code == 403
+    assert scorer.calls == 3
+    assert [r.action for r in _rows()] == ["NEW", "EDIT", "NEW"]
+    history = db.session.scalars(
+        select(SettingChange.new_value).where(SettingChange.key == "client:lemonde")
+    ).all()
+    assert NEW_SECRET not in repr(history) and OLD_SECRET not in repr(history)
+
+
+def test_the_secret_of_an_unknown_client_cannot_be_set(app):
+    result = app.test_cli_runner().invoke(
+        args=["clients", "coral-secret", "inconnu", "--secret", NEW_SECRET]
+    )
+    assert result.exit_code == 2 and "Aucun client" in result.output
 
 
 @pytest.mark.parametrize(
