@@ -184,7 +184,7 @@ def parse(raw: bytes) -> PhaseRequest:
     if not isinstance(data, dict):
         raise _invalid("Le corps de la requête doit être un objet JSON.")
     action = data.get("action")
-    if action not in set(CoralAction):
+    if not isinstance(action, str) or action not in set(CoralAction):
         raise _invalid("« action » doit valoir NEW ou EDIT.")
     comment, author = _object(data, "comment"), _object(data, "author")
     story, site = _object(data, "story"), _object(data, "site")
