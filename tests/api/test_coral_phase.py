@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import time
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -43,7 +44,7 @@ class _Spy:
     """The tiny model, counting its calls; `broken` makes it fail like a model that is down."""
 
     def __init__(self, inner: Any) -> None:
-        self.inner, self.broken, self.calls = inner, False, 0
+        self.inner, self.broken, self.calls, self.delay = inner, False, 0, 0.0
         self.name, self.version = inner.name, inner.version
 
     categories = property(lambda self: self.inner.categories)
@@ -58,6 +59,7 @@ class _Spy:
         if self.broken:
             raise ScoringUnavailable("the model could not score: boom")
         self.calls += 1
+        time.sleep(self.delay)
         return self.inner.score(texts)
 
 
@@ -297,6 +299,24 @@ def test_model_down_means_withheld_for_a_human_never_a_guess(client, lemonde, sc
     [row] = _rows()
     assert (row.outcome, row.scores, row.model_name) == ("hold", None, None)
     assert row.reasons == [{"code": "scoring_unavailable"}]
+
+
+class TestSlowModel:
+    @pytest.fixture
+    def config_overrides(self):
+        return {"CORAL_SCORING_WAIT_SECONDS": 0.05}
+
+    def test_a_model_slower_than_the_wait_means_withheld_not_a_late_guess(
+        self, client, lemonde, scorer
+    ):
+        scorer.delay = 0.5
+        started = time.monotonic()
+        response = _send(client, _request("Quel connard."))
+        assert time.monotonic() - started < 0.45  # answered before the model was done
+        assert _as_coral(response) == {"status": "SYSTEM_WITHHELD"}
+        [row] = _rows()
+        assert (row.outcome, row.scores) == ("hold", None)
+        time.sleep(0.5)  # let the model finish before the app stops
 
 
 def test_the_same_request_again_gets_the_same_answer_without_a_second_model_call(
