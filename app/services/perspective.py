@@ -132,6 +132,14 @@ def _bool(payload: Mapping[str, Any], name: str) -> bool:
     return value
 
 
+def _unicode(value: str, name: str) -> str:
+    """`value` unless JSON's escapes made it hold what no text holds: a lone surrogate (not
+    Unicode at all) or a NUL (which PostgreSQL cannot store)."""
+    if "\x00" in value or any("\ud800" <= char <= "\udfff" for char in value):
+        raise invalid(f"Invalid value at '{name}': not valid Unicode text.")
+    return value
+
+
 def _string(payload: Mapping[str, Any], name: str) -> str | None:
     value = payload.get(name)
     if value is None:
@@ -140,7 +148,7 @@ def _string(payload: Mapping[str, Any], name: str) -> str | None:
         raise invalid(f"Invalid value at '{name}' (TYPE_STRING), {json.dumps(value)[:40]}")
     if len(value) > MAX_TOKEN_LENGTH:
         raise invalid(f"'{name}' is longer than {MAX_TOKEN_LENGTH} characters.")
-    return value
+    return _unicode(value, name)
 
 
 def _text(payload: Mapping[str, Any]) -> str:
@@ -150,7 +158,8 @@ def _text(payload: Mapping[str, Any]) -> str:
     text = comment.get("text")
     if text is not None and not isinstance(text, str):
         raise invalid(f"Invalid value at 'comment.text' (TYPE_STRING), {json.dumps(text)[:40]}")
-    size = len((text or "").encode("utf-8", "surrogatepass"))
+    text = _unicode(text or "", "comment.text")
+    size = len(text.encode("utf-8"))
     if size > MAX_TEXT_BYTES:
         raise invalid(
             f"Comment text was too many bytes. Value ({size}) exceeded limit ({MAX_TEXT_BYTES})."
@@ -209,12 +218,15 @@ def _attributes(payload: Mapping[str, Any], categories: list[str]) -> list[Wante
     return wanted
 
 
+_LANGUAGE_CODE = re.compile(r"[A-Za-z]{2,8}(?:[-_][A-Za-z0-9]{1,8}){0,4}")  # ISO 639, BCP-47
+
+
 def _requested_languages(payload: Mapping[str, Any]) -> list[str]:
     value = payload.get("languages")
     if value is None:
         return []
     if not isinstance(value, list) or not all(
-        isinstance(code, str) and 0 < len(code) <= 35 for code in value
+        isinstance(code, str) and _LANGUAGE_CODE.fullmatch(code) for code in value
     ):
         raise invalid("Invalid value at 'languages': expected a list of language codes.")
     return list(value)

@@ -248,6 +248,15 @@ def _text_body(text):
         (json.dumps({**_text_body("Un avis."), "doNotStore": "yes"}).encode(), "doNotStore"),
         (json.dumps({**_text_body("Un avis."), "clientToken": "x" * 513}).encode(),
          "clientToken"),
+        (json.dumps({**_text_body("Un avis."), "languages": ["fr", "x" * 40]}).encode(),
+         "languages"),
+        (json.dumps({**_text_body("Un avis."), "languages": ["<b>"]}).encode(), "languages"),
+        (b'{"comment": {"text": "Un avis \\ud800."}, "requestedAttributes": {"TOXICITY": {}}}',
+         "not valid Unicode"),
+        (b'{"comment": {"text": "Un\\u0000 avis."}, "requestedAttributes": {"TOXICITY": {}}}',
+         "not valid Unicode"),
+        (json.dumps({**_text_body("Un avis."), "clientToken": "a\ud800"}).encode(),
+         "not valid Unicode"),
     ],
 )  # fmt: skip
 def test_bad_requests_get_invalid_argument_and_no_score(app, client, key, data, message):
@@ -535,3 +544,45 @@ def test_gunicorn_access_log_leaves_the_query_string_out():
     conf = (Path(__file__).resolve().parents[2] / "gunicorn.conf.py").read_text()
     line = next(ln for ln in conf.splitlines() if ln.startswith("access_log_format"))
     assert "%(U)s" in line and not any(f"%({x})s" in line for x in ("r", "q", "f"))
+
+
+def test_feedback_in_a_language_the_model_lacks_is_kept_unscored(app, client, key):
+    body = coral_reader.suggestscore_body(
+        text="Das ist ein Kommentar.", comment_id="c-9", comment_parent_id="c-1",
+        comment_status="APPROVED", story_url="https://www.example.fr/a",
+        tenant_url="https://coral.example.de/", model="TOXICITY", locale="de",
+    )  # fmt: skip
+    response = client.post(f"{SUGGEST}?key={key}", json=body)
+    assert response.get_json() == {"clientToken": "comment:c-9"}
+    [kept] = rows(ApiFeedback)  # scores of a language it never learnt would mislead calibration
+    assert (kept.decision, kept.language, kept.scores) == ("approved", "de", None)
+
+
+class TestConcurrentCalls:
+    @pytest.fixture
+    def scorer(self, tiny_scorer):
+        return _Spy(tiny_scorer, delay=0.05)
+
+    @pytest.fixture
+    def config_overrides(self):
+        return {"SCORING_BATCH_SIZE": 16, "SCORING_BATCH_WAIT_MS": 20,
+                "API_SCORING_WAIT_SECONDS": 5}  # fmt: skip
+
+    def test_simultaneous_calls_share_model_calls(self, app, key, scorer, live_server):
+        from tests.conftest import simultaneously
+
+        def call(i):
+            def send():
+                request = urllib.request.Request(
+                    f"{live_server}{ANALYZE}?key={key}",
+                    data=json.dumps(_text_body(f"Avis {i}, quel idiot.")).encode(),
+                    headers={"Content-Type": "application/json"},
+                )
+                with urllib.request.urlopen(request, timeout=30) as response:
+                    return json.loads(response.read())
+
+            return send
+
+        answers = simultaneously([call(i) for i in range(8)])
+        assert all("attributeScores" in a for a in answers)
+        assert sum(scorer.calls) == 8 and len(scorer.calls) < 8  # micro-batched
