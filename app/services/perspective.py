@@ -38,7 +38,7 @@ import json
 import math
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -183,7 +183,7 @@ class Wanted:
     threshold: float | None
 
 
-def _attributes(payload: Mapping[str, Any], categories: list[str]) -> list[Wanted]:
+def _attributes(payload: Mapping[str, Any]) -> list[Wanted]:
     requested = _object(payload, "requestedAttributes", required=True)
     if not requested:
         raise invalid("requestedAttributes must name at least one attribute.")
@@ -192,11 +192,6 @@ def _attributes(payload: Mapping[str, Any], categories: list[str]) -> list[Wante
         category = ATTRIBUTES.get(name)
         if category is None:
             raise invalid(f"Unknown attribute: {name[:64]}.")
-        if category not in categories:
-            raise invalid(
-                f"Attribute {name} is not available here: the loaded model has no "
-                f"{category} category."
-            )
         if options is None:
             options = {}
         if not isinstance(options, dict):
@@ -303,15 +298,19 @@ def _score(texts: list[str]) -> TextScores:
         raise unavailable() from None
 
 
-def _categories() -> list[str]:
-    """The categories of the loaded model (loading it if need be); 503 when it cannot load."""
-    scorer = current_app.extensions["scorer"]
-    if not scorer.categories:
-        try:
-            scorer.load()
-        except ScoringUnavailable:
-            raise unavailable() from None
-    return list(scorer.categories)
+def _check_categories(wanted: list[Wanted], categories: Collection[str]) -> None:
+    """400 for an attribute the model does not score (`SEXUALLY_EXPLICIT` with `original`).
+    Checked before scoring when this process has the model loaded (the thread backend), and
+    always on the scores themselves (a Celery web process never loads the model: the request
+    never waits for a load here)."""
+    if not categories:
+        return
+    for attribute in wanted:
+        if attribute.category not in categories:
+            raise invalid(
+                f"Attribute {attribute.name} is not available here: the loaded model has no "
+                f"{attribute.category} category."
+            )
 
 
 def _probability(value: float) -> dict[str, Any]:
@@ -333,7 +332,8 @@ def analyze(client: ApiClient, payload: Mapping[str, Any]) -> dict[str, Any]:
     _string(payload, "communityId")
     _object(payload, "context")
     requested = _requested_languages(payload)
-    wanted = _attributes(payload, _categories())
+    wanted = _attributes(payload)
+    _check_categories(wanted, current_app.extensions["scorer"].categories)
     langs = _languages(requested, text)
     unsupported = _unsupported(langs)
     if unsupported:
@@ -345,6 +345,7 @@ def analyze(client: ApiClient, payload: Mapping[str, Any]) -> dict[str, Any]:
     spans = sentences(text) if want_spans else []
     scored = _score([text] + [text[s:e] for s, e in spans])
     whole, *parts = scored.results
+    _check_categories(wanted, whole.scores)
 
     attribute_scores: dict[str, Any] = {}
     for attribute in wanted:

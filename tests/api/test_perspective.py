@@ -586,3 +586,28 @@ class TestConcurrentCalls:
         answers = simultaneously([call(i) for i in range(8)])
         assert all("attributeScores" in a for a in answers)
         assert sum(scorer.calls) == 8 and len(scorer.calls) < 8  # micro-batched
+
+
+class TestModelLoadedElsewhere:
+    """A Celery web process never loads the model (its `categories` stay empty): an attribute
+    the workers' model lacks is still refused, from the scores themselves."""
+
+    class _Remote(_Spy):
+        categories = property(lambda self: [])
+
+    @pytest.fixture
+    def scorer(self, original_scorer):
+        return self._Remote(original_scorer)
+
+    @pytest.fixture
+    def config_overrides(self):
+        return {"DETOXIFY_MODEL": "original"}
+
+    def test_an_attribute_the_model_lacks_is_refused_after_scoring(self, app, client, key):
+        body = {"comment": {"text": "What an idiot."}, "languages": ["en"],
+                "requestedAttributes": {"INSULT": {}, "SEXUALLY_EXPLICIT": {}}}  # fmt: skip
+        message = google_error(analyze(client, key, body), 400, "INVALID_ARGUMENT")
+        assert "SEXUALLY_EXPLICIT" in message
+        body["requestedAttributes"] = {"INSULT": {}}
+        insult = analyze(client, key, body).get_json()["attributeScores"]["INSULT"]
+        assert insult["summaryScore"]["value"] == pytest.approx(0.7, abs=0.01)
