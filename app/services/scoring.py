@@ -262,7 +262,20 @@ def sweep() -> list[int]:
     )
     ids = list(due)
     db.session.commit()
+    _purge_api_calls()
     return ids
+
+
+def _purge_api_calls() -> None:
+    """The Perspective API's retention (PERSPECTIVE_RETENTION_DAYS), run by this same sweep in
+    both backends (a thread of the web process, or Celery beat's task): never fatal to it."""
+    from app.services import perspective  # not at import: perspective uses the scoring backend
+
+    try:
+        perspective.purge_expired()
+    except Exception:
+        db.session.rollback()
+        logger.exception("purging expired Perspective calls failed")
 
 
 def _expire_nudges(now: datetime) -> int:
