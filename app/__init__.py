@@ -82,6 +82,7 @@ def create_app(config: dict[str, Any] | None = None, scorer: Scorer | None = Non
     from app.coral import bp as coral_bp
     from app.models import User
     from app.moderation import bp as moderation_bp
+    from app.perspective import bp as perspective_bp
     from app.reader import bp as reader_bp
 
     @login_manager.user_loader
@@ -101,6 +102,8 @@ def create_app(config: dict[str, Any] | None = None, scorer: Scorer | None = Non
     app.register_blueprint(coral_bp)  # Coral's moderation phase: signed, CSRF-exempt
     app.register_blueprint(moderation_bp)
     app.register_blueprint(admin_bp)
+    csrf.exempt(perspective_bp)  # a machine API: a key, no session, no form
+    app.register_blueprint(perspective_bp)
     errors.register(app)
     templating.register(app)
     cli.register(app)

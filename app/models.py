@@ -392,6 +392,59 @@ class ApiClient(Model):
     last_used_at: Mapped[datetime | None] = mapped_column()
 
 
+class FeedbackDecision(enum.StrEnum):
+    """A client's moderator decision, as sent to `comments:suggestscore` (0 or 1)."""
+
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
+class ApiAnalysis(Model):
+    """One `comments:analyze` call kept, as PERSPECTIVE_STORE says: its language and the
+    model's scores (`scores` only), and its text (`text`); never with `doNotStore`. Deleted
+    after PERSPECTIVE_RETENTION_DAYS by the scoring sweep."""
+
+    __tablename__ = "api_analyses"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("api_clients.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    language: Mapped[str] = mapped_column(String(16))
+    scores: Mapped[dict[str, float]] = mapped_column(JSON)  # every category of the model
+    model_name: Mapped[str] = mapped_column(String(120))
+    text: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (Index("ix_api_analyses_created", "created_at"),)
+
+
+class ApiFeedback(Model):
+    """A moderator decision of a client's site (`comments:suggestscore`: Coral sends one when
+    a moderator approves or rejects a comment), with our model's scores of its text when the
+    model gave them: pairs for « Calibration » beside our own moderators' decisions. The text
+    itself is kept only with PERSPECTIVE_STORE=text, and cleared after the retention."""
+
+    __tablename__ = "api_feedback"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("api_clients.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    decision: Mapped[str] = mapped_column(String(16))  # a FeedbackDecision
+    # The attributes and values the client sent ({"TOXICITY": 1}).
+    suggested: Mapped[dict[str, float]] = mapped_column(JSON)
+    client_token: Mapped[str | None] = mapped_column(String(512))
+    community_id: Mapped[str | None] = mapped_column(String(512))
+    language: Mapped[str | None] = mapped_column(String(16))
+    # None when the model did not score the text (down, too slow, a language it lacks).
+    scores: Mapped[dict[str, float] | None] = mapped_column(JSON)
+    model_name: Mapped[str | None] = mapped_column(String(120))
+    text: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (
+        _check_in("decision", FeedbackDecision),
+        Index("ix_api_feedback_created", "created_at"),
+    )
+
+
 class CoralStatus(enum.StrEnum):
     """The statuses we answer Coral's external moderation phase (services/coral.py); no
     status at all (a 204) is an abstention."""

@@ -39,7 +39,7 @@ PARAMETERS = [
     "categorie", "auteur", "acteur", "action", "format", "cible", "jours", "n", "lang", "email",
     "kind", "reason", "note", "days", "body", "name", "display_name", "password", "confirm",
     "remember", "form_token", "insult-hold", "insult-reject", "insult-nudge", "insult-enabled",
-    "banned_words", "suspect_words", "allowed_words", "nudge_enabled", "guests_allowed",
+    "banned_words", "suspect_words", "allowed_words", "nudge_enabled", "guests_allowed", "key",
     "decision", "client",
 ]  # fmt: skip
 
@@ -79,6 +79,8 @@ ROUTES: dict[str, dict[str, str]] = {
     "admin.history": {},
     "admin.restore": {"change_id": "1"},
     "admin.calibration": {},
+    "perspective.analyze": {},
+    "perspective.suggestscore": {},
 }
 
 ADMIN_EMAIL = "admin@example.fr"

@@ -24,7 +24,7 @@ from app.actions import AuditAction
 from app.extensions import db, rowcount
 from app.models import Comment, CommentScore, CommentStatus, utcnow
 from app.scoring import Scorer, ScoreResult
-from app.services import audit, coral, decisions, transitions
+from app.services import audit, decisions, transitions
 from app.services.comments import STATUS_FOR_OUTCOME
 from app.wordlists import Match, stored_match
 
@@ -228,9 +228,8 @@ def awaiting_ids(limit: int = 10_000) -> list[int]:
 
 
 def sweep() -> list[int]:
-    """Hold comments that waited too long for the model, forget Coral's texts past their
-    retention, and list the comments due to be retried: a failed attempt whose backoff is
-    over, or a comment whose worker vanished."""
+    """Hold comments that waited too long for the model, and list those due to be retried:
+    a failed attempt whose backoff is over, or a comment whose worker vanished."""
     now = utcnow()
     timeout = timedelta(seconds=current_app.config["SCORING_TIMEOUT_SECONDS"])
     unavailable = _unavailable("no score within the time limit")
@@ -244,7 +243,6 @@ def sweep() -> list[int]:
     )
     expired_nudges = _expire_nudges(now)
     db.session.commit()  # even when nothing changed: never leave a write transaction open
-    coral.forget_texts()  # Coral's texts past CORAL_RETENTION_DAYS
     if too_long or expired_nudges:
         logger.info(
             "sweep: %d held after waiting too long, %d nudges expired", too_long, expired_nudges
@@ -264,7 +262,24 @@ def sweep() -> list[int]:
     )
     ids = list(due)
     db.session.commit()
+    _purge_api_calls()
     return ids
+
+
+def _purge_api_calls() -> None:
+    """The API's retention: Perspective's (PERSPECTIVE_RETENTION_DAYS) and the texts of Coral's
+    moderation phase (CORAL_RETENTION_DAYS), run by this same sweep in both backends (a thread
+    of the web process, or Celery beat's task): never fatal to it."""
+    # not at import: both use the scoring backend
+    from app.services import coral, perspective
+
+    for purge, what in ((perspective.purge_expired, "Perspective calls"),
+                        (coral.forget_texts, "Coral texts")):  # fmt: skip
+        try:
+            purge()
+        except Exception:
+            db.session.rollback()
+            logger.exception("purging expired %s failed", what)
 
 
 def _expire_nudges(now: datetime) -> int:

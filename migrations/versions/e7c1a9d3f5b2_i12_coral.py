@@ -1,7 +1,7 @@
 """i12 coral: what we answered Coral's external moderation phase, and why
 
 Revision ID: e7c1a9d3f5b2
-Revises: d4e2b8a17c30
+Revises: e7a3c9d51f20
 Create Date: 2026-12-07 00:40:00
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'e7c1a9d3f5b2'
-down_revision = 'd4e2b8a17c30'
+down_revision = 'e7a3c9d51f20'
 branch_labels = None
 depends_on = None
 
