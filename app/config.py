@@ -266,6 +266,10 @@ def _scoring_config(values: Mapping[str, str | None], instance: Path) -> dict[st
         "SCORING_SWEEP_SECONDS": _float(values, "SCORING_SWEEP_SECONDS", 5.0, minimum=0.05),
         "SCORING_LOAD_RETRY_SECONDS": _float(values, "SCORING_LOAD_RETRY_SECONDS", 30.0),
         "API_SCORING_WAIT_SECONDS": _float(values, "API_SCORING_WAIT_SECONDS", 0.7, minimum=0.01),
+        "CORAL_SCORING_WAIT_SECONDS": _float(
+            values, "CORAL_SCORING_WAIT_SECONDS", 5.0, minimum=0.01
+        ),
+        "CORAL_RETENTION_DAYS": _int(values, "CORAL_RETENTION_DAYS", 30, minimum=1),
         "NUDGE_EXPIRY_MINUTES": _float(values, "NUDGE_EXPIRY_MINUTES", 60.0),
         "PERSPECTIVE_STORE": store,
         "PERSPECTIVE_RETENTION_DAYS": _int(values, "PERSPECTIVE_RETENTION_DAYS", 30, minimum=1),

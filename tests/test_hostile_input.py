@@ -40,6 +40,7 @@ PARAMETERS = [
     "kind", "reason", "note", "days", "body", "name", "display_name", "password", "confirm",
     "remember", "form_token", "insult-hold", "insult-reject", "insult-nudge", "insult-enabled",
     "banned_words", "suspect_words", "allowed_words", "nudge_enabled", "guests_allowed", "key",
+    "decision", "client",
 ]  # fmt: skip
 
 # endpoint -> a valid value for each path variable (the walk replaces them one by one).
@@ -67,6 +68,8 @@ ROUTES: dict[str, dict[str, str]] = {
     "moderation.restrict": {},
     "moderation.lift": {"restriction_id": "1"},
     "moderation.journal": {},
+    "moderation.coral_decisions": {},
+    "coral.moderation_phase": {"client": "lemonde"},
     "admin.index": {},
     "admin.thresholds": {},
     "admin.rules": {},

@@ -145,6 +145,26 @@ def revoke(name: str, actor: User | str = CLI_ACTOR) -> ApiClient:
     return client
 
 
+def set_coral_secret(name: str, secret: str, actor: User | str = CLI_ACTOR) -> ApiClient:
+    """Replace a client's Coral signing secret (Coral rotates it: both secrets sign its
+    requests for a while, so the change never refuses a request). ClientError for an unknown
+    or revoked client, or an empty secret. The settings history notes the change, never the
+    secret."""
+    client = find(name)
+    if client is None:
+        raise ClientError("name", _("Aucun client ne porte ce nom."))
+    if client.revoked_at is not None:
+        raise ClientError("name", _("Ce client est déjà révoqué."))
+    if not secret.strip():
+        raise ClientError("coral_secret", _("Le secret Coral est vide."))
+    old = _state(client)
+    client.coral_secret = secret.strip()
+    record_change(f"client:{client.name}", old, {**_state(client), "coral_secret_changed": True},
+                  actor)  # fmt: skip
+    db.session.commit()
+    return client
+
+
 def authenticate(key: str | None) -> ApiClient:
     """The client whose key this is, read from the database on every call; KeyRefused for a
     missing, unknown or revoked key. The hashes are compared in constant time."""

@@ -267,15 +267,19 @@ def sweep() -> list[int]:
 
 
 def _purge_api_calls() -> None:
-    """The Perspective API's retention (PERSPECTIVE_RETENTION_DAYS), run by this same sweep in
-    both backends (a thread of the web process, or Celery beat's task): never fatal to it."""
-    from app.services import perspective  # not at import: perspective uses the scoring backend
+    """The API's retention: Perspective's (PERSPECTIVE_RETENTION_DAYS) and the texts of Coral's
+    moderation phase (CORAL_RETENTION_DAYS), run by this same sweep in both backends (a thread
+    of the web process, or Celery beat's task): never fatal to it."""
+    # not at import: both use the scoring backend
+    from app.services import coral, perspective
 
-    try:
-        perspective.purge_expired()
-    except Exception:
-        db.session.rollback()
-        logger.exception("purging expired Perspective calls failed")
+    for purge, what in ((perspective.purge_expired, "Perspective calls"),
+                        (coral.forget_texts, "Coral texts")):  # fmt: skip
+        try:
+            purge()
+        except Exception:
+            db.session.rollback()
+            logger.exception("purging expired %s failed", what)
 
 
 def _expire_nudges(now: datetime) -> int:

@@ -110,11 +110,33 @@ def seed(app: Flask) -> dict[str, int]:
     guest_page = f"/moderation/lecteurs?email={LONG_EMAIL}"
     _post(moderator, "/moderation/lecteurs/sanctions", sanction, guest_page)
 
+    _coral_decisions(app)
     admin = app.test_client()
     login(admin, ADMIN_EMAIL)
     _post(admin, "/admin/seuils", threshold_form({"insult-hold": "0.55"}))
     return {"held": long_held.id, "reply": reply.id, "reader": reader.id,
             "article": article.id, "reported": reported.id}  # fmt: skip
+
+
+def _coral_decisions(app: Flask) -> None:
+    """Coral's phase asked about three comments (a long story URL, a long word, a reply)."""
+    from app.services import clients
+    from tests.compat.coral_reader import coral_signature_header, external_request_body
+
+    secret = "empsec_" + "c3" * 32
+    clients.create("coral-lemonde", coral_secret=secret)
+    for text, parent in (("Quel connard.", None), (f"Quel idiot {LONG_WORD}", "d79b787f"),
+                         ("Un avis posé.", None)):  # fmt: skip
+        body = external_request_body({
+            "action": "NEW", "comment": {"body": f"<p>{text}</p>", "parentID": parent},
+            "author": {"id": "baf4e943-3594-4fcc-b2ba-3e8de7a76352", "role": "COMMENTER"},
+            "story": {"id": "245b3856", "url": LONG_URL}, "site": {"id": "a4bede88"},
+            "tenantID": "19ba5794", "tenantDomain": "coral.example.fr",
+        })  # fmt: skip
+        signature = coral_signature_header([secret], body)
+        response = app.test_client().post("/coral/moderation/coral-lemonde", data=body.encode(),
+                                          headers={"X-Coral-Signature": signature})  # fmt: skip
+        assert response.status_code in (200, 204), response.get_data(as_text=True)
 
 
 def _simulate(page: Any) -> None:
@@ -140,6 +162,7 @@ def staff_pages(ids: dict[str, int]) -> list[Page]:
         Page("lecteur compte", f"/moderation/lecteurs?compte={ids['reader']}",
              "moderation.reader", mod),
         Page("journal", "/moderation/journal", "moderation.journal", mod),
+        Page("coral", "/moderation/coral", "moderation.coral_decisions", mod),
         Page("tableau de bord", "/admin/", "admin.index", admin),
         Page("seuils", "/admin/seuils", "admin.thresholds", admin),
         Page("seuils simulés", "/admin/seuils", "admin.thresholds", admin, _simulate),
