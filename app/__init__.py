@@ -79,8 +79,10 @@ def create_app(config: dict[str, Any] | None = None, scorer: Scorer | None = Non
     from app.admin import bp as admin_bp
     from app.api import bp as api_bp
     from app.auth import bp as auth_bp
+    from app.coral import bp as coral_bp
     from app.models import User
     from app.moderation import bp as moderation_bp
+    from app.perspective import bp as perspective_bp
     from app.reader import bp as reader_bp
 
     @login_manager.user_loader
@@ -97,8 +99,11 @@ def create_app(config: dict[str, Any] | None = None, scorer: Scorer | None = Non
     app.register_blueprint(reader_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(api_bp)
+    app.register_blueprint(coral_bp)  # Coral's moderation phase: signed, CSRF-exempt
     app.register_blueprint(moderation_bp)
     app.register_blueprint(admin_bp)
+    csrf.exempt(perspective_bp)  # a machine API: a key, no session, no form
+    app.register_blueprint(perspective_bp)
     errors.register(app)
     templating.register(app)
     cli.register(app)

@@ -353,15 +353,16 @@ def _register_clients(app: Flask) -> None:
 
     @group.command("coral-secret")
     @click.argument("name")
-    @click.option("--secret", prompt="Coral signing secret", hide_input=True,
-                  help="The new secret (asked without echo when left out).")  # fmt: skip
+    @click.option("--secret", prompt="Coral's signing secret", hide_input=True,
+                  help="The phase's new secret, as Coral shows it (asked if absent).")  # fmt: skip
     def clients_coral_secret(name: str, secret: str) -> None:
-        """Set or replace (rotate) a client's Coral signing secret."""
+        """Give a client Coral's (new) signing secret: after rotating it in Coral's admin,
+        while Coral still signs with both secrets."""
         try:
             client = clients.set_coral_secret(name, secret)
         except clients.ClientError as error:
             raise Refused(error.message) from None
-        click.echo(f"Coral secret of {client.name} saved.")
+        click.echo(f"Client {client.name}: Coral's requests are now checked with the new secret.")
 
 
 def _when(value: datetime | None) -> str:

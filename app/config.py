@@ -197,6 +197,7 @@ def load_config(instance_path: str, environ: Mapping[str, str] | None = None) ->
 
 
 SCORING_BACKENDS = ("thread", "celery")
+PERSPECTIVE_STORE_CHOICES = ("nothing", "scores", "text")
 DETOXIFY_MODELS = ("original", "unbiased", "multilingual", "original-small", "unbiased-small")
 
 
@@ -235,6 +236,12 @@ def _scoring_config(values: Mapping[str, str | None], instance: Path) -> dict[st
     if hf_config and not checkpoint:
         raise ConfigError("DETOXIFY_HF_CONFIG needs DETOXIFY_CHECKPOINT")
     threads = _env(values, "DETOXIFY_THREADS")
+    store = (_env(values, "PERSPECTIVE_STORE", "scores") or "scores").lower()
+    if store not in PERSPECTIVE_STORE_CHOICES:
+        raise ConfigError(
+            f"PERSPECTIVE_STORE must be one of {', '.join(PERSPECTIVE_STORE_CHOICES)}, "
+            f"got {store!r}"
+        )
     onnx_dir = _env(values, "DETOXIFY_ONNX_DIR") or str(model_dir / f"{model}-onnx-int8")
     return {
         "DETOXIFY_MODEL": model,
@@ -267,7 +274,13 @@ def _scoring_config(values: Mapping[str, str | None], instance: Path) -> dict[st
         "SCORING_SWEEP_SECONDS": _float(values, "SCORING_SWEEP_SECONDS", 5.0, minimum=0.05),
         "SCORING_LOAD_RETRY_SECONDS": _float(values, "SCORING_LOAD_RETRY_SECONDS", 30.0),
         "API_SCORING_WAIT_SECONDS": _float(values, "API_SCORING_WAIT_SECONDS", 0.7, minimum=0.01),
+        "CORAL_SCORING_WAIT_SECONDS": _float(
+            values, "CORAL_SCORING_WAIT_SECONDS", 5.0, minimum=0.01
+        ),
+        "CORAL_RETENTION_DAYS": _int(values, "CORAL_RETENTION_DAYS", 30, minimum=1),
         "NUDGE_EXPIRY_MINUTES": _float(values, "NUDGE_EXPIRY_MINUTES", 60.0),
+        "PERSPECTIVE_STORE": store,
+        "PERSPECTIVE_RETENTION_DAYS": _int(values, "PERSPECTIVE_RETENTION_DAYS", 30, minimum=1),
     }
 
 

@@ -16,6 +16,8 @@ from app import formatting
 from app.api.errors import HTTP_ERRORS, ApiError, is_api_request
 from app.extensions import db, limiter
 from app.models import utcnow
+from app.perspective import PREFIX as PERSPECTIVE_PREFIX
+from app.perspective.errors import google_error_body
 
 MESSAGES = {
     400: "La requête n’a pas pu être comprise.",
@@ -58,6 +60,8 @@ def _kept_text(status: int) -> str | None:
 def _render(
     status: int, message: str, title: str | None = None, **context: object
 ) -> tuple[Response | str, int]:
+    if request.path.startswith(PERSPECTIVE_PREFIX + "/"):  # Google's shape, in English
+        return jsonify(google_error_body(status)), status
     if _wants_json():
         return jsonify(error={"status": status, "message": message, **context}), status
     return (

@@ -110,6 +110,13 @@ JOURNAL_ACTIONS: dict[AuditAction, Label] = {
     AuditAction.READER_PREMODERATE_LIFTED: lazy_gettext("Pré-modération levée"),
 }
 
+# Our verdict on a comment Coral sent (« Coral » page; services/coral.py).
+CORAL_OUTCOMES: dict[str, Label] = {
+    Outcome.PUBLISH: lazy_gettext("Rien à redire"),
+    Outcome.HOLD: lazy_gettext("Mis en attente"),
+    Outcome.REJECT: lazy_gettext("Rejeté"),
+}
+
 # A sanction on a reader.
 KIND_LABELS: dict[str, Label] = {
     RestrictionKind.BAN: lazy_gettext("banni"),
@@ -528,8 +535,8 @@ def setting_value(key: str, value: Any) -> str:
         text = gettext(
             "%(state)s · quota %(quota)s", state=state, quota=rate_text(value.get("quota") or "")
         )
-        if value.get("coral_replaced"):
-            return text + " · " + gettext("secret Coral remplacé")
+        if value.get("coral_secret_changed"):
+            return text + " · " + gettext("nouveau secret Coral")
         if value.get("coral"):
             return text + " · " + gettext("secret Coral défini")
         return text

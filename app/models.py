@@ -21,6 +21,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from app.extensions import Model
+from app.policy import Outcome
 
 
 def utcnow() -> datetime:
@@ -407,3 +408,123 @@ class ApiClientUsage(Model):
     last_error: Mapped[str | None] = mapped_column(String(64))  # a stable code: "quota_exceeded"
     last_error_status: Mapped[int | None] = mapped_column()
     last_error_at: Mapped[datetime | None] = mapped_column()
+
+
+class FeedbackDecision(enum.StrEnum):
+    """A client's moderator decision, as sent to `comments:suggestscore` (0 or 1)."""
+
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
+class ApiAnalysis(Model):
+    """One `comments:analyze` call kept, as PERSPECTIVE_STORE says: its language and the
+    model's scores (`scores` only), and its text (`text`); never with `doNotStore`. Deleted
+    after PERSPECTIVE_RETENTION_DAYS by the scoring sweep."""
+
+    __tablename__ = "api_analyses"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("api_clients.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    language: Mapped[str] = mapped_column(String(16))
+    scores: Mapped[dict[str, float]] = mapped_column(JSON)  # every category of the model
+    model_name: Mapped[str] = mapped_column(String(120))
+    text: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (Index("ix_api_analyses_created", "created_at"),)
+
+
+class ApiFeedback(Model):
+    """A moderator decision of a client's site (`comments:suggestscore`: Coral sends one when
+    a moderator approves or rejects a comment), with our model's scores of its text when the
+    model gave them: pairs for « Calibration » beside our own moderators' decisions. The text
+    itself is kept only with PERSPECTIVE_STORE=text, and cleared after the retention."""
+
+    __tablename__ = "api_feedback"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("api_clients.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    decision: Mapped[str] = mapped_column(String(16))  # a FeedbackDecision
+    # The attributes and values the client sent ({"TOXICITY": 1}).
+    suggested: Mapped[dict[str, float]] = mapped_column(JSON)
+    client_token: Mapped[str | None] = mapped_column(String(512))
+    community_id: Mapped[str | None] = mapped_column(String(512))
+    language: Mapped[str | None] = mapped_column(String(16))
+    # None when the model did not score the text (down, too slow, a language it lacks).
+    scores: Mapped[dict[str, float] | None] = mapped_column(JSON)
+    model_name: Mapped[str | None] = mapped_column(String(120))
+    text: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (
+        _check_in("decision", FeedbackDecision),
+        Index("ix_api_feedback_created", "created_at"),
+    )
+
+
+class CoralStatus(enum.StrEnum):
+    """The statuses we answer Coral's external moderation phase (services/coral.py); no
+    status at all (a 204) is an abstention."""
+
+    APPROVED = "APPROVED"
+    REJECTED = "REJECTED"
+    PREMOD = "PREMOD"
+    SYSTEM_WITHHELD = "SYSTEM_WITHHELD"
+
+
+class CoralAction(enum.StrEnum):
+    """Why Coral asks: a new comment, or a comment its author edited."""
+
+    NEW = "NEW"
+    EDIT = "EDIT"
+
+
+class CoralDecision(Model):
+    """One request of Coral's external moderation phase that we decided (services/coral.py):
+    what Coral sent (its story, author and text: Coral sends no comment id), our verdict and
+    its reasons, the scores, and what we answered. Requests we refused (a bad signature, a bad
+    body, a quota) leave no row. The text and the request's hash are forgotten after
+    CORAL_RETENTION_DAYS (the scoring sweep); the rest stays."""
+
+    __tablename__ = "coral_decisions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("api_clients.id", ondelete="CASCADE"))
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    action: Mapped[str] = mapped_column(String(8))
+    tenant_id: Mapped[str] = mapped_column(String(200))
+    tenant_domain: Mapped[str] = mapped_column(String(255))
+    site_id: Mapped[str] = mapped_column(String(200))
+    story_id: Mapped[str] = mapped_column(String(200))
+    story_url: Mapped[str] = mapped_column(Text)
+    author_id: Mapped[str] = mapped_column(String(200))
+    author_role: Mapped[str] = mapped_column(String(32))
+    parent_id: Mapped[str | None] = mapped_column(String(200))
+    # The text as scored (Coral's HTML reduced to what a reader sees); NULL once forgotten.
+    body: Mapped[str | None] = mapped_column(Text)
+    # SHA-256 of the raw request: the same request again within a few minutes gets the same
+    # answer without a second model call. NULL once forgotten.
+    request_hash: Mapped[str | None] = mapped_column(String(64))
+    outcome: Mapped[str] = mapped_column(String(16))  # policy.Outcome
+    # Every reason of the verdict: [Reason.as_dict(), …] (as Comment.reasons).
+    reasons: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    # The model's scores; NULL when no score exists (the model was down or too slow).
+    scores: Mapped[dict[str, float] | None] = mapped_column(JSON)
+    model_name: Mapped[str | None] = mapped_column(String(120))
+    model_version: Mapped[str | None] = mapped_column(String(200))
+    http_status: Mapped[int] = mapped_column()  # 200, or 204 (we abstained)
+    coral_status: Mapped[str | None] = mapped_column(String(20))  # NULL: we abstained
+    flagged: Mapped[bool] = mapped_column(default=False)  # FLAG COMMENT_DETECTED_TOXIC sent
+
+    client: Mapped[ApiClient] = relationship()
+
+    __table_args__ = (
+        _check_in("action", CoralAction),
+        _check_in("outcome", Outcome),
+        _check_in("coral_status", CoralStatus),
+        Index("ix_coral_decisions_received", "received_at"),
+        Index("ix_coral_decisions_client", "client_id", "id"),
+        Index("ix_coral_decisions_outcome", "outcome", "id"),
+        Index("ix_coral_decisions_request", "client_id", "request_hash"),
+    )

@@ -23,10 +23,15 @@ def pseudonym(value: str | None) -> str:
 # say), and the DETAIL line by which PostgreSQL repeats the values of a violated key.
 _ADDRESS = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _DETAIL = re.compile(r"DETAIL:[^\n]*")
+# An API key in a logged URL (`?key=…`, what Coral and Google's clients send): the werkzeug
+# server logs the request line with its query string. (gunicorn's access log leaves the
+# query string out altogether: gunicorn.conf.py.)
+_URL_KEY = re.compile(r"([?&](?:key|api_key|apikey)=)[^&\s\"']*", re.IGNORECASE)
 
 
 def redact(text: str) -> str:
-    """The text with every e-mail address and database DETAIL line masked."""
+    """The text with every e-mail address, database DETAIL line and URL key masked."""
+    text = _URL_KEY.sub(r"\1[masqué]", text)
     return _ADDRESS.sub("[adresse]", _DETAIL.sub("DETAIL: [masqué]", text))
 
 

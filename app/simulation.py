@@ -323,6 +323,8 @@ class Calibration:
     target: float
     bins: int
     categories: dict[str, CategoryCalibration]
+    sources: dict[str, int] = field(default_factory=dict)
+    """Decisions by where they came from (our moderators, each API client), when told."""
 
 
 def histogram(scores: Iterable[float], bins: int = DEFAULT_BINS) -> list[int]:

@@ -149,6 +149,7 @@ class TextBatcher:
         self.batch_size = batch_size
         self.batch_wait = batch_wait
         self._queue: queue.SimpleQueue[_TextJob | None] = queue.SimpleQueue()
+        self._carried: _TextJob | None = None  # did not fit the last batch: starts the next
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -185,7 +186,7 @@ class TextBatcher:
                 self._process(jobs)
 
     def _next_jobs(self) -> list[_TextJob]:
-        first = self._queue.get()
+        first, self._carried = self._carried or self._queue.get(), None
         if first is None:
             return []
         jobs, size = [first], len(first.texts)
@@ -204,7 +205,7 @@ class TextBatcher:
                 self._queue.put(None)  # stop() again after this batch
                 break
             if size + len(job.texts) > self.batch_size:
-                self._queue.put(job)  # it starts the next batch (order is not promised)
+                self._carried = job  # it starts the next batch
                 break
             jobs.append(job)
             size += len(job.texts)

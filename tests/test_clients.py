@@ -181,6 +181,6 @@ def test_the_coral_secret_is_set_and_replaced_without_echo(app):
     assert _row("coral-lemonde").coral_secret == "ss_second"
     last = db.session.scalars(select(SettingChange).order_by(SettingChange.id.desc())).first()
     assert last.new_value == {"quota": "10 per second", "coral": True, "revoked": False,
-                              "coral_replaced": True}  # fmt: skip
+                              "coral_secret_changed": True}  # fmt: skip
     refused = _cli(app, "coral-secret", "inconnu", "--secret", "x")
     assert refused.exit_code == 2 and "Aucun client ne porte ce nom." in refused.output

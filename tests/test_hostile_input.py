@@ -41,6 +41,8 @@ PARAMETERS = [
     "remember", "form_token", "insult-hold", "insult-reject", "insult-nudge", "insult-enabled",
     "banned_words", "suspect_words", "allowed_words", "nudge_enabled", "guests_allowed",
     "quota-count", "quota-period", "coral_secret", "text", "texts",
+    "banned_words", "suspect_words", "allowed_words", "nudge_enabled", "guests_allowed", "key",
+    "decision", "client",
 ]  # fmt: skip
 
 # endpoint -> a valid value for each path variable (the walk replaces them one by one).
@@ -69,6 +71,8 @@ ROUTES: dict[str, dict[str, str]] = {
     "moderation.restrict": {},
     "moderation.lift": {"restriction_id": "1"},
     "moderation.journal": {},
+    "moderation.coral_decisions": {},
+    "coral.moderation_phase": {"client": "lemonde"},
     "admin.index": {},
     "admin.thresholds": {},
     "admin.rules": {},
@@ -82,6 +86,8 @@ ROUTES: dict[str, dict[str, str]] = {
     "admin.create_client": {},
     "admin.revoke_client": {"name": "cms-ouest"},
     "admin.client_coral_secret": {"name": "cms-ouest"},
+    "perspective.analyze": {},
+    "perspective.suggestscore": {},
 }
 
 ADMIN_EMAIL = "admin@example.fr"

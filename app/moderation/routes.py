@@ -28,7 +28,7 @@ from app.formatting import ngettext
 from app.labels import JOURNAL_ACTIONS, REASON_CODES
 from app.models import Comment, CommentStatus, Role
 from app.moderation import bp
-from app.services import moderation, readers, settings
+from app.services import coral, moderation, readers, settings
 from app.templating import paragraphs
 from app.wordlists import highlight, stored_matches
 
@@ -401,3 +401,25 @@ def highlighted(text: str, stored: list[dict[str, object]] | None = None) -> Mar
 @bp.app_template_global()
 def comment_version(comment: Comment) -> str:
     return f"{comment.id}:{comment.version}"
+
+
+@bp.get("/coral")
+@role_required(STAFF)
+def coral_decisions() -> str:
+    """What we answered Coral's external moderation phase, newest first (filters: `decision`
+    = publish|hold|reject, `client` = a client's name; unknown values read as absent)."""
+    args = request.args
+    found = coral.decisions_page(
+        outcome=args.get("decision") or None,
+        client_name=args.get("client") or None,
+        page=args.get("page", 1, type=as_id),
+    )
+    return render_template(
+        "moderation/coral.html",
+        found=found,
+        outcomes=labels.CORAL_OUTCOMES,
+        story_link=coral.story_link,
+        reason_text_all=lambda reasons: labels.reasons_text(reasons, technical=_admin()),
+        counts=moderation.queue_counts(),
+        **_card_context(),
+    )

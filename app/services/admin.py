@@ -4,7 +4,7 @@ simulate the values on stored decisions, save them with their history."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from flask_babel import gettext as _
@@ -15,7 +15,17 @@ from app import formatting, labels
 from app.actions import AuditAction
 from app.converters import parse_count
 from app.extensions import db
-from app.models import Article, Comment, CommentScore, CommentStatus, ModerationAction, User
+from app.models import (
+    ApiClient,
+    ApiFeedback,
+    Article,
+    Comment,
+    CommentScore,
+    CommentStatus,
+    FeedbackDecision,
+    ModerationAction,
+    User,
+)
 from app.policy import verdict
 from app.services import decisions, settings
 from app.simulation import MIN_DECISIONS, Calibration, Replayed, SimulationResult
@@ -269,8 +279,14 @@ def simulate(
 DECIDED = (CommentStatus.PUBLISHED, CommentStatus.HELD, CommentStatus.REJECTED)
 
 
+MODERATORS_SOURCE = "moderators"
+
+
 def calibrate(target: float, size: int = 10_000) -> Calibration:
-    """The moderators' last `size` decisions (approved or rejected) against the model's scores."""
+    """The moderators' last `size` decisions (approved or rejected) against the model's scores,
+    and beside them the last `size` decisions that API clients' moderators sent us
+    (Perspective's `comments:suggestscore`, from Coral), each with our model's scores of its
+    text. `sources` counts them: « moderators », then each client by name."""
     rows = db.session.execute(
         select(ModerationAction.comment_id, ModerationAction.action, CommentScore.scores)
         .join(CommentScore, CommentScore.comment_id == ModerationAction.comment_id)
@@ -278,12 +294,38 @@ def calibrate(target: float, size: int = 10_000) -> Calibration:
         .order_by(ModerationAction.id.desc())
         .limit(size)
     ).all()
-    latest: dict[int | None, tuple[dict[str, float], str]] = {}
+    latest: dict[Any, tuple[dict[str, float] | None, str]] = {}
+    sources: dict[str, int] = {}
     for comment_id, action, scores in rows:  # newest first: keep each comment's last decision
-        latest.setdefault(comment_id, (scores, action))
-    return run_calibration(
+        if comment_id not in latest:
+            latest[comment_id] = (scores, action)
+            sources[MODERATORS_SOURCE] = sources.get(MODERATORS_SOURCE, 0) + 1
+    feedback = db.session.execute(
+        select(
+            ApiFeedback.id,
+            ApiFeedback.client_token,
+            ApiFeedback.decision,
+            ApiFeedback.scores,
+            ApiClient.name,
+        )
+        .join(ApiClient, ApiClient.id == ApiFeedback.client_id)
+        .order_by(ApiFeedback.id.desc())
+        .limit(size)
+    ).all()
+    for row_id, token, decision, api_scores, client in feedback:
+        # A client may send a comment's decision twice (approved, then rejected): its last one.
+        key = ("api", client, token if token else row_id)
+        if key in latest:
+            continue
+        human = (
+            AuditAction.REJECTED if decision == FeedbackDecision.REJECTED else AuditAction.APPROVED
+        )
+        latest[key] = (api_scores, human)
+        sources[client] = sources.get(client, 0) + 1
+    result = run_calibration(
         latest.values(),
         target=target,
         categories=list(settings.category_thresholds()),
         min_decisions=MIN_DECISIONS,
     )
+    return replace(result, sources=sources)

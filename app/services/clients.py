@@ -215,20 +215,20 @@ def revoke(name: str, actor: User | str = CLI_ACTOR) -> ApiClient:
 
 
 def set_coral_secret(name: str, secret: str, actor: User | str = CLI_ACTOR) -> ApiClient:
-    """Set or replace (rotate) a client's Coral signing secret; the settings history notes
-    that it changed, never its value. ClientError for an unknown or revoked client or a bad
-    secret."""
+    """Set or replace a client's Coral signing secret (Coral rotates it: both secrets sign its
+    requests for a while, so the change never refuses a request). ClientError for an unknown
+    or revoked client, or a bad secret (`check_coral_secret`). The settings history notes the
+    change, never the secret."""
     client = find(name)
     if client is None:
         raise ClientError("name", _("Aucun client ne porte ce nom."))
     if client.revoked_at is not None:
-        raise ClientError("name", _("Ce client est révoqué."))
+        raise ClientError("name", _("Ce client est déjà révoqué."))
     secret = check_coral_secret(secret)
     old = _state(client)
-    replaced = client.coral_secret is not None
     client.coral_secret = secret
     record_change(
-        f"client:{client.name}", old, {**_state(client), "coral_replaced": replaced}, actor
+        f"client:{client.name}", old, {**_state(client), "coral_secret_changed": True}, actor
     )
     db.session.commit()
     return client

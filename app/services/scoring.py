@@ -262,7 +262,24 @@ def sweep() -> list[int]:
     )
     ids = list(due)
     db.session.commit()
+    _purge_api_calls()
     return ids
+
+
+def _purge_api_calls() -> None:
+    """The API's retention: Perspective's (PERSPECTIVE_RETENTION_DAYS) and the texts of Coral's
+    moderation phase (CORAL_RETENTION_DAYS), run by this same sweep in both backends (a thread
+    of the web process, or Celery beat's task): never fatal to it."""
+    # not at import: both use the scoring backend
+    from app.services import coral, perspective
+
+    for purge, what in ((perspective.purge_expired, "Perspective calls"),
+                        (coral.forget_texts, "Coral texts")):  # fmt: skip
+        try:
+            purge()
+        except Exception:
+            db.session.rollback()
+            logger.exception("purging expired %s failed", what)
 
 
 def _expire_nudges(now: datetime) -> int:

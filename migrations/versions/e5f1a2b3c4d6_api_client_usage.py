@@ -1,7 +1,7 @@
 """api: each API client's calls and errors per day (« Réglages » › « Clients de l’API »)
 
 Revision ID: e5f1a2b3c4d6
-Revises: d4e2b8a17c30
+Revises: e7c1a9d3f5b2
 Create Date: 2026-12-07 00:40:00
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'e5f1a2b3c4d6'
-down_revision = 'd4e2b8a17c30'
+down_revision = 'e7c1a9d3f5b2'
 branch_labels = None
 depends_on = None
 

@@ -113,7 +113,7 @@ def test_the_coral_secret_is_set_then_replaced_and_never_shown(admin_client):
     assert "ss_premier" not in page and "ss_second" not in page
     assert "Remplacer le secret Coral" in page
     history = admin_client.get("/admin/historique").get_data(as_text=True)
-    assert "secret Coral remplacé" in history and "ss_second" not in history
+    assert "nouveau secret Coral" in history and "ss_second" not in history
     assert "actif · quota 20 par seconde" in history
     empty = _post_row(admin_client, "cms-ouest", "secret-coral", {"coral_secret": "   "})
     assert empty.status_code == 422 and "Le secret Coral est vide." in empty.get_data(as_text=True)

@@ -110,6 +110,7 @@ def seed(app: Flask) -> dict[str, int]:
     guest_page = f"/moderation/lecteurs?email={LONG_EMAIL}"
     _post(moderator, "/moderation/lecteurs/sanctions", sanction, guest_page)
 
+    _coral_decisions(app)
     admin = app.test_client()
     login(admin, ADMIN_EMAIL)
     _post(admin, "/admin/seuils", threshold_form({"insult-hold": "0.55"}))
@@ -123,11 +124,32 @@ def _api_clients() -> None:
     from app.services import clients
 
     cms = clients.create("cms-" + LONG_WORD[:55], quota="100 per minute; 5000 per day").client
-    clients.create("coral-lemonde", coral_secret="ss_secret")
-    clients.revoke("coral-lemonde")
+    clients.create("coral-ancien", coral_secret="ss_secret")
+    clients.revoke("coral-ancien")
     for status, error in ((200, None), (429, "quota_exceeded"), (503, "scoring_unavailable")):
         clients.record_call(cms, status, error)
     clients.flush_usage()
+
+
+def _coral_decisions(app: Flask) -> None:
+    """Coral's phase asked about three comments (a long story URL, a long word, a reply)."""
+    from app.services import clients
+    from tests.compat.coral_reader import coral_signature_header, external_request_body
+
+    secret = "empsec_" + "c3" * 32
+    clients.create("coral-lemonde", coral_secret=secret)
+    for text, parent in (("Quel connard.", None), (f"Quel idiot {LONG_WORD}", "d79b787f"),
+                         ("Un avis posé.", None)):  # fmt: skip
+        body = external_request_body({
+            "action": "NEW", "comment": {"body": f"<p>{text}</p>", "parentID": parent},
+            "author": {"id": "baf4e943-3594-4fcc-b2ba-3e8de7a76352", "role": "COMMENTER"},
+            "story": {"id": "245b3856", "url": LONG_URL}, "site": {"id": "a4bede88"},
+            "tenantID": "19ba5794", "tenantDomain": "coral.example.fr",
+        })  # fmt: skip
+        signature = coral_signature_header([secret], body)
+        response = app.test_client().post("/coral/moderation/coral-lemonde", data=body.encode(),
+                                          headers={"X-Coral-Signature": signature})  # fmt: skip
+        assert response.status_code in (200, 204), response.get_data(as_text=True)
 
 
 def _simulate(page: Any) -> None:
@@ -153,6 +175,7 @@ def staff_pages(ids: dict[str, int]) -> list[Page]:
         Page("lecteur compte", f"/moderation/lecteurs?compte={ids['reader']}",
              "moderation.reader", mod),
         Page("journal", "/moderation/journal", "moderation.journal", mod),
+        Page("coral", "/moderation/coral", "moderation.coral_decisions", mod),
         Page("tableau de bord", "/admin/", "admin.index", admin),
         Page("seuils", "/admin/seuils", "admin.thresholds", admin),
         Page("seuils simulés", "/admin/seuils", "admin.thresholds", admin, _simulate),

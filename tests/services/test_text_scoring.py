@@ -184,3 +184,35 @@ class TestVerdictForTexts:
         # Where the caller may nudge its author, a score past a nudge threshold nudges.
         [nudgeable] = decisions.for_texts(["Quel idiot."], may_nudge=True)
         assert verdict(nudgeable.inputs, {"insult": 0.7}).outcome is Outcome.NUDGE
+
+
+class TestBatchOrder:
+    @pytest.fixture
+    def scorer(self, tiny_scorer):
+        return _Spy(tiny_scorer, delay=0.2)
+
+    @pytest.fixture
+    def config_overrides(self):
+        return {"SCORING_BATCH_SIZE": 4, "SCORING_BATCH_WAIT_MS": 5}
+
+    def test_a_call_that_does_not_fit_starts_the_next_batch(self, app, scorer):
+        scoring = app.extensions["scoring"]
+        order: list[str] = []
+
+        def call(name, count):
+            scoring.score_texts([name] * count, 10)
+            order.append(name)
+
+        busy = threading.Thread(target=call, args=("busy", 1))
+        busy.start()
+        time.sleep(0.05)  # the model is busy: the next calls queue up
+        threads = [threading.Thread(target=call, args=(n, c)) for n, c in
+                   (("a", 3), ("big", 3), ("b", 1), ("c", 1))]  # fmt: skip
+        for thread in threads:
+            thread.start()
+            time.sleep(0.01)
+        for thread in [busy, *threads]:
+            thread.join()
+        # « a » fills 3 of 4; « big » does not fit and starts the next batch, before « c ».
+        assert scorer.calls == [1, 3, 4, 1]
+        assert order.index("big") < order.index("c")
