@@ -185,6 +185,14 @@ def load_config(instance_path: str, environ: Mapping[str, str] | None = None) ->
             days=_int(values, "REMEMBER_COOKIE_DAYS", 30, minimum=1)
         ),
         "WTF_CSRF_TIME_LIMIT": _int(values, "CSRF_TIME_LIMIT_SECONDS", 8 * 3600, minimum=60),
+        # /api/v1/score: texts per call, UTF-8 bytes per text, bytes per request (this endpoint
+        # only: MAX_REQUEST_BYTES stays the limit of every other one).
+        "API_SCORE_MAX_TEXTS": _int(values, "API_SCORE_MAX_TEXTS", 100, minimum=1),
+        "API_TEXT_MAX_BYTES": _int(values, "API_TEXT_MAX_BYTES", 20480, minimum=100),
+        "API_MAX_REQUEST_BYTES": _int(values, "API_MAX_REQUEST_BYTES", 1024 * 1024, minimum=1024),
+        # API clients' calls and errors are counted in memory and written at most this often
+        # (seconds), one upsert per client; 0 writes every call.
+        "API_USAGE_FLUSH_SECONDS": _float(values, "API_USAGE_FLUSH_SECONDS", 1.0),
     }
 
 
@@ -326,5 +334,7 @@ def testing_config(database_url: str, instance_path: str) -> dict[str, Any]:
         instance_path,
         environ={"DATABASE_URL": database_url, "SECRET_KEY": "test-secret"},
     )
-    config.update(TESTING=True, RATELIMIT_STORAGE_URI="memory://")
+    # API usage written at every call: no count of one test's app is left to a timer that
+    # would write it into the next test's tables.
+    config.update(TESTING=True, RATELIMIT_STORAGE_URI="memory://", API_USAGE_FLUSH_SECONDS=0)
     return config

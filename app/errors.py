@@ -13,6 +13,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
 from app import formatting
+from app.api.errors import HTTP_ERRORS, ApiError, is_api_request
 from app.extensions import db, limiter
 from app.models import utcnow
 from app.perspective import PREFIX as PERSPECTIVE_PREFIX
@@ -76,9 +77,19 @@ def _render(
     )
 
 
+ApiAnswer = tuple[Response, int, dict[str, str]]
+
+
 def register(app: Flask) -> None:
+    # Under /api/v1/ every error answers in the API's one shape (app/api/errors.py).
+    @app.errorhandler(ApiError)
+    def api_error(error: ApiError) -> ApiAnswer:
+        return error.response()
+
     @app.errorhandler(CSRFError)
-    def csrf_error(error: CSRFError) -> tuple[Response | str, int]:
+    def csrf_error(error: CSRFError) -> tuple[Response | str, int] | ApiAnswer:
+        if is_api_request(request.path):
+            return ApiError.from_http(error).response()
         return _render(
             400,
             "Votre formulaire a expiré ou n’a pas été envoyé depuis cette page. "
@@ -86,7 +97,9 @@ def register(app: Flask) -> None:
         )
 
     @app.errorhandler(413)
-    def too_large(error: HTTPException) -> tuple[Response | str, int]:
+    def too_large(error: HTTPException) -> tuple[Response | str, int] | ApiAnswer:
+        if is_api_request(request.path):
+            return ApiError.from_http(error).response()
         limit = app.config["MAX_CONTENT_LENGTH"] // 1024
         return _render(
             413,
@@ -96,6 +109,8 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(429)
     def too_many(error: HTTPException) -> tuple[Response | str, int, dict[str, str]]:
+        if is_api_request(request.path):
+            return ApiError.from_http(error).response()
         # A quota's own 429 (app/services/quotas.py) says how long to wait; Flask-Limiter's
         # decorators (sign-in) know their current limit. The page says the same, in words.
         current = limiter.current_limit
@@ -126,14 +141,16 @@ def register(app: Flask) -> None:
         return body, status, {"Retry-After": str(wait)}
 
     @app.errorhandler(HTTPException)
-    def http_error(error: HTTPException) -> tuple[Response | str, int]:
+    def http_error(error: HTTPException) -> tuple[Response | str, int] | ApiAnswer:
+        if is_api_request(request.path):
+            return ApiError.from_http(error).response()
         status = error.code or 500
         own = error.description and error.description != type(error).description
         message = error.description if own else MESSAGES.get(status, TITLES.get(status, "Erreur"))
         return _render(status, message or "Erreur")
 
     @app.errorhandler(OperationalError)
-    def database_unavailable(error: OperationalError) -> tuple[Response | str, int]:
+    def database_unavailable(error: OperationalError) -> tuple[Response | str, int] | ApiAnswer:
         """The database does not answer (a restart, a network cut): say so, keep the text."""
         # Never the error's text: it carries the statement's parameters (a comment, a name,
         # an address, a guest token). Its class and an id to find this line are enough.
@@ -147,10 +164,16 @@ def register(app: Flask) -> None:
             db.session.rollback()
         except OperationalError:
             pass  # the connection is gone; the pool replaces it
+        if is_api_request(request.path):
+            code, message = HTTP_ERRORS[503]
+            return ApiError(503, code, message).response()
         return _render(503, MESSAGES[503])
 
     @app.errorhandler(Exception)
-    def unexpected(error: Exception) -> tuple[Response | str, int]:
+    def unexpected(error: Exception) -> tuple[Response | str, int] | ApiAnswer:
         app.logger.exception("unhandled error on %s %s", request.method, request.path)
         db.session.rollback()
+        if is_api_request(request.path):
+            code, message = HTTP_ERRORS[500]
+            return ApiError(500, code, message).response()
         return _render(500, MESSAGES[500])

@@ -450,6 +450,7 @@ SENT_ANYWAY_CHOICES: dict[str, Label] = {
 
 # The periods a rate limit counts over (Flask-Limiter's words, as stored).
 RATE_PERIODS: dict[str, Label] = {
+    "second": lazy_gettext("par seconde"),
     "minute": lazy_gettext("par minute"),
     "hour": lazy_gettext("par heure"),
     "day": lazy_gettext("par jour"),
@@ -531,7 +532,14 @@ def setting_value(key: str, value: Any) -> str:
         return " · ".join(parts)
     if key.startswith("client:") and isinstance(value, Mapping):
         state = gettext("révoqué") if value.get("revoked") else gettext("actif")
-        return gettext("%(state)s · quota %(quota)s", state=state, quota=value.get("quota"))
+        text = gettext(
+            "%(state)s · quota %(quota)s", state=state, quota=rate_text(value.get("quota") or "")
+        )
+        if value.get("coral_secret_changed"):
+            return text + " · " + gettext("nouveau secret Coral")
+        if value.get("coral"):
+            return text + " · " + gettext("secret Coral défini")
+        return text
     if isinstance(value, bool):
         return _yes_no(value)
     if isinstance(value, list):

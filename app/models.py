@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from flask_login import UserMixin
@@ -390,6 +390,24 @@ class ApiClient(Model):
     created_by: Mapped[str] = mapped_column(String(200))
     revoked_at: Mapped[datetime | None] = mapped_column()
     last_used_at: Mapped[datetime | None] = mapped_column()
+
+
+class ApiClientUsage(Model):
+    """One API client's calls on one day (the site's time zone): how many, how many answered
+    an error, and the last error (its stable code and status). Written by
+    `services.clients.record_call` in one upsert per client at most every second or so."""
+
+    __tablename__ = "api_client_usage"
+
+    client_id: Mapped[int] = mapped_column(
+        ForeignKey("api_clients.id", ondelete="CASCADE"), primary_key=True
+    )
+    day: Mapped[date] = mapped_column(primary_key=True)
+    calls: Mapped[int] = mapped_column(default=0)
+    errors: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str | None] = mapped_column(String(64))  # a stable code: "quota_exceeded"
+    last_error_status: Mapped[int | None] = mapped_column()
+    last_error_at: Mapped[datetime | None] = mapped_column()
 
 
 class FeedbackDecision(enum.StrEnum):

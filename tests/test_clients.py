@@ -158,7 +158,7 @@ def test_creation_and_revocation_are_in_the_settings_history_and_not_restorable(
     login(browser, "chef@example.fr")
     page = browser.get("/admin/historique").get_data(as_text=True)
     assert "Client d’API « coral-lemonde »" in page
-    assert "révoqué · quota 10 per second" in page
+    assert "révoqué · quota 10 par seconde" in page
     assert key not in page and "coral-signing-secret" not in page
     response = browser.post(
         f"/admin/historique/{changes[1].id}/restaurer",
@@ -167,3 +167,20 @@ def test_creation_and_revocation_are_in_the_settings_history_and_not_restorable(
     )
     assert "Un client d’API ne se rétablit pas" in response.get_data(as_text=True)
     assert _row("coral-lemonde").revoked_at is not None
+
+
+def test_the_coral_secret_is_set_and_replaced_without_echo(app):
+    _create(app)
+    result = app.test_cli_runner().invoke(
+        args=["clients", "coral-secret", "coral-lemonde"], input="ss_premier\n"
+    )
+    assert result.exit_code == 0, result.output
+    assert "ss_premier" not in result.output  # asked without echo
+    assert _row("coral-lemonde").coral_secret == "ss_premier"
+    assert _cli(app, "coral-secret", "coral-lemonde", "--secret", "ss_second").exit_code == 0
+    assert _row("coral-lemonde").coral_secret == "ss_second"
+    last = db.session.scalars(select(SettingChange).order_by(SettingChange.id.desc())).first()
+    assert last.new_value == {"quota": "10 per second", "coral": True, "revoked": False,
+                              "coral_secret_changed": True}  # fmt: skip
+    refused = _cli(app, "coral-secret", "inconnu", "--secret", "x")
+    assert refused.exit_code == 2 and "Aucun client ne porte ce nom." in refused.output

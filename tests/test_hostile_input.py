@@ -39,6 +39,8 @@ PARAMETERS = [
     "categorie", "auteur", "acteur", "action", "format", "cible", "jours", "n", "lang", "email",
     "kind", "reason", "note", "days", "body", "name", "display_name", "password", "confirm",
     "remember", "form_token", "insult-hold", "insult-reject", "insult-nudge", "insult-enabled",
+    "banned_words", "suspect_words", "allowed_words", "nudge_enabled", "guests_allowed",
+    "quota-count", "quota-period", "coral_secret", "text", "texts",
     "banned_words", "suspect_words", "allowed_words", "nudge_enabled", "guests_allowed", "key",
     "decision", "client",
 ]  # fmt: skip
@@ -58,6 +60,7 @@ ROUTES: dict[str, dict[str, str]] = {
     "auth.logout": {},
     "api.healthz": {},
     "api.metrics": {},
+    "api.v1.score": {},
     "moderation.index": {},
     "moderation.queue": {"queue": "a-moderer"},
     "moderation.queue_news": {"queue": "a-moderer"},
@@ -79,6 +82,10 @@ ROUTES: dict[str, dict[str, str]] = {
     "admin.history": {},
     "admin.restore": {"change_id": "1"},
     "admin.calibration": {},
+    "admin.api_clients": {},
+    "admin.create_client": {},
+    "admin.revoke_client": {"name": "cms-ouest"},
+    "admin.client_coral_secret": {"name": "cms-ouest"},
     "perspective.analyze": {},
     "perspective.suggestscore": {},
 }
@@ -138,12 +145,14 @@ def _walk(app: Any, client: Any, signed_in: bool) -> list[tuple[str, str, str, i
 
 @pytest.fixture
 def walked(app):
-    """A published comment (id 1), and an admin account."""
+    """A published comment (id 1), an admin account and an API client (cms-ouest)."""
     from app.extensions import db
     from app.models import Article
+    from app.services import clients
 
     article = db.session.scalar(db.select(Article))
     add_comment(article, "Un commentaire publié")
+    clients.create("cms-ouest")
     make_user(ADMIN_EMAIL, display_name="Admin Alex", role=Role.ADMIN)
     return app
 

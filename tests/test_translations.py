@@ -188,6 +188,14 @@ def staff_data(app, article, reader):
     post_form(client, "/admin/regles", {"premoderate_first_n": "2", "reports_threshold": "3",
         "premoderate_links": "on", "comment_rate_limit-count": "12",
         "comment_rate_limit-period": "hour", "action": "enregistrer"})  # fmt: skip
+    post_form(client, "/admin/clients", {"name": "cms-ouest", "quota-count": "10",
+        "quota-period": "second", "coral_secret": "ss_secret"})  # fmt: skip
+    from app.services import clients
+
+    cms = clients.find("cms-ouest")
+    clients.record_call(cms, 200)
+    clients.record_call(cms, 429, "quota_exceeded")
+    clients.flush_usage()
     return client, [*BODIES, article.title, article.slug, "Dédé", "Chef Claire", "Camille"]
 
 
@@ -195,7 +203,7 @@ STAFF_PAGES = [
     "/moderation/file/a-moderer", "/moderation/file/signales", "/moderation/file/rejetes",
     "/moderation/file/approuves", "/moderation/file/tous", "/moderation/journal",
     "/moderation/lecteurs?email=dede@example.fr", "/admin/", "/admin/seuils", "/admin/regles",
-    "/admin/mots", "/admin/articles", "/admin/historique", "/admin/calibration",
+    "/admin/mots", "/admin/articles", "/admin/historique", "/admin/calibration", "/admin/clients",
 ]  # fmt: skip
 
 # Forms sent wrong on purpose: the page that answers names the refused fields, in English.
@@ -206,6 +214,7 @@ REFUSED_FORMS = [
                        "max_comment_length": "3", "comment_rate_limit-count": "many",
                        "nudge_sent_anyway": "never", "action": "enregistrer"}),
     ("/admin/mots", {"banned_words": "x" * 101, "action": "enregistrer"}),
+    ("/admin/clients", {"name": "Pas un slug", "quota-count": "0", "quota-period": "second"}),
     ("/admin/seuils", threshold_form({"insult-hold": "0.2"}, action="simuler")),
 ]  # fmt: skip
 

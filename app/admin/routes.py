@@ -16,8 +16,8 @@ from app.auth.access import role_required
 from app.converters import as_count, as_id
 from app.extensions import db
 from app.formatting import ngettext
-from app.models import Article, Role
-from app.services import admin, moderation, settings, stats
+from app.models import ApiClient, Article, Role
+from app.services import admin, clients, moderation, settings, stats
 from app.wordlists import format_list
 
 ADMIN = Role.ADMIN
@@ -138,7 +138,8 @@ def rules() -> Response | tuple[str, int]:
         "admin/rules.html", parsed, values=values, simulation=simulation,
         server_max=current_app.config["COMMENT_MAX_LENGTH"], server_rate=server_rate,
         server_rate_count=admin.split_rate(server_rate)[0], rate_count=rate_count,
-        rate_period=rate_period, rate_periods=labels.RATE_PERIODS, rate_text=labels.rate_text,
+        rate_period=rate_period, rate_text=labels.rate_text,
+        rate_periods={k: labels.RATE_PERIODS[k] for k in admin.RATE_PERIODS},
         setting_labels=labels.SETTING_LABELS, sent_anyway_choices=labels.SENT_ANYWAY_CHOICES,
     )  # fmt: skip
 
@@ -248,3 +249,80 @@ def calibration() -> str:
     return render_template(
         "admin/calibration.html", target=target, board=board, charts=drawn, **_common()
     )
+
+
+def _clients_page(
+    status: int = 200,
+    errors: dict[str, str] | None = None,
+    new: clients.NewClient | None = None,
+    form: dict[str, str] | None = None,
+) -> tuple[str, int, dict[str, str]]:
+    """« Clients de l’API »: every client, its usage and its last error; the creation form. A
+    new key is shown here once, on the page answering its creation (never in a flash, which
+    lives in the session cookie), and that page is not stored by any cache."""
+    html = render_template(
+        "admin/clients.html", clients=clients.all_clients(), usage=clients.usage(),
+        errors=errors or {}, new=new, form=form or {}, rate_text=labels.rate_text,
+        periods={k: labels.RATE_PERIODS[k] for k in clients.QUOTA_PERIODS}, **_common(),
+    )  # fmt: skip
+    return html, status, {"Cache-Control": "no-store"}
+
+
+@bp.get("/clients")
+@role_required(ADMIN)
+def api_clients() -> tuple[str, int, dict[str, str]]:
+    """« Clients de l’API »: 200 (admins only: 403 for staff, sign-in for visitors)."""
+    return _clients_page()
+
+
+@bp.post("/clients")
+@role_required(ADMIN)
+def create_client() -> tuple[str, int, dict[str, str]]:
+    """Create a client: 200 with its key, shown once; 422 naming the refused field."""
+    form = {k: request.form.get(k, "") for k in ("name", "quota-count", "quota-period")}
+    secret = request.form.get("coral_secret", "")
+    try:
+        quota = clients.quota_from_fields(form["quota-count"], form["quota-period"])
+        new = clients.create(form["name"], quota, secret if secret.strip() else None, current_user)
+    except clients.ClientError as error:
+        return _clients_page(422, {error.field or "name": error.message}, form=form)
+    return _clients_page(new=new)
+
+
+def _client_or_404(name: str) -> ApiClient:
+    client = clients.find(name)
+    if client is None:
+        abort(404)
+    return client
+
+
+@bp.post("/clients/<name>/revoquer")
+@role_required(ADMIN)
+def revoke_client(name: str) -> Response | tuple[str, int, dict[str, str]]:
+    """Revoke a client's key, once « Je confirme » is ticked: 303 to the list; 422 unticked or
+    already revoked; 404 for an unknown client."""
+    client = _client_or_404(name)
+    if request.form.get("confirm") != "on":
+        message = _("Cochez « Je confirme » pour révoquer la clé de ce client.")
+        return _clients_page(422, {f"{client.name}-confirm": message})
+    try:
+        clients.revoke(client.name, current_user)
+    except clients.ClientError as error:
+        return _clients_page(422, {f"{client.name}-confirm": error.message})
+    flash(_("Client « %(name)s » révoqué : sa clé est refusée dès maintenant.", name=client.name),
+          "success")  # fmt: skip
+    return redirect(url_for("admin.api_clients"), code=303)
+
+
+@bp.post("/clients/<name>/secret-coral")
+@role_required(ADMIN)
+def client_coral_secret(name: str) -> Response | tuple[str, int, dict[str, str]]:
+    """Set or replace the client's Coral signing secret: 303 to the list; 422 for an empty or
+    invalid secret, or a revoked client; 404 for an unknown client."""
+    client = _client_or_404(name)
+    try:
+        clients.set_coral_secret(client.name, request.form.get("coral_secret", ""), current_user)
+    except clients.ClientError as error:
+        return _clients_page(422, {f"{client.name}-coral_secret": error.message})
+    flash(_("Secret Coral de « %(name)s » enregistré.", name=client.name), "success")
+    return redirect(url_for("admin.api_clients"), code=303)

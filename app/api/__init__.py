@@ -1,7 +1,10 @@
-"""JSON endpoints for machines: health now, more later."""
+"""JSON endpoints for machines: /healthz, /metrics, and the clients' API under /api/v1."""
 
 from flask import Blueprint
 
 bp = Blueprint("api", __name__)
 
 from app.api import routes  # noqa: E402,F401
+from app.api.v1 import bp as v1_bp  # noqa: E402
+
+bp.register_blueprint(v1_bp)

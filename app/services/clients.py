@@ -10,21 +10,33 @@ are changes of the site's configuration made by an admin, which is what that his
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import hashlib
 import hmac
+import logging
 import re
 import secrets
+import threading
+import time
+import weakref
 from dataclasses import dataclass
-from datetime import timedelta
-from typing import Any
+from datetime import date, datetime, timedelta
+from typing import Any, cast
+from zoneinfo import ZoneInfo
 
+from flask import Flask, current_app
 from flask_babel import gettext as _
 from limits import parse_many
-from sqlalchemy import or_, select, update
+from sqlalchemy import case, func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
+from app import formatting
+from app.converters import parse_count
 from app.extensions import db
-from app.models import ApiClient, User, as_utc, utcnow
+from app.models import ApiClient, ApiClientUsage, User, as_utc, utcnow
 from app.services import quotas
 from app.services.errors import ServiceError
 from app.services.settings import record_change
@@ -33,6 +45,7 @@ KEY_PREFIX = "mod_"
 PREFIX_LENGTH = len(KEY_PREFIX) + 8  # what `key_prefix` keeps: « mod_ » and 8 characters
 DEFAULT_QUOTA = "10 per second"
 NAME_RE = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?")
+KEY_RE = re.compile(r"[A-Za-z0-9_-]{1,200}")  # what a key can be: `mod_` and base64url
 # `last_used_at` is written at most this often per client (one UPDATE, not one per call).
 LAST_USED_EVERY = timedelta(minutes=1)
 CLI_ACTOR = "ligne de commande"
@@ -43,7 +56,20 @@ class ClientError(ServiceError):
 
 
 class KeyRefused(ServiceError):
-    """A call's key is missing, unknown or revoked (the same answer for all three)."""
+    """A call's key is missing, unknown or revoked. `code` says which (« missing_key »,
+    « unknown_key », « revoked_key »); `client` is the revoked key's client (only a caller
+    holding the whole key learns that it was revoked), else None."""
+
+    def __init__(
+        self,
+        field: str | None,
+        message: str,
+        code: str = "unknown_key",
+        client: ApiClient | None = None,
+    ) -> None:
+        super().__init__(field, message)
+        self.code = code
+        self.client = client
 
 
 @dataclass(frozen=True)
@@ -81,8 +107,51 @@ def check_name(name: str) -> str:
     return name
 
 
+# The periods the clients page offers for a quota (Flask-Limiter's words, as stored).
+QUOTA_PERIODS = ("second", "minute", "hour", "day")
+QUOTA_MAX = 100_000
+CORAL_SECRET_MAX = 500
+
+
+def quota_from_fields(count: str | None, period: str | None) -> str:
+    """A quota from the page's two fields, a number (1 to QUOTA_MAX) and a period: « 10 per
+    second ». ClientError naming `quota` otherwise."""
+    number = parse_count(count or "", 1, QUOTA_MAX)
+    if number is None or period not in QUOTA_PERIODS:
+        raise ClientError(
+            "quota",
+            _(
+                "Quota : indiquez un nombre entier entre 1 et %(max)s et choisissez une période.",
+                max=formatting.count(QUOTA_MAX),
+            ),
+        )
+    return f"{number} per {period}"
+
+
+def check_coral_secret(secret: str) -> str:
+    """Coral's signing secret, trimmed (spaces around it come from a copy, not from Coral), or
+    ClientError: empty, too long, or holding control characters."""
+    secret = secret.strip()
+    if not secret:
+        raise ClientError("coral_secret", _("Le secret Coral est vide."))
+    if len(secret) > CORAL_SECRET_MAX or any(ord(c) < 32 or ord(c) == 127 for c in secret):
+        raise ClientError(
+            "coral_secret",
+            _(
+                "Secret Coral invalide : %(max)s caractères au plus, sans caractère de contrôle.",
+                max=CORAL_SECRET_MAX,
+            ),
+        )
+    return secret
+
+
 def find(name: str) -> ApiClient | None:
-    return db.session.scalar(select(ApiClient).where(ApiClient.name == name.strip()))
+    """The client of this name; None for a name no client can have (not even looked up: a NUL
+    byte, say, would be an error on PostgreSQL)."""
+    name = name.strip()
+    if not NAME_RE.fullmatch(name):
+        return None
+    return db.session.scalar(select(ApiClient).where(ApiClient.name == name))
 
 
 def create(
@@ -94,8 +163,8 @@ def create(
     """A new client and its key (returned here only). ClientError for a bad or taken name,
     a bad quota or an empty Coral secret."""
     name, quota = check_name(name), check_quota(quota)
-    if coral_secret is not None and not coral_secret.strip():
-        raise ClientError("coral_secret", _("Le secret Coral est vide."))
+    if coral_secret is not None:
+        coral_secret = check_coral_secret(coral_secret)
     if find(name) is not None:
         raise ClientError("name", _("Un client porte déjà ce nom."))
     key = KEY_PREFIX + secrets.token_urlsafe(32)
@@ -146,21 +215,21 @@ def revoke(name: str, actor: User | str = CLI_ACTOR) -> ApiClient:
 
 
 def set_coral_secret(name: str, secret: str, actor: User | str = CLI_ACTOR) -> ApiClient:
-    """Replace a client's Coral signing secret (Coral rotates it: both secrets sign its
+    """Set or replace a client's Coral signing secret (Coral rotates it: both secrets sign its
     requests for a while, so the change never refuses a request). ClientError for an unknown
-    or revoked client, or an empty secret. The settings history notes the change, never the
-    secret."""
+    or revoked client, or a bad secret (`check_coral_secret`). The settings history notes the
+    change, never the secret."""
     client = find(name)
     if client is None:
         raise ClientError("name", _("Aucun client ne porte ce nom."))
     if client.revoked_at is not None:
         raise ClientError("name", _("Ce client est déjà révoqué."))
-    if not secret.strip():
-        raise ClientError("coral_secret", _("Le secret Coral est vide."))
+    secret = check_coral_secret(secret)
     old = _state(client)
-    client.coral_secret = secret.strip()
-    record_change(f"client:{client.name}", old, {**_state(client), "coral_secret_changed": True},
-                  actor)  # fmt: skip
+    client.coral_secret = secret
+    record_change(
+        f"client:{client.name}", old, {**_state(client), "coral_secret_changed": True}, actor
+    )
     db.session.commit()
     return client
 
@@ -169,13 +238,15 @@ def authenticate(key: str | None) -> ApiClient:
     """The client whose key this is, read from the database on every call; KeyRefused for a
     missing, unknown or revoked key. The hashes are compared in constant time."""
     if not key:
-        raise KeyRefused("key", _("Clé d’API absente."))
+        raise KeyRefused("key", _("Clé d’API absente."), "missing_key")
+    if not KEY_RE.fullmatch(key):  # not one of ours: never looked up (a NUL byte, 1 MB…)
+        raise KeyRefused("key", _("Clé d’API inconnue."), "unknown_key")
     client = db.session.scalar(select(ApiClient).where(ApiClient.key_prefix == key[:PREFIX_LENGTH]))
     expected = client.key_hash if client is not None else _hash("")
     if not hmac.compare_digest(_hash(key), expected) or client is None:
-        raise KeyRefused("key", _("Clé d’API inconnue."))
+        raise KeyRefused("key", _("Clé d’API inconnue."), "unknown_key")
     if client.revoked_at is not None:
-        raise KeyRefused("key", _("Cette clé d’API a été révoquée."))
+        raise KeyRefused("key", _("Cette clé d’API a été révoquée."), "revoked_key", client)
     _touch(client)
     return client
 
@@ -206,5 +277,221 @@ def take_call(client: ApiClient) -> quotas.Hits:
 def record_call(client: ApiClient, status: int, error: str | None = None) -> None:
     """Count one call of this client for « Réglages » (its usage and its errors): the HTTP
     status answered and, for an error, its stable code (« PERMISSION_DENIED », « quota »…).
-    Never raises: counting must not break an answer."""
-    # Filled in with the clients page (usage and errors); callers already call it.
+    A status of 400 or more counts as an error (with `error`, or the status, as its code).
+
+    Cheap: the call is added to this process's counts in memory, and at most every
+    `API_USAGE_FLUSH_SECONDS` one upsert per client and day adds them to the database (the
+    counts of every process add up there). Never raises: counting must not break an answer."""
+    try:
+        _usage().add(client.id, status, error)
+    except Exception:  # never into the answer; nothing personal to log (ids and codes only)
+        logging.getLogger(__name__).warning("API usage not counted", exc_info=True)
+
+
+def flush_usage() -> None:
+    """Write this process's pending counts now (the clients page does, before it reads)."""
+    try:
+        _usage().flush(force=True)
+    except Exception:
+        logging.getLogger(__name__).warning("API usage not written", exc_info=True)
+
+
+@dataclass
+class _Pending:
+    calls: int = 0
+    errors: int = 0
+    last_error: str | None = None
+    last_error_status: int | None = None
+    last_error_at: datetime | None = None
+
+    def merge(self, newer: _Pending) -> None:
+        """Add `newer` (counted after these) to these counts."""
+        self.calls += newer.calls
+        self.errors += newer.errors
+        if newer.last_error_at is not None:
+            self.last_error = newer.last_error
+            self.last_error_status = newer.last_error_status
+            self.last_error_at = newer.last_error_at
+
+
+class _Usage:
+    """One app's counts in this process, per (client id, day), until they are written."""
+
+    def __init__(self, app: Flask) -> None:
+        self._app = weakref.ref(app)
+        self._lock = threading.Lock()
+        self._pending: dict[tuple[int, date], _Pending] = {}
+        self._written_at = time.monotonic()
+        self._timer: threading.Timer | None = None
+        self.every = float(app.config.get("API_USAGE_FLUSH_SECONDS", 1.0))
+        self.zone = ZoneInfo(app.config.get("SITE_TIMEZONE", "Europe/Paris"))
+        atexit.register(_flush_at_exit, weakref.ref(self))
+
+    def add(self, client_id: int, status: int, error: str | None) -> None:
+        now = utcnow()
+        key = (client_id, now.astimezone(self.zone).date())
+        with self._lock:
+            counts = self._pending.setdefault(key, _Pending())
+            counts.calls += 1
+            if status >= 400:
+                counts.errors += 1
+                counts.last_error = (error or str(status))[:64]
+                counts.last_error_status = status
+                counts.last_error_at = now
+        self.flush()
+        self._schedule()
+
+    def _schedule(self) -> None:
+        """Counts still pending (no call came since) are written `every` seconds later by a
+        timer, so that the page shows them even when this process gets no other call."""
+        if self.every <= 0:
+            return
+        with self._lock:
+            if self._timer is not None or not self._pending:
+                return
+            self._timer = threading.Timer(self.every, self._on_timer)
+            self._timer.daemon = True
+            timer = self._timer
+        timer.start()
+
+    def _on_timer(self) -> None:
+        with self._lock:
+            self._timer = None
+        try:
+            self.flush_outside()
+        except Exception:  # kept for the next write; nothing personal to log
+            logging.getLogger(__name__).warning("API usage not written", exc_info=True)
+        self._schedule()
+
+    def flush(self, *, force: bool = False) -> None:
+        """Write the pending counts when the last write is `every` seconds old (or `force`):
+        one thread takes them all and writes them, one upsert per client and day; on a
+        failure they go back, to be added to the next write."""
+        with self._lock:
+            if not self._pending or (
+                not force and time.monotonic() - self._written_at < self.every
+            ):
+                return
+            taken, self._pending = self._pending, {}
+            self._written_at = time.monotonic()
+        try:
+            _write(taken)
+        except Exception:
+            with self._lock:
+                for key, counts in taken.items():
+                    later = self._pending.get(key)
+                    if later is not None:
+                        counts.merge(later)
+                    self._pending[key] = counts
+            raise
+
+    def flush_outside(self) -> None:
+        app = self._app()
+        if app is not None and self._pending:
+            with app.app_context():
+                self.flush(force=True)
+
+
+def _flush_at_exit(usage: weakref.ref[_Usage]) -> None:
+    found = usage()
+    if found is not None:
+        with contextlib.suppress(Exception):  # the database may be gone at exit
+            found.flush_outside()
+
+
+_usage_lock = threading.Lock()
+
+
+def _usage() -> _Usage:
+    """The current app's counts (one per app: tests build several apps in one process)."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    found = app.extensions.get("api_usage")
+    if found is None:
+        with _usage_lock:
+            found = app.extensions.get("api_usage")
+            if found is None:
+                found = app.extensions["api_usage"] = _Usage(app)
+    return cast(_Usage, found)
+
+
+def _write(taken: dict[tuple[int, date], _Pending]) -> None:
+    """Add the counts to `api_client_usage`, one INSERT … ON CONFLICT DO UPDATE per client and
+    day (SQLite and PostgreSQL), in a transaction of its own: the request's session (and
+    whatever it has not committed) is left alone."""
+    row = ApiClientUsage
+    dialect = db.engine.dialect.name
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    with db.engine.begin() as connection:
+        for (client_id, day), counts in sorted(taken.items()):
+            statement = insert(row).values(
+                client_id=client_id, day=day, calls=counts.calls, errors=counts.errors,
+                last_error=counts.last_error, last_error_status=counts.last_error_status,
+                last_error_at=counts.last_error_at,
+            )  # fmt: skip
+            new = statement.excluded
+            newer = new.last_error_at.is_not(None)
+            statement = statement.on_conflict_do_update(
+                index_elements=["client_id", "day"],
+                set_={
+                    "calls": row.calls + new.calls,
+                    "errors": row.errors + new.errors,
+                    "last_error": case((newer, new.last_error), else_=row.last_error),
+                    "last_error_status": case(
+                        (newer, new.last_error_status), else_=row.last_error_status
+                    ),
+                    "last_error_at": case((newer, new.last_error_at), else_=row.last_error_at),
+                },
+            )
+            connection.execute(statement)
+
+
+def usage_day(when: datetime | None = None) -> date:
+    """The day a call counts on: its date in the site's time zone (SITE_TIMEZONE)."""
+    zone = ZoneInfo(current_app.config.get("SITE_TIMEZONE", "Europe/Paris"))
+    return (when or utcnow()).astimezone(zone).date()
+
+
+@dataclass
+class Usage:
+    """A client's calls and errors, today and over the last 7 days (today included), and its
+    last error (whenever it was)."""
+
+    calls_today: int = 0
+    errors_today: int = 0
+    calls_week: int = 0
+    errors_week: int = 0
+    last_error: str | None = None
+    last_error_status: int | None = None
+    last_error_at: datetime | None = None
+
+
+def usage(days: int = 7) -> dict[int, Usage]:
+    """Every client's usage, by client id (this process's pending counts written first; other
+    processes' are at most `API_USAGE_FLUSH_SECONDS` behind). Two queries."""
+    flush_usage()
+    today = usage_day()
+    since = today - timedelta(days=days - 1)
+    found: dict[int, Usage] = {}
+    for row in db.session.scalars(select(ApiClientUsage).where(ApiClientUsage.day >= since)):
+        counts = found.setdefault(row.client_id, Usage())
+        counts.calls_week += row.calls
+        counts.errors_week += row.errors
+        if row.day == today:
+            counts.calls_today += row.calls
+            counts.errors_today += row.errors
+    latest = (
+        select(ApiClientUsage.client_id, func.max(ApiClientUsage.day).label("day"))
+        .where(ApiClientUsage.last_error_at.is_not(None))
+        .group_by(ApiClientUsage.client_id)
+        .subquery()
+    )
+    for row in db.session.scalars(
+        select(ApiClientUsage).join(
+            latest,
+            (ApiClientUsage.client_id == latest.c.client_id) & (ApiClientUsage.day == latest.c.day),
+        )
+    ):
+        counts = found.setdefault(row.client_id, Usage())
+        counts.last_error, counts.last_error_status = row.last_error, row.last_error_status
+        counts.last_error_at = as_utc(row.last_error_at) if row.last_error_at else None
+    return found

@@ -14,7 +14,7 @@ from tests.conftest import CSRF_RE, login, make_user
 
 ADMIN_PAGES = [
     "/admin/", "/admin/seuils", "/admin/regles", "/admin/mots", "/admin/articles",
-    "/admin/historique", "/admin/calibration", "/admin/mots/banned_words.txt",
+    "/admin/historique", "/admin/calibration", "/admin/mots/banned_words.txt", "/admin/clients",
 ]  # fmt: skip
 
 
@@ -35,7 +35,8 @@ def test_every_admin_route_is_covered(app):
     assert routes == {
         "/admin/", "/admin/seuils", "/admin/regles", "/admin/mots", "/admin/mots/<name>.txt",
         "/admin/articles", "/admin/historique", "/admin/historique/<id:change_id>/restaurer",
-        "/admin/calibration",
+        "/admin/calibration", "/admin/clients", "/admin/clients/<name>/revoquer",
+        "/admin/clients/<name>/secret-coral",
     }  # fmt: skip
 
 

@@ -114,8 +114,21 @@ def seed(app: Flask) -> dict[str, int]:
     admin = app.test_client()
     login(admin, ADMIN_EMAIL)
     _post(admin, "/admin/seuils", threshold_form({"insult-hold": "0.55"}))
+    _api_clients()
     return {"held": long_held.id, "reply": reply.id, "reader": reader.id,
             "article": article.id, "reported": reported.id}  # fmt: skip
+
+
+def _api_clients() -> None:
+    """Two API clients, one revoked, one with calls and errors (« Clients de l’API »)."""
+    from app.services import clients
+
+    cms = clients.create("cms-" + LONG_WORD[:55], quota="100 per minute; 5000 per day").client
+    clients.create("coral-ancien", coral_secret="ss_secret")
+    clients.revoke("coral-ancien")
+    for status, error in ((200, None), (429, "quota_exceeded"), (503, "scoring_unavailable")):
+        clients.record_call(cms, status, error)
+    clients.flush_usage()
 
 
 def _coral_decisions(app: Flask) -> None:
@@ -173,7 +186,16 @@ def staff_pages(ids: dict[str, int]) -> list[Page]:
         Page("articles", "/admin/articles", "admin.articles", admin),
         Page("calibration", "/admin/calibration", "admin.calibration", admin),
         Page("historique", "/admin/historique", "admin.history", admin),
+        Page("clients de l’API", "/admin/clients", "admin.api_clients", admin),
+        Page("clé créée", "/admin/clients", "admin.create_client", admin, _new_client),
     ]  # fmt: skip
+
+
+def _new_client(page: Any) -> None:
+    """An admin creates a client: the page answering shows its key, once."""
+    page.locator("#name").fill("cms-" + LONG_WORD[:40])
+    page.get_by_role("button", name=re.compile("^(Créer le client|Create the client)")).click()
+    page.locator(".new-key").wait_for()
 
 
 def _form_error(page: Any) -> None:
