@@ -21,7 +21,14 @@ pytestmark = pytest.mark.browser
 
 PHONE = 360
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "screenshots"
-SHOTS = {"file a-moderer": "queue", "journal": "journal", "seuils simulés": "seuils"}
+SHOTS = {
+    "file a-moderer": "queue",
+    "journal": "journal",
+    "seuils simulés": "seuils",
+    "coral": "coral",
+    "clé créée": "clients",
+    "calibration": "calibration",
+}
 
 # The elements whose right edge passes the viewport's, as CSS-ish selectors (deepest first).
 OVERFLOWING = """
