@@ -20,6 +20,7 @@ PAGES = [
     ("GET", "/moderation/lecteurs?email=x@example.fr", "moderation"),
     ("GET", "/moderation/journal", "moderation"),
     ("GET", "/moderation/journal?format=csv", "moderation"),
+    ("GET", "/moderation/coral", "moderation"),
     ("POST", "/moderation/commentaires/{id}/decision", "moderation"),
     ("POST", "/moderation/decisions", "moderation"),
     ("POST", "/moderation/lecteurs/sanctions", "moderation"),
