@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
+import statistics
 import tempfile
 from pathlib import Path
 from types import SimpleNamespace
@@ -26,8 +28,56 @@ from typing import Any
 from bench.comments import length_sample
 from bench.end_to_end import run_level
 from bench.model import ensure_model
+from bench.stack import ARTICLE, children
 
 ROOT = Path(__file__).resolve().parents[1]
+# gunicorn's access log (gunicorn.conf.py): '… "METHOD PATH" STATUS BYTES 12ms'
+ACCESS_RE = re.compile(r'"(GET|POST) ([^"]+)" (\d{3}) \S+ (\d+)ms')
+# Celery's worker log: "Task moderation.score_comments[…] succeeded in 0.0723s: 1"
+TASK_RE = re.compile(r"Task (moderation\.\w+)\[[^]]+\] succeeded in ([0-9.]+)s")
+
+
+def log_sizes(folder: Path) -> dict[str, int]:
+    """Where each process's log ends now (the next level's lines start there)."""
+    return {p.name: p.stat().st_size for p in folder.glob("*.log")}
+
+
+def cpu_seconds(stack: Any) -> dict[str, float]:
+    """CPU seconds (user + system) used so far by each process of the stack, its children
+    included (gunicorn's web processes), and by this benchmark's own process (the readers)."""
+    tick = os.sysconf("SC_CLK_TCK")
+
+    def tree(pid: int) -> float:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return 0.0
+        own = (int(fields[11]) + int(fields[12])) / tick
+        return own + sum(tree(child) for child in children(pid))
+
+    used = {name: tree(process.pid) for name, process in stack.processes.items()}
+    own = os.times()
+    used["readers (bench)"] = own.user + own.system
+    return used
+
+
+def stages(folder: Path, since: dict[str, int]) -> dict[str, float]:
+    """Mean milliseconds of each stage of the lines logged since `since`: the article page and
+    the form's POST as gunicorn timed them, the scoring task as Celery timed it."""
+    times: dict[str, list[float]] = {"page": [], "post": [], "task": []}
+    for path in folder.glob("*.log"):
+        with path.open("rb") as log:
+            log.seek(since.get(path.name, 0))
+            text = log.read().decode(errors="replace")
+        for method, target, _status, ms in ACCESS_RE.findall(text):
+            if method == "GET" and target == ARTICLE:
+                times["page"].append(float(ms))
+            elif method == "POST" and target == ARTICLE + "/commentaires":
+                times["post"].append(float(ms))
+        for name, seconds in TASK_RE.findall(text):
+            if name == "moderation.score_comments":
+                times["task"].append(float(seconds) * 1000)
+    return {k: statistics.mean(v) if v else 0.0 for k, v in times.items()}
 
 
 def model_settings(runtime: str, threads: int) -> dict[str, str]:
@@ -107,8 +157,16 @@ def main() -> None:
                 run_level(stack.base, length_sample(4, seed=99), 2)  # warm-up
                 for clients in levels:
                     # The workers' heartbeats (every 5 s) carry their totals.
+                    since, cpu_before = log_sizes(Path(tmp)), cpu_seconds(stack)
                     row: dict[str, Any] = run_level(stack.base, texts, clients, settle=6)
+                    cpu_after = cpu_seconds(stack)
+                    row["cpu_ms"] = {
+                        name: (cpu_after[name] - cpu_before.get(name, 0)) * 1000 / row["comments"]
+                        for name in cpu_after
+                    }
                     row.update(runtime=runtime, raw=base_line["per_second"])
+                    row["raw_single"] = base_line["by_batch"][1]
+                    row["stages"] = stages(Path(tmp), since)
                     results.append(row)
                     print(
                         f"  {clients} clients: {row['per_second']:.2f}/s, "
@@ -129,6 +187,26 @@ def main() -> None:
             f"{row['per_second'] / row['raw']:>6.2f} {row['p50_ms']:>8.0f} {row['p95_ms']:>8.0f} "
             f"{row['mean_batch']:>10.1f}"
         )
+    print()
+    print("Where one client's time goes (mean ms per comment; server times from the logs):")
+    for row in results:
+        if row["clients"] != 1:
+            continue
+        st, model = row["stages"], row["model_ms_per_batch"]
+        cycle = 1000 / row["per_second"]
+        raw_ms = 1000 / row["raw_single"]
+        print(
+            f"  {row['runtime']}: cycle {cycle:.0f} (raw model alone {raw_ms:.0f}) = "
+            f"page {st['page']:.0f} + post {st['post']:.0f} + client and HTTP "
+            f"{cycle - st['page'] - st['post']:.0f}; post = task {st['task']:.0f} (model "
+            f"{model:.0f}, the rest {st['task'] - model:.0f}: batch wait, claim, decisions, "
+            f"notify) + {st['post'] - st['task']:.0f} form, commit, publish, delivery, "
+            f"wake-up, redirect"
+        )
+    print("CPU ms per comment, by process (the settle pauses included):")
+    for row in results:
+        used = ", ".join(f"{name} {ms:.0f}" for name, ms in row["cpu_ms"].items())
+        print(f"  {row['runtime']} at {row['clients']} clients: {used}")
     by_runtime = {r["runtime"]: r for r in results if r["clients"] == max(levels)}
     if {"torch", "onnx"} <= set(by_runtime):
         onnx, torch = by_runtime["onnx"], by_runtime["torch"]
