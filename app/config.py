@@ -259,6 +259,10 @@ def _scoring_config(values: Mapping[str, str | None], instance: Path) -> dict[st
         "MODEL_DIR": str(model_dir),
         "DETOXIFY_RUNTIME": runtime,
         "DETOXIFY_ONNX_DIR": onnx_dir,
+        # ONNX Runtime's threads spin-wait for the next operation after each one (and for a
+        # while after a call): faster on a scoring machine of its own, but on cores shared with
+        # web processes the spinning takes their time (bench/production.py).
+        "DETOXIFY_ONNX_SPINNING": _bool(values, "DETOXIFY_ONNX_SPINNING", False),
         "ONNX_MAX_SCORE_DIFF": _float(values, "ONNX_MAX_SCORE_DIFF", 0.05),
         "SCORING_BACKEND": backend,
         "REDIS_URL": redis_url,

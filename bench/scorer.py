@@ -357,6 +357,7 @@ def raw_throughput(
     repeat: int = DEFAULT_REPEAT,
     runtime: str = "torch",
     onnx_dir: Path | str | None = None,
+    onnx_spinning: bool = False,
 ) -> dict[str, Any]:
     """The project scorer's best throughput over ``batch_sizes`` (model only, no app), for
     ``runtime`` (``onnx``: the export in ``onnx_dir``).
@@ -373,7 +374,9 @@ def raw_throughput(
         checkpoint, hf_config = ensure_model()
     _set_threads(threads)
     texts = list(texts) if texts is not None else length_sample(n_comments, seed)
-    extra = {"onnx_dir": str(onnx_dir)} if onnx_dir else {}
+    extra: dict[str, Any] = {"onnx_dir": str(onnx_dir)} if onnx_dir else {}
+    if onnx_spinning:
+        extra["onnx_spinning"] = True
     scorer = load_scorer(Path(checkpoint), Path(hf_config), threads, runtime, **extra)
     _, timings = measure(texts, batch_sizes, scorer=scorer, repeat=repeat)
     best = max(timings, key=lambda t: t.per_second)

@@ -58,8 +58,11 @@ _CONFIG_KEYS = {
     "DETOXIFY_MAX_BATCH": "max_batch",
     "DETOXIFY_MAX_BATCH_TOKENS": "max_batch_tokens",
     "DETOXIFY_ONNX_DIR": "onnx_dir",
+    "DETOXIFY_ONNX_SPINNING": "onnx_spinning",
 }
 _INT_FIELDS = {"threads", "window_tokens", "window_stride", "max_batch", "max_batch_tokens"}
+_BOOL_FIELDS = {"onnx_spinning"}
+_TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
 _OPTIONAL_FIELDS = {"checkpoint", "hf_config", "threads", "onnx_dir"}
 
 
@@ -104,6 +107,12 @@ class ScorerSettings:
     onnx_dir: str | None = None
     """DETOXIFY_ONNX_DIR: runtime ``onnx`` only, the folder written by ``flask model export``
     (the int8 model, its tokenizer and manifest.json)."""
+    onnx_spinning: bool = False
+    """DETOXIFY_ONNX_SPINNING: runtime ``onnx`` only, let ONNX Runtime's threads spin-wait
+    between operations and after a call (``session.intra_op.allow_spinning``). Off by default:
+    on cores shared with web processes the spinning burns the CPU they need (bench/production.py
+    measured 30 ms of CPU burnt in the 100 ms after each call, and the model itself slower on
+    a loaded machine); on a scoring machine of its own, turning it on may save a little."""
 
     def __post_init__(self) -> None:
         if not self.model and not self.checkpoint:
@@ -141,6 +150,10 @@ class ScorerSettings:
                     if name in _OPTIONAL_FIELDS:
                         values[name] = None
                     continue
+            if name in _BOOL_FIELDS and not isinstance(value, bool):
+                if str(value).lower() not in _TRUE + _FALSE:
+                    raise ValueError(f"{key} must be 0 or 1, got {value!r}")
+                value = str(value).lower() in _TRUE
             if name in _INT_FIELDS:
                 try:
                     value = int(value)

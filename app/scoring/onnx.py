@@ -156,6 +156,9 @@ class OnnxScorer(WindowedScorer):
         options.log_severity_level = 3  # errors only: no notes about the graph on stderr
         if s.threads is not None:
             options.intra_op_num_threads = s.threads
+        spinning = "1" if s.onnx_spinning else "0"
+        options.add_session_config_entry("session.intra_op.allow_spinning", spinning)
+        options.add_session_config_entry("session.inter_op.allow_spinning", spinning)
         session = ort.InferenceSession(
             str(folder / MODEL_FILE), options, providers=["CPUExecutionProvider"]
         )

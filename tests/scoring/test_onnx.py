@@ -70,6 +70,29 @@ def test_settings_read_the_onnx_folder_from_config() -> None:
     assert ScorerSettings.from_config({}).onnx_dir is None
 
 
+def test_spinning_is_read_from_config_and_off_unless_asked() -> None:
+    assert ScorerSettings.from_config({}).onnx_spinning is False
+    assert ScorerSettings.from_config({"DETOXIFY_ONNX_SPINNING": "1"}).onnx_spinning is True
+    assert ScorerSettings.from_config({"DETOXIFY_ONNX_SPINNING": False}).onnx_spinning is False
+    with pytest.raises(ValueError, match="DETOXIFY_ONNX_SPINNING"):
+        ScorerSettings.from_config({"DETOXIFY_ONNX_SPINNING": "maybe"})
+
+
+@pytest.mark.parametrize(("spinning", "entry"), [(False, "0"), (True, "1")])
+def test_the_session_spins_only_when_asked(
+    onnx_export: OnnxExport, tiny_model: TinyCheckpoint, spinning: bool, entry: str
+) -> None:
+    """Spinning threads burn the CPU that web processes on the same cores need."""
+    settings = settings_for(tiny_model, onnx_export.folder, onnx_spinning=spinning)
+    scorer = get_scorer(settings, runtime="onnx")
+    scorer.load()
+    options = scorer.loaded().session.get_session_options()  # type: ignore[attr-defined]
+    for key in ("session.intra_op.allow_spinning", "session.inter_op.allow_spinning"):
+        assert options.get_session_config_entry(key) == entry
+    [result] = scorer.score(["idiot"])
+    assert result.scores["insult"] > 0.5  # it still scores
+
+
 # -- scores -----------------------------------------------------------------------------------
 
 
