@@ -39,8 +39,7 @@ from app.htmltext import html_to_text
 from app.models import ApiClient, CoralAction, CoralDecision, CoralStatus, utcnow
 from app.policy import Outcome, Verdict
 from app.scoring import ScoringUnavailable
-from app.scoring import backend as scoring_backend
-from app.services import clients, decisions, quotas
+from app.services import clients, decisions, quotas, scoring
 from app.services.errors import ServiceError
 
 # The same request again within this window gets the same answer, without a second model
@@ -295,7 +294,7 @@ def moderate(client: ApiClient, request: PhaseRequest, raw: bytes) -> Answer:
     scores: dict[str, float] | None = None
     model_name = model_version = None
     try:
-        scored = scoring_backend().score_texts(
+        scored = scoring.score_texts(
             [text], timeout=current_app.config["CORAL_SCORING_WAIT_SECONDS"]
         )
     except ScoringUnavailable as error:  # a time-out included: no score exists

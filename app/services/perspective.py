@@ -51,7 +51,7 @@ from app.extensions import db, rowcount
 from app.htmltext import html_to_text
 from app.models import ApiAnalysis, ApiClient, ApiFeedback, FeedbackDecision, utcnow
 from app.scoring import ScoringUnavailable, TextScores
-from app.scoring import backend as scoring_backend
+from app.services import scoring
 
 # Perspective's attribute -> Detoxify's category. The `_EXPERIMENTAL` names are the ones
 # Perspective used before these attributes left their experimental phase.
@@ -291,9 +291,7 @@ def _score(texts: list[str]) -> TextScores:
     """Our model's scores through the scoring backend (micro-batched with other calls); 503
     UNAVAILABLE when it cannot score or did not answer within API_SCORING_WAIT_SECONDS."""
     try:
-        return scoring_backend().score_texts(
-            texts, timeout=current_app.config["API_SCORING_WAIT_SECONDS"]
-        )
+        return scoring.score_texts(texts, timeout=current_app.config["API_SCORING_WAIT_SECONDS"])
     except ScoringUnavailable:  # ScoringTimeout included: no score, never a guess
         raise unavailable() from None
 

@@ -23,7 +23,7 @@ from app import labels, policy
 from app.actions import AuditAction
 from app.extensions import db, rowcount
 from app.models import Comment, CommentScore, CommentStatus, utcnow
-from app.scoring import Scorer, ScoreResult
+from app.scoring import Scorer, ScoreResult, TextScores, backend
 from app.services import audit, decisions, transitions
 from app.services.comments import STATUS_FOR_OUTCOME
 from app.wordlists import Match, stored_match
@@ -197,6 +197,16 @@ def _unavailable(detail: str) -> dict[str, Any]:
         "status_reason": labels.reader_message(policy.decide(None, {})),
         "reasons": [policy.Reason(policy.SCORING_UNAVAILABLE, detail=detail[:300]).as_dict()],
     }
+
+
+def score_texts(texts: Sequence[str], timeout: float) -> TextScores:
+    """Texts that are not comments (the API's) through the scoring backend, micro-batched with
+    other calls. The caller's transaction ends first, as for a reader's comment
+    (`comments.score_and_wait`): a request must not hold a pooled database connection while it
+    waits for the model (32 waiting API calls held the whole pool, and the batches shrank to
+    what the pool let in). Raises ScoringTimeout or ScoringUnavailable: no score, no guess."""
+    db.session.commit()
+    return backend().score_texts(texts, timeout)
 
 
 def awaiting_count() -> int:

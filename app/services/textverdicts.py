@@ -16,8 +16,7 @@ from flask import current_app
 
 from app import labels, policy
 from app.htmltext import html_to_text
-from app.scoring import backend
-from app.services import decisions
+from app.services import decisions, scoring
 from app.services.errors import ServiceError
 from app.wordlists import Match
 
@@ -87,7 +86,7 @@ def score(texts: Sequence[str], *, may_nudge: bool) -> TextVerdicts:
     comment: saved thresholds, nudge thresholds (when `may_nudge`: the caller can offer its
     author the nudge), word lists, and the rules that read the text. Raises ScoringUnavailable
     (or ScoringTimeout) when the model gives no score in time."""
-    scored = backend().score_texts(texts, current_app.config["API_SCORING_WAIT_SECONDS"])
+    scored = scoring.score_texts(texts, current_app.config["API_SCORING_WAIT_SECONDS"])
     gathered = decisions.for_texts(texts, may_nudge=may_nudge)
     results = []
     for result, inputs in zip(scored.results, gathered, strict=True):

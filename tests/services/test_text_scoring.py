@@ -216,3 +216,56 @@ class TestBatchOrder:
         # « a » fills 3 of 4; « big » does not fit and starts the next batch, before « c ».
         assert scorer.calls == [1, 3, 4, 1]
         assert order.index("big") < order.index("c")
+
+
+class TestNoConnectionHeldWhileWaiting:
+    @pytest.fixture
+    def scorer(self, tiny_scorer):
+        return _Spy(tiny_scorer, delay=0.6)
+
+    @pytest.fixture
+    def config_overrides(self):
+        return {"API_SCORING_WAIT_SECONDS": 5}
+
+    @pytest.mark.parametrize(
+        ("url", "body", "auth"),
+        [
+            ("/api/v1/score", {"text": "Un avis posé."}, "header"),
+            (
+                "/perspective/v1alpha1/comments:analyze",
+                {"comment": {"text": "Un avis posé."}, "requestedAttributes": {"TOXICITY": {}},
+                 "languages": ["fr"]},
+                "query",
+            ),
+        ],
+    )  # fmt: skip
+    def test_an_api_call_waiting_for_the_model_holds_no_database_connection(
+        self, app, client, scorer, url, body, auth
+    ):
+        from app.extensions import db
+        from app.services import clients
+
+        key = clients.create("cms").key
+        db.session.commit()
+        pool = db.engine.pool
+        answers = []
+        headers = {"Authorization": f"Bearer {key}"} if auth == "header" else {}
+        target = f"{url}?key={key}" if auth == "query" else url
+        call = threading.Thread(
+            target=lambda: answers.append(client.post(target, json=body, headers=headers))
+        )
+        call.start()
+        assert _until(lambda: scorer.calls)  # the model is now scoring this call's text
+        held = pool.checkedout()
+        call.join()
+        assert answers[0].status_code == 200
+        assert held == 0  # 32 waiting calls would otherwise hold 32 connections
+
+
+def _until(condition, timeout=5.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.01)
+    return False
