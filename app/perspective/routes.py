@@ -55,8 +55,10 @@ def _call(operation: Operation) -> tuple[Response, int] | tuple[Response, int, d
     key = _key()
     try:
         client = clients.authenticate(key)
-    except clients.KeyRefused:
+    except clients.KeyRefused as refused:
         error = PerspectiveError(403, "PERMISSION_DENIED", BAD_KEY if key else MISSING_KEY)
+        if refused.client is not None:  # revoked: its client sees the refusal in « Réglages »
+            clients.record_call(refused.client, error.code, error.status)
         return jsonify(error.body()), error.code
     try:
         try:

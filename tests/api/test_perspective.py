@@ -312,9 +312,13 @@ def test_unknown_and_revoked_keys_are_permission_denied(app, client, key):
                            "PERMISSION_DENIED")  # fmt: skip
     assert message == "API key not valid. Please pass a valid API key."
     assert analyze(client, key, _text_body("Un avis.")).status_code == 200
-    clients.revoke("coral")
+    revoked = clients.revoke("coral")
     response = analyze(client, key, _text_body("Un avis."))
     google_error(response, 403, "PERMISSION_DENIED")
+    # The revoked client's admin sees the refusal on « Clients de l’API ».
+    seen = clients.usage()[revoked.id]
+    assert (seen.calls_today, seen.errors_today) == (2, 1)
+    assert (seen.last_error, seen.last_error_status) == ("PERMISSION_DENIED", 403)
     assert google_error(client.post(f"{SUGGEST}?key={key}", json={}), 403, "PERMISSION_DENIED")
 
 
