@@ -317,6 +317,13 @@ def main() -> None:
         default=120,
         help="API_SCORING_WAIT_SECONDS (0.7 in production: past it a call gets 503)",
     )
+    parser.add_argument(
+        "--server-env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a setting for the served app only (not the raw scorer), e.g. OMP_WAIT_POLICY=active",
+    )
     args = parser.parse_args()
     levels = [int(c) for c in args.clients.split(",")]
     checkpoint, hf = ensure_model()
@@ -334,6 +341,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         env = site_env(folder, checkpoint, hf, args.threads, args.api_wait)
+        env.update(dict(item.split("=", 1) for item in args.server_env))
         server: Server | None = None
         try:
             if args.endpoint == "inprocess":
