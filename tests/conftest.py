@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+import redis
 import sqlalchemy as sa
 from flask import Flask
 from flask.globals import _cv_app
@@ -380,3 +381,17 @@ def simultaneously(calls: list[Any]) -> list[Any]:
     for thread in threads:
         thread.join()
     return results
+
+
+def live_redis_db(url: str) -> Iterator[redis.Redis]:
+    """The machine's Redis (127.0.0.1:6379), on the database number of `url`, emptied before
+    and after: the body of a test module's `live_redis` fixture (each module its own number,
+    so that test workers running two modules at once never empty each other's)."""
+    client = redis.Redis.from_url(url)
+    try:
+        client.ping()
+    except redis.RedisError:
+        pytest.fail("Redis must answer on 127.0.0.1:6379 (see README: « Services »)")
+    client.flushdb()
+    yield client
+    client.flushdb()

@@ -17,7 +17,6 @@ from sqlalchemy import func, select, update
 
 from app.extensions import db
 from app.models import CoralDecision, Role, SettingChange
-from app.scoring import ScoringUnavailable
 from app.services import clients, coral, settings
 from tests.compat.coral_reader import (
     coral_signature_header,
@@ -25,6 +24,7 @@ from tests.compat.coral_reader import (
     read_external_phase_response,
 )
 from tests.conftest import login, make_user
+from tests.scorers import SpyScorer
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "coral"
 URL = "/coral/moderation/lemonde"
@@ -40,32 +40,9 @@ ROTATION = _fixture("external_moderation_request_rotation.json")
 OLD_SECRET, NEW_SECRET = ROTATION["signing_secrets"]
 
 
-class _Spy:
-    """The tiny model, counting its calls; `broken` makes it fail like a model that is down."""
-
-    def __init__(self, inner: Any) -> None:
-        self.inner, self.broken, self.calls, self.delay = inner, False, 0, 0.0
-        self.name, self.version = inner.name, inner.version
-
-    categories = property(lambda self: self.inner.categories)
-    state = property(lambda self: "failed" if self.broken else self.inner.state)
-    error = property(lambda self: "boom" if self.broken else None)
-
-    def load(self) -> None:
-        if self.broken:
-            raise ScoringUnavailable("the model could not be loaded: boom")
-
-    def score(self, texts: Any) -> Any:
-        if self.broken:
-            raise ScoringUnavailable("the model could not score: boom")
-        self.calls += 1
-        time.sleep(self.delay)
-        return self.inner.score(texts)
-
-
 @pytest.fixture
-def scorer(tiny_scorer: Any) -> _Spy:
-    return _Spy(tiny_scorer)
+def scorer(tiny_scorer: Any) -> SpyScorer:
+    return SpyScorer(tiny_scorer)
 
 
 @pytest.fixture
@@ -126,7 +103,7 @@ def test_the_documented_request_signed_as_coral_signs_it_is_answered(client, lem
     assert response.status_code == 204
     assert response.get_data() == b""
     assert _as_coral(response) is None  # Coral: no decision, its own settings apply
-    assert scorer.calls == 1
+    assert len(scorer.calls) == 1
     [row] = _rows()
     assert (row.action, row.story_url, row.body) == (
         "NEW", "http://localhost:1313/posts/a-story-url/", "Here's a comment!",
@@ -155,7 +132,7 @@ def test_while_coral_rotates_its_secret_either_of_the_two_signatures_is_enough(
     assert _send(client, _request("Un autre avis."), secrets=[NEW_SECRET]).status_code == 204
     # Once the old secret has expired in Coral, a request signed with it alone is refused.
     assert _send(client, _request("Encore un avis."), secrets=[OLD_SECRET]).status_code == 403
-    assert scorer.calls == 3
+    assert len(scorer.calls) == 3
     assert [r.action for r in _rows()] == ["NEW", "EDIT", "NEW"]
     history = db.session.scalars(
         select(SettingChange.new_value).where(SettingChange.key == "client:lemonde")
@@ -192,7 +169,7 @@ def test_a_missing_or_wrong_signature_is_refused_and_nothing_is_scored(
     assert response.status_code == 403
     assert response.get_json()["error"]["code"] == "PERMISSION_DENIED"
     assert _as_coral(response) is None
-    assert scorer.calls == 0
+    assert len(scorer.calls) == 0
     assert _rows() == []
 
 
@@ -202,7 +179,7 @@ def test_a_signature_of_another_body_is_refused(client, lemonde, scorer):
     header = coral_signature_header([OLD_SECRET], external_request_body(signed))
     response = client.post(URL, data=sent.encode(), headers={"X-Coral-Signature": header})
     assert response.status_code == 403
-    assert scorer.calls == 0 and _rows() == []
+    assert len(scorer.calls) == 0 and _rows() == []
 
 
 def test_the_body_is_checked_as_received_not_reserialised(client, lemonde, scorer):
@@ -218,7 +195,7 @@ def test_an_unknown_client_gets_the_same_refusal(client, lemonde, scorer, url):
     response = _send(client, _request(), url=url)
     assert response.status_code == 403
     assert response.get_json()["error"]["code"] == "PERMISSION_DENIED"
-    assert scorer.calls == 0 and _rows() == []
+    assert len(scorer.calls) == 0 and _rows() == []
 
 
 def test_a_revoked_client_or_one_without_a_coral_secret_is_refused(client, lemonde, scorer):
@@ -228,7 +205,7 @@ def test_a_revoked_client_or_one_without_a_coral_secret_is_refused(client, lemon
     clients.revoke("lemonde")
     response = _send(client, _request())
     assert response.status_code == 403
-    assert scorer.calls == 0 and _rows() == []
+    assert len(scorer.calls) == 0 and _rows() == []
 
 
 def test_a_client_past_its_quota_gets_429_and_nothing_is_scored(client, app, scorer):
@@ -238,7 +215,7 @@ def test_a_client_past_its_quota_gets_429_and_nothing_is_scored(client, app, sco
     assert int(answers[2].headers["Retry-After"]) >= 1
     assert answers[2].get_json()["error"]["code"] == "RESOURCE_EXHAUSTED"
     assert _as_coral(answers[2]) is None
-    assert scorer.calls == 2 and len(_rows()) == 2
+    assert len(scorer.calls) == 2 and len(_rows()) == 2
 
 
 # --- Verdicts, as Coral reads them -------------------------------------------------------------
@@ -325,7 +302,7 @@ def test_the_same_request_again_gets_the_same_answer_without_a_second_model_call
     first = _send(client, _request("Quel idiot."))
     again = _send(client, _request("Quel idiot."))
     assert _as_coral(first) == _as_coral(again) == {"status": "SYSTEM_WITHHELD", "actions": FLAG}
-    assert scorer.calls == 1 and len(_rows()) == 1
+    assert len(scorer.calls) == 1 and len(_rows()) == 1
 
 
 # --- Hostile input -----------------------------------------------------------------------------
@@ -377,7 +354,7 @@ def test_a_malformed_request_is_refused_with_400_never_500(client, lemonde, scor
     response = _send(client, request_body)
     assert response.status_code == 400, response.get_data(as_text=True)
     assert response.get_json()["error"]["code"] == "INVALID_ARGUMENT"
-    assert scorer.calls == 0 and _rows() == []
+    assert len(scorer.calls) == 0 and _rows() == []
 
 
 def test_hostile_texts_are_decided_and_stored_without_error(client, lemonde):
@@ -393,7 +370,7 @@ def test_a_body_over_the_size_limit_gets_413(client, app, lemonde, scorer):
     response = _send(client, raw)
     assert response.status_code == 413
     assert response.get_json()["error"]["status"] == 413
-    assert scorer.calls == 0 and _rows() == []
+    assert len(scorer.calls) == 0 and _rows() == []
 
 
 def test_only_post_is_answered(client, lemonde):

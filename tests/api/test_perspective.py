@@ -22,12 +22,12 @@ import sqlalchemy as sa
 from app.extensions import db
 from app.models import ApiAnalysis, ApiFeedback, Role, utcnow
 from app.privacy import redact_logs
-from app.scoring import ScoringUnavailable
 from app.services import clients
 from app.services import scoring as scoring_service
 from tests.compat import coral_reader
 from tests.compat.coral_reader import CoralSkips
 from tests.conftest import NEUTRAL, login, make_user
+from tests.scorers import SpyScorer
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "perspective"
 ANALYZE = "/perspective/v1alpha1/comments:analyze"
@@ -68,30 +68,6 @@ def google_error(response, code: int, status: str) -> str:
 def rows(model):
     db.session.expire_all()
     return list(db.session.scalars(sa.select(model).order_by(model.id)))
-
-
-class _Spy:
-    """A scorer wrapping the tiny one: slow or broken on demand (as in test_text_scoring)."""
-
-    def __init__(self, inner, delay=0.0, broken=False):
-        self.inner, self.delay, self.broken = inner, delay, broken
-        self.calls: list[int] = []
-        self.name, self.version = inner.name, inner.version
-
-    categories = property(lambda self: self.inner.categories)
-    state = property(lambda self: "failed" if self.broken else self.inner.state)
-    error = property(lambda self: "boom" if self.broken else None)
-
-    def load(self):
-        if self.broken:
-            raise ScoringUnavailable("the model could not be loaded: boom")
-
-    def score(self, texts):
-        if self.broken:
-            raise ScoringUnavailable("boom")
-        self.calls.append(len(texts))
-        time.sleep(self.delay)
-        return self.inner.score(texts)
 
 
 # --- Coral's comments:analyze -----------------------------------------------------------------
@@ -345,7 +321,7 @@ def test_errors_of_the_app_itself_keep_googles_shape(app, client, key):
 class TestModelDown:
     @pytest.fixture
     def scorer(self, tiny_scorer):
-        return _Spy(tiny_scorer, broken=True)
+        return SpyScorer(tiny_scorer, broken=True)
 
     def test_unavailable_and_no_score_then_coral_fails_open(self, app, client, key):
         recorded = fixture("coral_analyze_request.json")
@@ -365,7 +341,7 @@ class TestModelDown:
 class TestModelTooSlow:
     @pytest.fixture
     def scorer(self, tiny_scorer):
-        return _Spy(tiny_scorer, delay=1.0)
+        return SpyScorer(tiny_scorer, delay=1.0)
 
     @pytest.fixture
     def config_overrides(self):
@@ -565,7 +541,7 @@ def test_feedback_in_a_language_the_model_lacks_is_kept_unscored(app, client, ke
 class TestConcurrentCalls:
     @pytest.fixture
     def scorer(self, tiny_scorer):
-        return _Spy(tiny_scorer, delay=0.05)
+        return SpyScorer(tiny_scorer, delay=0.05)
 
     @pytest.fixture
     def config_overrides(self):
@@ -596,7 +572,7 @@ class TestModelLoadedElsewhere:
     """A Celery web process never loads the model (its `categories` stay empty): an attribute
     the workers' model lacks is still refused, from the scores themselves."""
 
-    class _Remote(_Spy):
+    class _Remote(SpyScorer):
         categories = property(lambda self: [])
 
     @pytest.fixture

@@ -16,10 +16,10 @@ from sqlalchemy import select
 from app import create_app
 from app.extensions import db
 from app.models import ApiClientUsage
-from app.scoring import ScoringUnavailable
 from app.services import clients, settings
 from app.services.settings import DEFAULT_THRESHOLDS
 from tests.conftest import NEUTRAL, make_config
+from tests.scorers import SpyScorer
 
 URL = "/api/v1/score"
 
@@ -309,21 +309,10 @@ def test_a_request_past_its_byte_limit_is_a_413_in_the_api_shape(client, key, ap
 # --- No model, no verdict -------------------------------------------------------------------------
 
 
-class _Broken:
-    name, version, categories = "broken", "0", ["toxicity"]
-    state, error = "failed", "boom"
-
-    def load(self):
-        raise ScoringUnavailable("the model could not be loaded: boom")
-
-    def score(self, texts):
-        raise ScoringUnavailable("boom")
-
-
 class TestModelDown:
     @pytest.fixture
-    def scorer(self):
-        return _Broken()
+    def scorer(self, tiny_scorer):
+        return SpyScorer(tiny_scorer, broken=True)
 
     def test_no_model_is_a_503_without_any_score(self, client, key):
         response = call(client, {"texts": ["Un avis.", "Quel connard."]}, key)

@@ -8,14 +8,13 @@ Redis (127.0.0.1:6379, a database number of their own) or a port where nothing l
 from __future__ import annotations
 
 import pytest
-import redis
 import sqlalchemy as sa
 
 from app.extensions import db
 from app.models import Comment, CommentScore, CommentStatus, ModerationAction
 from app.tasks import SCORE_TASK, SWEEP_TASK
 from bench.stack import free_port
-from tests.conftest import ARTICLE_URL, login, make_user
+from tests.conftest import ARTICLE_URL, live_redis_db, login, make_user
 
 LIVE_REDIS = "redis://127.0.0.1:6379/13"
 
@@ -36,14 +35,7 @@ def _pending(article, count):
 
 @pytest.fixture
 def live_redis():
-    client = redis.Redis.from_url(LIVE_REDIS)
-    try:
-        client.ping()
-    except redis.RedisError:
-        pytest.fail("Redis must answer on 127.0.0.1:6379 (see README: « Services »)")
-    client.flushdb()
-    yield client
-    client.flushdb()
+    yield from live_redis_db(LIVE_REDIS)
 
 
 class TestWithBroker:

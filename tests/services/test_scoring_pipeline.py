@@ -22,6 +22,7 @@ from tests.conftest import (
     comments_in_db,
     make_config,
 )
+from tests.scorers import SpyScorer
 from tests.tiny_checkpoints import MULTILINGUAL_CLASSES
 
 
@@ -291,25 +292,10 @@ def test_a_comment_waiting_too_long_is_held_then_decided(app, article):
     )
 
 
-class SlowScorer:
-    """The real tiny scorer, slowed down: the reader's request stops waiting first."""
-
-    def __init__(self, inner, delay):
-        self.inner, self.delay = inner, delay
-        self.name, self.version = inner.name, inner.version
-
-    def __getattr__(self, name):
-        return getattr(self.inner, name)
-
-    def score(self, texts):
-        time.sleep(self.delay)
-        return self.inner.score(texts)
-
-
 class TestSlowModel:
     @pytest.fixture
     def scorer(self, tiny_scorer):
-        return SlowScorer(tiny_scorer, delay=1.0)
+        return SpyScorer(tiny_scorer, delay=1.0)
 
     @pytest.fixture
     def config_overrides(self):
@@ -344,7 +330,7 @@ class TestWaitingReadersHoldNoConnection:
 
     @pytest.fixture
     def scorer(self, tiny_scorer):
-        return SlowScorer(tiny_scorer, delay=0.6)
+        return SpyScorer(tiny_scorer, delay=0.6)
 
     @pytest.fixture
     def config_overrides(self):

@@ -16,37 +16,16 @@ import redis
 from app.scoring import ScoringTimeout, ScoringUnavailable, backend
 from app.services import decisions
 from app.tasks import TEXTS_TASK
-from tests.conftest import NEUTRAL
+from tests.conftest import NEUTRAL, live_redis_db
+from tests.scorers import SpyScorer
 
 LIVE_REDIS = "redis://127.0.0.1:6379/12"
-
-
-class _Spy:
-    """A scorer that records each model call's size, optionally slow or broken."""
-
-    def __init__(self, inner, delay=0.0, broken=False):
-        self.inner, self.delay, self.broken = inner, delay, broken
-        self.calls: list[int] = []
-        self.name, self.version = inner.name, inner.version
-
-    categories = property(lambda self: self.inner.categories)
-    state = property(lambda self: "failed" if self.broken else self.inner.state)
-    error = property(lambda self: "boom" if self.broken else None)
-
-    def load(self):
-        if self.broken:
-            raise ScoringUnavailable("the model could not be loaded: boom")
-
-    def score(self, texts):
-        self.calls.append(len(texts))
-        time.sleep(self.delay)
-        return self.inner.score(texts)
 
 
 class TestThreadBackend:
     @pytest.fixture
     def scorer(self, tiny_scorer):
-        return _Spy(tiny_scorer, delay=0.05)
+        return SpyScorer(tiny_scorer, delay=0.05)
 
     @pytest.fixture
     def config_overrides(self):
@@ -96,7 +75,7 @@ class TestThreadBackend:
 class TestModelDown:
     @pytest.fixture
     def scorer(self, tiny_scorer):
-        return _Spy(tiny_scorer, broken=True)
+        return SpyScorer(tiny_scorer, broken=True)
 
     def test_a_model_that_cannot_load_gives_no_score(self, app):
         with pytest.raises(ScoringUnavailable, match="boom"):
@@ -105,14 +84,7 @@ class TestModelDown:
 
 @pytest.fixture
 def live_redis():
-    client = redis.Redis.from_url(LIVE_REDIS)
-    try:
-        client.ping()
-    except redis.RedisError:
-        pytest.fail("Redis must answer on 127.0.0.1:6379 (see README: « Services »)")
-    client.flushdb()
-    yield client
-    client.flushdb()
+    yield from live_redis_db(LIVE_REDIS)
 
 
 class TestCeleryBackend:
@@ -189,7 +161,7 @@ class TestVerdictForTexts:
 class TestBatchOrder:
     @pytest.fixture
     def scorer(self, tiny_scorer):
-        return _Spy(tiny_scorer, delay=0.2)
+        return SpyScorer(tiny_scorer, delay=0.2)
 
     @pytest.fixture
     def config_overrides(self):
@@ -221,7 +193,7 @@ class TestBatchOrder:
 class TestNoConnectionHeldWhileWaiting:
     @pytest.fixture
     def scorer(self, tiny_scorer):
-        return _Spy(tiny_scorer, delay=0.6)
+        return SpyScorer(tiny_scorer, delay=0.6)
 
     @pytest.fixture
     def config_overrides(self):
