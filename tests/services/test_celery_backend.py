@@ -38,6 +38,7 @@ def live_redis():
     yield from live_redis_db(LIVE_REDIS)
 
 
+@pytest.mark.xdist_group("live_redis_13")  # one test worker at a time on that database
 class TestWithBroker:
     @pytest.fixture
     def config_overrides(self):

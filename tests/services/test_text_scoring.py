@@ -87,6 +87,7 @@ def live_redis():
     yield from live_redis_db(LIVE_REDIS)
 
 
+@pytest.mark.xdist_group("live_redis_12")  # one test worker at a time on that database
 class TestCeleryBackend:
     @pytest.fixture
     def config_overrides(self):
