@@ -199,14 +199,20 @@ def all_clients() -> list[ApiClient]:
     return list(db.session.scalars(select(ApiClient).order_by(ApiClient.name)))
 
 
-def revoke(name: str, actor: User | str = CLI_ACTOR) -> ApiClient:
-    """Refuse the client's key from now on, in every process. ClientError when there is no
-    such client, or it is already revoked."""
+def _active(name: str) -> ApiClient:
+    """The client of this name, not revoked; ClientError otherwise."""
     client = find(name)
     if client is None:
         raise ClientError("name", _("Aucun client ne porte ce nom."))
     if client.revoked_at is not None:
         raise ClientError("name", _("Ce client est déjà révoqué."))
+    return client
+
+
+def revoke(name: str, actor: User | str = CLI_ACTOR) -> ApiClient:
+    """Refuse the client's key from now on, in every process. ClientError when there is no
+    such client, or it is already revoked."""
+    client = _active(name)
     old = _state(client)
     client.revoked_at = utcnow()
     record_change(f"client:{client.name}", old, _state(client), actor)
@@ -219,11 +225,7 @@ def set_coral_secret(name: str, secret: str, actor: User | str = CLI_ACTOR) -> A
     requests for a while, so the change never refuses a request). ClientError for an unknown
     or revoked client, or a bad secret (`check_coral_secret`). The settings history notes the
     change, never the secret."""
-    client = find(name)
-    if client is None:
-        raise ClientError("name", _("Aucun client ne porte ce nom."))
-    if client.revoked_at is not None:
-        raise ClientError("name", _("Ce client est déjà révoqué."))
+    client = _active(name)
     secret = check_coral_secret(secret)
     old = _state(client)
     client.coral_secret = secret
