@@ -37,7 +37,6 @@ from __future__ import annotations
 import json
 import math
 import re
-import time
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
@@ -70,7 +69,6 @@ MAX_TEXT_BYTES = 20480  # Perspective's limit: 20 KB of UTF-8
 MAX_SPANS = 32
 MAX_TOKEN_LENGTH = 512  # clientToken, sessionId, communityId: ours, to bound what we echo or keep
 STORE_NOTHING, STORE_SCORES, STORE_TEXT = "nothing", "scores", "text"
-PURGE_EVERY = timedelta(minutes=10)  # the sweep runs every few seconds; the purge, this often
 UNAVAILABLE_MESSAGE = "The service is currently unavailable."
 
 
@@ -469,19 +467,10 @@ def _suggested(payload: Mapping[str, Any]) -> dict[str, float]:
 # --- retention --------------------------------------------------------------------------------
 
 
-def purge_expired(force: bool = False) -> int:
+def purge_expired() -> int:
     """Delete the analyses older than PERSPECTIVE_RETENTION_DAYS and clear the text of older
     feedback (its decision and scores stay, for calibration). Run by the scoring sweep of both
-    backends, at most every PURGE_EVERY per process unless `force`. Returns the rows changed."""
-    state = current_app.extensions.setdefault("perspective_purge", {"at": None})
-    now_clock = time.monotonic()
-    if (
-        not force
-        and state["at"] is not None
-        and now_clock - state["at"] < PURGE_EVERY.total_seconds()
-    ):
-        return 0
-    state["at"] = now_clock
+    backends, at most every `scoring.PURGE_EVERY`. Returns the rows changed."""
     cutoff = utcnow() - timedelta(days=current_app.config["PERSPECTIVE_RETENTION_DAYS"])
     deleted = db.session.execute(delete(ApiAnalysis).where(ApiAnalysis.created_at < cutoff))
     cleared = db.session.execute(

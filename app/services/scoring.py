@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -276,12 +277,22 @@ def sweep() -> list[int]:
     return ids
 
 
+# The sweep runs every few seconds; the retention's purges, at most this often per process.
+PURGE_EVERY = timedelta(minutes=10)
+
+
 def _purge_api_calls() -> None:
     """The API's retention: Perspective's (PERSPECTIVE_RETENTION_DAYS) and the texts of Coral's
     moderation phase (CORAL_RETENTION_DAYS), run by this same sweep in both backends (a thread
-    of the web process, or Celery beat's task): never fatal to it."""
+    of the web process, or Celery beat's task), at most every PURGE_EVERY: never fatal to it."""
     # not at import: both use the scoring backend
     from app.services import coral, perspective
+
+    state = current_app.extensions.setdefault("api_purge", {"at": None})
+    now = time.monotonic()
+    if state["at"] is not None and now - state["at"] < PURGE_EVERY.total_seconds():
+        return
+    state["at"] = now
 
     for purge, what in ((perspective.purge_expired, "Perspective calls"),
                         (coral.forget_texts, "Coral texts")):  # fmt: skip
