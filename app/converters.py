@@ -9,6 +9,7 @@ parameter, a French field error for a form.
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from datetime import date, datetime
 
 from werkzeug.routing import BaseConverter, ValidationError
@@ -31,6 +32,17 @@ def parse_count(value: object, low: int = 0, high: int = ID_MAX) -> int | None:
         return None
     number = int(text)
     return number if low <= number <= high else None
+
+
+def rate_from_fields(
+    count: object, period: object, periods: Collection[str], high: int
+) -> str | None:
+    """A rate as Flask-Limiter reads it (« 10 per minute ») from a form's two fields: a number
+    within 1..high and one of `periods`; None for anything else."""
+    number = parse_count(count, 1, high)
+    if number is None or not isinstance(period, str) or period not in periods:
+        return None
+    return f"{number} per {period}"
 
 
 def parse_id(value: object) -> int | None:

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from app import formatting, labels
 from app.actions import AuditAction
-from app.converters import parse_count
+from app.converters import parse_count, rate_from_fields
 from app.extensions import db
 from app.models import (
     ApiClient,
@@ -142,8 +142,8 @@ def parse_rate(form: Mapping[str, str], key: str) -> str | None | RateError:
     period = (form.get(f"{key}-period") or "").strip()
     if raw == "":
         return None
-    count = parse_count(raw, 1, RATE_MAX)
-    if count is None or period not in RATE_PERIODS:
+    rate = rate_from_fields(raw, period, RATE_PERIODS, RATE_MAX)
+    if rate is None:
         return RateError(
             _(
                 "%(field)s : indiquez un nombre entier entre 1 et %(max)s et choisissez une "
@@ -152,7 +152,7 @@ def parse_rate(form: Mapping[str, str], key: str) -> str | None | RateError:
                 max=formatting.count(RATE_MAX),
             )
         )
-    return f"{count} per {period}"
+    return rate
 
 
 def split_rate(value: str | None) -> tuple[int | None, str]:

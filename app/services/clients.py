@@ -34,7 +34,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
 from app import formatting
-from app.converters import parse_count
+from app.converters import rate_from_fields
 from app.extensions import db
 from app.models import ApiClient, ApiClientUsage, User, as_utc, utcnow
 from app.services import quotas
@@ -116,8 +116,8 @@ CORAL_SECRET_MAX = 500
 def quota_from_fields(count: str | None, period: str | None) -> str:
     """A quota from the page's two fields, a number (1 to QUOTA_MAX) and a period: « 10 per
     second ». ClientError naming `quota` otherwise."""
-    number = parse_count(count or "", 1, QUOTA_MAX)
-    if number is None or period not in QUOTA_PERIODS:
+    quota = rate_from_fields(count, period, QUOTA_PERIODS, QUOTA_MAX)
+    if quota is None:
         raise ClientError(
             "quota",
             _(
@@ -125,7 +125,7 @@ def quota_from_fields(count: str | None, period: str | None) -> str:
                 max=formatting.count(QUOTA_MAX),
             ),
         )
-    return f"{number} per {period}"
+    return quota
 
 
 def check_coral_secret(secret: str) -> str:
