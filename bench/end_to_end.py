@@ -18,7 +18,6 @@ import http.cookiejar
 import json
 import os
 import re
-import socket
 import statistics
 import subprocess
 import sys
@@ -31,6 +30,7 @@ from pathlib import Path
 
 from bench.comments import length_sample
 from bench.model import ensure_model
+from bench.stack import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -41,12 +41,6 @@ FORM_TOKEN = re.compile(r'name="form_token" type="hidden" value="([^"]+)"')
 class NoRedirect(urllib.request.HTTPRedirectHandler):
     def redirect_request(self, *args: object, **kwargs: object) -> None:
         return None
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def start_site(

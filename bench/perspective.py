@@ -48,27 +48,20 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from bench.comments import length_sample
+from bench.end_to_end import health
 from bench.model import ensure_model
+from bench.stack import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 BATCH_SIZE = 16  # SCORING_BATCH_SIZE's default: the batcher's largest model call
 ANALYZE_PATH = "/perspective/v1alpha1/comments:analyze"
 SCORE_PATH = "/api/v1/score"
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -156,11 +149,6 @@ class Server:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(5)
-
-
-def health(base: str) -> dict[str, Any]:
-    with urllib.request.urlopen(f"{base}/healthz", timeout=10) as response:
-        return dict(json.load(response))
 
 
 def http_caller(base: str, endpoint: str, key: str) -> Callable[[], Callable[[str], int]]:
