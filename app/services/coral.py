@@ -42,8 +42,9 @@ from app.scoring import ScoringUnavailable
 from app.services import clients, decisions, quotas, scoring
 from app.services.errors import ServiceError
 
-# The same request again within this window gets the same answer, without a second model
-# call (Coral retries nothing itself, but a proxy or a replayed capture may).
+# The same request again within this window, once the first is decided, gets the same answer
+# without a second model call (copies arriving together are each decided). Coral retries
+# nothing itself, but a proxy or a replayed capture may.
 REPLAY_WINDOW = timedelta(minutes=10)
 PER_PAGE = 50
 MAX_SIGNATURES = 10  # entries of X-Coral-Signature read (Coral sends one, two while rotating)
