@@ -67,6 +67,7 @@ def test_postgres_urls_use_psycopg3(tmp_path):
         ("SCORING_BACKEND", "rq"),
         ("DETOXIFY_RUNTIME", "tensorrt"),
         ("DETOXIFY_ONNX_SPINNING", "parfois"),
+        ("API_USAGE_FLUSH_SECONDS", "0"),
         ("REDIS_URL", "127.0.0.1:6379"),
         ("WORKER_METRICS_PORT", "neuf mille"),
         ("SITE_TIMEZONE", "Paris"),
