@@ -383,10 +383,18 @@ def simultaneously(calls: list[Any]) -> list[Any]:
     return results
 
 
+def live_redis_url(worker_id: str, module: int) -> str:
+    """The machine's Redis (127.0.0.1:6379) on a database number of this test worker's and
+    this module's own (`module`: 0 or 1), so that two test workers, or two modules, never
+    share a database: the Celery tests' queues are plain Redis lists, and a worker's task run
+    by one test would take another test's calls. Databases 4 to 15: six workers at once."""
+    index = int(worker_id[2:]) if worker_id.startswith("gw") else 0
+    return f"redis://127.0.0.1:6379/{4 + (2 * index + module) % 12}"
+
+
 def live_redis_db(url: str) -> Iterator[redis.Redis]:
-    """The machine's Redis (127.0.0.1:6379), on the database number of `url`, emptied before
-    and after: the body of a test module's `live_redis` fixture (each module its own number,
-    so that test workers running two modules at once never empty each other's)."""
+    """That Redis database, emptied before and after: the body of a test module's
+    `live_redis` fixture."""
     client = redis.Redis.from_url(url)
     try:
         client.ping()

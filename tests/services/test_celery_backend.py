@@ -14,9 +14,7 @@ from app.extensions import db
 from app.models import Comment, CommentScore, CommentStatus, ModerationAction
 from app.tasks import SCORE_TASK, SWEEP_TASK
 from bench.stack import free_port
-from tests.conftest import ARTICLE_URL, live_redis_db, login, make_user
-
-LIVE_REDIS = "redis://127.0.0.1:6379/13"
+from tests.conftest import ARTICLE_URL, live_redis_db, live_redis_url, login, make_user
 
 
 def _pending(article, count):
@@ -34,15 +32,19 @@ def _pending(article, count):
 
 
 @pytest.fixture
-def live_redis():
-    yield from live_redis_db(LIVE_REDIS)
+def redis_url(worker_id):
+    return live_redis_url(worker_id, 1)
 
 
-@pytest.mark.xdist_group("live_redis_13")  # one test worker at a time on that database
+@pytest.fixture
+def live_redis(redis_url):
+    yield from live_redis_db(redis_url)
+
+
 class TestWithBroker:
     @pytest.fixture
-    def config_overrides(self):
-        return {"SCORING_BACKEND": "celery", "REDIS_URL": LIVE_REDIS, "SCORING_BATCH_WAIT_MS": 0}
+    def config_overrides(self, redis_url):
+        return {"SCORING_BACKEND": "celery", "REDIS_URL": redis_url, "SCORING_BATCH_WAIT_MS": 0}
 
     def test_one_task_scores_what_arrived_together_in_one_model_call(self, app, article,
                                                                      live_redis):  # fmt: skip

@@ -16,10 +16,8 @@ import redis
 from app.scoring import ScoringTimeout, ScoringUnavailable, backend
 from app.services import decisions
 from app.tasks import TEXTS_TASK
-from tests.conftest import NEUTRAL, live_redis_db
+from tests.conftest import NEUTRAL, live_redis_db, live_redis_url
 from tests.scorers import SpyScorer
-
-LIVE_REDIS = "redis://127.0.0.1:6379/12"
 
 
 class TestThreadBackend:
@@ -83,15 +81,19 @@ class TestModelDown:
 
 
 @pytest.fixture
-def live_redis():
-    yield from live_redis_db(LIVE_REDIS)
+def redis_url(worker_id):
+    return live_redis_url(worker_id, 0)
 
 
-@pytest.mark.xdist_group("live_redis_12")  # one test worker at a time on that database
+@pytest.fixture
+def live_redis(redis_url):
+    yield from live_redis_db(redis_url)
+
+
 class TestCeleryBackend:
     @pytest.fixture
-    def config_overrides(self):
-        return {"SCORING_BACKEND": "celery", "REDIS_URL": LIVE_REDIS, "SCORING_BATCH_WAIT_MS": 0}
+    def config_overrides(self, redis_url):
+        return {"SCORING_BACKEND": "celery", "REDIS_URL": redis_url, "SCORING_BATCH_WAIT_MS": 0}
 
     def _worker_after(self, app, delay):
         """A worker's task, run in this process a moment after the calls are queued."""
