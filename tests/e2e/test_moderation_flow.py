@@ -124,6 +124,9 @@ def test_held_comment_approved_with_the_keyboard(app: Flask, contexts: Any) -> N
     card = staff.locator(f"article.card[data-comment='{comment.id}']")
     expect(card).to_contain_text(BODY)
     expect(staff.locator("article.card[data-comment]")).to_have_count(1)
+    # The switch is shown by moderation.js itself: once visible, the shortcuts listen. (The
+    # script is deferred; a key pressed before it ran was lost, once in CI.)
+    expect(staff.locator(".js-shortcuts")).to_be_visible()
     staff.keyboard.press("j")
     expect(card).to_be_focused()
     expect(card).to_have_class(re.compile(r"\bcard--current\b"))
