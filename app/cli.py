@@ -17,7 +17,7 @@ from app.models import Article, Comment, CommentStatus, Role, as_utc
 from app.scoring import ScoringUnavailable, get_scorer
 from app.scoring.download import ModelDownloadError, download, local_model
 from app.scoring.probe import PROBE
-from app.services import accounts, articles, clients, scoring, settings
+from app.services import accounts, articles, clients, scoring, settings, sites
 
 
 def register(app: Flask) -> None:
@@ -296,6 +296,7 @@ def register(app: Flask) -> None:
         click.echo(f"{email} has a new password; its sessions are ended.")
 
     _register_clients(app)
+    _register_sites(app)
 
 
 class Refused(click.ClickException):
@@ -363,6 +364,44 @@ def _register_clients(app: Flask) -> None:
         except clients.ClientError as error:
             raise Refused(error.message) from None
         click.echo(f"Client {client.name}: Coral's requests are now checked with the new secret.")
+
+
+def _register_sites(app: Flask) -> None:
+    group = click.Group("sites", help="Newsroom sites that embed the comments (origins, SSO).")
+    app.cli.add_command(group)
+
+    @group.command("create")
+    @click.argument("name")
+    @click.option("--origin", "origins", multiple=True, required=True,
+                  help="An origin allowed to embed (https://www.journal.fr).")  # fmt: skip
+    def sites_create(name: str, origins: tuple[str, ...]) -> None:
+        """Create a site and print its SSO secret, once, on a line of its own."""
+        try:
+            new = sites.create(name, list(origins))
+        except sites.SiteError as error:
+            raise Refused(error.message) from None
+        click.echo(
+            f"Created site {new.site.name} ({', '.join(new.site.origins)}). Its SSO secret "
+            "follows; give it to the CMS that signs its readers' tokens:"
+        )
+        click.echo(new.sso_secret)
+
+    @group.command("list")
+    def sites_list() -> None:
+        """Every site: name, origins, stories."""
+        for site in sites.all_sites():
+            origins = ", ".join(site.origins or []) or "-"
+            mark = " (default)" if site.is_default else ""
+            click.echo(f"{site.name}{mark}: {origins}")
+
+    @group.command("rotate-secret")
+    @click.argument("name")
+    def sites_rotate_secret(name: str) -> None:
+        """A new SSO secret for a site (the old one is refused at once), printed once."""
+        site = sites.get(name)
+        if site is None:
+            raise Refused(f"No site is called {name!r}.")
+        click.echo(sites.rotate_secret(site))
 
 
 def _when(value: datetime | None) -> str:

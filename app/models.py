@@ -106,11 +106,42 @@ class User(UserMixin, Model):
         return self.active
 
 
+class Site(Model):
+    """A newsroom property whose pages embed the comments (issue 13): its allowed origins
+    (`https://www.journal.fr`), the secret its CMS signs single sign-on tokens with, and its
+    overrides of the moderation settings. The bundled article belongs to the default site
+    (`is_default`), made by the migration or on first use (services/sites.default_site)."""
+
+    __tablename__ = "sites"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    # Exact origins, normalised by services/sites.normalize_origin: scheme://host[:port].
+    origins: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # HS256 key of the CMS's SSO tokens, as given (we compute HMACs with it). NULL: no SSO.
+    sso_secret: Mapped[str | None] = mapped_column(Text)
+    # SiteSetting keys this site decides for itself ({"guests_allowed": false}).
+    overrides: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    is_default: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class Article(Model):
+    """An article, bundled or a « story »: a page of a site's CMS known by its canonical URL
+    (and the CMS's own id), created when the embed first loads on it."""
+
     __tablename__ = "articles"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     slug: Mapped[str] = mapped_column(String(200), unique=True)
+    # NULL only for rows written without a site (tests' own articles): the default site's.
+    # Read through services/sites.site_of.
+    site_id: Mapped[int | None] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
+    # The story's canonical URL on its site (NULL for a bundled article) and the CMS's id.
+    url: Mapped[str | None] = mapped_column(Text)
+    # SHA-256 of `url`: the unique index (an index on a long text is refused by some databases).
+    url_hash: Mapped[str | None] = mapped_column(String(64))
+    external_id: Mapped[str | None] = mapped_column(String(200))
     title: Mapped[str] = mapped_column(Text)
     photo_credit: Mapped[str | None] = mapped_column(Text)
     # Ordered blocks: [{"type": "p" | "h2", "text": "..."}]
@@ -123,6 +154,13 @@ class Article(Model):
     close_after_days: Mapped[int | None] = mapped_column()
     published_at: Mapped[datetime] = mapped_column(default=utcnow)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    site: Mapped[Site | None] = relationship()
+
+    __table_args__ = (
+        UniqueConstraint("site_id", "url_hash", name="one_story_per_url"),
+        UniqueConstraint("site_id", "external_id", name="one_story_per_cms_id"),
+    )
 
     @property
     def accepting_comments(self) -> bool:

@@ -1,6 +1,6 @@
 """The requests and answers of `/api/v1`, as pydantic models: one definition validates a
-request and (issue 13) will be the OpenAPI 3.1 document's schema (`model_json_schema()`),
-never a hand-kept spec beside the code. Strict: a number is not a string, "true" is not true,
+request and is the OpenAPI 3.1 document's schema (app/api/spec.py), never a hand-kept spec
+beside the code. Strict: a number is not a string, "true" is not true,
 an unknown field is refused (a typo never passes silently)."""
 
 from __future__ import annotations
@@ -8,6 +8,21 @@ from __future__ import annotations
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    """Stable: a client may branch on it (`invalid_field`, `quota_exceeded`, …)."""
+    message: str
+    """For a person, in French; may change."""
+    field: str | None
+    """The request field refused (`texts.2`, `body`), or null."""
+
+
+class ErrorBody(BaseModel):
+    """Every refusal of `/api/v1`, whatever its status."""
+
+    error: ErrorDetail
 
 
 class ScoreRequest(BaseModel):

@@ -8,18 +8,25 @@ in the one error shape of `app/api/errors.py`.
 from __future__ import annotations
 
 import functools
-import json
 from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, make_response, request
 from flask.typing import ResponseReturnValue
-from pydantic import ValidationError
 from werkzeug.exceptions import HTTPException
 
 from app import labels
-from app.api.errors import ApiError, from_validation, invalid_json, quota_exceeded
-from app.api.schemas import ModelInfo, ReasonOut, ScoreRequest, ScoreResponse, TextResult, WordOut
+from app.api.errors import ApiError, quota_exceeded
+from app.api.schemas import (
+    ErrorBody,
+    ModelInfo,
+    ReasonOut,
+    ScoreRequest,
+    ScoreResponse,
+    TextResult,
+    WordOut,
+)
+from app.api.spec import document, endpoint
 from app.extensions import csrf
 from app.models import ApiClient
 from app.scoring import ScoringTimeout, ScoringUnavailable
@@ -85,18 +92,33 @@ def client_call(max_bytes_setting: str | None = None) -> Callable[[ClientView], 
     return wrap
 
 
-def _body() -> Any:
-    """The request's JSON, whatever its Content-Type says; 400 `invalid_json` otherwise."""
-    raw = request.get_data(cache=False)
-    try:
-        return json.loads(raw)
-    except (ValueError, RecursionError):  # not JSON, not UTF-8, or nested beyond reason
-        raise invalid_json() from None
+@bp.get("/openapi.json")
+def openapi() -> Response:
+    """The OpenAPI 3.1 document of this API (public, cacheable)."""
+    response = jsonify(document())
+    response.cache_control.public = True
+    response.cache_control.max_age = 300
+    return response
 
 
 @bp.post("/score")
 @client_call("API_MAX_REQUEST_BYTES")
-def score(client: ApiClient) -> Response:
+@endpoint(
+    body=ScoreRequest,
+    responses={
+        200: (ScoreResponse, "Un résultat par texte, dans l’ordre."),
+        400: (ErrorBody, "`invalid_json`."),
+        401: (ErrorBody, "`missing_key`, `unknown_key`."),
+        403: (ErrorBody, "`revoked_key`."),
+        413: (ErrorBody, "`too_large`."),
+        422: (ErrorBody, "`invalid_field`, `empty_text`, `text_too_long`, `too_many_texts`."),
+        429: (ErrorBody, "`quota_exceeded` (avec Retry-After)."),
+        503: (ErrorBody, "`scoring_unavailable` : aucun score, aucun verdict."),
+    },
+    tags=("Notation",),
+    security={"client_key": []},
+)
+def score(client: ApiClient, body: ScoreRequest) -> Response:
     """Score texts as the site would decide a new comment: every category's score, the
     verdict (publish, hold, reject, nudge), its reasons in words, the word lists' matches.
     Body: `{"texts": ["…", …]}` or `{"text": "…"}`, optional `"format": "text"|"html"`,
@@ -106,10 +128,7 @@ def score(client: ApiClient) -> Response:
     403 `revoked_key`. 413 `too_large` (API_MAX_REQUEST_BYTES). 422 `invalid_field`,
     `empty_text`, `text_too_long`, `too_many_texts`, `invalid_text` (with `field`).
     429 `quota_exceeded` (with Retry-After). 503 `scoring_unavailable`: no score, no verdict."""
-    try:
-        asked = ScoreRequest.model_validate(_body())
-    except ValidationError as error:
-        raise from_validation(error) from None
+    asked = body
     if (asked.text is None) == (asked.texts is None):
         raise ApiError(
             422, "invalid_field", "Envoyez soit « text », soit « texts » (l’un des deux).",

@@ -57,6 +57,9 @@ def seed() -> tuple[int, int]:
     """Load the bundled articles; existing ones (by slug) are left as they are.
 
     Returns (created, already present)."""
+    from app.services.sites import default_site
+
+    site = default_site()
     created = present = 0
     for text in bundled_articles():
         if db.session.scalar(select(Article.id).where(Article.slug == text.slug)) is not None:
@@ -65,6 +68,7 @@ def seed() -> tuple[int, int]:
         db.session.add(
             Article(
                 slug=text.slug,
+                site_id=site.id,
                 title=text.title,
                 photo_credit=text.photo_credit,
                 body=text.body,
