@@ -59,6 +59,12 @@ def install() -> None:
     sqlite3.dbapi2.connect = _connect
 
 
+def uninstall() -> None:
+    """Connections opened from now on are not traced (those already open still are)."""
+    sqlite3.connect = _real_connect
+    sqlite3.dbapi2.connect = _real_connect
+
+
 StartResponse = Callable[..., Any]
 WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 
