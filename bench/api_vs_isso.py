@@ -578,6 +578,12 @@ def run(args: argparse.Namespace, data: Data, o: Side, ids: dict[int, int], i: S
         threads, total = comments_in(json.loads(body), key) if status == 200 else (0, 0)
         shapes.append(f"{threads} thr., {total} com., {len(body) / 1024:.1f} KiB")
     row("answer", *shapes)
+    sizes = sorted({5, args.limit, 50})
+    row(
+        "SQL queries, " + " / ".join(map(str, sizes)) + " threads",
+        *(" / ".join(queries_at(side, pages[side.name].path, args.limit, n) for n in sizes)
+          for side in (o, i)),
+    )  # fmt: skip
 
     # Counts of the stories.
     urls = [data.url(story) for story in range(args.stories)]
@@ -606,14 +612,18 @@ def run(args: argparse.Namespace, data: Data, o: Side, ids: dict[int, int], i: S
         else:
             conditional[side.name] = None
             notes.append(
-                f"{side.name}: no ETag, no Last-Modified on the page, nothing to revalidate"
+                f"{'Isso' if side is i else 'ours'}: no ETag and no Last-Modified on the page's"
+                " answer, nothing to revalidate"
+                + (
+                    " (Isso 0.14.0 makes only its Atom feed, /feed, conditional)"
+                    if side is i
+                    else ""
+                )
             )
             continue
         request = Request("GET", pages[side.name].path, None, asked)
         (conditional[side.name],) = compare([(side, request)], args.calls, args.rounds, args.warmup)
-    report(
-        "304 revalidation of that page (If-None-Match)", conditional["ours"], conditional["isso"]
-    )
+    report("304 revalidation of that page", conditional["ours"], conditional["isso"], 304)
     for note in notes:
         print(f"  {note}", flush=True)
 
@@ -632,6 +642,16 @@ def run(args: argparse.Namespace, data: Data, o: Side, ids: dict[int, int], i: S
         ratio(*(size[0] if size else None for size in (sizes["ours"], sizes["isso"]))),
     )
     print(f"load average {os.getloadavg()[0]:.2f} at the end", flush=True)
+
+
+def queries_at(side: Side, path: str, limit: int, threads: int) -> str:
+    """The SQL queries of one call for a page of `threads` threads (the same call otherwise)."""
+    side.server.counts()
+    status, _, _ = side.client.call("GET", path.replace(f"limit={limit}", f"limit={threads}"))
+    served = side.server.counts(1)
+    if status != 200 or not served:
+        return f"({status})"
+    return str(served[0]["query_statements"])
 
 
 def check_counts(o: Side, ours_counts: Request, i: Side, isso_counts: Request, data: Data) -> None:
