@@ -13,8 +13,9 @@ What it prints, for each side and as a ratio (ours / Isso), never a pass or a fa
 - a 304 revalidation of that page: `If-None-Match` with the page's `ETag` (or
   `If-Modified-Since` with its `Last-Modified`). Isso's `GET /?uri=` sends neither (in Isso
   0.14.0 only the Atom feed, `/feed`, is conditional): printed n/a;
-- the embed's script gzipped (level 9): our `/embed.js` beside Isso's `js/embed.min.js`, each
-  as its server serves it (n/a when ours has none yet).
+- the embed's script and styles, each file gzipped (level 9), as each server serves them: our
+  `/embed.js` (its styles inside) beside Isso's `js/embed.min.js` and the `css/isso.css` it
+  links (n/a when ours has none yet).
 
 Fair by construction:
 - Isso 0.14.0 is installed from PyPI into its own virtual environment, `.bench/isso-venv`
@@ -650,19 +651,37 @@ def run(args: argparse.Namespace, data: Data, o: Side, ids: dict[int, int], i: S
     for note in notes:
         print(f"  {note}", flush=True)
 
-    # The embed's script, as each server serves it.
-    sizes: dict[str, tuple[int, int] | None] = {}
-    for side, path in ((o, "/embed.js"), (i, "/js/embed.min.js")):
-        status, _, body = side.client.call("GET", path)
-        sizes[side.name] = (gzipped(body), len(body)) if status == 200 else None
-    print("the embed's script (ours /embed.js, Isso js/embed.min.js)", flush=True)
+    # The embed: its script and its styles, as each server serves them (ours: one file, the
+    # styles inside; Isso: its script, which adds a <link> to its stylesheet).
+    print("the embed: script and styles, each file gzip -9", flush=True)
+    files = {"ours": ["/embed.js"], "isso": ["/js/embed.min.js", "/css/isso.css"]}
+    sizes: dict[str, list[tuple[int, int]] | None] = {}
+    for side in (o, i):
+        sizes[side.name] = []
+        for path in files[side.name]:
+            status, _, body = side.client.call("GET", path)
+            if status != 200:
+                sizes[side.name] = None
+                break
+            sizes[side.name].append((gzipped(body), len(body)))  # type: ignore[union-attr]
+    totals = {name: sum(g for g, _ in found) if found else None for name, found in sizes.items()}
     row(
-        "gzip -9 KiB (raw KiB)",
+        "files",
+        *(" + ".join(path.rsplit("/", 1)[1] for path in files[name]) for name in ("ours", "isso")),
+    )
+    row(
+        "KiB gzipped (raw)",
         *(
-            "n/a" if size is None else f"{size[0] / 1024:.1f} ({size[1] / 1024:.1f})"
-            for size in (sizes["ours"], sizes["isso"])
+            "n/a"
+            if found is None
+            else " + ".join(f"{g / 1024:.1f} ({raw / 1024:.1f})" for g, raw in found)
+            for found in (sizes["ours"], sizes["isso"])
         ),
-        ratio(*(size[0] if size else None for size in (sizes["ours"], sizes["isso"]))),
+    )
+    row(
+        "KiB gzipped, in all",
+        *("n/a" if total is None else f"{total / 1024:.1f}" for total in totals.values()),
+        ratio(totals["ours"], totals["isso"]),
     )
     print(f"load average {os.getloadavg()[0]:.2f} at the end", flush=True)
 
