@@ -17,6 +17,7 @@ import urllib.error
 import urllib.request
 import uuid
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import jwt
@@ -30,6 +31,7 @@ from app.services import accounts, sso
 from tests.conftest import login, make_user, simultaneously
 
 URL = "/api/v1/sso/session"
+CORAL_FIXTURES = Path(__file__).parents[1] / "fixtures" / "coral"
 ORIGIN = "https://www.journal.fr"
 
 
@@ -205,6 +207,21 @@ def test_an_sso_reader_has_no_password_to_sign_in_with(client, secret):
         page = client.get("/compte/connexion").get_data(as_text=True)
         assert "Bob Martin" not in page
     assert accounts.authenticate(user.email, "sso") is None
+
+
+def test_coral_documented_claims_are_taken_as_they_are(client, secret):
+    """Coral's documentation's example claims (tests/fixtures/coral/), signed HS256 as it says:
+    accepted once their dates are today's; as printed (expired in 2019, valid 115 days),
+    refused."""
+    example = json.loads((CORAL_FIXTURES / "sso_token_claims_docs_example.json").read_text())
+    as_printed = exchange(client, sign(example, secret))
+    assert_error(as_printed, 401, "expired_token")
+    now = int(time.time())
+    response = exchange(client, sign({**example, "iat": now, "exp": now + 600}, secret))
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert response.get_json()["reader"] == {"name": "bob"}
+    [user] = sso_users()
+    assert identity(user).external_id == example["user"]["id"]
 
 
 # --- Refused tokens ------------------------------------------------------------------------------
