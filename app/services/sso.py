@@ -315,11 +315,6 @@ def _account_address(site: Site, external_id: str) -> str:
     return f"sso-{site.id}-{digest}@{ACCOUNT_DOMAIN}"
 
 
-def identity_of(user: User) -> SsoIdentity | None:
-    """The site and CMS identity of an SSO reader (None for any other account)."""
-    return db.session.scalar(select(SsoIdentity).where(SsoIdentity.user_id == user.id))
-
-
 def session_lifetime() -> timedelta:
     return timedelta(hours=current_app.config["SSO_SESSION_HOURS"])
 
