@@ -3,28 +3,35 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import and_, false, func, or_, select
+from sqlalchemy import Select, and_, false, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.elements import ColumnElement
 
 from app import labels, policy, scoring
 from app.actions import AuditAction
+from app.converters import parse_id
 from app.extensions import db
-from app.models import Article, Comment, CommentScore, CommentStatus, User, utcnow
+from app.models import Article, Comment, CommentScore, CommentStatus, User, as_utc, utcnow
 from app.services import accounts, audit, decisions, quotas, readers, settings, transitions
 from app.services.errors import ServiceError
 from app.wordlists import stored_match
 
 
 class CommentError(ServiceError):
-    """A submission refused by a business rule; `field` names the form field it concerns."""
+    """A submission refused by a business rule; `field` names the form field it concerns,
+    `code` is the API's stable code for it (docs/embed-api.md)."""
+
+    def __init__(self, field: str | None, message: str, code: str) -> None:
+        super().__init__(field, message)
+        self.code = code
 
 
 @dataclass(frozen=True)
@@ -65,6 +72,8 @@ def identity(user_id: int | None, email: str) -> str:
 
 GUESTS_REFUSED = "Connectez-vous ou créez un compte pour publier un commentaire."
 REPLY_REFUSED = "Le commentaire auquel vous répondez n’existe pas ou n’est pas publié."
+CLOSED = "Les commentaires sont fermés pour cet article."
+NOT_AWAITING = "Ce commentaire n’attend plus votre réponse."
 
 
 @dataclass(frozen=True)
@@ -128,18 +137,22 @@ def submit_comment(
     from app.services import settings
 
     if author.user is None and not settings.get("guests_allowed"):
-        raise CommentError(None, GUESTS_REFUSED)
+        raise CommentError(None, GUESTS_REFUSED, "guests_not_allowed")
     if not article.accepting_comments:
-        raise CommentError(None, "Les commentaires sont fermés pour cet article.")
+        raise CommentError(
+            None, "Les commentaires sont fermés pour cet article.", "comments_closed"
+        )
     if author.user is None and accounts.find_by_email(author.email) is not None:
         raise CommentError(
-            "email", "Cette adresse appartient à un compte : connectez-vous pour publier avec elle."
+            "email",
+            "Cette adresse appartient à un compte : connectez-vous pour publier avec elle.",
+            "email_has_account",
         )
     refusal = readers.posting_refusal(
         readers.Reader.of(author.email, author.user.id if author.user else None)
     )
     if refusal:
-        raise CommentError(None, refusal)
+        raise CommentError(None, refusal, "restricted")
     parent = reply_target(article, parent_id)
     digest = body_hash(body)
     # The one-time form token is secret to the page it was served on: the same form sent twice
@@ -219,7 +232,7 @@ def send_anyway(comment: Comment) -> None:
     does a reject threshold where the admin chose « refusé selon les seuils »)."""
     score = db.session.scalar(select(CommentScore).where(CommentScore.comment_id == comment.id))
     if comment.status != CommentStatus.NUDGED or score is None:
-        raise CommentError(None, "Ce commentaire n’attend plus votre réponse.")
+        raise CommentError(None, NOT_AWAITING, "not_nudged")
     gathered = decisions.gather([comment], sending_anyway=True)[comment.id]
     verdict = policy.verdict(gathered.inputs, score.scores)
     _leave_nudge(
@@ -246,7 +259,7 @@ def revise(comment: Comment, body: str, address: str | None = None) -> None:
     is or left to expire), and keeps the comment's first date, so that the nudge expires on
     time."""
     if comment.revisions >= Comment.MAX_REVISIONS:
-        raise CommentError(None, _revisions_spent())
+        raise CommentError(None, _revisions_spent(), "revisions_spent")
     hits = quotas.take_post(identity(comment.user_id, comment.author_email), address)
     try:
         _leave_nudge(
@@ -275,6 +288,26 @@ def _revisions_spent() -> str:
     )
 
 
+@dataclass(frozen=True)
+class Nudge:
+    """What a nudged author is shown: the categories their comment seems to cross (French
+    labels), the kind word with what sending it anyway does, and the rewrites left."""
+
+    categories: list[str]
+    message: str
+    revisions_left: int
+
+
+def nudge_of(comment: Comment) -> Nudge:
+    """The nudge of a nudged comment, as the article page and the API show it."""
+    categories = [r["category"] for r in comment.reasons if r.get("category")]
+    return Nudge(
+        categories=list(dict.fromkeys(labels.french(labels.category_label(c)) for c in categories)),
+        message=labels.nudge_message(categories, settings.sent_anyway_reviewed()),
+        revisions_left=max(0, Comment.MAX_REVISIONS - comment.revisions),
+    )
+
+
 def _leave_nudge(
     comment: Comment,
     action: AuditAction,
@@ -296,8 +329,8 @@ def _leave_nudge(
     if not changed:
         db.session.rollback()
         if only_if is not None and comment.status == CommentStatus.NUDGED:
-            raise CommentError(None, _revisions_spent())
-        raise CommentError(None, "Ce commentaire n’attend plus votre réponse.")
+            raise CommentError(None, _revisions_spent(), "revisions_spent")
+        raise CommentError(None, NOT_AWAITING, "not_nudged")
     db.session.commit()
 
 
@@ -313,7 +346,7 @@ def reply_target(article: Article, parent_id: int | None) -> Comment | None:
         or not parent.is_published
         or parent.hidden
     ):
-        raise CommentError("parent_id", REPLY_REFUSED)
+        raise CommentError("parent_id", REPLY_REFUSED, "invalid_parent")
     return parent
 
 
@@ -355,32 +388,20 @@ def _visible_to(viewer: Viewer) -> ColumnElement[bool]:
     return or_(public, *(own or [false()]))
 
 
-def thread_page(
-    article: Article, viewer: Viewer, *, newest_first: bool = True, page: int = 1
-) -> ThreadPage:
-    """One page of top-level comments with all their visible replies, in a fixed number of
-    queries whatever the number of comments."""
-    per_page = current_app.config["COMMENTS_PER_PAGE"]
-    visible = _visible_to(viewer)
-    order = (
-        (Comment.created_at.desc(), Comment.id.desc())
-        if newest_first
-        else (
-            Comment.created_at,
-            Comment.id,
-        )
+def _root_order(newest_first: bool) -> tuple[ColumnElement[Any], ...]:
+    if newest_first:
+        return (Comment.created_at.desc(), Comment.id.desc())
+    return (Comment.created_at.asc(), Comment.id.asc())
+
+
+def _roots(article: Article, visible: ColumnElement[bool]) -> Select[Comment]:
+    return select(Comment).where(
+        Comment.article_id == article.id, Comment.parent_id.is_(None), visible
     )
-    roots = list(
-        db.session.scalars(
-            select(Comment)
-            .where(Comment.article_id == article.id, Comment.parent_id.is_(None), visible)
-            .order_by(*order)
-            .offset((page - 1) * per_page)
-            .limit(per_page + 1)
-        )
-    )
-    has_more = len(roots) > per_page
-    roots = roots[:per_page]
+
+
+def _with_replies(roots: Sequence[Comment], visible: ColumnElement[bool]) -> list[Node]:
+    """The roots with all their visible replies nested, in one query."""
     replies: Sequence[Comment] = []
     if roots:
         replies = db.session.scalars(
@@ -388,11 +409,105 @@ def thread_page(
             .where(Comment.thread_id.in_([r.id for r in roots]), visible)
             .order_by(Comment.id)
         ).all()
+    return _build_threads(roots, replies)
+
+
+def thread_page(
+    article: Article, viewer: Viewer, *, newest_first: bool = True, page: int = 1
+) -> ThreadPage:
+    """One page of top-level comments with all their visible replies, in a fixed number of
+    queries whatever the number of comments."""
+    per_page = current_app.config["COMMENTS_PER_PAGE"]
+    visible = _visible_to(viewer)
+    roots = list(
+        db.session.scalars(
+            _roots(article, visible)
+            .order_by(*_root_order(newest_first))
+            .offset((page - 1) * per_page)
+            .limit(per_page + 1)
+        )
+    )
+    has_more = len(roots) > per_page
+    roots = roots[:per_page]
     return ThreadPage(
-        threads=_build_threads(roots, replies),
+        threads=_with_replies(roots, visible),
         page=page,
         has_more=has_more,
         published_count=published_count(article),
+    )
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """Where a page of threads ends: its last top-level comment's date and id. Written as an
+    opaque string (`encode`) for the API's `next_cursor`."""
+
+    created_at: datetime
+    id: int
+
+    def encode(self) -> str:
+        micros = (as_utc(self.created_at) - _EPOCH) // timedelta(microseconds=1)
+        return f"{micros:x}.{self.id:x}"
+
+    @classmethod
+    def decode(cls, text: str) -> Cursor | None:
+        """The cursor `encode` wrote, or None for anything else."""
+        micros, dot, ident = text.partition(".")
+        if not dot or not _HEX.fullmatch(micros) or not _HEX.fullmatch(ident):
+            return None
+        number = parse_id(int(ident, 16))
+        try:
+            when = _EPOCH + timedelta(microseconds=int(micros, 16))
+        except OverflowError:
+            return None
+        return cls(when, number) if number is not None else None
+
+
+_HEX = re.compile(r"[0-9a-f]{1,16}")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class ThreadSlice:
+    threads: list[Node]
+    next_cursor: Cursor | None  # None: this was the last page
+
+
+def thread_slice(
+    article: Article,
+    viewer: Viewer,
+    *,
+    newest_first: bool = True,
+    after: Cursor | None = None,
+    limit: int,
+) -> ThreadSlice:
+    """The `limit` top-level comments after `after` in the chosen order (keyset pagination:
+    a comment published meanwhile never shifts a page), with all their visible replies: two
+    queries whatever the number of comments."""
+    visible = _visible_to(viewer)
+    query = _roots(article, visible)
+    if after is not None:
+        if newest_first:
+            query = query.where(
+                or_(
+                    Comment.created_at < after.created_at,
+                    and_(Comment.created_at == after.created_at, Comment.id < after.id),
+                )
+            )
+        else:
+            query = query.where(
+                or_(
+                    Comment.created_at > after.created_at,
+                    and_(Comment.created_at == after.created_at, Comment.id > after.id),
+                )
+            )
+    roots = list(db.session.scalars(query.order_by(*_root_order(newest_first)).limit(limit + 1)))
+    more = len(roots) > limit
+    roots = roots[:limit]
+    last = roots[-1] if roots else None
+    return ThreadSlice(
+        threads=_with_replies(roots, visible),
+        next_cursor=Cursor(last.created_at, last.id) if more and last is not None else None,
     )
 
 
