@@ -95,6 +95,13 @@ _PYDANTIC_MESSAGES: dict[str, str] = {
     "model_attributes_type": "Un objet JSON est attendu.",
     "dict_type": "Un objet JSON est attendu.",
     "literal_error": "Valeur non reconnue : {expected}.",
+    "enum": "Valeur non reconnue : {expected}.",
+    "int_type": "Un nombre entier est attendu.",
+    "int_parsing": "Un nombre entier est attendu.",
+    "int_from_float": "Un nombre entier est attendu.",
+    "greater_than_equal": "Au moins {ge}.",
+    "less_than_equal": "Au plus {le}.",
+    "string_too_long": "Au plus {max_length} caractères.",
     "too_short": "La liste ne peut être vide.",
     "too_long": "Trop d’éléments : {max_length} au plus.",
 }

@@ -42,6 +42,8 @@ spec = SpecTree(
     path="_spectree",
     page_templates={},
     mode="strict",
+    # spectree documents a 422 on every endpoint: ours is the one error shape.
+    validation_error_model=ErrorBody,
     annotations=False,
     # Plain names (`ErrorBody`, not spectree's `ErrorBody.f179fd8`): ours are unique.
     naming_strategy=lambda model: model.__name__,
@@ -71,10 +73,12 @@ def endpoint(
     responses: Mapping[int, tuple[type[BaseModel] | None, str]],
     tags: tuple[str, ...] = (),
     security: dict[str, list[str]] | None = None,
+    headers: type[BaseModel] | None = None,
 ) -> Callable[[Handler], Handler]:
     """Document an endpoint in the OpenAPI document and validate its query string (`query`)
     and JSON body (`body`) with those same models; the view gets them as keyword arguments of
-    the same names. A refusal is an ApiError (400 `invalid_json`, 422 `invalid_field`)."""
+    the same names. A refusal is an ApiError (400 `invalid_json`, 422 `invalid_field`).
+    `headers`: request headers the view reads itself, documented only."""
     codes: dict[str, Any] = {f"HTTP_{status}": given for status, given in responses.items()}
     for code, given in COMMON_ERRORS.items():
         codes.setdefault(code, given)
@@ -91,6 +95,7 @@ def endpoint(
         documented = spec.validate(
             query=query,
             json=body,
+            headers=headers,
             resp=Responses(**codes),
             tags=list(tags),
             security=security if security is not None else {},
