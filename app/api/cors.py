@@ -59,7 +59,9 @@ def request_site() -> Site:
     """The site this request speaks for (see the module's docstring); ApiError 403 for an
     origin no site allows, 422 for an unknown `?site=`."""
     if from_browser():
-        site = sites.site_for_origin(request.headers.get("Origin"))
+        origin = request.headers.get("Origin")
+        site = sites.site_for_origin(origin)
+        g._cors_origin = origin if site is not None else None
         if site is None:
             raise origin_refused()
         return site

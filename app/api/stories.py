@@ -49,7 +49,7 @@ from app.api.story_schemas import (
 )
 from app.api.v1 import bp
 from app.extensions import db
-from app.models import Article, Comment, CommentStatus, Site, User
+from app.models import Article, Comment, CommentStatus, Site, User, as_utc
 from app.services import comments, moderation, quotas, settings, sites, sso
 from app.services.comments import Viewer
 from app.validators import (
@@ -164,7 +164,7 @@ def _comment_out(comment: Comment, reader: Reader, replies: list[CommentOut]) ->
         depth=comment.depth,
         author=AuthorOut(name=comment.author_name),
         body=comment.body,
-        created_at=comment.created_at,
+        created_at=as_utc(comment.created_at),
         status=CommentStatus(comment.status).value,  # type: ignore[arg-type]
         own=own,
         message=(
@@ -224,6 +224,12 @@ def _json(model: BaseModel, status: int = 200) -> Response:
     return response
 
 
+def _not_modified() -> Response:
+    response = Response(status=304)
+    del response.headers["Content-Type"]  # no body, so no type
+    return response
+
+
 def _unchanged(tag: str, last_modified: datetime | None) -> bool:
     """The client's copy is current: its `If-None-Match` holds the tag, or, without one, its
     `If-Modified-Since` is not older than the last change (RFC 9110, 13.1)."""
@@ -250,14 +256,14 @@ def _cached(
     if tag is not None:
         etag, last_modified = tag()
         if _unchanged(etag, last_modified):
-            response = Response(status=304)
+            response = _not_modified()
         else:
             response = _json(build())
     else:
         response = _json(build())
         etag, last_modified = hashlib.sha256(response.get_data()).hexdigest()[:32], None
         if _unchanged(etag, last_modified):
-            response = Response(status=304)
+            response = _not_modified()
     response.set_etag(etag)
     if last_modified is not None:
         response.last_modified = last_modified.replace(microsecond=0)

@@ -8,6 +8,7 @@ once sent as it is), « merde » holds, « connard » is past reject; anything e
 from __future__ import annotations
 
 import json
+import threading
 from datetime import timedelta
 
 import pytest
@@ -686,3 +687,67 @@ def test_the_openapi_document_lists_the_readers_endpoints_and_stays_valid(client
     posting = paths["/api/v1/stories/{story_id}/comments"]["post"]["responses"]
     assert {"200", "201", "400", "401", "403", "404", "413", "422", "429"} <= set(posting)
     assert "304" in paths["/api/v1/stream"]["get"]["responses"]
+
+
+# --- Queries, dates, sanctions --------------------------------------------------------------
+
+
+class Queries:
+    """Counts the SQL statements the requests send (the scoring thread's own are not theirs)."""
+
+    def __init__(self):
+        self.count = 0
+        self.thread = threading.get_ident()
+
+    def __call__(self, *args):
+        if threading.get_ident() == self.thread:
+            self.count += 1
+
+
+def _queries_for(client, story, **kwargs):
+    from sqlalchemy import event
+
+    url = f"/api/v1/stories/{story.id}/comments"  # read before counting: the test's own query
+    counter = Queries()
+    event.listen(db.engine, "before_cursor_execute", counter)
+    try:
+        assert stream(client, **kwargs).status_code == 200
+        assert call(client, "GET", url, **kwargs).status_code == 200
+    finally:
+        event.remove(db.engine, "before_cursor_execute", counter)
+    return counter.count
+
+
+def test_listing_takes_the_same_queries_whatever_the_number_of_comments(client, story):
+    def grow(n):
+        for i in range(n):
+            root = add_comment(story, f"Fil {i}")
+            add_comment(story, f"Réponse {i}", parent=root)
+
+    grow(2)
+    stream(client)  # the site's settings and story cached alike for both counts
+    few = _queries_for(client, story)
+    grow(30)
+    assert _queries_for(client, story) == few
+    few_private = _queries_for(client, story, token="t" * 32)
+    grow(10)
+    assert _queries_for(client, story, token="t" * 32) == few_private
+
+
+def test_dates_carry_their_zone_and_a_304_has_no_body(client, story):
+    add_comment(story, "Publié")
+    answer = stream(client)
+    created = answer.get_json()["comments"][0]["created_at"]
+    assert created.endswith("+00:00") or created.endswith("Z")
+    again = stream(client, headers={"If-None-Match": answer.headers["ETag"]})
+    assert again.status_code == 304 and again.get_data() == b""
+    assert "Content-Type" not in again.headers
+
+
+def test_a_banned_guest_is_refused(client, story):
+    from app.services import readers
+
+    admin = make_user("admin@example.fr", display_name="Admin", role=Role.ADMIN)
+    readers.restrict("camille@example.fr", "ban", "Insultes répétées", by=admin)
+    assert_error(post(client, story), 403, "restricted", None, "Insultes répétées")
+    assert comments_in_db() == []
