@@ -27,6 +27,7 @@ from flask.typing import ResponseReturnValue
 from app.api.errors import ApiError
 from app.models import Site
 from app.services import sites
+from app.validators import text_problem
 
 MARK = "_reader_endpoint"
 ALLOWED_HEADERS = "Content-Type, X-Reader-Token"
@@ -68,7 +69,7 @@ def request_site() -> Site:
     name = request.args.get("site")
     if name is None:
         return sites.default_site()
-    site = sites.get(name)
+    site = sites.get(name) if len(name) <= 64 and not text_problem(name) else None
     if site is None:
         raise ApiError(422, "invalid_field", "Aucun site ne porte ce nom.", "site")
     return site

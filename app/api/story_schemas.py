@@ -6,11 +6,23 @@ strict (a number is not a string), and an unknown field is refused."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from app.models import ReportReason
+from app.validators import text_problem
+
+
+def _plain(value: str) -> str:
+    problem = text_problem(value)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
+# A query string's text: no control character (a NUL never reaches the database).
+Text = Annotated[str, AfterValidator(_plain)]
 
 Sort = Literal["newest", "oldest"]
 Status = Literal["published", "pending", "held", "nudged", "rejected"]
@@ -25,13 +37,13 @@ class _Query(BaseModel):
 class StreamQuery(_Query):
     """`GET /api/v1/stream`: the page's canonical URL and title, and the CMS's id if any."""
 
-    url: str
+    url: Text
     """The story's canonical URL, on one of the site's origins."""
-    title: str | None = None
+    title: Text | None = None
     """The page's title: the story's title when it is created."""
-    id: str | None = None
+    id: Text | None = None
     """The CMS's own id of the story (found first by it, then by URL)."""
-    site: str | None = None
+    site: Text | None = None
     """The site, for a call without `Origin` (a server); a browser's `Origin` decides."""
     sort: Sort = "newest"
     limit: int | None = Field(default=None, ge=1, le=MAX_LIMIT)
@@ -40,17 +52,17 @@ class StreamQuery(_Query):
 class StoryQuery(_Query):
     """`GET /api/v1/stories`: a story by its canonical URL or its CMS id."""
 
-    url: str | None = None
-    id: str | None = None
+    url: Text | None = None
+    id: Text | None = None
     """The CMS's own id of the story."""
-    site: str | None = None
+    site: Text | None = None
 
 
 class CommentsQuery(_Query):
     """`GET /api/v1/stories/{story_id}/comments`: a page of threads."""
 
     sort: Sort = "newest"
-    cursor: str | None = None
+    cursor: Text | None = None
     """`next_cursor` of the previous page."""
     limit: int | None = Field(default=None, ge=1, le=MAX_LIMIT)
 
@@ -58,8 +70,8 @@ class CommentsQuery(_Query):
 class CountsQuery(_Query):
     """`GET /api/v1/counts?url=…&url=…`: the published comments of many stories."""
 
-    url: list[str] = Field(min_length=1, max_length=MAX_COUNTS)
-    site: str | None = None
+    url: list[Text] = Field(min_length=1, max_length=MAX_COUNTS)
+    site: Text | None = None
 
 
 class _Body(BaseModel):

@@ -751,3 +751,29 @@ def test_a_banned_guest_is_refused(client, story):
     readers.restrict("camille@example.fr", "ban", "Insultes répétées", by=admin)
     assert_error(post(client, story), 403, "restricted", None, "Insultes répétées")
     assert comments_in_db() == []
+
+
+@pytest.mark.parametrize(
+    ("path", "query", "field"),
+    [
+        ("/api/v1/stream", {"url": STORY_URL, "title": "Le\x00budget"}, "title"),
+        ("/api/v1/stream", {"url": STORY_URL, "title": "T", "id": "cms\x00"}, "id"),
+        ("/api/v1/stories", {"id": "cms\x00"}, "id"),
+        ("/api/v1/counts", {"url": [STORY_URL, "x\x00"]}, "url.1"),
+    ],
+)
+def test_a_control_character_in_the_query_is_a_field_error(client, story, path, query, field):
+    error = assert_error(call(client, "GET", path, query_string=query), 422, "invalid_field", field)
+    assert "caractères de contrôle" in error["message"]
+
+
+def test_an_impossible_site_name_is_a_field_error(client, site):
+    for name in ("jour\x00nal", "x" * 500):
+        response = call(
+            client,
+            "GET",
+            "/api/v1/stories",
+            origin=None,
+            query_string={"url": STORY_URL, "site": name},
+        )
+        assert_error(response, 422, "invalid_field", "site")
