@@ -264,17 +264,20 @@ def reasons_text(reasons: Iterable[Mapping[str, Any]], *, technical: bool = True
 SYSTEM = "système"  # the actor of what the site does by itself (stored in French)
 MODEL_PREFIX = "modèle "
 READER_PREFIX = "lecteur "
+CLIENT_PREFIX = "client:"  # an API client with the moderation scope: `client:<its name>`
 
 
 def actor_label(actor: str, actor_id: int | None = None) -> Markup:
     """Who did it, in the viewer's language: a staff member's (or account's) name as stored;
-    « lecteur NAME », « modèle NAME » and « système » (stored in French) translated."""
+    « lecteur NAME », « modèle NAME », « client:NAME » (an API client) and « système » (stored
+    in French) translated."""
     if actor_id is None:
         if actor == SYSTEM:
             return Markup(escape(gettext("système")))
         for prefix, label in (
             (MODEL_PREFIX, gettext("modèle %(name)s")),
             (READER_PREFIX, gettext("lecteur %(name)s")),
+            (CLIENT_PREFIX, gettext("client de l’API %(name)s")),
         ):
             if actor.startswith(prefix):
                 name = Markup("<bdi>%s</bdi>") % actor[len(prefix) :]
@@ -383,6 +386,28 @@ def nudge_message(categories: list[str], reviewed: bool = True) -> str:
         "Votre commentaire pourrait ne pas respecter nos règles de publication : il semble "
         f"contenir {kinds}. Vous pouvez le reformuler, ou l’envoyer tel quel : "
         + sent_anyway_text(reviewed)
+    )
+
+
+def outcome_message(status: str, status_reason: str | None, duplicate: bool = False) -> str:
+    """What the author is told of their comment once sent (the article page's notice, the
+    API's `message`): published, being checked, held, nudged or refused with its reason.
+    `duplicate`: they had sent it already, and are shown the stored one."""
+    prefix = "Vous avez déjà envoyé ce commentaire : le voici. " if duplicate else ""
+    if status == CommentStatus.PUBLISHED:
+        return prefix + "Merci ! Votre commentaire est publié."
+    if status == CommentStatus.REJECTED:
+        return prefix + f"Votre commentaire n’a pas été publié. {status_reason or ''}"
+    if status == CommentStatus.NUDGED:
+        return prefix + "Avant d’envoyer votre commentaire, relisez-le."
+    if status == CommentStatus.PENDING:
+        return prefix + (
+            "Merci ! Votre commentaire est en cours de vérification : cette page vous dira "
+            "dès que possible s’il est publié."
+        )
+    return prefix + (
+        "Merci ! Votre commentaire est en attente de modération : vous seul le voyez "
+        "jusqu’à ce qu’un modérateur l’ait relu."
     )
 
 
