@@ -485,7 +485,7 @@ def ratio(ours: float | None, isso: float | None) -> str:
 
 
 def row(label: str, ours: str, isso: str, rate: str = "") -> None:
-    print(f"  {label:<30} {ours:>22} {isso:>22} {rate:>11}", flush=True)
+    print(f"  {label:<30} {ours:>26} {isso:>26} {rate:>11}", flush=True)
 
 
 def report(title: str, ours: Measure | None, isso: Measure | None, expected: int = 200) -> None:
