@@ -45,8 +45,8 @@ Fair by construction:
   SQLAlchemy's pool for ours; Isso opens a connection for each statement). Transaction control
   and PRAGMAs are left out of « SQL queries ».
 
-Timings compare only within one run: the machine is shared. About a minute after the first
-run (which builds Isso's environment, about 30 s more).
+Timings compare only within one run: the machine is shared. About 1.5 minutes (the first
+run also builds Isso's environment: about 30 s more) on 2 cores.
 """
 
 from __future__ import annotations
