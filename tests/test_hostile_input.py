@@ -77,6 +77,7 @@ ROUTES: dict[str, dict[str, str]] = {
     "api.v1.revise": {"comment_id": "1"},
     "api.v1.report": {"comment_id": "1"},
     "api.v1.counts": {},
+    "api.v1.counts_post": {},
     "moderation.index": {},
     "moderation.queue": {"queue": "a-moderer"},
     "moderation.queue_news": {"queue": "a-moderer"},

@@ -33,6 +33,7 @@ from app.api.story_schemas import (
     CommentIn,
     CommentOut,
     CommentsQuery,
+    CountsIn,
     CountsOut,
     CountsQuery,
     NudgeOut,
@@ -671,17 +672,49 @@ def report(site: Site, comment_id: int, body: ReportIn) -> Response:
 def counts(site: Site, query: CountsQuery) -> Response:
     """The published comments of many stories at once (a list of articles): `?url=…&url=…`,
     at most 100; 0 for a URL that is no story of the site. Two queries whatever the number.
+    For a long list, `POST /api/v1/counts` (a query string of 100 URLs is refused by most
+    servers before it reaches us).
 
     200 `{"counts": {url: n}}`. 304 unchanged. 403 `origin_not_allowed`. 422 `invalid_field`."""
-    ids = sites.story_ids(site, query.url)
-    found = comments.published_counts(list(ids.values()))
-    answer = CountsOut(
-        counts={url: found[ids[url]].published if ids.get(url) in found else 0 for url in query.url}
-    )
-    times = [c.last_modified for c in found.values() if c.last_modified is not None]
+    answer, last_modified = _counts(site, query.url)
     body = answer.model_dump_json().encode()
 
     def tag() -> tuple[str, datetime | None]:
-        return hashlib.sha256(body).hexdigest()[:32], max(times) if times else None
+        return hashlib.sha256(body).hexdigest()[:32], last_modified
 
     return _cached(lambda: answer, tag, Reader())
+
+
+@bp.post("/counts")
+@cors.reader_endpoint
+@endpoint(
+    body=CountsIn,
+    responses={
+        200: (CountsOut, "Les commentaires publiés de chaque URL demandée."),
+        400: (ErrorBody, "`invalid_json`."),
+        403: (ErrorBody, ORIGIN_403),
+        413: (ErrorBody, "`too_large`."),
+        422: (ErrorBody, "`invalid_field` (`urls` : de 1 à 100)."),
+    },
+    tags=TAGS,
+)
+def counts_post(site: Site, body: CountsIn) -> Response:
+    """The same counts as `GET /api/v1/counts`, the URLs in a JSON body `{"urls": [...]}` (at
+    most 100): for a list of articles whose URLs do not fit in a query string. Not cached (a
+    POST); a CDN caches the GET.
+
+    200 `{"counts": {url: n}}`. 400 `invalid_json`. 403 `origin_not_allowed`. 413
+    `too_large`. 422 `invalid_field`."""
+    answer, _ = _counts(site, body.urls)
+    return _no_store(_json(answer))
+
+
+def _counts(site: Site, urls: list[str]) -> tuple[CountsOut, datetime | None]:
+    """The counts of `urls` on `site`, and when the newest of them last changed."""
+    ids = sites.story_ids(site, urls)
+    found = comments.published_counts(list(ids.values()))
+    answer = CountsOut(
+        counts={url: found[ids[url]].published if ids.get(url) in found else 0 for url in urls}
+    )
+    times = [c.last_modified for c in found.values() if c.last_modified is not None]
+    return answer, max(times) if times else None

@@ -517,6 +517,29 @@ def test_counts_refuse_more_than_a_hundred_urls_and_none(client, site):
     assert hundred.status_code == 200 and len(hundred.get_json()["counts"]) == 100
 
 
+def test_counts_of_long_lists_in_a_post(client, story):
+    """100 real article URLs do not fit in a query string (gunicorn refuses a request line
+    over 4 KB): the same counts for a JSON body."""
+    add_comment(story, "Un")
+    slug = "un-long-titre-" * 6
+    urls = [STORY_URL] + [f"{ORIGIN}/politique/2026/12/07/{slug}{n}" for n in range(99)]
+    response = call(client, "POST", "/api/v1/counts", body={"urls": urls})
+    assert response.status_code == 200, response.get_data(as_text=True)
+    counts = response.get_json()["counts"]
+    assert len(counts) == 100 and counts[STORY_URL] == 1 and sum(counts.values()) == 1
+    assert response.headers["Access-Control-Allow-Origin"] == ORIGIN
+    assert response.headers["Cache-Control"] == "no-store"
+    too_many = call(client, "POST", "/api/v1/counts", body={"urls": urls + [STORY_URL + "?x"]})
+    assert_error(too_many, 422, "invalid_field", "urls")
+    empty = call(client, "POST", "/api/v1/counts", body={"urls": []})
+    assert_error(empty, 422, "invalid_field", "urls")
+    misnamed = call(client, "POST", "/api/v1/counts", body={"url": urls})
+    assert_error(misnamed, 422, "invalid_field", "urls")
+    pirate = "https://pirate.example"
+    refused = call(client, "POST", "/api/v1/counts", body={"urls": urls}, origin=pirate)
+    assert_error(refused, 403, "origin_not_allowed", "origin")
+
+
 # --- CORS -----------------------------------------------------------------------------------
 
 
