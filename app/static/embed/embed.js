@@ -644,6 +644,7 @@
     // -- the nudge: rewrite, or send as it is --
     function showNudge(c, nudge) {
       reply = null;
+      announce("");
       const left = nudge ? nudge.revisions_left : null;
       const revised = bodyField("reformulation", "Votre commentaire, reformulé", story.max_length, c.body);
       const title = h("h3", { class: "nudge__title", id: "titre-nudge", tabindex: -1 }, "Avant d’envoyer votre commentaire…");
