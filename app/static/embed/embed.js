@@ -14,8 +14,7 @@
   "use strict";
   if (window.ModerationEmbed) return; // the script pasted twice
 
-  const script =
-    document.currentScript || document.querySelector("script[src*='/embed.js']");
+  const script = document.currentScript || document.querySelector("script[src*='/embed.js']");
   const ORIGIN = new URL(script.src, location.href).origin;
   const API = ORIGIN + "/api/v1";
   const CSS = /*CSS*/ ""; // embed.css, put here by the server (app/reader/embed.py)
@@ -74,6 +73,10 @@
     return session ? session.token : store.get("guest");
   };
 
+  const keepGuestToken = (answer) => {
+    if (answer.reader_token && !ssoSession()) store.set("guest", answer.reader_token);
+  };
+
   // ---- the API: one error shape {error: {code, message, field}} ----
   class ApiFailure extends Error {
     constructor(status, error) {
@@ -108,7 +111,12 @@
       /* not JSON: a proxy's page */
     }
     if (!response.ok) {
-      if (response.status === 401 && data && data.error && data.error.code === "invalid_reader_token") {
+      if (
+        response.status === 401 &&
+        data &&
+        data.error &&
+        data.error.code === "invalid_reader_token"
+      ) {
         store.set(ssoSession() ? "sso" : "guest", null); // expired: the next try starts afresh
       }
       throw new ApiFailure(response.status, data && data.error);
@@ -124,7 +132,7 @@
 
   const newKey = () =>
     Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) =>
-      (b + 256).toString(16).slice(1)
+      (b + 256).toString(16).slice(1),
     ).join("");
 
   // ---- single sign-on: a CMS token exchanged once for our reader token ----
@@ -145,7 +153,7 @@
       exchanges[jwt] = call("POST", "/sso/session", { token: jwt }).then(({ data }) => {
         store.set(
           "sso",
-          JSON.stringify({ token: data.reader_token, exp: data.expires_at, user: tokenUser(jwt) })
+          JSON.stringify({ token: data.reader_token, exp: data.expires_at, user: tokenUser(jwt) }),
         );
         return data.reader;
       });
@@ -226,7 +234,7 @@
       h("label", { class: "field__label", for: id }, label),
       input,
       help && h("p", { class: "field__help", id: id + "-aide" }, help),
-      error
+      error,
     );
     wrapper.input = input;
     wrapper.error = error;
@@ -242,7 +250,11 @@
     };
     input.addEventListener("input", update);
     update();
-    return field(id, label, input, ["Au plus " + number(max) + " caractères" , count, "." + (extra || "")]);
+    return field(id, label, input, [
+      "Au plus " + number(max) + " caractères",
+      count,
+      "." + (extra || ""),
+    ]);
   }
 
   // Errors next to their field (the API names it), or at the top of the form.
@@ -277,7 +289,10 @@
       for (const input of inputs) {
         input.setAttribute("aria-invalid", "true");
         const described = input.getAttribute("aria-describedby");
-        input.setAttribute("aria-describedby", (described ? described + " " : "") + wrapper.error.id);
+        input.setAttribute(
+          "aria-describedby",
+          (described ? described + " " : "") + wrapper.error.id,
+        );
       }
       inputs[0].focus();
     } else {
@@ -314,7 +329,7 @@
 
   // ---- one embed: a host element and its shadow root ----
   function mount(host) {
-    if (mounted.has(host) || host.shadowRoot) return;
+    if (host.shadowRoot) return; // mounted already (or another script's element)
     host.replaceChildren(); // the newsroom's link for readers without JavaScript
     const root = host.attachShadow({ mode: "open" });
     adopt(root);
@@ -332,7 +347,7 @@
     const section = h(
       "section",
       { class: "moderation comments", "aria-labelledby": "titre-commentaires" },
-      ui.title
+      ui.title,
     );
     root.replaceChildren(section);
     const jwt = host.getAttribute("data-sso-token");
@@ -352,7 +367,7 @@
               url: host.getAttribute("data-moderation-story") || location.href.split("#")[0],
               title: host.getAttribute("data-title") || document.title,
               id: host.getAttribute("data-story-id"),
-            })
+            }),
         )
       ).data;
     } catch (failure) {
@@ -360,8 +375,12 @@
       section.append(
         h("p", { class: "comments__refused", role: "alert" }, failure.message),
         failure.status === 0 || failure.status >= 500
-          ? h("button", { type: "button", class: "button button--secondary", onclick: embed.load }, "Réessayer")
-          : null
+          ? h(
+              "button",
+              { type: "button", class: "button button--secondary", onclick: embed.load },
+              "Réessayer",
+            )
+          : null,
       );
       return;
     }
@@ -375,12 +394,16 @@
     const canPost = story.open && (signedIn || story.guests_allowed);
     const state = { sort: "newest", cursor: data.next_cursor, count: story.counts.published };
     const list = h("ol", { class: "comment-list" });
-    const empty = h("p", { class: "comments__empty" }, "Aucun commentaire pour l’instant. Soyez le premier à réagir.");
+    const empty = h(
+      "p",
+      { class: "comments__empty" },
+      "Aucun commentaire pour l’instant. Soyez le premier à réagir.",
+    );
     const count = h("p", { class: "comments__count" });
     const more = h(
       "button",
       { type: "button", class: "button button--secondary", onclick: () => page(false) },
-      "Voir plus de commentaires"
+      "Voir plus de commentaires",
     );
     const moreBox = h("p", { class: "comments__more" }, more);
     const sortButtons = {};
@@ -407,15 +430,28 @@
           "p",
           { class: cls },
           BADGES.nudged,
-          h("button", { type: "button", class: "link-button", onclick: () => showNudge(c, null) }, "relisez-le avant l’envoi"),
-          "."
+          h(
+            "button",
+            { type: "button", class: "link-button", onclick: () => showNudge(c, null) },
+            "relisez-le avant l’envoi",
+          ),
+          ".",
         );
       }
       if (c.status === "rejected") {
-        return h("p", { class: cls }, BADGES.rejected, c.message || "refusé par la modération.",
-          h("span", { class: "visually-hidden" }, " Vous seul voyez ce commentaire."));
+        return h(
+          "p",
+          { class: cls },
+          BADGES.rejected,
+          c.message || "refusé par la modération.",
+          h("span", { class: "visually-hidden" }, " Vous seul voyez ce commentaire."),
+        );
       }
-      return h("p", { class: cls, role: c.status === "pending" ? "status" : null }, BADGES[c.status] || BADGES.held);
+      return h(
+        "p",
+        { class: cls, role: c.status === "pending" ? "status" : null },
+        BADGES[c.status] || BADGES.held,
+      );
     }
 
     function commentNode(c) {
@@ -424,7 +460,12 @@
       const actions = h("p", { class: "comment__actions" });
       const li = h(
         "li",
-        { class: "comment comment--depth-" + c.depth + (c.status !== "published" ? " comment--own-" + c.status : "") },
+        {
+          class:
+            "comment comment--depth-" +
+            c.depth +
+            (c.status !== "published" ? " comment--own-" + c.status : ""),
+        },
         h(
           "article",
           { id, tabindex: -1, "aria-labelledby": id + "-auteur" },
@@ -432,27 +473,47 @@
             "header",
             { class: "comment__meta" },
             h("span", { class: "comment__author", id: id + "-auteur" }, h("bdi", null, name)),
-            h("time", { datetime: c.created_at }, dateText(c.created_at))
+            h("time", { datetime: c.created_at }, dateText(c.created_at)),
           ),
           badge(c),
           h("div", { class: "comment__body" }, paragraphs(c.body)),
-          c.status === "published" ? actions : null
-        )
+          c.status === "published" ? actions : null,
+        ),
       );
       li.dataset.id = c.id;
       li.comment = c;
       if (canPost) {
         actions.append(
-          h("button", { type: "button", class: "link-button", "aria-label": "Répondre à " + name, onclick: (e) => replyTo(li, e.currentTarget) }, "Répondre")
+          h(
+            "button",
+            {
+              type: "button",
+              class: "link-button",
+              "aria-label": "Répondre à " + name,
+              onclick: (e) => replyTo(li, e.currentTarget),
+            },
+            "Répondre",
+          ),
         );
       }
       if (c.reportable) {
         actions.append(
-          h("button", { type: "button", class: "link-button comment__report", "aria-label": "Signaler le commentaire de " + name, onclick: (e) => report(li, e.currentTarget) }, "Signaler")
+          h(
+            "button",
+            {
+              type: "button",
+              class: "link-button comment__report",
+              "aria-label": "Signaler le commentaire de " + name,
+              onclick: (e) => report(li, e.currentTarget),
+            },
+            "Signaler",
+          ),
         );
       }
       if (c.replies && c.replies.length) {
-        li.append(h("ol", { class: "comment-list comment-list--replies" }, c.replies.map(commentNode)));
+        li.append(
+          h("ol", { class: "comment-list comment-list--replies" }, c.replies.map(commentNode)),
+        );
       }
       if (c.status === "pending" && c.own) watch(c);
       return li;
@@ -514,7 +575,8 @@
     function sortBy(sort) {
       if (state.sort === sort) return;
       state.sort = sort;
-      for (const key in sortButtons) sortButtons[key].setAttribute("aria-pressed", String(key === sort));
+      for (const key in sortButtons)
+        sortButtons[key].setAttribute("aria-pressed", String(key === sort));
       page(true);
     }
 
@@ -541,7 +603,12 @@
         if (now.status === "published") state.count += 1;
         place(now);
         if (now.status === "nudged") showNudge(now, null);
-        else announce(now.message || (now.status === "published" ? "Merci ! Votre commentaire est publié." : ""), now.status === "published" ? "success" : now.status === "rejected" ? "error" : null);
+        else
+          announce(
+            now.message ||
+              (now.status === "published" ? "Merci ! Votre commentaire est publié." : ""),
+            now.status === "published" ? "success" : now.status === "rejected" ? "error" : null,
+          );
       };
       window.setTimeout(ask, 1000);
     }
@@ -549,7 +616,7 @@
     // What became of a comment just sent (posted, revised, sent as it is).
     function outcome(answer) {
       const c = answer.comment;
-      if (answer.reader_token && !ssoSession()) store.set("guest", answer.reader_token);
+      keepGuestToken(answer);
       if (c.status === "nudged") {
         if (findNode(c.id)) place(c);
         showNudge(c, answer.nudge);
@@ -559,7 +626,10 @@
       showForm();
       if (c.status === "published" && !findNode(c.id)) state.count += 1;
       const node = place(c);
-      announce(answer.message, c.status === "published" ? "success" : c.status === "rejected" ? "error" : null);
+      announce(
+        answer.message,
+        c.status === "published" ? "success" : c.status === "rejected" ? "error" : null,
+      );
       node.querySelector("article").focus();
     }
 
@@ -567,24 +637,51 @@
     let reply = null;
     let key = null;
     const replyLine = h("p", { class: "comment-form__reply", hidden: true });
-    const body = bodyField("commentaire", "Commentaire", story.max_length, "", " Restez courtois : les commentaires sont relus.");
+    const body = bodyField(
+      "commentaire",
+      "Commentaire",
+      story.max_length,
+      "",
+      " Restez courtois : les commentaires sont relus.",
+    );
     body.input.addEventListener("input", () => (key = null)); // another text, another comment
     const fields = { body };
     let identity = null;
     if (signedIn) {
-      identity = h("p", { class: "comment-form__as" }, "Vous publiez en tant que ", h("strong", null, h("bdi", null, viewer.name)), ".");
+      identity = h(
+        "p",
+        { class: "comment-form__as" },
+        "Vous publiez en tant que ",
+        h("strong", null, h("bdi", null, viewer.name)),
+        ".",
+      );
     } else if (story.guests_allowed) {
-      fields.name = field("nom", "Nom", h("input", { name: "name", autocomplete: "name", maxlength: 80 }));
-      fields.email = field("courriel", "Adresse de messagerie", h("input", { name: "email", type: "email", autocomplete: "email", maxlength: 254 }), "Elle ne sera jamais publiée.");
+      fields.name = field(
+        "nom",
+        "Nom",
+        h("input", { name: "name", autocomplete: "name", maxlength: 80 }),
+      );
+      fields.email = field(
+        "courriel",
+        "Adresse de messagerie",
+        h("input", { name: "email", type: "email", autocomplete: "email", maxlength: 254 }),
+        "Elle ne sera jamais publiée.",
+      );
       if (viewer && viewer.name) fields.name.input.value = viewer.name;
       identity = h("div", { class: "comment-form__identity" }, fields.name, fields.email);
-      for (const f of [fields.name, fields.email]) f.input.addEventListener("input", () => (key = null));
+      for (const f of [fields.name, fields.email])
+        f.input.addEventListener("input", () => (key = null));
     }
     const form = makeForm(
       "comment-form",
       "Votre commentaire",
       fields,
-      [replyLine, body, identity, h("button", { type: "submit", class: "button" }, "Publier le commentaire")],
+      [
+        replyLine,
+        body,
+        identity,
+        h("button", { type: "submit", class: "button" }, "Publier le commentaire"),
+      ],
       async () => {
         const payload = { body: body.input.value, idempotency_key: (key = key || newKey()) };
         if (fields.name) {
@@ -602,7 +699,7 @@
           if (failure.status) key = null; // answered: a new try is a new comment
           throw failure;
         }
-      }
+      },
     );
 
     function replyTo(li, button) {
@@ -612,7 +709,11 @@
         "En réponse à ",
         h("bdi", null, li.comment.author.name),
         " — ",
-        h("button", { type: "button", class: "link-button", onclick: () => cancelReply(button) }, "annuler la réponse")
+        h(
+          "button",
+          { type: "button", class: "link-button", onclick: () => cancelReply(button) },
+          "annuler la réponse",
+        ),
       );
       replyLine.hidden = false;
       showForm();
@@ -630,9 +731,17 @@
 
     function showForm() {
       if (!story.open) {
-        formSlot.replaceChildren(h("p", { class: "comments__closed" }, "Les commentaires sont fermés pour cet article."));
+        formSlot.replaceChildren(
+          h("p", { class: "comments__closed" }, "Les commentaires sont fermés pour cet article."),
+        );
       } else if (!canPost) {
-        formSlot.replaceChildren(h("p", { class: "comment-form__account" }, "Pour publier un commentaire, connectez-vous à votre compte sur ce site."));
+        formSlot.replaceChildren(
+          h(
+            "p",
+            { class: "comment-form__account" },
+            "Pour publier un commentaire, connectez-vous à votre compte sur ce site.",
+          ),
+        );
       } else if (reply) {
         formSlot.replaceChildren(); // the form is under the comment it answers
       } else {
@@ -646,27 +755,54 @@
       reply = null;
       announce("");
       const left = nudge ? nudge.revisions_left : null;
-      const revised = bodyField("reformulation", "Votre commentaire, reformulé", story.max_length, c.body);
-      const title = h("h3", { class: "nudge__title", id: "titre-nudge", tabindex: -1 }, "Avant d’envoyer votre commentaire…");
+      const revised = bodyField(
+        "reformulation",
+        "Votre commentaire, reformulé",
+        story.max_length,
+        c.body,
+      );
+      const title = h(
+        "h3",
+        { class: "nudge__title", id: "titre-nudge", tabindex: -1 },
+        "Avant d’envoyer votre commentaire…",
+      );
       const done = ({ data }) => outcome(data);
       const revise =
         left === 0
           ? null
-          : makeForm("comment-form", "Reformuler", { body: revised }, [revised, h("button", { type: "submit", class: "button" }, "Envoyer la version modifiée")], () =>
-              call("POST", "/comments/" + c.id + "/revise", { body: revised.input.value }).then(done)
+          : makeForm(
+              "comment-form",
+              "Reformuler",
+              { body: revised },
+              [
+                revised,
+                h("button", { type: "submit", class: "button" }, "Envoyer la version modifiée"),
+              ],
+              () =>
+                call("POST", "/comments/" + c.id + "/revise", { body: revised.input.value }).then(
+                  done,
+                ),
             );
-      const anyway = makeForm("actions", "Envoyer tel quel", {}, [h("button", { type: "submit", class: "button button--secondary" }, "Envoyer tel quel")], () =>
-        call("POST", "/comments/" + c.id + "/send").then(done)
+      const anyway = makeForm(
+        "actions",
+        "Envoyer tel quel",
+        {},
+        [h("button", { type: "submit", class: "button button--secondary" }, "Envoyer tel quel")],
+        () => call("POST", "/comments/" + c.id + "/send").then(done),
       );
       formSlot.replaceChildren(
         h(
           "div",
           { class: "nudge", "aria-labelledby": "titre-nudge" },
           title,
-          h("p", { class: "nudge__text", role: "alert" }, (nudge && nudge.message) || c.message || ""),
+          h(
+            "p",
+            { class: "nudge__text", role: "alert" },
+            (nudge && nudge.message) || c.message || "",
+          ),
           revise,
-          anyway
-        )
+          anyway,
+        ),
       );
       title.focus();
     }
@@ -679,38 +815,93 @@
 
     function report(li, button) {
       closeReport();
-      const reason = h("fieldset", { class: "field" }, h("legend", { class: "field__label" }, "Raison du signalement"),
-        REASONS.map(([code, label]) => h("label", { class: "choice" }, h("input", { type: "radio", name: "reason", value: code }), " " + label)));
+      const reason = h(
+        "fieldset",
+        { class: "field" },
+        h("legend", { class: "field__label" }, "Raison du signalement"),
+        REASONS.map(([code, label]) =>
+          h(
+            "label",
+            { class: "choice" },
+            h("input", { type: "radio", name: "reason", value: code }),
+            " " + label,
+          ),
+        ),
+      );
       reason.error = h("p", { class: "field__error", id: "signalement-erreur", hidden: true });
       reason.append(reason.error);
-      const note = field("precisions", "Précisions (facultatif)", h("textarea", { name: "note", rows: 3, maxlength: 1000 }));
+      const note = field(
+        "precisions",
+        "Précisions (facultatif)",
+        h("textarea", { name: "note", rows: 3, maxlength: 1000 }),
+      );
       const cancel = () => {
         closeReport();
         button.focus();
       };
-      const box = makeForm("report", "Signaler le commentaire de " + li.comment.author.name, { reason, note }, [
-        reason,
-        note,
-        h("div", { class: "actions" }, h("button", { type: "submit", class: "button" }, "Envoyer le signalement"),
-          h("button", { type: "button", class: "button button--secondary", onclick: cancel }, "Annuler")),
-      ], async () => {
-        const chosen = reason.querySelector("input:checked");
-        const { status, data } = await call("POST", "/comments/" + li.comment.id + "/reports", { reason: chosen ? chosen.value : "", note: note.input.value });
-        cancel();
-        announce(data.message || (status === 201 ? "Merci : votre signalement a été transmis à l’équipe de modération." : "Vous avez déjà signalé ce commentaire."));
-      });
+      const box = makeForm(
+        "report",
+        "Signaler le commentaire de " + li.comment.author.name,
+        { reason, note },
+        [
+          reason,
+          note,
+          h(
+            "div",
+            { class: "actions" },
+            h("button", { type: "submit", class: "button" }, "Envoyer le signalement"),
+            h(
+              "button",
+              { type: "button", class: "button button--secondary", onclick: cancel },
+              "Annuler",
+            ),
+          ),
+        ],
+        async () => {
+          const chosen = reason.querySelector("input:checked");
+          const asked = { note: note.input.value };
+          if (chosen) asked.reason = chosen.value; // none chosen: the API says it is needed
+          const { data } = await call("POST", "/comments/" + li.comment.id + "/reports", asked);
+          keepGuestToken(data);
+          cancel();
+          announce(data.message);
+        },
+      );
       reportOpen = box;
       li.querySelector("article").after(box);
       reason.querySelector("input").focus();
     }
 
     // -- the section --
-    const sortGroup = h("div", { class: "comments__sort", role: "group", "aria-labelledby": "tri" }, h("span", { id: "tri" }, "Trier :"));
-    for (const [sort, label] of [["newest", "Les plus récents"], ["oldest", "Les plus anciens"]]) {
-      sortButtons[sort] = h("button", { type: "button", class: "link-button", "aria-pressed": String(sort === state.sort), onclick: () => sortBy(sort) }, label);
+    const sortGroup = h(
+      "div",
+      { class: "comments__sort", role: "group", "aria-labelledby": "tri" },
+      h("span", { id: "tri" }, "Trier :"),
+    );
+    for (const [sort, label] of [
+      ["newest", "Les plus récents"],
+      ["oldest", "Les plus anciens"],
+    ]) {
+      sortButtons[sort] = h(
+        "button",
+        {
+          type: "button",
+          class: "link-button",
+          "aria-pressed": String(sort === state.sort),
+          onclick: () => sortBy(sort),
+        },
+        label,
+      );
       sortGroup.append(sortButtons[sort]);
     }
-    section.append(formSlot, ui.live, h("div", { class: "comments__bar" }, count, sortGroup), list, empty, moreBox);
+    section.append(
+      formSlot,
+      ui.live,
+      h("div", { class: "comments__bar" }, count, sortGroup),
+      list,
+      empty,
+      moreBox,
+    );
     list.append(...data.comments.map(commentNode));
     showForm();
     refreshCount();
@@ -728,7 +919,7 @@
     scan(document);
     new MutationObserver((records) => records.forEach((r) => r.addedNodes.forEach(scan))).observe(
       document.documentElement,
-      { childList: true, subtree: true }
+      { childList: true, subtree: true },
     );
   };
   const reloadAll = () => mounted.forEach((embed) => embed.load());
