@@ -170,7 +170,7 @@ def test_the_embedded_comments_have_no_serious_violation(
             failures += embed_violations(page, axe_path, "réponse")
             page.get_by_role("button", name="Signaler le commentaire de Dominique").first.click()
             failures += embed_violations(page, axe_path, "signalement")
-            page.get_by_role("button", name="Annuler").click()
+            page.get_by_role("button", name="Annuler", exact=True).click()
             page.get_by_role("button", name="annuler la réponse").click()
             page.get_by_label("Commentaire", exact=True).fill("Quel idiot, ce ministre.")
             page.get_by_label("Nom").fill("Camille")

@@ -221,7 +221,8 @@ def test_a_guest_posts_replies_answers_the_nudge_and_a_reader_reports(
     other.goto(url)
     expect(_item(other, "Un pont bien utile")).to_be_visible()
     expect(other.get_by_text(held_body)).to_have_count(0)
-    other.get_by_role("button", name="Signaler le commentaire de Camille").first.click()
+    reported = other.locator("article", has_text="Un pont bien utile")
+    reported.get_by_role("button", name="Signaler le commentaire de Camille").click()
     expect(other.get_by_role("radio", name="Insulte")).to_be_focused()
     other.get_by_role("button", name="Envoyer le signalement").click()
     expect(other.locator("#signalement-erreur")).to_be_visible()  # no reason chosen

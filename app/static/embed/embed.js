@@ -31,7 +31,7 @@
     pending: "En cours de vérification — vous seul le voyez pour l’instant.",
     held: "En attente de modération — vous seul le voyez pour l’instant.",
     nudged: "En attente de votre réponse — ",
-    rejected: "Non publié — ",
+    rejected: "Non publié — refusé par la modération.",
   };
   const NETWORK =
     "Le serveur des commentaires ne répond pas. Vérifiez votre connexion puis réessayez.";
@@ -415,6 +415,8 @@
       ui.live.textContent = "";
       window.setTimeout(() => (ui.live.textContent = message || ""), 50);
     };
+    const kind = (status) =>
+      status === "published" ? "success" : status === "rejected" ? "error" : null;
     const refreshCount = () => {
       count.textContent = plural(state.count, "commentaire");
       empty.hidden = list.children.length > 0;
@@ -432,7 +434,7 @@
           BADGES.nudged,
           h(
             "button",
-            { type: "button", class: "link-button", onclick: () => showNudge(c, null) },
+            { type: "button", class: "link-button", onclick: () => openNudge(c) },
             "relisez-le avant l’envoi",
           ),
           ".",
@@ -442,8 +444,7 @@
         return h(
           "p",
           { class: cls },
-          BADGES.rejected,
-          c.message || "refusé par la modération.",
+          c.message || BADGES.rejected,
           h("span", { class: "visually-hidden" }, " Vous seul voyez ce commentaire."),
         );
       }
@@ -588,12 +589,13 @@
       let tries = 0;
       const ask = async () => {
         tries += 1;
-        let now = null;
+        let answer = null;
         try {
-          now = (await call("GET", "/comments/" + c.id)).data.comment;
+          answer = (await call("GET", "/comments/" + c.id)).data;
         } catch (failure) {
           if (!(failure instanceof ApiFailure)) throw failure;
         }
+        const now = answer && answer.comment;
         if (!now || now.status === "pending") {
           if (tries < 60) window.setTimeout(ask, Math.min(1000 * tries, 5000));
           return;
@@ -602,13 +604,8 @@
         if (!findNode(c.id)) return;
         if (now.status === "published") state.count += 1;
         place(now);
-        if (now.status === "nudged") showNudge(now, null);
-        else
-          announce(
-            now.message ||
-              (now.status === "published" ? "Merci ! Votre commentaire est publié." : ""),
-            now.status === "published" ? "success" : now.status === "rejected" ? "error" : null,
-          );
+        if (now.status === "nudged") showNudge(now, answer.nudge);
+        else announce(answer.message, kind(now.status));
       };
       window.setTimeout(ask, 1000);
     }
@@ -626,10 +623,7 @@
       showForm();
       if (c.status === "published" && !findNode(c.id)) state.count += 1;
       const node = place(c);
-      announce(
-        answer.message,
-        c.status === "published" ? "success" : c.status === "rejected" ? "error" : null,
-      );
+      announce(answer.message, kind(c.status));
       node.querySelector("article").focus();
     }
 
@@ -751,6 +745,17 @@
     }
 
     // -- the nudge: rewrite, or send as it is --
+    async function openNudge(c) {
+      try {
+        const { data } = await call("GET", "/comments/" + c.id); // its categories, its terms
+        if (data.comment.status === "nudged") showNudge(data.comment, data.nudge);
+        else place(data.comment);
+      } catch (failure) {
+        if (!(failure instanceof ApiFailure)) throw failure;
+        announce(failure.message, "error");
+      }
+    }
+
     function showNudge(c, nudge) {
       reply = null;
       announce("");
@@ -905,9 +910,6 @@
     list.append(...data.comments.map(commentNode));
     showForm();
     refreshCount();
-    const all = (comments) => comments.flatMap((c) => [c, ...all(c.replies || [])]);
-    const nudged = all(data.comments).find((c) => c.own && c.status === "nudged");
-    if (nudged && canPost) showNudge(nudged, null);
   }
 
   // ---- start: every element there now, and those added later ----
