@@ -300,7 +300,6 @@ def test_a_signed_in_newsroom_reader_posts_under_their_name(
 ) -> None:
     from playwright.sync_api import expect
 
-    _needs(app, "/api/v1/sso/session")
     watch = Watch()
     url = host.add(STORY_PATH, TITLE, sso_token=_sso_token(journal, "u-42", "Claire Dupont"))
     reader = watch.page(readers(), "sso")
@@ -369,6 +368,7 @@ def test_a_block_added_after_the_script_ran_gets_its_comments(
         host.origin + "/article-43",
     )
     expect(page.get_by_role("heading", name="Votre commentaire")).to_have_count(2)
+    expect(page.locator(".comments__count")).to_have_count(2)  # both stories answered
     db.session.expire_all()
     titles = db.session.scalars(sa.select(Article.title).where(Article.site_id == journal.id))
     assert sorted(titles) == sorted([TITLE, "Un second article"])

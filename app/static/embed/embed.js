@@ -35,6 +35,8 @@
   };
   const NETWORK =
     "Le serveur des commentaires ne répond pas. Vérifiez votre connexion puis réessayez.";
+  // No answer to read (the network, or a refusal without CORS headers from an older server).
+  const UNREACHABLE = "Les commentaires n’ont pas pu être chargés. Réessayez dans un instant.";
   const mounted = new Set();
 
   // ---- storage: the host page's own localStorage (first-party), memory when refused ----
@@ -373,7 +375,11 @@
     } catch (failure) {
       if (!(failure instanceof ApiFailure)) throw failure;
       section.append(
-        h("p", { class: "comments__refused", role: "alert" }, failure.message),
+        h(
+          "p",
+          { class: "comments__refused", role: "alert" },
+          failure.status ? failure.message : UNREACHABLE,
+        ),
         failure.status === 0 || failure.status >= 500
           ? h(
               "button",
