@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from flask import Response, jsonify
 
-from app.api.cors import cors, preflight, request_site
+from app.api import cors
 from app.api.errors import ApiError
 from app.api.schemas import ErrorBody
 from app.api.spec import endpoint
 from app.api.sso_schemas import SsoReader, SsoSessionQuery, SsoSessionRequest, SsoSessionResponse
 from app.api.v1 import bp
+from app.models import Site
 from app.services import sso
 
 # The status of each refusal of services/sso.py.
@@ -25,14 +26,8 @@ STATUSES = {
 }
 
 
-@bp.route("/sso/session", methods=["OPTIONS"])
-def sso_session_preflight() -> Response:
-    """A browser's preflight: 204 for an allowed origin, 403 `origin_not_allowed`."""
-    return preflight("POST, OPTIONS")
-
-
-@bp.route("/sso/session", methods=["POST"], provide_automatic_options=False)
-@cors
+@bp.post("/sso/session")
+@cors.reader_endpoint
 @endpoint(
     query=SsoSessionQuery,
     body=SsoSessionRequest,
@@ -41,13 +36,15 @@ def sso_session_preflight() -> Response:
         400: (ErrorBody, "`invalid_json`."),
         401: (ErrorBody, "`invalid_token`, `expired_token`, `replayed_token`."),
         403: (ErrorBody, "`origin_not_allowed`, `sso_not_configured`, `account_disabled`."),
-        404: (ErrorBody, "`site_not_found` (`?site=`)."),
         413: (ErrorBody, "`too_large`."),
-        422: (ErrorBody, "`invalid_field`, `invalid_name`, `too_long`, `invalid_email`."),
+        422: (
+            ErrorBody,
+            "`invalid_field` (an unknown `?site=`), `invalid_name`, `too_long`, `invalid_email`.",
+        ),
     },
     tags=("Connexion unique",),
 )
-def sso_session(query: SsoSessionQuery, body: SsoSessionRequest) -> Response:
+def sso_session(site: Site, query: SsoSessionQuery, body: SsoSessionRequest) -> Response:
     """Exchange the token a site's CMS signed for its signed-in reader (Coral's SSO token: a
     JWT, HS256 with the site's SSO secret, claims `jti`, `iat`, `exp`, `user.id`, `user.email`,
     `user.username`) for a reader session. The site is the one allowing the request's
@@ -59,9 +56,8 @@ def sso_session(query: SsoSessionQuery, body: SsoSessionRequest) -> Response:
     HS256, a claim missing or malformed, issued in the future, valid more than 24 hours),
     `expired_token`, `replayed_token` (this `jti` was already exchanged). 403
     `origin_not_allowed`, `sso_not_configured` (the site has no SSO secret), `account_disabled`.
-    404 `site_not_found`. 413 `too_large`. 422 `invalid_field`, `invalid_name`, `too_long`
+    413 `too_large`. 422 `invalid_field` (an unknown `?site=`), `invalid_name`, `too_long`
     (`user.username` beyond 80 characters), `invalid_email` (`user.email`)."""
-    site = request_site(query.site)
     try:
         session = sso.open_session(site, body.token)
     except sso.SsoRefused as refused:

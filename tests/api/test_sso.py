@@ -400,7 +400,7 @@ def test_the_site_of_a_call_without_origin_is_named_in_the_query(client, secret)
     assert response.status_code == 200
     assert "Access-Control-Allow-Origin" not in response.headers
     unknown = client.post(f"{URL}?site=inconnu", json={"token": token})
-    assert_error(unknown, 404, "site_not_found", "site")
+    assert_error(unknown, 422, "invalid_field", "site")
 
 
 def test_an_origin_no_site_allows_is_refused_and_nothing_is_made(client, secret):
@@ -432,7 +432,10 @@ def test_the_preflight_answers_allowed_origins_only(client, secret):
     assert "POST" in allowed.headers["Access-Control-Allow-Methods"]
     assert "Content-Type" in allowed.headers["Access-Control-Allow-Headers"]
     assert "Access-Control-Allow-Credentials" not in allowed.headers
-    refused = client.options(URL, headers={"Origin": "https://pirate.example"})
+    refused = client.options(
+        URL,
+        headers={"Origin": "https://pirate.example", "Access-Control-Request-Method": "POST"},
+    )
     assert_error(refused, 403, "origin_not_allowed", "origin")
 
 
