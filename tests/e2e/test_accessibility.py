@@ -147,8 +147,6 @@ def test_the_embedded_comments_have_no_serious_violation(
     answering, reporting, nudged."""
     from playwright.sync_api import expect
 
-    if not any(r.rule == "/api/v1/stream" for r in app.url_map.iter_rules()):
-        pytest.skip("/api/v1/stream is not built yet (docs/embed-api.md)")
     with serve_host(live_server) as host:
         site = sites.create("journal", [host.origin]).site
         url = host.add("/article-42", "Le pont rouvre")

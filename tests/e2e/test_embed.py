@@ -40,11 +40,6 @@ OUTCOME = ".outcome"  # the live region (role=status) where outcomes are said
 EXPECTED_HTTP = re.compile(r"Failed to load resource: the server responded with a status of 4\d\d")
 
 
-def _needs(app: Flask, rule: str) -> None:
-    if not any(r.rule == rule for r in app.url_map.iter_rules()):
-        pytest.skip(f"{rule} is not built yet (docs/embed-api.md)")
-
-
 class Watch:
     """A page's console errors, uncaught errors and CSP violations (recorded in the page by an
     init script); `problems()` lists them, expected 4xx network lines aside."""
@@ -108,7 +103,6 @@ def readers(browser: Any) -> Iterator[Any]:
 
 @pytest.fixture
 def journal(app: Flask, host: HostSite) -> Site:
-    _needs(app, "/api/v1/stream")
     return sites.create("journal", [host.origin]).site
 
 
@@ -333,7 +327,6 @@ def test_an_origin_no_site_allows_is_refused_and_nothing_is_created(
 ) -> None:
     from playwright.sync_api import expect
 
-    _needs(app, "/api/v1/stream")
     sites.create("journal", ["https://www.journal.fr"])  # not the host page's origin
     watch = Watch()
     url = host.add(STORY_PATH, TITLE)
