@@ -704,6 +704,7 @@
 
     function replyTo(li, button) {
       closeReport();
+      clearErrors(form);
       reply = li;
       replyLine.replaceChildren(
         "En réponse à ",
