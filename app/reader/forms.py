@@ -14,6 +14,7 @@ from wtforms.validators import DataRequired, Email, Length, ValidationError
 from app.converters import parse_id
 from app.formatting import count
 from app.labels import REPORT_REASONS, french
+from app.models import Site
 from app.services import settings
 from app.validators import DisplayName, PlainText, clean_text
 
@@ -32,8 +33,8 @@ def _body_field(label: str = "Commentaire") -> TextAreaField:
     )
 
 
-def _check_length(field: Any) -> None:
-    limit = settings.max_comment_length()
+def _check_length(field: Any, site: Site | None) -> None:
+    limit = settings.max_comment_length(site)
     if len(field.data or "") > limit:
         raise ValidationError(
             f"Votre commentaire compte {count(len(field.data), reader=True)} caractères ; "
@@ -46,8 +47,12 @@ class RevisionForm(FlaskForm):
 
     body = _body_field("Votre commentaire, reformulé")
 
+    def __init__(self, *args: Any, site: Site | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.site = site  # whose limits apply: the article's site
+
     def validate_body(self, field: Any) -> None:
-        _check_length(field)
+        _check_length(field, self.site)
 
 
 class CommentForm(FlaskForm):
@@ -70,8 +75,9 @@ class CommentForm(FlaskForm):
     parent_id = HiddenField()
     form_token = HiddenField()
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, site: Site | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.site = site  # whose limits apply: the article's site
         if not self.form_token.data:
             self.form_token.data = secrets.token_urlsafe(16)
 
@@ -80,7 +86,7 @@ class CommentForm(FlaskForm):
         return not current_user.is_authenticated
 
     def validate_body(self, field: Any) -> None:
-        _check_length(field)
+        _check_length(field, self.site)
 
     def validate_name(self, field: Any) -> None:
         if self.guest and not field.data:

@@ -28,7 +28,7 @@ from app.models import Article, Comment, CommentStatus
 from app.reader import bp
 from app.reader.forms import CommentForm, ReportForm, RevisionForm
 from app.services import comments as comment_service
-from app.services import moderation, quotas, settings
+from app.services import moderation, quotas, settings, sites
 
 SORTS = {"recents": True, "anciens": False}
 
@@ -78,7 +78,7 @@ def article(slug: str) -> str:
 def post_comment(slug: str) -> Response | tuple[str, int]:
     article = _article_or_404(slug)
     first_visit = "guest_token" not in session
-    form = CommentForm()
+    form = CommentForm(site=sites.site_of(article))
     if not form.validate_on_submit():
         return _render_article(article, form), 422
     user = current_user if current_user.is_authenticated else None
@@ -151,7 +151,7 @@ def revise(slug: str, comment_id: int) -> Response | tuple[str, int]:
     """The nudged author rewrote the comment: it is checked again."""
     article = _article_or_404(slug)
     comment = _own_comment_or_404(article, comment_id)
-    form = RevisionForm()
+    form = RevisionForm(site=sites.site_of(article))
     if not form.validate_on_submit():
         return _render_article(article, CommentForm(), nudged=comment, revision=form), 422
     try:
@@ -235,6 +235,7 @@ def _render_article(
     if nudged is not None and revision is None:
         revision = RevisionForm(body=nudged.body)
     reviewed = settings.sent_anyway_reviewed()
+    site = sites.site_of(article)
     return render_template(
         "reader/article.html",
         nudged=nudged,
@@ -250,8 +251,8 @@ def _render_article(
         threads=threads,
         sort=sort,
         reply_target=reply_target,
-        max_length=settings.max_comment_length(),
-        guests_allowed=settings.get("guests_allowed"),
+        max_length=settings.max_comment_length(site),
+        guests_allowed=settings.get("guests_allowed", site),
     )
 
 

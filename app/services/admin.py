@@ -47,7 +47,7 @@ RULE_FIELDS: dict[str, str] = {
 WORD_FIELDS = ("banned_words", "suspect_words", "allowed_words")
 LIMITS = {
     "premoderate_first_n": (0, 1000),
-    "max_comment_length": (50, 20000),
+    "max_comment_length": settings.MAX_COMMENT_LENGTH_RANGE,
     "reports_threshold": (1, 1000),
 }
 

@@ -125,9 +125,9 @@ def submit_comment(
     the same author sent the same text to the same article within the duplicate window, or
     the same form twice (a duplicate takes nothing from the posting limit).
     """
-    from app.services import settings
+    from app.services import settings, sites
 
-    if author.user is None and not settings.get("guests_allowed"):
+    if author.user is None and not settings.get("guests_allowed", sites.site_of(article)):
         raise CommentError(None, GUESTS_REFUSED)
     if not article.accepting_comments:
         raise CommentError(None, "Les commentaires sont fermés pour cet article.")
