@@ -178,6 +178,14 @@ def export_words(name: str) -> Response:
 @bp.route("/articles", methods=["GET", "POST"])
 @role_required(ADMIN)
 def articles() -> Response | str | tuple[str, int]:
+    """Every article, bundled or a site's story, a page at a time (`?site=NAME`: one site's;
+    404 for an unknown site), with its settings: 303 back to the same page once saved, 422
+    naming a refused field, 404 for an unknown article."""
+    name = request.values.get("site") or None
+    site = sites.get(name) if name else None
+    if name and site is None:
+        abort(404)
+    page = request.values.get("page", 1, type=as_id) or 1
     errors: dict[str, str] = {}
     if request.method == "POST":
         article = db.session.get(Article, request.form.get("article", type=as_id) or 0)
@@ -186,11 +194,20 @@ def articles() -> Response | str | tuple[str, int]:
         parsed = admin.save_article(article, request.form, current_user)
         if parsed.ok:
             flash(_("Article « %(title)s » enregistré.", title=article.title[:60]), "success")
-            return redirect(url_for("admin.articles"), code=303)
+            back = url_for("admin.articles", site=name, page=page if page > 1 else None,
+                           _anchor=f"article-{article.id}")  # fmt: skip
+            return redirect(back, code=303)
         errors = parsed.errors
+    found = admin.articles(site, page)
     return (
         render_template(
-            "admin/articles.html", articles=admin.articles(), errors=errors, **_common()
+            "admin/articles.html",
+            found=found,
+            site=site,
+            sites=sites.all_sites(),
+            default_site=sites.default_site(),
+            errors=errors,
+            **_common(),
         ),  # fmt: skip
         422 if errors else 200,
     )

@@ -18,6 +18,7 @@ from urllib.parse import urlsplit, urlunsplit
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.sql.elements import ColumnElement
 
 from app.converters import parse_count
 from app.extensions import db
@@ -210,16 +211,19 @@ def site_for_origin(origin: str | None) -> Site | None:
     return None
 
 
+def of_site(site: Site) -> ColumnElement[bool]:
+    """Whether an article is one of this site's (those without a site are the default's)."""
+    if site.is_default:
+        return (Article.site_id == site.id) | Article.site_id.is_(None)
+    return Article.site_id == site.id
+
+
 def find_story(
     site: Site, *, url: str | None = None, external_id: str | None = None
 ) -> Article | None:
     """A site's story by its CMS id (first) or canonical URL; None when unknown."""
     query = select(Article)
-    site_clause = (
-        Article.site_id == site.id
-        if not site.is_default
-        else ((Article.site_id == site.id) | Article.site_id.is_(None))
-    )
+    site_clause = of_site(site)
     if external_id:
         found = db.session.scalar(query.where(site_clause, Article.external_id == external_id))
         if found is not None:

@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import CommentStatus, Role, SettingChange, Site
-from app.services import settings, sites
+from app.models import Article, CommentStatus, Role, SettingChange, Site
+from app.services import admin, settings, sites
 from tests.admin.conftest import post_form
 from tests.conftest import ARTICLE_URL, CSRF_RE, comments_in_db, login, make_user
 
@@ -318,3 +318,61 @@ def test_a_site_s_longest_comment(admin_client, reader):
     assert 'maxlength="60"' in reader.client.get(f"/articles/{story.slug}").get_data(as_text=True)
     assert reader.post(body=body).status_code == 303  # the bundled article keeps its limit
     assert len(comments_in_db()) == 1
+
+
+# --- « Articles »: stories with their site ----------------------------------------------------
+
+
+def _stories(n, site_name="journal"):
+    site = _site(site_name) or sites.create(site_name, ["https://www.journal.fr"]).site
+    return [
+        sites.ensure_story(site, f"https://www.journal.fr/article-{i}", f"Article n° {i}")[0]
+        for i in range(n)
+    ]
+
+
+def test_stories_show_their_site_and_url_and_filter_by_site(admin_client, article):
+    [story] = _stories(1)
+    page = admin_client.get("/admin/articles").get_data(as_text=True)
+    assert "Article n° 0" in page and article.title in page
+    assert 'href="https://www.journal.fr/article-0"' in page
+    assert "Site <bdi>journal</bdi>" in page and "Site <bdi>default</bdi>" in page
+    assert f'href="/articles/{story.slug}"' in page
+    only = admin_client.get("/admin/articles?site=journal").get_data(as_text=True)
+    assert "Article n° 0" in only and article.title not in only
+    assert '<option value="journal" selected>' in only
+    default = admin_client.get("/admin/articles?site=default").get_data(as_text=True)
+    assert "Article n° 0" not in default and article.title in default
+    assert admin_client.get("/admin/articles?site=inconnu").status_code == 404
+
+
+def test_many_stories_are_paginated(admin_client):
+    stories = _stories(admin.ARTICLES_PER_PAGE + 5)
+    first = admin_client.get("/admin/articles?site=journal").get_data(as_text=True)
+    assert first.count('class="article-settings"') == admin.ARTICLES_PER_PAGE
+    assert "page 1 sur 2" in first and 'href="/admin/articles?site=journal&amp;page=2"' in first
+    second = admin_client.get("/admin/articles?site=journal&page=2").get_data(as_text=True)
+    assert second.count('class="article-settings"') == 5
+    shown = set(re.findall(r'id="article-(\d+)"', first + second))
+    assert shown == {str(s.id) for s in stories}
+    assert "Page précédente" in second and "Page suivante" not in second
+
+
+def test_a_story_s_settings_are_saved_and_the_page_stays_where_it_was(admin_client):
+    stories = _stories(admin.ARTICLES_PER_PAGE + 1)
+    url = "/admin/articles?site=journal&page=2"
+    page = admin_client.get(url).get_data(as_text=True)
+    [shown] = re.findall(r'id="article-(\d+)"', page)
+    story = next(s for s in stories if str(s.id) == shown)
+    token = CSRF_RE.search(page).group(1)
+    response = admin_client.post(url, data={
+        "csrf_token": token, "article": story.id, f"a{story.id}-premoderated": "on",
+        f"a{story.id}-close_after_days": "30"})  # fmt: skip
+    assert response.status_code == 303
+    assert response.headers["Location"].endswith(
+        f"/admin/articles?site=journal&page=2#article-{story.id}"
+    )
+    db.session.expire_all()
+    saved = db.session.get(Article, story.id)
+    assert (saved.comments_open, saved.premoderated, saved.close_after_days) == (False, True, 30)
+    assert _changes(f"article:{story.slug}")[-1].new_value["premoderated"] is True
