@@ -53,28 +53,31 @@ def normalize_origin(value: str) -> str:
     """`https://www.journal.fr` from an origin or any URL on it (scheme and host in lower
     case, an international host name as browsers send it (punycode), default port dropped);
     SiteError when it is not an http(s) origin."""
-    refused = SiteError(
-        "origin",
-        _("Origine invalide : « %(value)s » (attendu : https://www.exemple.fr).",
-          value=value.strip()[:200]),
-    )  # fmt: skip
+
+    def refused() -> SiteError:
+        return SiteError(
+            "origin",
+            _("Origine invalide : « %(value)s » (attendu : https://www.exemple.fr).",
+              value=value.strip()[:200]),
+        )  # fmt: skip
+
     try:
         parts = urlsplit(value.strip())
         port = parts.port
     except ValueError:
-        raise refused from None
+        raise refused() from None
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
-        raise refused
+        raise refused()
     if parts.username is not None or parts.password is not None:
-        raise refused
+        raise refused()
     scheme, host = parts.scheme.lower(), parts.hostname.lower()
     if ":" not in host:  # not IPv6: a host name (or IPv4 address), in its ASCII form
         try:
             host = host.encode("idna").decode("ascii")
         except UnicodeError:
-            raise refused from None
-        if not _HOST.match(host):
-            raise refused
+            raise refused() from None
+        if not _HOST.fullmatch(host):
+            raise refused()
     default = {"http": 80, "https": 443}[scheme]
     netloc = host if port in (None, default) else f"{host}:{port}"
     if ":" in host:  # IPv6
@@ -324,11 +327,23 @@ def parse_overrides(raw: Mapping[str, str | None]) -> tuple[dict[str, Any], dict
 
 
 def check_overrides(site: Site, overrides: Mapping[str, Any]) -> dict[str, Any]:
-    """The overrides kept: known keys only; the default site has none (its settings are the
-    « Règles » page's)."""
+    """The overrides kept: known keys only, each of its kind (a switch: true or false; the
+    longest comment: a number of characters in MAX_COMMENT_LENGTH_RANGE); the default site has
+    none (its settings are the « Règles » page's)."""
     unknown = set(overrides) - set(settings.SITE_KEYS)
     if unknown:
         raise SiteError(sorted(unknown)[0], _("Ce réglage ne se choisit pas par site."))
+    for key, value in overrides.items():
+        if isinstance(settings.DEFAULT_SETTINGS[key], bool):
+            if not isinstance(value, bool):
+                raise SiteError(key, _("Choisissez l’une des valeurs proposées."))
+        else:
+            low, high = settings.MAX_COMMENT_LENGTH_RANGE
+            if isinstance(value, str) or parse_count(value, low, high) is None:
+                raise SiteError(key, _(
+                    "Indiquez un nombre entier entre %(low)s et %(high)s, ou laissez vide.",
+                    low=low, high=high,
+                ))  # fmt: skip
     if site.is_default and overrides:
         raise SiteError(
             sorted(overrides)[0],

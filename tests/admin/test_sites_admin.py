@@ -376,3 +376,16 @@ def test_a_story_s_settings_are_saved_and_the_page_stays_where_it_was(admin_clie
     saved = db.session.get(Article, story.id)
     assert (saved.comments_open, saved.premoderated, saved.close_after_days) == (False, True, 30)
     assert _changes(f"article:{story.slug}")[-1].new_value["premoderated"] is True
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [{"guests_allowed": "non"}, {"max_comment_length": "800"}, {"max_comment_length": 10},
+     {"reports_threshold": 1}],
+)  # fmt: skip
+def test_the_service_keeps_only_overrides_of_their_kind(app, overrides):
+    site = sites.create("journal", ["https://www.journal.fr"]).site
+    with pytest.raises(sites.SiteError) as refused:
+        sites.update(site, site.origins, overrides, "test")
+    assert refused.value.field == next(iter(overrides))
+    assert _site("journal").overrides == {}
