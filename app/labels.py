@@ -497,6 +497,8 @@ def setting_label(key: str) -> str:
         return gettext("Article « %(slug)s »", slug=name)
     if kind == "client" and name:
         return gettext("Client d’API « %(name)s »", name=name)
+    if kind == "site" and name:
+        return gettext("Site « %(name)s »", name=name)
     label = SETTING_LABELS.get(key)
     return str(label) if label is not None else key
 
@@ -517,6 +519,21 @@ def rate_text(value: str) -> str:
         else:
             parts.append(f"{formatting.count(item.amount)} {period}")
     return ", ".join(parts)
+
+
+def site_state(value: Mapping[str, Any]) -> str:
+    """A site as the settings history keeps it: origins, SSO, its own settings."""
+    origins = ", ".join(value.get("origins") or []) or gettext("aucune")
+    parts = [
+        gettext("origines : %(origins)s", origins=origins),
+        gettext("SSO : %(sso)s", sso=_yes_no(bool(value.get("sso")))),
+    ]
+    for key, own in (value.get("overrides") or {}).items():
+        shown = _yes_no(own) if isinstance(own, bool) else formatting.count(own)
+        parts.append(gettext("%(name)s : %(value)s", name=setting_label(key), value=shown))
+    if value.get("sso_rotated"):
+        parts.append(gettext("nouveau secret SSO"))
+    return " · ".join(parts)
 
 
 def _yes_no(value: bool) -> str:
@@ -565,6 +582,8 @@ def setting_value(key: str, value: Any) -> str:
         if value.get("coral"):
             return text + " · " + gettext("secret Coral défini")
         return text
+    if key.startswith("site:") and isinstance(value, Mapping):
+        return site_state(value)
     if isinstance(value, bool):
         return _yes_no(value)
     if isinstance(value, list):

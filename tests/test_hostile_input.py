@@ -43,7 +43,7 @@ PARAMETERS = [
     "quota-count", "quota-period", "coral_secret", "text", "texts",
     "banned_words", "suspect_words", "allowed_words", "nudge_enabled", "guests_allowed", "key",
     "decision", "client", "token", "site", "sort", "article_id", "category", "author",
-    "account_id", "url", "title", "id", "cursor", "limit",
+    "account_id", "url", "title", "id", "cursor", "limit", "origins", "premoderate_all",
 ]  # fmt: skip
 
 # endpoint -> a valid value for each path variable (the walk replaces them one by one).
@@ -104,6 +104,10 @@ ROUTES: dict[str, dict[str, str]] = {
     "admin.create_client": {},
     "admin.revoke_client": {"name": "cms-ouest"},
     "admin.client_coral_secret": {"name": "cms-ouest"},
+    "admin.sites_page": {},
+    "admin.create_site": {},
+    "admin.update_site": {"name": "default"},
+    "admin.rotate_site_secret": {"name": "default"},
     "perspective.analyze": {},
     "perspective.suggestscore": {},
 }

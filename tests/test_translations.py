@@ -27,6 +27,7 @@ from tests.conftest import CSRF_RE, add_comment, login, make_user
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
+STORY_URL = "https://www.journal.fr/article-42"
 
 
 def _pybabel(*args: str, cwd: Path) -> None:
@@ -190,13 +191,20 @@ def staff_data(app, article, reader):
         "comment_rate_limit-period": "hour", "action": "enregistrer"})  # fmt: skip
     post_form(client, "/admin/clients", {"name": "cms-ouest", "quota-count": "10",
         "quota-period": "second", "coral_secret": "ss_secret"})  # fmt: skip
-    from app.services import clients
+    post_form(client, "/admin/sites", {"name": "journal", "origins": "https://www.journal.fr"})
+    page = client.get("/admin/sites").get_data(as_text=True)
+    client.post("/admin/sites/journal", data={
+        "csrf_token": CSRF_RE.search(page).group(1), "origins": "https://www.journal.fr",
+        "guests_allowed": "off", "max_comment_length": "800"})  # fmt: skip
+    from app.services import clients, sites
 
+    sites.ensure_story(sites.get("journal"), f"{STORY_URL}", "Un article du journal")
     cms = clients.find("cms-ouest")
     clients.record_call(cms, 200)
     clients.record_call(cms, 429, "quota_exceeded")
     clients.flush_usage()
-    return client, [*BODIES, article.title, article.slug, "Dédé", "Chef Claire", "Camille"]
+    return client, [*BODIES, article.title, article.slug, "Dédé", "Chef Claire", "Camille",
+                    "Un article du journal"]  # fmt: skip
 
 
 STAFF_PAGES = [
@@ -204,6 +212,7 @@ STAFF_PAGES = [
     "/moderation/file/approuves", "/moderation/file/tous", "/moderation/journal",
     "/moderation/lecteurs?email=dede@example.fr", "/admin/", "/admin/seuils", "/admin/regles",
     "/admin/mots", "/admin/articles", "/admin/historique", "/admin/calibration", "/admin/clients",
+    "/admin/sites", "/admin/articles?site=journal",
 ]  # fmt: skip
 
 # Forms sent wrong on purpose: the page that answers names the refused fields, in English.
@@ -215,6 +224,8 @@ REFUSED_FORMS = [
                        "nudge_sent_anyway": "never", "action": "enregistrer"}),
     ("/admin/mots", {"banned_words": "x" * 101, "action": "enregistrer"}),
     ("/admin/clients", {"name": "Pas un slug", "quota-count": "0", "quota-period": "second"}),
+    ("/admin/sites", {"name": "Pas un slug", "origins": "https://www.journal.fr"}),
+    ("/admin/sites", {"name": "ouest", "origins": "ftp://ouest.fr", "action": "origins"}),
     ("/admin/seuils", threshold_form({"insult-hold": "0.2"}, action="simuler")),
 ]  # fmt: skip
 
@@ -246,6 +257,12 @@ def test_every_staff_page_is_english(staff_data):
     history = pages["/admin/historique"].get_data(as_text=True)
     assert "Thresholds: insults" in history and "review 0.60 · rejection 0.90 · prompt" in history
     assert "12 per hour" in history
+    assert "Site “journal”" in history and "origins: https://www.journal.fr · SSO: yes" in history
+    sites_page = pages["/admin/sites"].get_data(as_text=True)
+    assert (
+        "as on the default site (no)" in sites_page
+        and "<code>https://www.journal.fr</code>" in sites_page
+    )
 
 
 def test_moderators_read_plain_words_where_admins_get_the_error(staff_data, app):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
@@ -16,8 +17,8 @@ from app.auth.access import role_required
 from app.converters import as_count, as_id
 from app.extensions import db
 from app.formatting import ngettext
-from app.models import ApiClient, Article, Role
-from app.services import admin, clients, moderation, settings, stats
+from app.models import ApiClient, Article, Role, Site
+from app.services import admin, clients, moderation, settings, sites, stats
 from app.wordlists import format_list
 
 ADMIN = Role.ADMIN
@@ -177,6 +178,14 @@ def export_words(name: str) -> Response:
 @bp.route("/articles", methods=["GET", "POST"])
 @role_required(ADMIN)
 def articles() -> Response | str | tuple[str, int]:
+    """Every article, bundled or a site's story, a page at a time (`?site=NAME`: one site's;
+    404 for an unknown site), with its settings: 303 back to the same page once saved, 422
+    naming a refused field, 404 for an unknown article."""
+    name = request.values.get("site") or None
+    site = sites.get(name) if name else None
+    if name and site is None:
+        abort(404)
+    page = request.values.get("page", 1, type=as_id) or 1
     errors: dict[str, str] = {}
     if request.method == "POST":
         article = db.session.get(Article, request.form.get("article", type=as_id) or 0)
@@ -185,11 +194,20 @@ def articles() -> Response | str | tuple[str, int]:
         parsed = admin.save_article(article, request.form, current_user)
         if parsed.ok:
             flash(_("Article « %(title)s » enregistré.", title=article.title[:60]), "success")
-            return redirect(url_for("admin.articles"), code=303)
+            back = url_for("admin.articles", site=name, page=page if page > 1 else None,
+                           _anchor=f"article-{article.id}")  # fmt: skip
+            return redirect(back, code=303)
         errors = parsed.errors
+    found = admin.articles(site, page)
     return (
         render_template(
-            "admin/articles.html", articles=admin.articles(), errors=errors, **_common()
+            "admin/articles.html",
+            found=found,
+            site=site,
+            sites=sites.all_sites(),
+            default_site=sites.default_site(),
+            errors=errors,
+            **_common(),
         ),  # fmt: skip
         422 if errors else 200,
     )
@@ -326,3 +344,87 @@ def client_coral_secret(name: str) -> Response | tuple[str, int, dict[str, str]]
         return _clients_page(422, {f"{client.name}-coral_secret": error.message})
     flash(_("Secret Coral de « %(name)s » enregistré.", name=client.name), "success")
     return redirect(url_for("admin.api_clients"), code=303)
+
+
+@dataclass(frozen=True)
+class _NewSecret:
+    """A site's SSO secret, shown once on the page answering its creation or rotation."""
+
+    site: Site
+    secret: str
+    created: bool
+
+
+def _sites_page(
+    status: int = 200,
+    errors: dict[str, str] | None = None,
+    new: _NewSecret | None = None,
+    form: dict[str, str] | None = None,
+    edited: dict[str, dict[str, str]] | None = None,
+) -> tuple[str, int, dict[str, str]]:
+    """« Sites »: each site, its origins, SSO and own settings, with their forms; the creation
+    form. A new SSO secret is shown once, on the page answering its creation or rotation
+    (never in a flash), and that page is not stored by any cache. `edited`: per site, the
+    values just refused, shown back in its form."""
+    html = render_template(
+        "admin/sites.html", sites=sites.all_sites(), stories=sites.story_counts(),
+        errors=errors or {}, new=new, form=form or {}, edited=edited or {},
+        site_keys=settings.SITE_KEYS, defaults={k: settings.get(k) for k in settings.SITE_KEYS},
+        server_max=current_app.config["COMMENT_MAX_LENGTH"], **_common(),
+    )  # fmt: skip
+    return html, status, {"Cache-Control": "no-store"}
+
+
+def _site_or_404(name: str) -> Site:
+    site = sites.get(name)
+    if site is None:
+        abort(404)
+    return site
+
+
+@bp.get("/sites")
+@role_required(ADMIN)
+def sites_page() -> tuple[str, int, dict[str, str]]:
+    """« Sites »: 200 (admins only: 403 for staff, sign-in for visitors)."""
+    return _sites_page()
+
+
+@bp.post("/sites")
+@role_required(ADMIN)
+def create_site() -> tuple[str, int, dict[str, str]]:
+    """Create a site: 200 with its SSO secret, shown once; 422 naming the refused field."""
+    form = {k: request.form.get(k, "") for k in ("name", "origins")}
+    new, errors = sites.create_from_form(form["name"], form["origins"], current_user)
+    if new is None:
+        return _sites_page(422, errors, form=form)
+    return _sites_page(new=_NewSecret(new.site, new.sso_secret, created=True))
+
+
+@bp.post("/sites/<name>")
+@role_required(ADMIN)
+def update_site(name: str) -> Response | tuple[str, int, dict[str, str]]:
+    """Save a site's origins and own settings: 303 to the list; 422 with the refused fields
+    named; 404 for an unknown site."""
+    site = _site_or_404(name)
+    fields = ("origins", *settings.SITE_KEYS)
+    typed = {k: request.form.get(k, "") for k in fields}
+    errors = sites.update_from_form(site, typed["origins"], typed, current_user)
+    if errors:
+        return _sites_page(
+            422, {f"{site.name}-{k}": v for k, v in errors.items()}, edited={site.name: typed}
+        )
+    flash(_("Site « %(name)s » enregistré.", name=site.name), "success")
+    return redirect(url_for("admin.sites_page", _anchor=f"site-{site.name}"), code=303)
+
+
+@bp.post("/sites/<name>/secret-sso")
+@role_required(ADMIN)
+def rotate_site_secret(name: str) -> tuple[str, int, dict[str, str]]:
+    """A new SSO secret for a site, once « Je confirme » is ticked: 200 with the secret, shown
+    once; 422 unticked; 404 for an unknown site."""
+    site = _site_or_404(name)
+    if request.form.get("confirm") != "on":
+        message = _("Cochez « Je confirme » pour remplacer le secret SSO de ce site.")
+        return _sites_page(422, {f"{site.name}-confirm": message})
+    secret = sites.rotate_secret(site, current_user)
+    return _sites_page(new=_NewSecret(site, secret, created=False))

@@ -142,16 +142,17 @@ def _story_or_404(story_id: int, site: Site) -> Article:
 
 
 def _story_out(story: Article, published: int) -> StoryOut:
+    site = sites.site_of(story)
     return StoryOut(
         id=story.id,
-        site=sites.site_of(story).name,
+        site=site.name,
         url=story.url,
         external_id=story.external_id,
         title=story.title,
         open=story.accepting_comments,
         premoderated=story.premoderated,
-        guests_allowed=bool(settings.get("guests_allowed")),
-        max_length=settings.max_comment_length(),
+        guests_allowed=bool(settings.get("guests_allowed", site)),
+        max_length=settings.max_comment_length(site),
         counts=StoryCounts(published=published),
         html_url=url_for("reader.article", slug=story.slug, _external=True),
     )
@@ -475,7 +476,8 @@ def post_comment(site: Site, story_id: int, body: CommentIn) -> Response:
     text = clean_text(body.body)
     name = (body.name or "").strip()
     email = (body.email or "").strip()
-    _problem(body_problem(text, settings.max_comment_length()), "body")
+    limit = settings.max_comment_length(sites.site_of(found))
+    _problem(body_problem(text, limit), "body")
     _problem(display_name_problem(name, guest=guest), "name")
     _problem(email_problem(email, guest=guest), "email")
     _problem(parent_problem(body.parent_id), "parent_id")
@@ -588,7 +590,8 @@ def revise(site: Site, comment_id: int, body: RevisionIn) -> Response:
     reader = _acting_reader()
     comment = _own_nudged(comment_id, site, reader)
     text = clean_text(body.body)
-    _problem(body_problem(text, settings.max_comment_length()), "body")
+    limit = settings.max_comment_length(sites.site_of(comment.article))
+    _problem(body_problem(text, limit), "body")
     try:
         comments.revise(comment, text, address=get_remote_address())
     except quotas.QuotaExceeded as exceeded:

@@ -13,6 +13,7 @@ from wtforms.validators import DataRequired, ValidationError
 
 from app.converters import parse_id
 from app.labels import REPORT_REASONS, french
+from app.models import Site
 from app.services import settings
 from app.validators import (
     Checked,
@@ -33,16 +34,29 @@ def _body_field(label: str = "Commentaire") -> TextAreaField:
     return TextAreaField(
         label,
         filters=[clean_text],
-        validators=[
-            Checked(lambda text: body_problem(text, settings.max_comment_length()), required=True)
-        ],
+        validators=[_body_rule],
     )
+
+
+def _body_rule(form: Any, field: Any) -> None:
+    """The comment's text, at most the maximum length of the form's site (its article's)."""
+    limit = settings.max_comment_length(getattr(form, "site", None))
+    problem = body_problem(field.data, limit)
+    if problem:
+        raise ValidationError(problem.message)
+
+
+_body_rule.field_flags = {"required": True}  # type: ignore[attr-defined]  # renders `required`
 
 
 class RevisionForm(FlaskForm):
     """A nudged author's rewrite of their comment."""
 
     body = _body_field("Votre commentaire, reformulé")
+
+    def __init__(self, *args: Any, site: Site | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.site = site  # whose limits apply: the article's site
 
 
 class CommentForm(FlaskForm):
@@ -57,8 +71,9 @@ class CommentForm(FlaskForm):
     parent_id = HiddenField(validators=[Checked(parent_problem)])
     form_token = HiddenField()
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, site: Site | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.site = site  # whose limits apply: the article's site
         if not self.form_token.data:
             self.form_token.data = secrets.token_urlsafe(16)
 

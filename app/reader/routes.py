@@ -19,6 +19,7 @@ from flask import (
 from flask_limiter.util import get_remote_address
 from flask_login import current_user
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 from werkzeug.exceptions import TooManyRequests
 from werkzeug.wrappers import Response
 
@@ -29,7 +30,7 @@ from app.models import Article, Comment, CommentStatus
 from app.reader import bp
 from app.reader.forms import CommentForm, ReportForm, RevisionForm
 from app.services import comments as comment_service
-from app.services import moderation, quotas, settings
+from app.services import moderation, quotas, settings, sites
 
 SORTS = {"recents": True, "anciens": False}
 
@@ -42,7 +43,9 @@ def _viewer() -> comment_service.Viewer:
 
 
 def _article_or_404(slug: str) -> Article:
-    article = db.session.scalar(select(Article).where(Article.slug == slug))
+    article = db.session.scalar(
+        select(Article).where(Article.slug == slug).options(joinedload(Article.site))
+    )  # its site's settings decide the form: read in the same query
     if article is None:
         abort(404, description="Cet article n’existe pas ou n’est plus en ligne.")
     return article
@@ -79,7 +82,7 @@ def article(slug: str) -> str:
 def post_comment(slug: str) -> Response | tuple[str, int]:
     article = _article_or_404(slug)
     first_visit = "guest_token" not in session
-    form = CommentForm()
+    form = CommentForm(site=sites.site_of(article))
     if not form.validate_on_submit():
         return _render_article(article, form), 422
     user = current_user if current_user.is_authenticated else None
@@ -152,7 +155,7 @@ def revise(slug: str, comment_id: int) -> Response | tuple[str, int]:
     """The nudged author rewrote the comment: it is checked again."""
     article = _article_or_404(slug)
     comment = _own_comment_or_404(article, comment_id)
-    form = RevisionForm()
+    form = RevisionForm(site=sites.site_of(article))
     if not form.validate_on_submit():
         return _render_article(article, CommentForm(), nudged=comment, revision=form), 422
     try:
@@ -221,6 +224,7 @@ def _render_article(
     if nudged is not None and revision is None:
         revision = RevisionForm(body=nudged.body)
     reviewed = settings.sent_anyway_reviewed()
+    site = sites.site_of(article)
     return render_template(
         "reader/article.html",
         nudged=nudged,
@@ -233,8 +237,8 @@ def _render_article(
         threads=threads,
         sort=sort,
         reply_target=reply_target,
-        max_length=settings.max_comment_length(),
-        guests_allowed=settings.get("guests_allowed"),
+        max_length=settings.max_comment_length(site),
+        guests_allowed=settings.get("guests_allowed", site),
     )
 
 

@@ -9,7 +9,8 @@ from typing import Any
 
 from flask_babel import gettext as _
 from limits import parse_many
-from sqlalchemy import select
+from sqlalchemy import func, select, true
+from sqlalchemy.orm import selectinload
 
 from app import formatting, labels
 from app.actions import AuditAction
@@ -24,10 +25,11 @@ from app.models import (
     CommentStatus,
     FeedbackDecision,
     ModerationAction,
+    Site,
     User,
 )
 from app.policy import verdict
-from app.services import decisions, settings
+from app.services import decisions, settings, sites
 from app.simulation import MIN_DECISIONS, Calibration, Replayed, SimulationResult
 from app.simulation import calibrate as run_calibration
 from app.simulation import simulate as run_simulation
@@ -47,7 +49,7 @@ RULE_FIELDS: dict[str, str] = {
 WORD_FIELDS = ("banned_words", "suspect_words", "allowed_words")
 LIMITS = {
     "premoderate_first_n": (0, 1000),
-    "max_comment_length": (50, 20000),
+    "max_comment_length": settings.MAX_COMMENT_LENGTH_RANGE,
     "reports_threshold": (1, 1000),
 }
 
@@ -203,8 +205,39 @@ def current_rules() -> dict[str, Any]:
     return {key: settings.get(key) for key in (*RULE_FIELDS, *WORD_FIELDS)}
 
 
-def articles() -> list[Article]:
-    return list(db.session.scalars(select(Article).order_by(Article.published_at.desc())))
+ARTICLES_PER_PAGE = 50
+
+
+@dataclass(frozen=True)
+class ArticlesPage:
+    """A page of « Articles », newest first: the bundled ones and the sites' stories."""
+
+    articles: list[Article]
+    page: int
+    has_more: bool
+    total: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // ARTICLES_PER_PAGE))
+
+
+def articles(site: Site | None = None, page: int = 1) -> ArticlesPage:
+    """The articles of `site` (every site's when None), a page at a time, with their site."""
+    condition = sites.of_site(site) if site is not None else true()
+    total = db.session.scalar(select(func.count()).select_from(Article).where(condition)) or 0
+    page = max(1, min(page, -(-total // ARTICLES_PER_PAGE) or 1))
+    rows = list(
+        db.session.scalars(
+            select(Article)
+            .options(selectinload(Article.site))
+            .where(condition)
+            .order_by(Article.published_at.desc(), Article.id.desc())
+            .offset((page - 1) * ARTICLES_PER_PAGE)
+            .limit(ARTICLES_PER_PAGE)
+        )
+    )
+    return ArticlesPage(rows, page, page * ARTICLES_PER_PAGE < total, total)
 
 
 def save_article(article: Article, form: Mapping[str, str], actor: User) -> Parsed:

@@ -29,7 +29,16 @@ from app.models import (
     as_utc,
     utcnow,
 )
-from app.services import accounts, audit, decisions, quotas, readers, settings, transitions
+from app.services import (
+    accounts,
+    audit,
+    decisions,
+    quotas,
+    readers,
+    settings,
+    sites,
+    transitions,
+)
 from app.services.errors import ServiceError
 from app.wordlists import stored_match
 
@@ -143,9 +152,7 @@ def submit_comment(
     the same author sent the same text to the same article within the duplicate window, or
     the same form twice (a duplicate takes nothing from the posting limit).
     """
-    from app.services import settings
-
-    if author.user is None and not settings.get("guests_allowed"):
+    if author.user is None and not settings.get("guests_allowed", sites.site_of(article)):
         raise CommentError(None, GUESTS_REFUSED, "guests_not_allowed")
     if not article.accepting_comments:
         raise CommentError(
@@ -574,13 +581,14 @@ def story_freshness(article: Article) -> Freshness:
         ).where(Comment.article_id == article.id)
     ).one()
     total, highest, versions, published, *times = row
+    site = sites.site_of(article)
     accepting = article.accepting_comments
     if article.close_after_days is not None and not accepting and article.comments_open:
         times.append(as_utc(article.published_at) + timedelta(days=article.close_after_days))
     seed = (
         f"{article.id}|{total}|{highest}|{versions}|{published}|{article.title}|"
         f"{article.comments_open}|{article.premoderated}|{article.close_after_days}|{accepting}|"
-        f"{settings.get('guests_allowed')}|{settings.max_comment_length()}"
+        f"{settings.get('guests_allowed', site)}|{settings.max_comment_length(site)}"
     )
     known = [as_utc(t) for t in (*times, article.created_at) if t is not None]
     return Freshness(

@@ -21,6 +21,7 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import func, select
 
+from app import models
 from app.extensions import db
 from app.models import Article, Comment, CommentStatus, as_utc, utcnow
 from app.policy import NUDGE_IGNORED, READER_PREMODERATED, Inputs, Reason, Threshold
@@ -42,11 +43,13 @@ class Site:
 def site(
     thresholds: Mapping[str, Mapping[str, Any]] | None = None,
     values: Mapping[str, Any] | None = None,
+    of: models.Site | None = None,
 ) -> Site:
-    """The saved settings, with `thresholds` (per category: hold, reject, nudge, enabled) or
-    site setting `values` (the rules and word-list forms) tried in their place."""
+    """The saved settings, those of site `of` when given (its overrides), with `thresholds`
+    (per category: hold, reject, nudge, enabled) or site setting `values` (the rules and
+    word-list forms) tried in their place."""
     given = dict(values or {})
-    nudge = settings.nudge_thresholds(given.get("nudge_enabled"))
+    nudge = settings.nudge_thresholds(given.get("nudge_enabled"), of)
     if thresholds:
         per_category = {
             c: Threshold(v["hold"], v["reject"], v["enabled"]) for c, v in thresholds.items()
@@ -58,9 +61,30 @@ def site(
     return Site(
         thresholds=per_category,
         nudge=nudge,
-        rules=settings.rules({k: given[k] for k in settings.RULE_KEYS if k in given}),
+        rules=settings.rules({k: given[k] for k in settings.RULE_KEYS if k in given}, of),
         anyway_reviewed=settings.sent_anyway_reviewed(given.get("nudge_sent_anyway")),
     )
+
+
+def sites_of(comments: Sequence[Comment]) -> dict[int, Site]:
+    """Per article id of these comments, the settings of the article's site (its overrides of
+    the saved settings): one query, whatever the number of articles."""
+    article_ids = {c.article_id for c in comments}
+    rows = db.session.execute(
+        select(Article.id, models.Site)
+        .outerjoin(models.Site, models.Site.id == Article.site_id)
+        .where(Article.id.in_(article_ids))
+    ).all()
+    saved = site()
+    by_site: dict[int, Site] = {}
+    found = dict.fromkeys(article_ids, saved)  # an article not found: the saved settings
+    for article_id, row in rows:
+        if row is None or not set(row.overrides or {}) & set(settings.SITE_KEYS):
+            continue
+        if row.id not in by_site:
+            by_site[row.id] = site(of=row)
+        found[article_id] = by_site[row.id]
+    return found
 
 
 @dataclass(frozen=True)
@@ -73,15 +97,18 @@ class Gathered:
 
 
 def gather(comments: Sequence[Comment], *, sending_anyway: bool = False) -> dict[int, Gathered]:
-    """What deciding these comments needs, as the site stands now, per comment id. With
-    `sending_anyway`, their authors answer the nudge by sending them as they are."""
-    now_site = site()
+    """What deciding these comments needs, as each comment's site (its article's) stands now,
+    per comment id. With `sending_anyway`, their authors answer the nudge by sending them as
+    they are."""
+    of_article = sites_of(comments)
     watched = readers.premoderated(readers.Reader.of(c.author_email, c.user_id) for c in comments)
-    facts = rule_facts(comments, count=now_site.rules.premoderate_first_n > 0, as_of_each=False)
+    counting = any(s.rules.premoderate_first_n > 0 for s in of_article.values())
+    facts = rule_facts(comments, count=counting, as_of_each=False)
     window = timedelta(minutes=current_app.config["NUDGE_EXPIRY_MINUTES"])
     now = utcnow()
     gathered: dict[int, Gathered] = {}
     for comment in comments:
+        now_site = of_article[comment.article_id]
         matches = word_matches(now_site.rules, comment.body)
         holds, rejects = reasons_for(now_site.rules, facts[comment.id], matches)
         if readers.Reader.of(comment.author_email, comment.user_id) in watched:

@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import CategoryThreshold, SettingChange, SiteSetting, User
+from app.models import CategoryThreshold, SettingChange, Site, SiteSetting, User
 from app.policy import Threshold
 from app.rules import Rules
 from app.services.errors import ServiceError
@@ -55,6 +55,20 @@ DEFAULT_SETTINGS: dict[str, Any] = {
 }
 
 
+# The settings a site may decide for itself (`Site.overrides`, edited in « Réglages › Sites »):
+# who may post, the nudge, and what a comment may be. The others (thresholds, word lists,
+# reports, rates) are the newsroom's, the same on every site.
+SITE_KEYS: tuple[str, ...] = (
+    "guests_allowed",
+    "nudge_enabled",
+    "premoderate_all",
+    "max_comment_length",
+)
+
+
+# The longest comment an admin may set (« Règles », or a site's own), in characters.
+MAX_COMMENT_LENGTH_RANGE = (50, 20000)
+
 # Settings that take one of a few values (the first is the default).
 SENT_ANYWAY_MODERATOR = "moderator"
 SENT_ANYWAY_THRESHOLDS = "thresholds"
@@ -82,17 +96,22 @@ def thresholds() -> dict[str, Threshold]:
     }
 
 
-def nudge_thresholds(enabled: bool | None = None) -> dict[str, float] | None:
+def nudge_thresholds(
+    enabled: bool | None = None, site: Site | None = None
+) -> dict[str, float] | None:
     """Per enabled category, the score at which the author is nudged; None when nudges are off
-    (`enabled`: the « nudge_enabled » value being tried instead of the saved one)."""
-    if not (get("nudge_enabled") if enabled is None else enabled):
+    (on `site`; `enabled`: the « nudge_enabled » value being tried instead of the saved one)."""
+    if not (get("nudge_enabled", site) if enabled is None else enabled):
         return None
     return {c: r.nudge for c, r in category_thresholds().items() if r.enabled}
 
 
-def get(key: str) -> Any:
-    """A site setting (its default when never set). All settings are read in one query, once
-    per request or app context."""
+def get(key: str, site: Site | None = None) -> Any:
+    """A site setting (its default when never set); with `site`, that site's own value when it
+    overrides this key (one of SITE_KEYS). All settings are read in one query, once per request
+    or app context."""
+    if site is not None and key in SITE_KEYS and key in (site.overrides or {}):
+        return site.overrides[key]
     stored = g.get("_site_settings")
     if stored is None:
         stored = {row.key: row.value for row in db.session.scalars(select(SiteSetting))}
@@ -189,6 +208,13 @@ def restore(change_id: int, actor: User) -> str:
         )
     elif change.key.startswith("article:"):
         _restore_article(change.key.split(":", 1)[1], change.old_value, actor)
+    elif change.key.startswith("site:"):
+        from app.services import sites
+
+        try:
+            sites.restore(change.key.split(":", 1)[1], change.old_value, change.new_value, actor)
+        except sites.SiteError as error:
+            raise SettingsError("change", error.message) from None
     else:
         set_value(change.key, change.old_value, actor)
     return change.key
@@ -200,8 +226,9 @@ def sent_anyway_reviewed(value: str | None = None) -> bool:
     return (value or get("nudge_sent_anyway")) != SENT_ANYWAY_THRESHOLDS
 
 
-def max_comment_length() -> int:
-    return get("max_comment_length") or current_app.config["COMMENT_MAX_LENGTH"]
+def max_comment_length(site: Site | None = None) -> int:
+    """The longest comment accepted (on `site`, when it decides its own)."""
+    return get("max_comment_length", site) or current_app.config["COMMENT_MAX_LENGTH"]
 
 
 def comment_rate_limit() -> str:
@@ -221,10 +248,10 @@ def ensure_defaults() -> None:
     g.pop("_site_settings", None)
 
 
-def rules(overrides: dict[str, Any] | None = None) -> Rules:
-    """The site rules and word lists as the policy sees them (`overrides`: values being tried
-    in the admins' simulation, not saved)."""
-    values = {key: get(key) for key in RULE_KEYS}
+def rules(overrides: dict[str, Any] | None = None, site: Site | None = None) -> Rules:
+    """The site rules and word lists as the policy sees them, on `site` when given
+    (`overrides`: values being tried in the admins' simulation, not saved)."""
+    values = {key: get(key, site) for key in RULE_KEYS}
     values.update(overrides or {})
     return Rules(
         premoderate_all=bool(values["premoderate_all"]),

@@ -115,6 +115,7 @@ def seed(app: Flask) -> dict[str, int]:
     login(admin, ADMIN_EMAIL)
     _post(admin, "/admin/seuils", threshold_form({"insult-hold": "0.55"}))
     _api_clients()
+    _sites()
     return {"held": long_held.id, "reply": reply.id, "reader": reader.id,
             "article": article.id, "reported": reported.id}  # fmt: skip
 
@@ -129,6 +130,18 @@ def _api_clients() -> None:
     for status, error in ((200, None), (429, "quota_exceeded"), (503, "scoring_unavailable")):
         clients.record_call(cms, status, error)
     clients.flush_usage()
+
+
+def _sites() -> None:
+    """A site with long origins and its own settings, and a story with a long URL (« Sites »,
+    « Articles »)."""
+    from app.services import sites
+
+    origins = ["https://www.journal.fr", "https://" + "m" * 60 + ".journal.fr"]
+    site = sites.create("journal-" + LONG_WORD[:50], origins).site
+    sites.update(site, origins, {"guests_allowed": False, "max_comment_length": 800}, "seed")
+    sites.ensure_story(site, "https://www.journal.fr/" + "chemin/" * 12 + "article",
+                       f"Un article {LONG_WORD}")  # fmt: skip
 
 
 def _coral_decisions(app: Flask) -> None:
@@ -188,6 +201,8 @@ def staff_pages(ids: dict[str, int]) -> list[Page]:
         Page("historique", "/admin/historique", "admin.history", admin),
         Page("clients de l’API", "/admin/clients", "admin.api_clients", admin),
         Page("clé créée", "/admin/clients", "admin.create_client", admin, _new_client),
+        Page("sites", "/admin/sites", "admin.sites_page", admin),
+        Page("secret SSO créé", "/admin/sites", "admin.create_site", admin, _new_site),
     ]  # fmt: skip
 
 
@@ -195,6 +210,14 @@ def _new_client(page: Any) -> None:
     """An admin creates a client: the page answering shows its key, once."""
     page.locator("#name").fill("cms-" + LONG_WORD[:40])
     page.get_by_role("button", name=re.compile("^(Créer le client|Create the client)")).click()
+    page.locator(".new-key").wait_for()
+
+
+def _new_site(page: Any) -> None:
+    """An admin creates a site: the page answering shows its SSO secret, once."""
+    page.locator("#name").fill("site-" + LONG_WORD[:40])
+    page.locator("#origins").fill("https://www.exemple.fr\nhttps://m.exemple.fr")
+    page.get_by_role("button", name=re.compile("^(Créer le site|Create the site)")).click()
     page.locator(".new-key").wait_for()
 
 
