@@ -1,0 +1,96 @@
+"""Schemathesis reads /api/v1/openapi.json from a live server (the test app behind a real HTTP
+server on loopback, its real database, the tiny model) and sends every operation requests it
+generates from the document: valid ones, and invalid ones (negative mode). Each answer must
+not be a server error, must have a documented status and content type, and must match the
+schema the document gives for that status.
+
+Bounded and deterministic: a fixed seed, derandomized generation, FUZZ_EXAMPLES examples per
+operation and phase. The same run from a shell, against any running server, is the README's
+`schemathesis run` command.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, settings
+
+from app.services import clients, sites
+from tests.conftest import add_comment
+
+FUZZ_EXAMPLES = 25
+SEED = 13
+ORIGIN = "https://www.journal.example"
+CHECKS = (
+    "not_a_server_error",
+    "status_code_conformance",
+    "content_type_conformance",
+    "response_schema_conformance",
+)
+
+
+@pytest.fixture
+def config_overrides() -> dict[str, Any]:
+    return {
+        "API_USAGE_FLUSH_SECONDS": 0,
+        "COMMENT_RATE_LIMIT": "100000 per minute",  # the fuzzer posts far more than a reader
+    }
+
+
+def schemathesis_config(base_url: str, client_key: str) -> dict[str, Any]:
+    """The run's settings, as `schemathesis.toml` would write them."""
+    return {
+        "seed": SEED,
+        "base-url": base_url,
+        "generation": {"mode": "all", "max-examples": FUZZ_EXAMPLES, "deterministic": True},
+        "phases": {"stateful": {"enabled": False}},  # no OpenAPI links to follow
+        "checks": {
+            "enabled": False,
+            **{name: {"enabled": True} for name in CHECKS},
+        },
+        "auth": {"openapi": {"client_key": {"bearer": client_key}}},
+        "suppress-health-check": ["too_slow", "filter_too_much"],
+    }
+
+
+@pytest.fixture
+def api_data(app) -> dict[str, Any]:
+    """What the API needs to have something to answer: a site with an allowed origin, a story
+    with comments and a reply, an API client's key."""
+    site = sites.create("journal", [ORIGIN]).site
+    story, _ = sites.ensure_story(site, f"{ORIGIN}/article-42", "Un article", "cms-42")
+    first = add_comment(story, "Un premier avis, publié.")
+    add_comment(story, "Une réponse à ce premier avis.", parent=first)
+    key = clients.create("fuzzer", quota="100000 per second").key
+    return {"site": site, "story": story, "key": key}
+
+
+@pytest.fixture
+def api_schema(live_server: str, api_data: dict[str, Any]) -> Any:
+    config = schemathesis.Config.from_dict(schemathesis_config(live_server, api_data["key"]))
+    return schemathesis.openapi.from_url(f"{live_server}/api/v1/openapi.json", config=config)
+
+
+schema = schemathesis.pytest.from_fixture("api_schema")
+
+
+@pytest.fixture(autouse=True)
+def _node_id_for_schemathesis(request: pytest.FixtureRequest) -> None:
+    """Schemathesis 4.32's `from_fixture` reads and renames `item._nodeid`, which pytest 9.2
+    no longer has (its `nodeid` is computed): give it one to read. Harmless once fixed."""
+    if not hasattr(request.node, "_nodeid"):
+        request.node._nodeid = request.node.nodeid
+
+
+@schema.parametrize()
+@settings(
+    max_examples=FUZZ_EXAMPLES,
+    derandomize=True,
+    deadline=None,
+    database=None,
+    suppress_health_check=list(HealthCheck),
+)
+def test_every_answer_matches_the_document(case: Any) -> None:
+    case.call_and_validate()
