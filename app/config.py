@@ -185,6 +185,8 @@ def load_config(instance_path: str, environ: Mapping[str, str] | None = None) ->
             days=_int(values, "REMEMBER_COOKIE_DAYS", 30, minimum=1)
         ),
         "WTF_CSRF_TIME_LIMIT": _int(values, "CSRF_TIME_LIMIT_SECONDS", 8 * 3600, minimum=60),
+        # Single sign-on: hours a reader session (`s.…`, POST /api/v1/sso/session) lasts.
+        "SSO_SESSION_HOURS": _int(values, "SSO_SESSION_HOURS", 24, minimum=1),
         # /api/v1/score: texts per call, UTF-8 bytes per text, bytes per request (this endpoint
         # only: MAX_REQUEST_BYTES stays the limit of every other one).
         "API_SCORE_MAX_TEXTS": _int(values, "API_SCORE_MAX_TEXTS", 100, minimum=1),

@@ -126,6 +126,45 @@ class Site(Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class SsoIdentity(Model):
+    """The reader account behind a site's single sign-on user (services/sso.py): keyed on the
+    site and the CMS's own user id (`user.id` of its tokens), never on an address. The account
+    itself (`users`) has an address of its own in the reserved `.invalid` domain and no usable
+    password; the CMS's address (`user.email`) is kept here, for staff, as its last token gave
+    it."""
+
+    __tablename__ = "sso_identities"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
+    external_id: Mapped[str] = mapped_column(String(255))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), unique=True)
+    email: Mapped[str] = mapped_column(String(254))
+    # `iat` of the token that last updated the name and address: an older token never
+    # overwrites a newer one (as Coral's `lastIssuedAt`).
+    issued_at: Mapped[datetime] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    user: Mapped[User] = relationship()
+
+    __table_args__ = (UniqueConstraint("site_id", "external_id", name="one_reader_per_sso_user"),)
+
+
+class SsoTokenUse(Model):
+    """A single sign-on token already exchanged (its `jti`, hashed), kept until it expires:
+    the primary key refuses a second use, even one sent at the same moment."""
+
+    __tablename__ = "sso_token_uses"
+
+    site_id: Mapped[int] = mapped_column(
+        ForeignKey("sites.id", ondelete="CASCADE"), primary_key=True
+    )
+    jti_hash: Mapped[str] = mapped_column(String(64), primary_key=True)  # SHA-256 of `jti`
+    expires_at: Mapped[datetime] = mapped_column()
+
+    __table_args__ = (Index("ix_sso_token_uses_expires", "expires_at"),)
+
+
 class Article(Model):
     """An article, bundled or a « story »: a page of a site's CMS known by its canonical URL
     (and the CMS's own id), created when the embed first loads on it."""

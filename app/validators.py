@@ -24,25 +24,33 @@ def clean_text(value: str | None) -> str:
     return value.replace("\r\n", "\n").replace("\r", "\n").strip()
 
 
+def text_problem(value: str | None) -> str | None:
+    """Why a text cannot be kept as typed (a French sentence): it was not valid UTF-8, or it
+    holds control characters other than line breaks and tabs; None otherwise."""
+    # Werkzeug decodes form data with errors="replace": invalid UTF-8 arrives as U+FFFD.
+    if "\ufffd" in (value or ""):
+        return (
+            "Le texte contient des caractères illisibles (encodage invalide) : "
+            "retapez-le ou recopiez-le depuis une autre source."
+        )
+    for char in value or "":
+        if char in _ALLOWED_CONTROLS:
+            continue
+        if unicodedata.category(char) == "Cc":
+            return (
+                "Le texte contient des caractères de contrôle invisibles : "
+                "retirez-les avant d’envoyer."
+            )
+    return None
+
+
 class PlainText:
     """Refuse text that was not valid UTF-8 or that holds control characters."""
 
     def __call__(self, form: Form, field: Field) -> None:
-        value = field.data or ""
-        # Werkzeug decodes form data with errors="replace": invalid UTF-8 arrives as U+FFFD.
-        if "\ufffd" in value:
-            raise ValidationError(
-                "Le texte contient des caractères illisibles (encodage invalide) : "
-                "retapez-le ou recopiez-le depuis une autre source."
-            )
-        for char in value:
-            if char in _ALLOWED_CONTROLS:
-                continue
-            if unicodedata.category(char) == "Cc":
-                raise ValidationError(
-                    "Le texte contient des caractères de contrôle invisibles : "
-                    "retirez-les avant d’envoyer."
-                )
+        problem = text_problem(field.data)
+        if problem:
+            raise ValidationError(problem)
 
 
 # Bidirectional embeddings, overrides, isolates and marks: they reorder the text around a name.

@@ -42,7 +42,7 @@ PARAMETERS = [
     "banned_words", "suspect_words", "allowed_words", "nudge_enabled", "guests_allowed",
     "quota-count", "quota-period", "coral_secret", "text", "texts",
     "banned_words", "suspect_words", "allowed_words", "nudge_enabled", "guests_allowed", "key",
-    "decision", "client",
+    "decision", "client", "token", "site",
 ]  # fmt: skip
 
 # endpoint -> a valid value for each path variable (the walk replaces them one by one).
@@ -61,6 +61,8 @@ ROUTES: dict[str, dict[str, str]] = {
     "api.healthz": {},
     "api.metrics": {},
     "api.v1.score": {},
+    "api.v1.sso_session": {},
+    "api.v1.sso_session_preflight": {},
     "moderation.index": {},
     "moderation.queue": {"queue": "a-moderer"},
     "moderation.queue_news": {"queue": "a-moderer"},
