@@ -11,8 +11,12 @@ operation and phase. The same run from a shell, against any running server, is t
 
 from __future__ import annotations
 
+import time
+import uuid
+from collections.abc import Iterator
 from typing import Any
 
+import jwt
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
@@ -57,14 +61,21 @@ def schemathesis_config(base_url: str, client_key: str) -> dict[str, Any]:
 
 @pytest.fixture
 def api_data(app) -> dict[str, Any]:
-    """What the API needs to have something to answer: a site with an allowed origin, a story
-    with comments and a reply, an API client's key."""
-    site = sites.create("journal", [ORIGIN]).site
-    story, _ = sites.ensure_story(site, f"{ORIGIN}/article-42", "Un article", "cms-42")
+    """What the API needs to have something to answer: a site with an allowed origin and its
+    SSO secret, a story with comments and a reply, an API client's key."""
+    created = sites.create("journal", [ORIGIN])
+    story, _ = sites.ensure_story(created.site, f"{ORIGIN}/article-42", "Un article", "cms-42")
     first = add_comment(story, "Un premier avis, publié.")
-    add_comment(story, "Une réponse à ce premier avis.", parent=first)
+    reply = add_comment(story, "Une réponse à ce premier avis.", parent=first)
     key = clients.create("fuzzer", quota="100000 per second").key
-    return {"site": site, "story": story, "key": key}
+    return {
+        "site": created.site,
+        "sso_secret": created.sso_secret,
+        "story": story,
+        "comment": first,
+        "reply": reply,
+        "key": key,
+    }
 
 
 @pytest.fixture
@@ -94,3 +105,33 @@ def _node_id_for_schemathesis(request: pytest.FixtureRequest) -> None:
 )
 def test_every_answer_matches_the_document(case: Any) -> None:
     case.call_and_validate()
+
+
+def sso_token(secret: str, user_id: str = "cms-7", username: str = "Camille") -> str:
+    """A token as a newsroom's CMS signs it (Coral's SSO claims)."""
+    now = int(time.time())
+    claims = {
+        "jti": str(uuid.uuid4()),
+        "iat": now,
+        "exp": now + 300,
+        "user": {"id": user_id, "email": f"{user_id}@journal.example", "username": username},
+    }
+    return jwt.encode(claims, secret, algorithm="HS256")
+
+
+def known_good_cases(schema: Any, data: dict[str, Any]) -> Iterator[Any]:
+    """Requests random data cannot make (a valid signature, a real id), as a CMS or the embed
+    sends them."""
+    session = schema["/api/v1/sso/session"]["POST"]
+    yield session.Case(body={"token": sso_token(data["sso_secret"])}, query={"site": "journal"})
+    yield session.Case(
+        body={"token": sso_token(data["sso_secret"], "cms-8", "Dominique")},
+        headers={"Origin": ORIGIN},
+    )
+
+
+def test_known_good_requests_succeed_as_documented(api_schema: Any, api_data: dict[str, Any]):
+    """The answers the fuzzer's random data cannot reach: each a success, each as documented."""
+    for case in known_good_cases(api_schema, api_data):
+        response = case.call_and_validate()
+        assert 200 <= response.status_code < 300, f"{case.method} {case.path}: {response.text}"
