@@ -41,7 +41,13 @@ PLURALS = {
     "object": "objets",
     "array": "listes",
 }
-LOCATIONS = {"query": "requête", "path": "chemin", "header": "en-tête", "cookie": "cookie"}
+# Where a parameter goes, with its name (`?site=…`, `{story_id}`, `X-Reader-Token: …`).
+LOCATIONS = {
+    "query": "Dans l’adresse : <code>?%s=…</code>.",
+    "path": "Dans le chemin : <code>{%s}</code>.",
+    "header": "En-tête <code>%s: …</code>.",
+    "cookie": "Cookie <code>%s</code>.",
+}
 
 
 def inline(text: str | None) -> Markup:
@@ -253,10 +259,7 @@ def _operation(
             type=type_of(p.get("schema", {})),
             required=bool(p.get("required")),
             description=inline(p.get("description") or p.get("schema", {}).get("description")),
-            notes=[
-                Markup("Dans %s.") % LOCATIONS.get(p.get("in", ""), p.get("in", "")),
-            ]
-            + constraints(p.get("schema", {})),
+            notes=[_location(p), *constraints(p.get("schema", {}))],
         )
         for p in given.get("parameters", [])
     ]
@@ -272,6 +275,11 @@ def _operation(
         body=body,
         responses=responses,
     )
+
+
+def _location(parameter: dict[str, Any]) -> Markup:
+    where = LOCATIONS.get(str(parameter.get("in")), "%s")
+    return Markup(where) % parameter["name"]
 
 
 def reference(spec: dict[str, Any]) -> dict[str, Any]:

@@ -106,6 +106,8 @@ def test_fields_show_type_required_description_and_allowed_values(page):
     assert "liste de chaînes ou null" in text  # ScoreRequest.texts
     assert "1 élément(s) au moins." in text
     assert "objet (clé chaîne → nombre)" in text  # TextResult.scores
+    # A query parameter (POST /api/v1/sso/session's site): where it goes, its bound.
+    assert "Dans l’adresse : ?site=…. 64 caractères au plus." in text
     # Required fields are said so, in a table with its column headers.
     headers = [attrs for tag, attrs in page.tags if tag == "th" and attrs.get("scope") == "col"]
     assert headers
