@@ -13,7 +13,7 @@ from flask import Flask, current_app
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import Article, Comment, CommentStatus, Role, as_utc
+from app.models import ApiScope, Article, Comment, CommentStatus, Role, as_utc
 from app.scoring import ScoringUnavailable, get_scorer
 from app.scoring.download import ModelDownloadError, download, local_model
 from app.scoring.probe import PROBE
@@ -295,6 +295,56 @@ def register(app: Flask) -> None:
             raise click.ClickException(error.message) from None
         click.echo(f"{email} has a new password; its sessions are ended.")
 
+    @users.command("token")
+    @click.argument("email")
+    @click.option("--name", default=accounts.DEFAULT_TOKEN_NAME, show_default=True,
+                  help="What the token is for (lowercase, digits, hyphens).")  # fmt: skip
+    def users_token(email: str, name: str) -> None:
+        """Create an API token for a moderator's or admin's account (the moderation API) and
+        print it, once, on a line of its own."""
+        try:
+            new = accounts.create_token(email, name)
+        except accounts.AccountError as error:
+            raise Refused(error.message) from None
+        click.echo(
+            f"Created token {new.token.name} ({new.token.key_prefix}…) for {email}. It acts as "
+            "this account while it is a moderator or admin; it is stored hashed and will not "
+            "be shown again:"
+        )
+        click.echo(new.secret)
+
+    @users.command("revoke-token")
+    @click.argument("email")
+    @click.option("--name", help="Only this token (default: every active token of the account).")
+    def users_revoke_token(email: str, name: str | None) -> None:
+        """Refuse an account's API token(s) from now on, in every process."""
+        try:
+            revoked = accounts.revoke_tokens(email, name)
+        except accounts.AccountError as error:
+            raise Refused(error.message) from None
+        names = ", ".join(f"{t.name} ({t.key_prefix}…)" for t in revoked)
+        click.echo(f"Revoked for {email}: {names}.")
+
+    @users.command("tokens")
+    @click.argument("email", required=False)
+    def users_tokens(email: str | None) -> None:
+        """Every staff API token (of one account): name, prefix, created, last used, revoked."""
+        try:
+            rows = accounts.tokens(email)
+        except accounts.AccountError as error:
+            raise Refused(error.message) from None
+        if not rows:
+            click.echo("No token.")
+            return
+        click.echo(
+            f"{'account':<32} {'name':<16} {'prefix':<12} {'created':<16} {'last used':<16} revoked"
+        )
+        for t in rows:
+            click.echo(
+                f"{t.user.email:<32} {t.name:<16} {t.key_prefix:<12} {_when(t.created_at):<16} "
+                f"{_when(t.last_used_at):<16} {_when(t.revoked_at)}"
+            )
+
     _register_clients(app)
     _register_sites(app)
 
@@ -314,15 +364,25 @@ def _register_clients(app: Flask) -> None:
     @click.option("--quota", default=clients.DEFAULT_QUOTA, show_default=True,
                   help="Calls allowed, in Flask-Limiter notation.")  # fmt: skip
     @click.option("--coral-secret", help="The signing secret of Coral's external moderation.")
-    def clients_create(name: str, quota: str, coral_secret: str | None) -> None:
+    @click.option(
+        "--scope",
+        "scopes",
+        multiple=True,
+        type=click.Choice([s.value for s in ApiScope]),
+        help="More than scoring: `moderation` (the moderators' queues and decisions).",
+    )
+    def clients_create(
+        name: str, quota: str, coral_secret: str | None, scopes: tuple[str, ...]
+    ) -> None:
         """Create a client and print its key, once."""
         try:
-            new = clients.create(name, quota=quota, coral_secret=coral_secret)
+            new = clients.create(name, quota=quota, coral_secret=coral_secret, scopes=list(scopes))
         except clients.ClientError as error:
             raise Refused(error.message) from None
+        granted = f", scopes: {', '.join(new.client.scopes)}" if new.client.scopes else ""
         click.echo(
-            f"Created client {new.client.name} ({new.client.quota}). Its API key follows; "
-            "it is stored hashed and will not be shown again:"
+            f"Created client {new.client.name} ({new.client.quota}{granted}). Its API key "
+            "follows; it is stored hashed and will not be shown again:"
         )
         click.echo(new.key)
 
@@ -334,12 +394,13 @@ def _register_clients(app: Flask) -> None:
             click.echo("No client.")
             return
         click.echo(
-            f"{'name':<24} {'prefix':<12} {'quota':<20} {'created':<16} {'last used':<16} revoked"
+            f"{'name':<24} {'prefix':<12} {'quota':<20} {'scopes':<12} {'created':<16} "
+            f"{'last used':<16} revoked"
         )
         for c in rows:
             click.echo(
-                f"{c.name:<24} {c.key_prefix:<12} {c.quota:<20} {_when(c.created_at):<16} "
-                f"{_when(c.last_used_at):<16} {_when(c.revoked_at)}"
+                f"{c.name:<24} {c.key_prefix:<12} {c.quota:<20} {','.join(c.scopes) or '-':<12} "
+                f"{_when(c.created_at):<16} {_when(c.last_used_at):<16} {_when(c.revoked_at)}"
             )
 
     @group.command("revoke")

@@ -264,17 +264,20 @@ def reasons_text(reasons: Iterable[Mapping[str, Any]], *, technical: bool = True
 SYSTEM = "système"  # the actor of what the site does by itself (stored in French)
 MODEL_PREFIX = "modèle "
 READER_PREFIX = "lecteur "
+CLIENT_PREFIX = "client:"  # an API client with the moderation scope: `client:<its name>`
 
 
 def actor_label(actor: str, actor_id: int | None = None) -> Markup:
     """Who did it, in the viewer's language: a staff member's (or account's) name as stored;
-    « lecteur NAME », « modèle NAME » and « système » (stored in French) translated."""
+    « lecteur NAME », « modèle NAME », « client:NAME » (an API client) and « système » (stored
+    in French) translated."""
     if actor_id is None:
         if actor == SYSTEM:
             return Markup(escape(gettext("système")))
         for prefix, label in (
             (MODEL_PREFIX, gettext("modèle %(name)s")),
             (READER_PREFIX, gettext("lecteur %(name)s")),
+            (CLIENT_PREFIX, gettext("client de l’API %(name)s")),
         ):
             if actor.startswith(prefix):
                 name = Markup("<bdi>%s</bdi>") % actor[len(prefix) :]

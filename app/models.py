@@ -449,6 +449,12 @@ class SettingChange(Model):
     __table_args__ = (Index("ix_setting_changes_key", "key", "id"),)
 
 
+class ApiScope(enum.StrEnum):
+    """What an API client's key may do beyond scoring texts (ApiClient.scopes)."""
+
+    MODERATION = "moderation"  # the moderators' queues and decisions (/api/v1/moderation)
+
+
 class ApiClient(Model):
     """A site or CMS that calls our API with a key (Coral, a newsroom's own CMS). The key is
     never stored: only its SHA-256 (`key_hash`) and its first characters (`key_prefix`, not
@@ -467,6 +473,30 @@ class ApiClient(Model):
     created_by: Mapped[str] = mapped_column(String(200))
     revoked_at: Mapped[datetime | None] = mapped_column()
     last_used_at: Mapped[datetime | None] = mapped_column()
+    # ApiScope values granted to the key ([]: it scores texts, nothing more).
+    scopes: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
+
+
+class StaffToken(Model):
+    """A staff account's API token (`flask users token EMAIL`): the moderation API acts as
+    that account, while it is active and a moderator or admin. Stored like an ApiClient's
+    key: its SHA-256 (`key_hash`) and its first characters (`key_prefix`). Revoked, never
+    deleted."""
+
+    __tablename__ = "staff_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(64))
+    key_prefix: Mapped[str] = mapped_column(String(16), unique=True)
+    key_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column()
+    revoked_at: Mapped[datetime | None] = mapped_column()
+
+    user: Mapped[User] = relationship()
+
+    __table_args__ = (Index("ix_staff_tokens_user", "user_id"),)
 
 
 class ApiClientUsage(Model):

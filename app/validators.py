@@ -25,18 +25,17 @@ def clean_text(value: str | None) -> str:
 
 
 def text_problem(value: str | None) -> str | None:
-    """Why a text cannot be kept as typed (a French sentence): it was not valid UTF-8, or it
-    holds control characters other than line breaks and tabs; None otherwise."""
+    """Why a text cannot be taken as typed (a French sentence), or None: it was not valid
+    UTF-8, or it holds control characters (a NUL byte, say, which PostgreSQL refuses)."""
+    value = value or ""
     # Werkzeug decodes form data with errors="replace": invalid UTF-8 arrives as U+FFFD.
-    if "\ufffd" in (value or ""):
+    if "\ufffd" in value:
         return (
             "Le texte contient des caractères illisibles (encodage invalide) : "
             "retapez-le ou recopiez-le depuis une autre source."
         )
-    for char in value or "":
-        if char in _ALLOWED_CONTROLS:
-            continue
-        if unicodedata.category(char) == "Cc":
+    for char in value:
+        if char not in _ALLOWED_CONTROLS and unicodedata.category(char) == "Cc":
             return (
                 "Le texte contient des caractères de contrôle invisibles : "
                 "retirez-les avant d’envoyer."

@@ -57,7 +57,7 @@ def test_list_shows_each_client_but_never_its_key_or_secret(app):
     result = _cli(app, "list")
     assert result.exit_code == 0, result.output
     header, cms, coral = result.output.splitlines()
-    assert header.split()[:4] == ["name", "prefix", "quota", "created"]
+    assert header.split()[:5] == ["name", "prefix", "quota", "scopes", "created"]
     assert cms.startswith("cms-ouest ") and "100 per minute; 5000 per day" in cms
     assert coral.startswith("coral-lemonde ") and key[:12] in coral
     assert coral.rstrip().endswith(" -")  # not revoked

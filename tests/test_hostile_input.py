@@ -42,7 +42,8 @@ PARAMETERS = [
     "banned_words", "suspect_words", "allowed_words", "nudge_enabled", "guests_allowed",
     "quota-count", "quota-period", "coral_secret", "text", "texts",
     "banned_words", "suspect_words", "allowed_words", "nudge_enabled", "guests_allowed", "key",
-    "decision", "client", "token", "site",
+    "decision", "client", "token", "site", "sort", "article_id", "category", "author",
+    "account_id",
 ]  # fmt: skip
 
 # endpoint -> a valid value for each path variable (the walk replaces them one by one).
@@ -65,6 +66,10 @@ ROUTES: dict[str, dict[str, str]] = {
     "api.v1.reference_page": {},
     "api.v1.sso_session": {},
     "api.v1.sso_session_preflight": {},
+    "api.v1.moderation_queues": {},
+    "api.v1.moderation_queue": {"queue": "a-moderer"},
+    "api.v1.moderation_comment": {"comment_id": "1"},
+    "api.v1.moderation_decide": {"comment_id": "1"},
     "moderation.index": {},
     "moderation.queue": {"queue": "a-moderer"},
     "moderation.queue_news": {"queue": "a-moderer"},
@@ -108,7 +113,9 @@ def test_every_route_is_walked(app):
 def _fill(rule_text: str, variables: dict[str, str]) -> str:
     path = rule_text
     for name, text in variables.items():
-        path = re.sub(rf"<(?:\w+:)?{name}>", quote(text, safe="").replace("\\", r"\\"), path)
+        path = re.sub(
+            rf"<(?:\w+(?:\([^)]*\))?:)?{name}>", quote(text, safe="").replace("\\", r"\\"), path
+        )
     assert "<" not in path, path
     return path
 

@@ -97,6 +97,12 @@ _PYDANTIC_MESSAGES: dict[str, str] = {
     "literal_error": "Valeur non reconnue : {expected}.",
     "too_short": "La liste ne peut être vide.",
     "too_long": "Trop d’éléments : {max_length} au plus.",
+    "string_too_long": "Trop long : {max_length} caractères au plus.",
+    "int_type": "Un nombre entier est attendu.",
+    "int_parsing": "Un nombre entier est attendu.",
+    "int_from_float": "Un nombre entier est attendu.",
+    "greater_than_equal": "Le nombre doit être au moins {ge}.",
+    "less_than_equal": "Le nombre doit être au plus {le}.",
 }
 
 

@@ -1,18 +1,21 @@
-"""Account use cases: sign-up, credential checks, and the sessions an account holds."""
+"""Account use cases: sign-up, credential checks, the sessions an account holds, and a staff
+account's API tokens."""
 
 from __future__ import annotations
 
 import functools
 import secrets
+from dataclasses import dataclass
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from app.auth.access import has_role
 from app.converters import parse_count, parse_id
 from app.extensions import db
-from app.models import Role, User
-from app.services import quotas
+from app.models import Role, StaffToken, User, utcnow
+from app.services import clients, quotas
 from app.services.errors import ServiceError
 from app.validators import name_problem
 
@@ -124,3 +127,101 @@ def deactivate(email: str) -> None:
     user.active = False
     _end_sessions(user)
     db.session.commit()
+
+
+# --- A staff account's API tokens (the moderation API, /api/v1/moderation) -------------------
+
+TOKEN_PREFIX = "mst_"  # a staff token; an API client's key starts with clients.KEY_PREFIX
+DEFAULT_TOKEN_NAME = "api"
+
+
+@dataclass(frozen=True)
+class NewToken:
+    """A token just created and its secret, which is never shown again."""
+
+    token: StaffToken
+    secret: str
+
+
+def is_staff_token(key: str) -> bool:
+    return key.startswith(TOKEN_PREFIX)
+
+
+def _staff(email: str) -> User:
+    user = _existing(email)
+    if not user.active:
+        raise AccountError("email", "Ce compte est désactivé.")
+    if not has_role(user, Role.MODERATOR):
+        raise AccountError(
+            "email", "Seuls les modérateurs et les administrateurs ont un jeton d’API."
+        )
+    return user
+
+
+def active_tokens(user: User) -> list[StaffToken]:
+    return list(
+        db.session.scalars(
+            select(StaffToken)
+            .where(StaffToken.user_id == user.id, StaffToken.revoked_at.is_(None))
+            .order_by(StaffToken.id)
+        )
+    )
+
+
+def create_token(email: str, name: str = DEFAULT_TOKEN_NAME) -> NewToken:
+    """A new API token of a moderator's or admin's account, named `name` (lowercase, digits,
+    hyphens; one active token per name and account). AccountError otherwise."""
+    user = _staff(email)
+    try:
+        name = clients.check_name(name)
+    except clients.ClientError as error:
+        raise AccountError("name", error.message) from None
+    if any(token.name == name for token in active_tokens(user)):
+        raise AccountError("name", "Ce compte a déjà un jeton actif de ce nom.")
+    secret, key_prefix, key_hash = clients.new_key(TOKEN_PREFIX)
+    token = StaffToken(user_id=user.id, name=name, key_prefix=key_prefix, key_hash=key_hash)
+    db.session.add(token)
+    db.session.commit()
+    return NewToken(token, secret)
+
+
+def revoke_tokens(email: str, name: str | None = None) -> list[StaffToken]:
+    """Refuse the account's token `name` (every active token without one) from now on, in
+    every process. AccountError when there is none to revoke."""
+    user = _existing(email)
+    found = [t for t in active_tokens(user) if name is None or t.name == name]
+    if not found:
+        raise AccountError("name", "Aucun jeton actif à révoquer pour ce compte.")
+    now = utcnow()
+    for token in found:
+        token.revoked_at = now
+    db.session.commit()
+    return found
+
+
+def tokens(email: str | None = None) -> list[StaffToken]:
+    """Every token (of one account with `email`), revoked ones included."""
+    query = select(StaffToken).join(User).order_by(User.email, StaffToken.id)
+    if email is not None:
+        query = query.where(StaffToken.user_id == _existing(email).id)
+    return list(db.session.scalars(query))
+
+
+def staff_for_token(key: str) -> User:
+    """The account a staff token acts as, checked on every call in the database: the token
+    known and not revoked, the account active and still a moderator or an admin.
+    clients.KeyRefused otherwise (`unknown_key`, `revoked_key`, `forbidden`)."""
+    token = clients.find_by_key(StaffToken, key)
+    if token is None:
+        raise clients.KeyRefused("key", "Jeton d’API inconnu.", "unknown_key")
+    if token.revoked_at is not None:
+        raise clients.KeyRefused("key", "Ce jeton d’API a été révoqué.", "revoked_key")
+    user = token.user
+    if not user.active:
+        raise clients.KeyRefused("key", "Le compte de ce jeton est désactivé.", "forbidden")
+    if not has_role(user, Role.MODERATOR):
+        raise clients.KeyRefused(
+            "key", "Le compte de ce jeton n’a plus accès à la modération.", "forbidden"
+        )
+    clients.touch(token)
+    return user

@@ -29,6 +29,11 @@ def reader_actor(name: str) -> str:
     return f"{labels.READER_PREFIX}{name}"
 
 
+def client_actor(name: str) -> str:
+    """An API client deciding through the moderation API (it is not an account: no actor_id)."""
+    return f"{labels.CLIENT_PREFIX}{name}"
+
+
 def _as_dict(reason: policy.Reason | Mapping[str, Any]) -> dict[str, Any]:
     return reason.as_dict() if isinstance(reason, policy.Reason) else dict(reason)
 

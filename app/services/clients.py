@@ -22,7 +22,7 @@ import time
 import weakref
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app
@@ -36,7 +36,7 @@ from sqlalchemy.exc import IntegrityError
 from app import formatting
 from app.converters import rate_from_fields
 from app.extensions import db
-from app.models import ApiClient, ApiClientUsage, User, as_utc, utcnow
+from app.models import ApiClient, ApiClientUsage, ApiScope, StaffToken, User, as_utc, utcnow
 from app.services import quotas
 from app.services.errors import ServiceError
 from app.services.settings import record_change
@@ -49,6 +49,9 @@ KEY_RE = re.compile(r"[A-Za-z0-9_-]{1,200}")  # what a key can be: `mod_` and ba
 # `last_used_at` is written at most this often per client (one UPDATE, not one per call).
 LAST_USED_EVERY = timedelta(minutes=1)
 CLI_ACTOR = "ligne de commande"
+
+# A row found by a secret key kept hashed: an API client's, or a staff account's token.
+Keyed = TypeVar("Keyed", ApiClient, StaffToken)
 
 
 class ClientError(ServiceError):
@@ -82,6 +85,26 @@ class NewClient:
 
 def _hash(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
+
+
+def new_key(prefix: str) -> tuple[str, str, str]:
+    """A new secret key starting with `prefix` (4 characters, e.g. « mod_ »), what is stored
+    of it: (key, its `key_prefix`, its `key_hash`). The key is shown once, never stored."""
+    key = prefix + secrets.token_urlsafe(32)
+    return key, key[:PREFIX_LENGTH], _hash(key)
+
+
+def find_by_key(model: type[Keyed], key: str) -> Keyed | None:
+    """The row of `model` whose secret `key` this is, or None. A key that is not one of ours
+    is never looked up (a NUL byte, 1 MB…); the hashes are compared in constant time, and an
+    unknown prefix costs a comparison too."""
+    if not KEY_RE.fullmatch(key):
+        return None
+    row = db.session.scalar(select(model).where(model.key_prefix == key[:PREFIX_LENGTH]))
+    expected = row.key_hash if row is not None else _hash("")
+    if not hmac.compare_digest(_hash(key), expected) or row is None:
+        return None
+    return row
 
 
 def check_quota(quota: str) -> str:
@@ -154,27 +177,47 @@ def find(name: str) -> ApiClient | None:
     return db.session.scalar(select(ApiClient).where(ApiClient.name == name))
 
 
+def check_scopes(scopes: list[str]) -> list[str]:
+    """The scopes, each an ApiScope, sorted and once each; ClientError naming `scope`."""
+    unknown = sorted(set(scopes) - set(ApiScope))
+    if unknown:
+        raise ClientError(
+            "scope",
+            _("Portée inconnue : %(scope)s (connue : %(known)s).", scope=unknown[0],
+              known=", ".join(ApiScope)),
+        )  # fmt: skip
+    return sorted(set(scopes))
+
+
+def has_scope(client: ApiClient, scope: ApiScope) -> bool:
+    return scope in (client.scopes or [])
+
+
 def create(
     name: str,
     quota: str = DEFAULT_QUOTA,
     coral_secret: str | None = None,
     actor: User | str = CLI_ACTOR,
+    scopes: list[str] | None = None,
 ) -> NewClient:
-    """A new client and its key (returned here only). ClientError for a bad or taken name,
-    a bad quota or an empty Coral secret."""
+    """A new client and its key (returned here only), with `scopes` (ApiScope values; none:
+    it scores texts). ClientError for a bad or taken name, a bad quota or scope or an empty
+    Coral secret."""
     name, quota = check_name(name), check_quota(quota)
+    granted = check_scopes(scopes or [])
     if coral_secret is not None:
         coral_secret = check_coral_secret(coral_secret)
     if find(name) is not None:
         raise ClientError("name", _("Un client porte déjà ce nom."))
-    key = KEY_PREFIX + secrets.token_urlsafe(32)
+    key, key_prefix, key_hash = new_key(KEY_PREFIX)
     client = ApiClient(
         name=name,
-        key_prefix=key[:PREFIX_LENGTH],
-        key_hash=_hash(key),
+        key_prefix=key_prefix,
+        key_hash=key_hash,
         quota=quota,
         coral_secret=coral_secret,
         created_by=actor.display_name if isinstance(actor, User) else actor,
+        scopes=granted,
     )
     db.session.add(client)
     record_change(f"client:{name}", None, _state(client), actor)
@@ -192,6 +235,7 @@ def _state(client: ApiClient) -> dict[str, Any]:
         "quota": client.quota,
         "coral": client.coral_secret is not None,
         "revoked": client.revoked_at is not None,
+        **({"scopes": list(client.scopes)} if client.scopes else {}),
     }
 
 
@@ -241,29 +285,25 @@ def authenticate(key: str | None) -> ApiClient:
     missing, unknown or revoked key. The hashes are compared in constant time."""
     if not key:
         raise KeyRefused("key", _("Clé d’API absente."), "missing_key")
-    if not KEY_RE.fullmatch(key):  # not one of ours: never looked up (a NUL byte, 1 MB…)
-        raise KeyRefused("key", _("Clé d’API inconnue."), "unknown_key")
-    client = db.session.scalar(select(ApiClient).where(ApiClient.key_prefix == key[:PREFIX_LENGTH]))
-    expected = client.key_hash if client is not None else _hash("")
-    if not hmac.compare_digest(_hash(key), expected) or client is None:
+    client = find_by_key(ApiClient, key)
+    if client is None:
         raise KeyRefused("key", _("Clé d’API inconnue."), "unknown_key")
     if client.revoked_at is not None:
         raise KeyRefused("key", _("Cette clé d’API a été révoquée."), "revoked_key", client)
-    _touch(client)
+    touch(client)
     return client
 
 
-def _touch(client: ApiClient) -> None:
-    """Note the client's last call, in one conditional UPDATE at most once a minute."""
+def touch(row: Keyed) -> None:
+    """Note a key's last use, in one conditional UPDATE at most once a minute."""
     now = utcnow()
-    if client.last_used_at is not None and as_utc(client.last_used_at) > now - LAST_USED_EVERY:
+    if row.last_used_at is not None and as_utc(row.last_used_at) > now - LAST_USED_EVERY:
         return
+    model = type(row)
     db.session.execute(
-        update(ApiClient)
-        .where(ApiClient.id == client.id)
-        .where(
-            or_(ApiClient.last_used_at.is_(None), ApiClient.last_used_at < now - LAST_USED_EVERY)
-        )
+        update(model)
+        .where(model.id == row.id)
+        .where(or_(model.last_used_at.is_(None), model.last_used_at < now - LAST_USED_EVERY))
         .values(last_used_at=now)
         .execution_options(synchronize_session=False)
     )

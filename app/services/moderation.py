@@ -47,6 +47,14 @@ class ModerationError(ServiceError):
     """A moderator's action refused (bad action or reason, comment not reported)."""
 
 
+class CommentNotFound(ModerationError):
+    """No comment has this id."""
+
+    def __init__(self, comment_id: int) -> None:
+        super().__init__(None, _("Le commentaire n° %(id)s n’existe pas.", id=comment_id))
+        self.comment_id = comment_id
+
+
 @dataclass(frozen=True)
 class QueueFilter:
     queue: str = "a-moderer"
@@ -265,21 +273,23 @@ def decide(
     comment_id: int,
     version: int,
     action: str,
-    actor: User,
+    actor: User | str,
     reason: str | None = None,
     note: str | None = None,
 ) -> Comment:
-    """Approve (publish) or reject a comment as `actor`, if nobody changed it since `version`.
+    """Approve (publish) or reject a comment as `actor` (a staff member, or an API client named
+    by `audit.client_actor`), if nobody changed it since `version`.
 
-    Raises ModerationError for a bad action or reason, Refused for a comment that may not take
-    this decision (transitions.RULES), Conflict when someone else was first."""
+    Raises ModerationError for a bad action or reason (CommentNotFound for no such comment),
+    Refused for a comment that may not take this decision (transitions.RULES), Conflict when
+    someone else was first."""
     if action not in DECISIONS:
         raise ModerationError("action", _("Action inconnue."))
     if action == "reject" and reason not in REJECT_REASONS:
         raise ModerationError("reason", _("Choisissez le motif du rejet."))
     comment = db.session.get(Comment, comment_id)
     if comment is None:
-        raise ModerationError(None, _("Le commentaire n° %(id)s n’existe pas.", id=comment_id))
+        raise CommentNotFound(comment_id)
     label = french(REJECT_REASONS[reason]) if action == "reject" and reason is not None else None
     reader_reason = None if action == "approve" else f"Refusé par la modération : {label}."
     changed = transitions.apply(
@@ -348,16 +358,18 @@ def _reports_dismissed(count: int) -> str:
     return f"{count} signalement écarté" if count == 1 else f"{count} signalements écartés"
 
 
-def dismiss_reports(comment_id: int, version: int, actor: User, note: str | None = None) -> Comment:
+def dismiss_reports(
+    comment_id: int, version: int, actor: User | str, note: str | None = None
+) -> Comment:
     """« Conserver »: a reported, published comment stays published; its reports are cleared
     (count, weight, « Signalés », hidden), so that the next report counts from zero. Audited
     as AuditAction.REPORTS_DISMISSED with how many reports and which reasons (never who sent them).
 
-    Raises ModerationError when the comment is not a reported published one, Conflict when
-    someone else changed it since `version`."""
+    Raises ModerationError when the comment is not a reported published one (CommentNotFound
+    when there is none), Conflict when someone else changed it since `version`."""
     comment = db.session.get(Comment, comment_id)
     if comment is None:
-        raise ModerationError(None, _("Le commentaire n° %(id)s n’existe pas.", id=comment_id))
+        raise CommentNotFound(comment_id)
     reasons = db.session.scalars(
         select(CommentReport.reason).where(CommentReport.comment_id == comment_id)
     ).all()
