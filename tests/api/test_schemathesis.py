@@ -21,8 +21,9 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 
-from app.services import clients, sites
-from tests.conftest import add_comment
+from app.models import CommentStatus, Role
+from app.services import accounts, clients, sites
+from tests.conftest import add_comment, make_user
 
 FUZZ_EXAMPLES = 25
 SEED = 13
@@ -43,7 +44,7 @@ def config_overrides() -> dict[str, Any]:
     }
 
 
-def schemathesis_config(base_url: str, client_key: str) -> dict[str, Any]:
+def schemathesis_config(base_url: str, client_key: str, staff_token: str) -> dict[str, Any]:
     """The run's settings, as `schemathesis.toml` would write them."""
     return {
         "seed": SEED,
@@ -54,7 +55,12 @@ def schemathesis_config(base_url: str, client_key: str) -> dict[str, Any]:
             "enabled": False,
             **{name: {"enabled": True} for name in CHECKS},
         },
-        "auth": {"openapi": {"client_key": {"bearer": client_key}}},
+        "auth": {
+            "openapi": {
+                "client_key": {"bearer": client_key},
+                "staff_token": {"bearer": staff_token},
+            }
+        },
         "suppress-health-check": ["too_slow", "filter_too_much"],
     }
 
@@ -62,25 +68,32 @@ def schemathesis_config(base_url: str, client_key: str) -> dict[str, Any]:
 @pytest.fixture
 def api_data(app) -> dict[str, Any]:
     """What the API needs to have something to answer: a site with an allowed origin and its
-    SSO secret, a story with comments and a reply, an API client's key."""
+    SSO secret, a story with comments, a reply and a held comment, an API client's key with
+    the moderation scope, a moderator's API token."""
     created = sites.create("journal", [ORIGIN])
     story, _ = sites.ensure_story(created.site, f"{ORIGIN}/article-42", "Un article", "cms-42")
     first = add_comment(story, "Un premier avis, publié.")
     reply = add_comment(story, "Une réponse à ce premier avis.", parent=first)
-    key = clients.create("fuzzer", quota="100000 per second").key
+    held = add_comment(story, "Un avis retenu.", status=CommentStatus.HELD)
+    key = clients.create("fuzzer", quota="100000 per second", scopes=["moderation"]).key
+    make_user("moderatrice@example.fr", role=Role.MODERATOR)
+    staff_token = accounts.create_token("moderatrice@example.fr").secret
     return {
         "site": created.site,
         "sso_secret": created.sso_secret,
         "story": story,
         "comment": first,
         "reply": reply,
+        "held": held,
         "key": key,
+        "staff_token": staff_token,
     }
 
 
 @pytest.fixture
 def api_schema(live_server: str, api_data: dict[str, Any]) -> Any:
-    config = schemathesis.Config.from_dict(schemathesis_config(live_server, api_data["key"]))
+    settings = schemathesis_config(live_server, api_data["key"], api_data["staff_token"])
+    config = schemathesis.Config.from_dict(settings)
     return schemathesis.openapi.from_url(f"{live_server}/api/v1/openapi.json", config=config)
 
 
@@ -127,6 +140,22 @@ def known_good_cases(schema: Any, data: dict[str, Any]) -> Iterator[Any]:
     yield session.Case(
         body={"token": sso_token(data["sso_secret"], "cms-8", "Dominique")},
         headers={"Origin": ORIGIN},
+    )
+    # The moderators' API, with a staff token and with a client key (moderation scope).
+    for key in (data["staff_token"], data["key"]):
+        staff = {"Authorization": f"Bearer {key}"}
+        yield schema["/api/v1/moderation/queues"]["GET"].Case(headers=staff)
+        yield schema["/api/v1/moderation/queues/{queue}"]["GET"].Case(
+            path_parameters={"queue": "a-moderer"}, query={"sort": "anciens"}, headers=staff
+        )
+        yield schema["/api/v1/moderation/comments/{comment_id}"]["GET"].Case(
+            path_parameters={"comment_id": data["held"].id}, headers=staff
+        )
+    decision = schema["/api/v1/moderation/comments/{comment_id}/decision"]["POST"]
+    yield decision.Case(
+        path_parameters={"comment_id": data["held"].id},
+        body={"action": "approve", "version": data["held"].version, "note": "Relu."},
+        headers={"Authorization": f"Bearer {data['staff_token']}"},
     )
 
 
