@@ -389,6 +389,28 @@ def nudge_message(categories: list[str], reviewed: bool = True) -> str:
     )
 
 
+def outcome_message(status: str, status_reason: str | None, duplicate: bool = False) -> str:
+    """What the author is told of their comment once sent (the article page's notice, the
+    API's `message`): published, being checked, held, nudged or refused with its reason.
+    `duplicate`: they had sent it already, and are shown the stored one."""
+    prefix = "Vous avez déjà envoyé ce commentaire : le voici. " if duplicate else ""
+    if status == CommentStatus.PUBLISHED:
+        return prefix + "Merci ! Votre commentaire est publié."
+    if status == CommentStatus.REJECTED:
+        return prefix + f"Votre commentaire n’a pas été publié. {status_reason or ''}"
+    if status == CommentStatus.NUDGED:
+        return prefix + "Avant d’envoyer votre commentaire, relisez-le."
+    if status == CommentStatus.PENDING:
+        return prefix + (
+            "Merci ! Votre commentaire est en cours de vérification : cette page vous dira "
+            "dès que possible s’il est publié."
+        )
+    return prefix + (
+        "Merci ! Votre commentaire est en attente de modération : vous seul le voyez "
+        "jusqu’à ce qu’un modérateur l’ait relu."
+    )
+
+
 def reader_message(verdict: Verdict) -> str | None:
     """What the author is told about their comment's status (None when published)."""
     if verdict.outcome == Outcome.PUBLISH:

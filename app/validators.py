@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import IO, Any, cast
 from urllib.parse import parse_qsl
 
+import email_validator
 import flask
 from werkzeug.exceptions import RequestEntityTooLarge, UnprocessableEntity
 from werkzeug.formparser import FormDataParser
@@ -13,6 +16,9 @@ from werkzeug.utils import cached_property
 from werkzeug.wsgi import LimitedStream, get_input_stream
 from wtforms import Field, Form
 from wtforms.validators import ValidationError
+
+from app.converters import parse_id
+from app.formatting import count
 
 _ALLOWED_CONTROLS = {"\n", "\t"}
 
@@ -24,22 +30,26 @@ def clean_text(value: str | None) -> str:
     return value.replace("\r\n", "\n").replace("\r", "\n").strip()
 
 
+INVALID_UTF8 = (
+    "Le texte contient des caractères illisibles (encodage invalide) : "
+    "retapez-le ou recopiez-le depuis une autre source."
+)
+CONTROL_CHARACTERS = (
+    "Le texte contient des caractères de contrôle invisibles : retirez-les avant d’envoyer."
+)
+
+
 def text_problem(value: str | None) -> str | None:
-    """Why a text cannot be taken as typed (a French sentence), or None: it was not valid
-    UTF-8, or it holds control characters (a NUL byte, say, which PostgreSQL refuses)."""
+    """Why a reader's text is refused as not plain text (a French sentence), or None."""
     value = value or ""
     # Werkzeug decodes form data with errors="replace": invalid UTF-8 arrives as U+FFFD.
     if "\ufffd" in value:
-        return (
-            "Le texte contient des caractères illisibles (encodage invalide) : "
-            "retapez-le ou recopiez-le depuis une autre source."
-        )
+        return INVALID_UTF8
     for char in value:
-        if char not in _ALLOWED_CONTROLS and unicodedata.category(char) == "Cc":
-            return (
-                "Le texte contient des caractères de contrôle invisibles : "
-                "retirez-les avant d’envoyer."
-            )
+        if char in _ALLOWED_CONTROLS:
+            continue
+        if unicodedata.category(char) == "Cc":
+            return CONTROL_CHARACTERS
     return None
 
 
@@ -84,6 +94,111 @@ class DisplayName:
         problem = name_problem(field.data)
         if problem:
             raise ValidationError(problem)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A reader's field refused: the stable code the API answers with (docs/embed-api.md), and
+    the French sentence that the page and the API both show beside the field."""
+
+    code: str
+    message: str
+
+
+# The reader's comment form, as the article page and `/api/v1` check it: one rule per field,
+# which the form runs through `Checked` and the API calls directly.
+NAME_MAX = 80
+EMAIL_MAX = 254
+NOTE_MAX = 1000
+BODY_REQUIRED = "Écrivez votre commentaire avant de l’envoyer."
+NAME_REQUIRED = "Indiquez votre nom : il sera affiché avec votre commentaire."
+EMAIL_REQUIRED = "Indiquez votre adresse de messagerie (elle reste privée)."
+EMAIL_INVALID = "Cette adresse de messagerie n’est pas valide (exemple : nom@exemple.fr)."
+PARENT_INVALID = "Le commentaire auquel vous répondez n’existe pas."
+
+
+def body_problem(value: str | None, limit: int) -> Problem | None:
+    """A comment's text (already through `clean_text`): written, plain, at most `limit`
+    characters (the site's maximum, services/settings.max_comment_length)."""
+    value = value or ""
+    if not value.strip():
+        return Problem("required", BODY_REQUIRED)
+    problem = text_problem(value)
+    if problem:
+        return Problem("invalid_text", problem)
+    if len(value) > limit:
+        return Problem(
+            "too_long",
+            f"Votre commentaire compte {count(len(value), reader=True)} caractères ; "
+            f"le maximum est de {count(limit, reader=True)}.",
+        )
+    return None
+
+
+def display_name_problem(value: str | None, *, guest: bool) -> Problem | None:
+    """The name a guest signs with (trimmed): given, short, plain, not passing for another.
+    A signed-in reader posts under their account's name: theirs may be left empty."""
+    value = value or ""
+    if not value:
+        return Problem("required", NAME_REQUIRED) if guest else None
+    if len(value) > NAME_MAX:
+        return Problem("too_long", f"Le nom ne peut dépasser {NAME_MAX} caractères.")
+    problem = text_problem(value)
+    if problem:
+        return Problem("invalid_text", problem)
+    problem = name_problem(value)
+    return Problem("invalid_name", problem) if problem else None
+
+
+def email_problem(value: str | None, *, guest: bool) -> Problem | None:
+    """A guest's address (trimmed): given and valid (never published). A signed-in reader
+    posts with their account's address: only its length is checked."""
+    value = value or ""
+    if len(value) > EMAIL_MAX:
+        return Problem("too_long", "L’adresse de messagerie est trop longue.")
+    if not guest:
+        return None
+    if not value:
+        return Problem("required", EMAIL_REQUIRED)
+    try:  # as WTForms' Email validator does, without a DNS lookup
+        email_validator.validate_email(
+            value, check_deliverability=False, allow_smtputf8=True, allow_empty_local=False
+        )
+    except email_validator.EmailNotValidError:
+        return Problem("invalid_email", EMAIL_INVALID)
+    return None
+
+
+def parent_problem(value: object) -> Problem | None:
+    """The id of the comment a reply answers, when given: a row id (services/comments.py then
+    checks that it is a published comment of the same story)."""
+    if value in (None, ""):
+        return None
+    return None if parse_id(value) is not None else Problem("invalid_parent", PARENT_INVALID)
+
+
+def note_problem(value: str | None) -> Problem | None:
+    """A report's optional note (already through `clean_text`)."""
+    value = value or ""
+    if len(value) > NOTE_MAX:
+        return Problem("too_long", f"Au plus {count(NOTE_MAX, reader=True)} caractères.")
+    problem = text_problem(value)
+    return Problem("invalid_text", problem) if problem else None
+
+
+class Checked:
+    """A WTForms validator running one of the rules above, so that the page and the API
+    refuse the same input with the same sentence. `flags`: WTForms field flags (`required`
+    renders the attribute)."""
+
+    def __init__(self, rule: Callable[[Any], Problem | None], **flags: Any) -> None:
+        self.rule = rule
+        self.field_flags = flags
+
+    def __call__(self, form: Form, field: Field) -> None:
+        problem = self.rule(field.data)
+        if problem:
+            raise ValidationError(problem.message)
 
 
 class _FormDataParser(FormDataParser):

@@ -38,8 +38,10 @@ def pytest_report_header() -> str:
 
 def postgres_schema_url(schema: str) -> str:
     """TEST_DATABASE_URL with a fresh, empty schema of its own first on the search path, so
-    that parallel runs (xdist workers, system stacks) never share tables."""
+    that parallel runs (xdist workers, system stacks, two test runs at once on one database)
+    never share tables. The schema's name ends with this process's id."""
     assert TEST_DATABASE_URL is not None
+    schema = f"{schema}_{os.getpid()}"
     url = normalise_database_url(TEST_DATABASE_URL)
     engine = sa.create_engine(url)
     try:
@@ -59,7 +61,24 @@ def database_url(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> It
     if not TEST_DATABASE_URL:
         yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
         return
-    yield postgres_schema_url(f"test_{worker_id}")
+    url = postgres_schema_url(f"test_{worker_id}")
+    yield url
+    drop_postgres_schema(url)
+
+
+def drop_postgres_schema(url: str) -> None:
+    """Drop the schema of a `postgres_schema_url` (the end of a test session)."""
+    assert TEST_DATABASE_URL is not None
+    schema = url.rsplit("search_path%3D", 1)[1].split("&", 1)[0]
+    engine = sa.create_engine(normalise_database_url(TEST_DATABASE_URL))
+    try:
+        with engine.begin() as conn:
+            conn.execute(sa.text("SET LOCAL lock_timeout = '5s'"))
+            conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+    except sa.exc.OperationalError:  # a transaction still open elsewhere: left behind
+        pass
+    finally:
+        engine.dispose()
 
 
 def make_config(database_url: str, instance_path: str, **overrides: Any) -> dict[str, Any]:

@@ -95,6 +95,7 @@ _PYDANTIC_MESSAGES: dict[str, str] = {
     "model_attributes_type": "Un objet JSON est attendu.",
     "dict_type": "Un objet JSON est attendu.",
     "literal_error": "Valeur non reconnue : {expected}.",
+    "enum": "Valeur non reconnue : {expected}.",
     "too_short": "La liste ne peut être vide.",
     "too_long": "Trop d’éléments : {max_length} au plus.",
     "string_too_long": "Trop long : {max_length} caractères au plus.",

@@ -83,11 +83,13 @@ def endpoint(
     responses: Mapping[int, tuple[type[BaseModel] | None, str]],
     tags: tuple[str, ...] = (),
     security: dict[str, list[str]] | list[dict[str, list[str]]] | None = None,
+    headers: type[BaseModel] | None = None,
 ) -> Callable[[Handler], Handler]:
     """Document an endpoint in the OpenAPI document and validate its query string (`query`)
     and JSON body (`body`) with those same models; the view gets them as keyword arguments of
     the same names. A refusal is an ApiError (400 `invalid_json`, 422 `invalid_field`).
-    `security`: the scheme the endpoint requires, or a list of schemes it accepts (any one)."""
+    `security`: the scheme the endpoint requires, or a list of schemes it accepts (any one).
+    `headers`: request headers the view reads itself, documented only."""
     codes: dict[str, Any] = {f"HTTP_{status}": given for status, given in responses.items()}
     for code, given in COMMON_ERRORS.items():
         codes.setdefault(code, given)
@@ -104,6 +106,7 @@ def endpoint(
         documented = spec.validate(
             query=query,
             json=body,
+            headers=headers,
             resp=Responses(**codes),
             tags=list(tags),
             security=security if security is not None else {},

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from flask import Response, jsonify
 
-from app.api.cors import cors, preflight, request_site
+from app.api import cors
 from app.api.errors import ApiError
 from app.api.schemas import ErrorBody
 from app.api.spec import endpoint
 from app.api.sso_schemas import SsoReader, SsoSessionQuery, SsoSessionRequest, SsoSessionResponse
 from app.api.v1 import bp
+from app.models import Site
 from app.services import sso
 
 # The status of each refusal of services/sso.py.
@@ -25,14 +26,8 @@ STATUSES = {
 }
 
 
-@bp.route("/sso/session", methods=["OPTIONS"])
-def sso_session_preflight() -> Response:
-    """A browser's preflight: 204 for an allowed origin, 403 `origin_not_allowed`."""
-    return preflight("POST, OPTIONS")
-
-
-@bp.route("/sso/session", methods=["POST"], provide_automatic_options=False)
-@cors
+@bp.post("/sso/session")
+@cors.reader_endpoint
 @endpoint(
     query=SsoSessionQuery,
     body=SsoSessionRequest,
@@ -41,13 +36,15 @@ def sso_session_preflight() -> Response:
         400: (ErrorBody, "`invalid_json`."),
         401: (ErrorBody, "`invalid_token`, `expired_token`, `replayed_token`."),
         403: (ErrorBody, "`origin_not_allowed`, `sso_not_configured`, `account_disabled`."),
-        404: (ErrorBody, "`site_not_found` (`?site=`)."),
         413: (ErrorBody, "`too_large`."),
-        422: (ErrorBody, "`invalid_field`, `invalid_name`, `too_long`, `invalid_email`."),
+        422: (
+            ErrorBody,
+            "`invalid_field` (un `?site=` inconnu), `invalid_name`, `too_long`, `invalid_email`.",
+        ),
     },
     tags=("Connexion unique",),
 )
-def sso_session(query: SsoSessionQuery, body: SsoSessionRequest) -> Response:
+def sso_session(site: Site, query: SsoSessionQuery, body: SsoSessionRequest) -> Response:
     """Échanger le jeton que le CMS d’un site a signé pour son lecteur connecté (le jeton SSO
     de Coral : un JWT, HS256 avec le secret SSO du site, revendications `jti`, `iat`, `exp`,
     `user.id`, `user.email`, `user.username`) contre une session de lecteur.
@@ -61,10 +58,9 @@ def sso_session(query: SsoSessionQuery, body: SsoSessionRequest) -> Response:
     algorithme autre que HS256, revendication absente ou mal formée, émis dans le futur, valable
     plus de 24 heures), `expired_token`, `replayed_token` (ce `jti` a déjà été échangé). 403
     `origin_not_allowed`, `sso_not_configured` (le site n’a pas de secret SSO),
-    `account_disabled`. 404 `site_not_found`. 413 `too_large`. 422 `invalid_field`,
+    `account_disabled`. 413 `too_large`. 422 `invalid_field` (un `?site=` inconnu),
     `invalid_name`, `too_long` (`user.username` au-delà de 80 caractères), `invalid_email`
     (`user.email`)."""
-    site = request_site(query.site)
     try:
         session = sso.open_session(site, body.token)
     except sso.SsoRefused as refused:

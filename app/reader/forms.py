@@ -9,15 +9,20 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import EmailField, HiddenField, RadioField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Email, Length, ValidationError
+from wtforms.validators import DataRequired, ValidationError
 
 from app.converters import parse_id
-from app.formatting import count
 from app.labels import REPORT_REASONS, french
 from app.services import settings
-from app.validators import DisplayName, PlainText, clean_text
-
-_valid_email = Email("Cette adresse de messagerie n’est pas valide (exemple : nom@exemple.fr).")
+from app.validators import (
+    Checked,
+    body_problem,
+    clean_text,
+    display_name_problem,
+    email_problem,
+    note_problem,
+    parent_problem,
+)
 
 
 def _strip(value: str | None) -> str | None:
@@ -28,17 +33,10 @@ def _body_field(label: str = "Commentaire") -> TextAreaField:
     return TextAreaField(
         label,
         filters=[clean_text],
-        validators=[DataRequired("Écrivez votre commentaire avant de l’envoyer."), PlainText()],
+        validators=[
+            Checked(lambda text: body_problem(text, settings.max_comment_length()), required=True)
+        ],
     )
-
-
-def _check_length(field: Any) -> None:
-    limit = settings.max_comment_length()
-    if len(field.data or "") > limit:
-        raise ValidationError(
-            f"Votre commentaire compte {count(len(field.data), reader=True)} caractères ; "
-            f"le maximum est de {count(limit, reader=True)}."
-        )
 
 
 class RevisionForm(FlaskForm):
@@ -46,28 +44,17 @@ class RevisionForm(FlaskForm):
 
     body = _body_field("Votre commentaire, reformulé")
 
-    def validate_body(self, field: Any) -> None:
-        _check_length(field)
-
 
 class CommentForm(FlaskForm):
+    """The comment form; each field's rule is app/validators.py's, which `/api/v1` applies
+    too."""
+
     body = _body_field()
-    name = StringField(
-        "Nom",
-        filters=[_strip],
-        validators=[
-            Length(max=80, message="Le nom ne peut dépasser 80 caractères."),
-            PlainText(),
-            DisplayName(),
-        ],
-    )
+    name = StringField("Nom", filters=[_strip])
     email = EmailField(
-        "Adresse de messagerie",
-        filters=[_strip],
-        description="Elle ne sera jamais publiée.",
-        validators=[Length(max=254, message="L’adresse de messagerie est trop longue.")],
+        "Adresse de messagerie", filters=[_strip], description="Elle ne sera jamais publiée."
     )
-    parent_id = HiddenField()
+    parent_id = HiddenField(validators=[Checked(parent_problem)])
     form_token = HiddenField()
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -79,23 +66,15 @@ class CommentForm(FlaskForm):
     def guest(self) -> bool:
         return not current_user.is_authenticated
 
-    def validate_body(self, field: Any) -> None:
-        _check_length(field)
-
     def validate_name(self, field: Any) -> None:
-        if self.guest and not field.data:
-            raise ValidationError("Indiquez votre nom : il sera affiché avec votre commentaire.")
+        problem = display_name_problem(field.data, guest=self.guest)
+        if problem:
+            raise ValidationError(problem.message)
 
     def validate_email(self, field: Any) -> None:
-        if not self.guest:
-            return
-        if not field.data:
-            raise ValidationError("Indiquez votre adresse de messagerie (elle reste privée).")
-        _valid_email(self, field)
-
-    def validate_parent_id(self, field: Any) -> None:
-        if field.data and parse_id(field.data) is None:
-            raise ValidationError("Le commentaire auquel vous répondez n’existe pas.")
+        problem = email_problem(field.data, guest=self.guest)
+        if problem:
+            raise ValidationError(problem.message)
 
     @property
     def parent(self) -> int | None:
@@ -111,5 +90,5 @@ class ReportForm(FlaskForm):
     note = TextAreaField(
         "Précisions (facultatif)",
         filters=[clean_text],
-        validators=[Length(max=1000, message="Au plus 1\u202f000 caractères."), PlainText()],
+        validators=[Checked(note_problem)],
     )

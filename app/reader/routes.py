@@ -184,22 +184,7 @@ def comment_status(slug: str, comment_id: int) -> Response:
 
 
 def _outcome_message(comment: Comment, duplicate: bool) -> str:
-    prefix = "Vous avez déjà envoyé ce commentaire : le voici. " if duplicate else ""
-    if comment.status == CommentStatus.PUBLISHED:
-        return prefix + "Merci ! Votre commentaire est publié."
-    if comment.status == CommentStatus.REJECTED:
-        return prefix + f"Votre commentaire n’a pas été publié. {comment.status_reason or ''}"
-    if comment.status == CommentStatus.NUDGED:
-        return prefix + "Avant d’envoyer votre commentaire, relisez-le."
-    if comment.status == CommentStatus.PENDING:
-        return prefix + (
-            "Merci ! Votre commentaire est en cours de vérification : cette page vous dira "
-            "dès que possible s’il est publié."
-        )
-    return prefix + (
-        "Merci ! Votre commentaire est en attente de modération : vous seul le voyez "
-        "jusqu’à ce qu’un modérateur l’ait relu."
-    )
+    return labels.outcome_message(comment.status, comment.status_reason, duplicate)
 
 
 def _outcome_category(comment: Comment) -> str:
@@ -239,11 +224,7 @@ def _render_article(
         "reader/article.html",
         nudged=nudged,
         revision=revision,
-        nudge_text=labels.nudge_message(
-            [r["category"] for r in nudged.reasons if r.get("category")], reviewed
-        )
-        if nudged is not None
-        else None,
+        nudge_text=comment_service.nudge_of(nudged).message if nudged is not None else None,
         anyway_text=labels.sent_anyway_text(reviewed),
         article=article,
         form=form,

@@ -3,28 +3,44 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import and_, false, func, or_, select
+from sqlalchemy import Select, and_, case, false, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.elements import ColumnElement
 
 from app import labels, policy, scoring
 from app.actions import AuditAction
+from app.converters import parse_id
 from app.extensions import db
-from app.models import Article, Comment, CommentScore, CommentStatus, User, utcnow
+from app.models import (
+    Article,
+    Comment,
+    CommentScore,
+    CommentStatus,
+    SettingChange,
+    User,
+    as_utc,
+    utcnow,
+)
 from app.services import accounts, audit, decisions, quotas, readers, settings, transitions
 from app.services.errors import ServiceError
 from app.wordlists import stored_match
 
 
 class CommentError(ServiceError):
-    """A submission refused by a business rule; `field` names the form field it concerns."""
+    """A submission refused by a business rule; `field` names the form field it concerns,
+    `code` is the API's stable code for it (docs/embed-api.md)."""
+
+    def __init__(self, field: str | None, message: str, code: str) -> None:
+        super().__init__(field, message)
+        self.code = code
 
 
 @dataclass(frozen=True)
@@ -65,6 +81,8 @@ def identity(user_id: int | None, email: str) -> str:
 
 GUESTS_REFUSED = "Connectez-vous ou créez un compte pour publier un commentaire."
 REPLY_REFUSED = "Le commentaire auquel vous répondez n’existe pas ou n’est pas publié."
+CLOSED = "Les commentaires sont fermés pour cet article."
+NOT_AWAITING = "Ce commentaire n’attend plus votre réponse."
 
 
 @dataclass(frozen=True)
@@ -128,18 +146,22 @@ def submit_comment(
     from app.services import settings
 
     if author.user is None and not settings.get("guests_allowed"):
-        raise CommentError(None, GUESTS_REFUSED)
+        raise CommentError(None, GUESTS_REFUSED, "guests_not_allowed")
     if not article.accepting_comments:
-        raise CommentError(None, "Les commentaires sont fermés pour cet article.")
+        raise CommentError(
+            None, "Les commentaires sont fermés pour cet article.", "comments_closed"
+        )
     if author.user is None and accounts.find_by_email(author.email) is not None:
         raise CommentError(
-            "email", "Cette adresse appartient à un compte : connectez-vous pour publier avec elle."
+            "email",
+            "Cette adresse appartient à un compte : connectez-vous pour publier avec elle.",
+            "email_has_account",
         )
     refusal = readers.posting_refusal(
         readers.Reader.of(author.email, author.user.id if author.user else None)
     )
     if refusal:
-        raise CommentError(None, refusal)
+        raise CommentError(None, refusal, "restricted")
     parent = reply_target(article, parent_id)
     digest = body_hash(body)
     # The one-time form token is secret to the page it was served on: the same form sent twice
@@ -219,7 +241,7 @@ def send_anyway(comment: Comment) -> None:
     does a reject threshold where the admin chose « refusé selon les seuils »)."""
     score = db.session.scalar(select(CommentScore).where(CommentScore.comment_id == comment.id))
     if comment.status != CommentStatus.NUDGED or score is None:
-        raise CommentError(None, "Ce commentaire n’attend plus votre réponse.")
+        raise CommentError(None, NOT_AWAITING, "not_nudged")
     gathered = decisions.gather([comment], sending_anyway=True)[comment.id]
     verdict = policy.verdict(gathered.inputs, score.scores)
     _leave_nudge(
@@ -246,7 +268,7 @@ def revise(comment: Comment, body: str, address: str | None = None) -> None:
     is or left to expire), and keeps the comment's first date, so that the nudge expires on
     time."""
     if comment.revisions >= Comment.MAX_REVISIONS:
-        raise CommentError(None, _revisions_spent())
+        raise CommentError(None, _revisions_spent(), "revisions_spent")
     hits = quotas.take_post(identity(comment.user_id, comment.author_email), address)
     try:
         _leave_nudge(
@@ -275,6 +297,26 @@ def _revisions_spent() -> str:
     )
 
 
+@dataclass(frozen=True)
+class Nudge:
+    """What a nudged author is shown: the categories their comment seems to cross (French
+    labels), the kind word with what sending it anyway does, and the rewrites left."""
+
+    categories: list[str]
+    message: str
+    revisions_left: int
+
+
+def nudge_of(comment: Comment) -> Nudge:
+    """The nudge of a nudged comment, as the article page and the API show it."""
+    categories = [r["category"] for r in comment.reasons if r.get("category")]
+    return Nudge(
+        categories=list(dict.fromkeys(labels.french(labels.category_label(c)) for c in categories)),
+        message=labels.nudge_message(categories, settings.sent_anyway_reviewed()),
+        revisions_left=max(0, Comment.MAX_REVISIONS - comment.revisions),
+    )
+
+
 def _leave_nudge(
     comment: Comment,
     action: AuditAction,
@@ -296,8 +338,8 @@ def _leave_nudge(
     if not changed:
         db.session.rollback()
         if only_if is not None and comment.status == CommentStatus.NUDGED:
-            raise CommentError(None, _revisions_spent())
-        raise CommentError(None, "Ce commentaire n’attend plus votre réponse.")
+            raise CommentError(None, _revisions_spent(), "revisions_spent")
+        raise CommentError(None, NOT_AWAITING, "not_nudged")
     db.session.commit()
 
 
@@ -313,7 +355,7 @@ def reply_target(article: Article, parent_id: int | None) -> Comment | None:
         or not parent.is_published
         or parent.hidden
     ):
-        raise CommentError("parent_id", REPLY_REFUSED)
+        raise CommentError("parent_id", REPLY_REFUSED, "invalid_parent")
     return parent
 
 
@@ -351,8 +393,31 @@ def _visible_to(viewer: Viewer) -> ColumnElement[bool]:
         own.append(Comment.user_id == viewer.user_id)
     if viewer.guest_token:
         own.append(Comment.guest_token == viewer.guest_token)
-    public = and_(Comment.status == CommentStatus.PUBLISHED, Comment.hidden.is_(False))
-    return or_(public, *(own or [false()]))
+    return or_(_published(), *(own or [false()]))
+
+
+def _root_order(newest_first: bool) -> tuple[ColumnElement[Any], ...]:
+    if newest_first:
+        return (Comment.created_at.desc(), Comment.id.desc())
+    return (Comment.created_at.asc(), Comment.id.asc())
+
+
+def _roots(article: Article, visible: ColumnElement[bool]) -> Select[Comment]:
+    return select(Comment).where(
+        Comment.article_id == article.id, Comment.parent_id.is_(None), visible
+    )
+
+
+def _with_replies(roots: Sequence[Comment], visible: ColumnElement[bool]) -> list[Node]:
+    """The roots with all their visible replies nested, in one query."""
+    replies: Sequence[Comment] = []
+    if roots:
+        replies = db.session.scalars(
+            select(Comment)
+            .where(Comment.thread_id.in_([r.id for r in roots]), visible)
+            .order_by(Comment.id)
+        ).all()
+    return _build_threads(roots, replies)
 
 
 def thread_page(
@@ -362,37 +427,95 @@ def thread_page(
     queries whatever the number of comments."""
     per_page = current_app.config["COMMENTS_PER_PAGE"]
     visible = _visible_to(viewer)
-    order = (
-        (Comment.created_at.desc(), Comment.id.desc())
-        if newest_first
-        else (
-            Comment.created_at,
-            Comment.id,
-        )
-    )
     roots = list(
         db.session.scalars(
-            select(Comment)
-            .where(Comment.article_id == article.id, Comment.parent_id.is_(None), visible)
-            .order_by(*order)
+            _roots(article, visible)
+            .order_by(*_root_order(newest_first))
             .offset((page - 1) * per_page)
             .limit(per_page + 1)
         )
     )
     has_more = len(roots) > per_page
     roots = roots[:per_page]
-    replies: Sequence[Comment] = []
-    if roots:
-        replies = db.session.scalars(
-            select(Comment)
-            .where(Comment.thread_id.in_([r.id for r in roots]), visible)
-            .order_by(Comment.id)
-        ).all()
     return ThreadPage(
-        threads=_build_threads(roots, replies),
+        threads=_with_replies(roots, visible),
         page=page,
         has_more=has_more,
         published_count=published_count(article),
+    )
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """Where a page of threads ends: its last top-level comment's date and id. Written as an
+    opaque string (`encode`) for the API's `next_cursor`."""
+
+    created_at: datetime
+    id: int
+
+    def encode(self) -> str:
+        micros = (as_utc(self.created_at) - _EPOCH) // timedelta(microseconds=1)
+        return f"{micros:x}.{self.id:x}"
+
+    @classmethod
+    def decode(cls, text: str) -> Cursor | None:
+        """The cursor `encode` wrote, or None for anything else."""
+        micros, dot, ident = text.partition(".")
+        if not dot or not _HEX.fullmatch(micros) or not _HEX.fullmatch(ident):
+            return None
+        number = parse_id(int(ident, 16))
+        try:
+            when = _EPOCH + timedelta(microseconds=int(micros, 16))
+        except OverflowError:
+            return None
+        return cls(when, number) if number is not None else None
+
+
+_HEX = re.compile(r"[0-9a-f]{1,16}")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class ThreadSlice:
+    threads: list[Node]
+    next_cursor: Cursor | None  # None: this was the last page
+
+
+def thread_slice(
+    article: Article,
+    viewer: Viewer,
+    *,
+    newest_first: bool = True,
+    after: Cursor | None = None,
+    limit: int,
+) -> ThreadSlice:
+    """The `limit` top-level comments after `after` in the chosen order (keyset pagination:
+    a comment published meanwhile never shifts a page), with all their visible replies: two
+    queries whatever the number of comments."""
+    visible = _visible_to(viewer)
+    query = _roots(article, visible)
+    if after is not None:
+        if newest_first:
+            query = query.where(
+                or_(
+                    Comment.created_at < after.created_at,
+                    and_(Comment.created_at == after.created_at, Comment.id < after.id),
+                )
+            )
+        else:
+            query = query.where(
+                or_(
+                    Comment.created_at > after.created_at,
+                    and_(Comment.created_at == after.created_at, Comment.id > after.id),
+                )
+            )
+    roots = list(db.session.scalars(query.order_by(*_root_order(newest_first)).limit(limit + 1)))
+    more = len(roots) > limit
+    roots = roots[:limit]
+    last = roots[-1] if roots else None
+    return ThreadSlice(
+        threads=_with_replies(roots, visible),
+        next_cursor=Cursor(last.created_at, last.id) if more and last is not None else None,
     )
 
 
@@ -401,14 +524,99 @@ def published_count(article: Article) -> int:
         db.session.scalar(
             select(func.count())
             .select_from(Comment)
-            .where(
-                Comment.article_id == article.id,
-                Comment.status == CommentStatus.PUBLISHED,
-                Comment.hidden.is_(False),
-            )
+            .where(Comment.article_id == article.id, _published())
         )
         or 0
     )
+
+
+def _published() -> ColumnElement[bool]:
+    return and_(Comment.status == CommentStatus.PUBLISHED, Comment.hidden.is_(False))
+
+
+@dataclass(frozen=True)
+class Freshness:
+    """How a story's public view stands now: its published comments, a validator (`tag`) and
+    the time of its last change, for HTTP caching (ETag, Last-Modified)."""
+
+    published: int
+    tag: str
+    last_modified: datetime
+
+
+def story_freshness(article: Article) -> Freshness:
+    """The validator of everything a reader who is not the author sees of a story, from one
+    aggregate query over its comments, without reading them:
+
+    - how many comments, the highest id, and the sum of their versions: a comment added or
+      removed changes the first two, and every change of a comment's state (published, held,
+      rejected, hidden by reports, shown again, rewritten) goes through services/transitions,
+      which bumps its `version`;
+    - the published and visible count (what the story's counts show);
+    - the story's own settings as shown (title, open, pre-moderated, closing date, whether it
+      takes comments now) and the site's settings the answer shows (guests, maximum length).
+
+    `last_modified` is the latest of the comments' creation, decision and report times, the
+    latest settings change (services/settings.record_change), the story's creation and its
+    automatic closing once passed. A few changes leave no time (reports dismissed by a
+    moderator): the tag changes then, so a client revalidating with `If-None-Match` (browsers
+    and CDNs do, and it takes precedence) always sees them."""
+    row = db.session.execute(
+        select(
+            func.count(),
+            func.coalesce(func.max(Comment.id), 0),
+            func.coalesce(func.sum(Comment.version), 0),
+            func.count(case((_published(), 1))),
+            func.max(Comment.created_at),
+            func.max(Comment.decided_at),
+            func.max(Comment.flagged_at),
+            select(func.max(SettingChange.created_at)).scalar_subquery(),
+        ).where(Comment.article_id == article.id)
+    ).one()
+    total, highest, versions, published, *times = row
+    accepting = article.accepting_comments
+    if article.close_after_days is not None and not accepting and article.comments_open:
+        times.append(as_utc(article.published_at) + timedelta(days=article.close_after_days))
+    seed = (
+        f"{article.id}|{total}|{highest}|{versions}|{published}|{article.title}|"
+        f"{article.comments_open}|{article.premoderated}|{article.close_after_days}|{accepting}|"
+        f"{settings.get('guests_allowed')}|{settings.max_comment_length()}"
+    )
+    known = [as_utc(t) for t in (*times, article.created_at) if t is not None]
+    return Freshness(
+        published=int(published),
+        tag=hashlib.sha256(seed.encode()).hexdigest()[:32],
+        last_modified=max(known),
+    )
+
+
+@dataclass(frozen=True)
+class StoryCount:
+    published: int
+    last_modified: datetime | None  # the latest comment created, decided or reported
+
+
+def published_counts(article_ids: Sequence[int]) -> dict[int, StoryCount]:
+    """Published and visible comments of each story, in one query (a story without any is
+    left out)."""
+    if not article_ids:
+        return {}
+    rows = db.session.execute(
+        select(
+            Comment.article_id,
+            func.count(case((_published(), 1))),
+            func.max(Comment.created_at),
+            func.max(Comment.decided_at),
+            func.max(Comment.flagged_at),
+        )
+        .where(Comment.article_id.in_(set(article_ids)))
+        .group_by(Comment.article_id)
+    )
+    counts = {}
+    for article_id, published, *times in rows:
+        known = [as_utc(t) for t in times if t is not None]
+        counts[article_id] = StoryCount(int(published), max(known) if known else None)
+    return counts
 
 
 def _build_threads(roots: Sequence[Comment], replies: Sequence[Comment]) -> list[Node]:

@@ -10,11 +10,13 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.sql.elements import ColumnElement
 
 from app.extensions import db
 from app.models import Article, Site
@@ -169,16 +171,39 @@ def site_for_origin(origin: str | None) -> Site | None:
     return None
 
 
+def _of_site(site: Site) -> ColumnElement[bool]:
+    """The stories of `site` (the default site's include the articles written without one)."""
+    if not site.is_default:
+        return Article.site_id == site.id
+    return or_(Article.site_id == site.id, Article.site_id.is_(None))
+
+
+def story_ids(site: Site, urls: Iterable[str]) -> dict[str, int]:
+    """The ids of a site's stories by URL, as asked (one query); a URL that is not a story's,
+    or not a URL, is left out."""
+    hashes: dict[str, str] = {}
+    for url in urls:
+        try:
+            hashes[url] = url_hash(normalize_url(url))
+        except SiteError:
+            continue
+    if not hashes:
+        return {}
+    rows = db.session.execute(
+        select(Article.url_hash, Article.id).where(
+            _of_site(site), Article.url_hash.in_(set(hashes.values()))
+        )
+    )
+    found = {digest: story_id for digest, story_id in rows}
+    return {url: found[digest] for url, digest in hashes.items() if digest in found}
+
+
 def find_story(
     site: Site, *, url: str | None = None, external_id: str | None = None
 ) -> Article | None:
     """A site's story by its CMS id (first) or canonical URL; None when unknown."""
     query = select(Article)
-    site_clause = (
-        Article.site_id == site.id
-        if not site.is_default
-        else ((Article.site_id == site.id) | Article.site_id.is_(None))
-    )
+    site_clause = _of_site(site)
     if external_id:
         found = db.session.scalar(query.where(site_clause, Article.external_id == external_id))
         if found is not None:

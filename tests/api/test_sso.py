@@ -26,7 +26,7 @@ import sqlalchemy as sa
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 
 from app.extensions import db
-from app.models import SsoIdentity, SsoTokenUse, User, utcnow
+from app.models import Comment, SsoIdentity, SsoTokenUse, User, utcnow
 from app.services import accounts, sso
 from tests.conftest import login, make_user, simultaneously
 
@@ -400,7 +400,7 @@ def test_the_site_of_a_call_without_origin_is_named_in_the_query(client, secret)
     assert response.status_code == 200
     assert "Access-Control-Allow-Origin" not in response.headers
     unknown = client.post(f"{URL}?site=inconnu", json={"token": token})
-    assert_error(unknown, 404, "site_not_found", "site")
+    assert_error(unknown, 422, "invalid_field", "site")
 
 
 def test_an_origin_no_site_allows_is_refused_and_nothing_is_made(client, secret):
@@ -432,7 +432,10 @@ def test_the_preflight_answers_allowed_origins_only(client, secret):
     assert "POST" in allowed.headers["Access-Control-Allow-Methods"]
     assert "Content-Type" in allowed.headers["Access-Control-Allow-Headers"]
     assert "Access-Control-Allow-Credentials" not in allowed.headers
-    refused = client.options(URL, headers={"Origin": "https://pirate.example"})
+    refused = client.options(
+        URL,
+        headers={"Origin": "https://pirate.example", "Access-Control-Request-Method": "POST"},
+    )
     assert_error(refused, 403, "origin_not_allowed", "origin")
 
 
@@ -528,3 +531,41 @@ def test_a_session_token_lasts_sso_session_hours(app, client, secret):
     assert app.config["SSO_SESSION_HOURS"] == 24
     assert sso.reader_from_session_token(signed_ago(23)).id == user.id
     assert sso.reader_from_session_token(signed_ago(25)) is None
+
+
+def test_an_sso_reader_posts_under_their_name_and_sees_their_own_comment(client, secret):
+    """The whole path a newsroom's signed-in reader takes: the CMS's token exchanged, then the
+    session token sent as `X-Reader-Token` to post and to read."""
+    session = exchange(client, sign(claims(username="Bob Martin"), secret))
+    assert session.status_code == 200
+    reader_token = session.get_json()["reader_token"]
+    headers = {"Origin": ORIGIN, "X-Reader-Token": reader_token}
+    stream = client.get(
+        "/api/v1/stream",
+        query_string={"url": f"{ORIGIN}/article-42", "title": "Le budget"},
+        headers=headers,
+    )
+    assert stream.status_code == 200, stream.get_data(as_text=True)
+    assert stream.get_json()["viewer"] == {"name": "Bob Martin", "signed_in": True}
+    assert stream.headers["Cache-Control"] == "private, no-cache"
+    story_id = stream.get_json()["story"]["id"]
+    posted = client.post(
+        f"/api/v1/stories/{story_id}/comments",
+        json={"body": "Un avis argumenté sur le budget."},
+        headers=headers,
+    )
+    assert posted.status_code == 201, posted.get_data(as_text=True)
+    answer = posted.get_json()
+    assert answer["comment"]["author"] == {"name": "Bob Martin"}
+    assert answer["comment"]["own"] is True
+    assert answer["reader_token"] is None  # an SSO reader keeps their session token
+    [user] = sso_users()
+    comment = db.session.get(Comment, answer["comment"]["id"])
+    assert comment is not None and comment.user_id == user.id and comment.guest_token is None
+    forged = client.post(
+        f"/api/v1/stories/{story_id}/comments",
+        json={"body": "Un autre avis."},
+        headers={"Origin": ORIGIN, "X-Reader-Token": reader_token[:-2] + "xx"},
+    )
+    assert forged.status_code == 401
+    assert forged.get_json()["error"]["code"] == "invalid_reader_token"

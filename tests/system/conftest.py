@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from bench.stack import Stack
-from tests.conftest import TEST_DATABASE_URL, postgres_schema_url
+from tests.conftest import TEST_DATABASE_URL, drop_postgres_schema, postgres_schema_url
 
 pytestmark = pytest.mark.system
 
@@ -34,8 +34,11 @@ def stack_settings() -> dict[str, str]:
 def stack(
     tmp_path: Path, worker_id: str, tiny_model: Any, stack_settings: dict[str, str]
 ) -> Iterator[Stack]:
-    running = Stack(tmp_path, _database(tmp_path, worker_id), tiny_model, stack_settings)
+    database = _database(tmp_path, worker_id)
+    running = Stack(tmp_path, database, tiny_model, stack_settings)
     try:
         yield running
     finally:
         running.close()
+        if TEST_DATABASE_URL:
+            drop_postgres_schema(database)

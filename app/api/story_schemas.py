@@ -1,0 +1,204 @@
+"""The readers' requests and answers of `/api/v1` (the embed's stories, comments, reports,
+counts), as pydantic models: they validate the requests and are the OpenAPI document's schemas
+(app/api/spec.py). Query strings are read as text (a number from `?limit=20`); JSON bodies are
+strict (a number is not a string), and an unknown field is refused."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from app.models import ReportReason
+from app.validators import text_problem
+
+
+def _plain(value: str) -> str:
+    problem = text_problem(value)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
+# A query string's text: no control character (a NUL never reaches the database).
+Text = Annotated[str, AfterValidator(_plain)]
+
+Sort = Literal["newest", "oldest"]
+Status = Literal["published", "pending", "held", "nudged", "rejected"]
+MAX_COUNTS = 100
+MAX_LIMIT = 100
+
+
+class _Query(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class StreamQuery(_Query):
+    """`GET /api/v1/stream`: the page's canonical URL and title, and the CMS's id if any."""
+
+    url: Text
+    """The story's canonical URL, on one of the site's origins."""
+    title: Text | None = None
+    """The page's title: the story's title when it is created."""
+    id: Text | None = None
+    """The CMS's own id of the story (found first by it, then by URL)."""
+    site: Text | None = None
+    """The site, for a call without `Origin` (a server); a browser's `Origin` decides."""
+    sort: Sort = "newest"
+    limit: int | None = Field(default=None, ge=1, le=MAX_LIMIT)
+
+
+class StoryQuery(_Query):
+    """`GET /api/v1/stories`: a story by its canonical URL or its CMS id."""
+
+    url: Text | None = None
+    id: Text | None = None
+    """The CMS's own id of the story."""
+    site: Text | None = None
+
+
+class CommentsQuery(_Query):
+    """`GET /api/v1/stories/{story_id}/comments`: a page of threads."""
+
+    sort: Sort = "newest"
+    cursor: Text | None = None
+    """`next_cursor` of the previous page."""
+    limit: int | None = Field(default=None, ge=1, le=MAX_LIMIT)
+
+
+class CountsQuery(_Query):
+    """`GET /api/v1/counts?url=…&url=…`: the published comments of many stories."""
+
+    url: list[Text] = Field(min_length=1, max_length=MAX_COUNTS)
+    site: Text | None = None
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class CountsIn(_Body):
+    """`POST /api/v1/counts`: the same as the GET, for lists whose query string would be too
+    long (100 real article URLs make a request line of some 11 KB; gunicorn stops at 4 KB,
+    nginx at 8 KB)."""
+
+    urls: list[Text] = Field(min_length=1, max_length=MAX_COUNTS)
+
+
+class CommentIn(_Body):
+    """`POST /api/v1/stories/{story_id}/comments`: a comment or a reply. A guest gives a name
+    and an address (never published); an SSO reader posts under their account's."""
+
+    body: str
+    name: str | None = None
+    email: str | None = None
+    parent_id: int | None = None
+    """The comment answered (a published comment of the same story)."""
+    idempotency_key: str | None = Field(default=None, max_length=100)
+    """One key per submission: the same key sent again stores the comment once."""
+
+
+class RevisionIn(_Body):
+    """`POST /api/v1/comments/{comment_id}/revise`: the nudged comment, rewritten."""
+
+    body: str
+
+
+class ReportIn(_Body):
+    """`POST /api/v1/comments/{comment_id}/reports`."""
+
+    reason: ReportReason = Field(strict=False)
+    """Why: `insulte`, `haine`, `menace`, `spam`, `hors_sujet`, `autre`."""
+    note: str | None = None
+
+
+class StoryCounts(BaseModel):
+    published: int
+
+
+class StoryOut(BaseModel):
+    id: int
+    site: str
+    url: str | None
+    external_id: str | None
+    title: str
+    open: bool
+    """Whether the story takes comments now (open, and not closed by its date)."""
+    premoderated: bool
+    guests_allowed: bool
+    max_length: int
+    counts: StoryCounts
+    html_url: str
+    """The story's comments on our own site: the link for readers without JavaScript."""
+
+
+class AuthorOut(BaseModel):
+    name: str
+
+
+class CommentOut(BaseModel):
+    id: int
+    parent_id: int | None
+    depth: int
+    author: AuthorOut
+    body: str
+    created_at: datetime
+    status: Status
+    """`published`, except for the viewer's own comments."""
+    own: bool
+    """The viewer wrote it (they see it whatever its status)."""
+    message: str | None
+    """For the viewer's own comment not published: what became of it, in French."""
+    reportable: bool
+    replies: list[CommentOut]
+
+
+class ViewerOut(BaseModel):
+    name: str | None
+    signed_in: bool
+
+
+class ThreadsOut(BaseModel):
+    comments: list[CommentOut]
+    next_cursor: str | None
+    """The cursor of the next page; null on the last."""
+
+
+class StreamOut(BaseModel):
+    story: StoryOut
+    comments: list[CommentOut]
+    next_cursor: str | None
+    viewer: ViewerOut | None
+    """The reader the `X-Reader-Token` names (an SSO reader's name); null without one."""
+
+
+class NudgeOut(BaseModel):
+    categories: list[str]
+    """What the comment seems to contain, in French (« insultes »…)."""
+    message: str
+    revisions_left: int
+
+
+class CommentAnswer(BaseModel):
+    """What became of a comment: posted, sent as it is, rewritten, or asked for."""
+
+    comment: CommentOut
+    outcome: Status
+    message: str
+    """What the article page says, in French."""
+    nudge: NudgeOut | None
+    """For a nudged comment: the categories and the two answers' terms."""
+    reader_token: str | None
+    """A guest's token (`X-Reader-Token` for their next calls); null for an SSO reader."""
+
+
+class ReportAnswer(BaseModel):
+    message: str
+    reader_token: str | None
+    """A guest's token, to send back as `X-Reader-Token` (their next reports count once)."""
+
+
+class CountsOut(BaseModel):
+    counts: dict[str, int]
+    """Published comments per URL asked (as given); 0 for an unknown story."""
