@@ -151,6 +151,32 @@ def known_good_cases(schema: Any, data: dict[str, Any]) -> Iterator[Any]:
         yield schema["/api/v1/moderation/comments/{comment_id}"]["GET"].Case(
             path_parameters={"comment_id": data["held"].id}, headers=staff
         )
+    # The readers' API, as the embed calls it from the newsroom's page, and as a CMS does.
+    story, url = data["story"], f"{ORIGIN}/article-42"
+    browser = {"Origin": ORIGIN}
+    stream = schema["/api/v1/stream"]["GET"]
+    yield stream.Case(query={"url": url, "title": "Un article"}, headers=browser)
+    yield stream.Case(query={"url": f"{ORIGIN}/article-43", "title": "Nouveau"}, headers=browser)
+    yield schema["/api/v1/stories"]["GET"].Case(query={"url": url, "site": "journal"})
+    threads = schema["/api/v1/stories/{story_id}/comments"]
+    yield threads["GET"].Case(
+        path_parameters={"story_id": story.id}, query={"sort": "oldest", "limit": 1}
+    )
+    guest = {"body": "Un avis posé.", "name": "Camille", "email": "camille@journal.example"}
+    yield threads["POST"].Case(path_parameters={"story_id": story.id}, body=guest, headers=browser)
+    yield threads["POST"].Case(
+        path_parameters={"story_id": story.id},
+        body={**guest, "body": "Une réponse posée.", "parent_id": data["comment"].id},
+        headers=browser,
+    )
+    one = {"comment_id": data["comment"].id}
+    yield schema["/api/v1/comments/{comment_id}"]["GET"].Case(path_parameters=one)
+    yield schema["/api/v1/comments/{comment_id}/reports"]["POST"].Case(
+        path_parameters=one, body={"reason": "spam"}, headers=browser
+    )
+    urls = [url, f"{ORIGIN}/inconnu"]
+    yield schema["/api/v1/counts"]["GET"].Case(query={"url": urls}, headers=browser)
+    yield schema["/api/v1/counts"]["POST"].Case(body={"urls": urls}, headers=browser)
     decision = schema["/api/v1/moderation/comments/{comment_id}/decision"]["POST"]
     yield decision.Case(
         path_parameters={"comment_id": data["held"].id},
@@ -164,6 +190,40 @@ def test_known_good_requests_succeed_as_documented(api_schema: Any, api_data: di
     for case in known_good_cases(api_schema, api_data):
         response = case.call_and_validate()
         assert 200 <= response.status_code < 300, f"{case.method} {case.path}: {response.text}"
+
+
+def test_the_nudge_and_its_answers_match_the_document(api_schema: Any, api_data: dict[str, Any]):
+    """A guest nudged (the tiny model finds « idiot » insulting), then each of the nudge's two
+    answers, with the guest's own token: every answer as documented."""
+    story, browser = api_data["story"], {"Origin": ORIGIN}
+    post = api_schema["/api/v1/stories/{story_id}/comments"]["POST"]
+    answers = []
+    for text in ("Quel idiot, ce ministre.", "Quel idiot, ce député."):
+        case = post.Case(
+            path_parameters={"story_id": story.id},
+            body={"body": text, "name": "Camille", "email": "camille@journal.example"},
+            headers=browser,
+        )
+        answer = case.call_and_validate().json()
+        assert answer["outcome"] == "nudged" and answer["nudge"] is not None
+        answers.append(answer)
+    first, second = answers
+    token = {**browser, "X-Reader-Token": first["reader_token"]}
+    own = {"comment_id": first["comment"]["id"]}
+    seen = api_schema["/api/v1/comments/{comment_id}"]["GET"].Case(
+        path_parameters=own, headers=token
+    )
+    assert seen.call_and_validate().json()["comment"]["own"] is True
+    sent = api_schema["/api/v1/comments/{comment_id}/send"]["POST"].Case(
+        path_parameters=own, headers=token
+    )
+    assert 200 <= sent.call_and_validate().status_code < 300
+    revised = api_schema["/api/v1/comments/{comment_id}/revise"]["POST"].Case(
+        path_parameters={"comment_id": second["comment"]["id"]},
+        body={"body": "Ce député se trompe, à mon avis."},
+        headers={**browser, "X-Reader-Token": second["reader_token"]},
+    )
+    assert 200 <= revised.call_and_validate().status_code < 300
 
 
 @pytest.mark.parametrize("bad_id", ["0", "2147483648", "99999999999"])
