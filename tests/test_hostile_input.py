@@ -56,6 +56,7 @@ ROUTES: dict[str, dict[str, str]] = {
     "reader.revise": {"slug": ARTICLE_SLUG, "comment_id": "1"},
     "reader.comment_status": {"slug": ARTICLE_SLUG, "comment_id": "1"},
     "reader.report": {"slug": ARTICLE_SLUG, "comment_id": "1"},
+    "reader.embed_script": {},
     "auth.register": {},
     "auth.login": {},
     "auth.logout": {},

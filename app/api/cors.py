@@ -7,7 +7,9 @@ CORS, in one place (docs/embed-api.md, « Sites, origines, CORS »).
 - A call without `Origin` (a server, curl) speaks for `?site=NAME`, else the default site.
 - Every answer of a reader endpoint, refusals included, says `Vary: Origin, X-Reader-Token`,
   and, for an allowed origin only, `Access-Control-Allow-Origin: <that origin>`: never `*`,
-  never credentials (the embed uses no cookie; the reader is known by `X-Reader-Token`).
+  never credentials (the embed uses no cookie; the reader is known by `X-Reader-Token`). The
+  one exception: the 403 `origin_not_allowed` itself is readable by the refused page (not
+  its preflight), so that the embed shows the refusal rather than a network error.
 - A preflight (`OPTIONS` with `Access-Control-Request-Method`) from an allowed origin is
   answered 204 with the methods and the two headers the embed sends.
 
@@ -39,6 +41,7 @@ View = Callable[..., ResponseReturnValue]
 
 
 def origin_refused() -> ApiError:
+    g.origin_refused = True  # the answer lets that page read this refusal (add_headers)
     return ApiError(403, "origin_not_allowed", sites.ORIGIN_REFUSED, "origin")
 
 
@@ -121,6 +124,11 @@ def add_headers(response: Response) -> Response:
     if origin is not None:
         response.headers["Access-Control-Allow-Origin"] = origin
         response.headers["Access-Control-Expose-Headers"] = EXPOSED_HEADERS
+    elif g.get("origin_refused") and request.method != "OPTIONS":
+        # The refusal alone, readable by the refused page: the embed says why it shows no
+        # comments (a browser hides an answer without this header). It holds no data; a
+        # preflight's refusal stays unreadable, so nothing is ever sent from that page.
+        response.headers["Access-Control-Allow-Origin"] = request.headers["Origin"]
     if response.status_code >= 400 and "Cache-Control" not in response.headers:
         response.headers["Cache-Control"] = "no-store"  # a refusal is never shared by a CDN
     return response

@@ -1,7 +1,8 @@
-"""Readers' pages: the article and its « Votre commentaire » section."""
+"""Readers' pages: the article and its « Votre commentaire » section; `/embed.js`, the same
+section for any newsroom page."""
 
 from flask import Blueprint
 
 bp = Blueprint("reader", __name__)
 
-from app.reader import routes  # noqa: E402,F401
+from app.reader import embed, routes  # noqa: E402,F401

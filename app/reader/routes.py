@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 from typing import NoReturn
+from urllib.parse import urlsplit
 
 from flask import (
     abort,
@@ -227,6 +228,7 @@ def _render_article(
         nudge_text=comment_service.nudge_of(nudged).message if nudged is not None else None,
         anyway_text=labels.sent_anyway_text(reviewed),
         article=article,
+        source_host=urlsplit(article.url).hostname if article.url else None,
         form=form,
         threads=threads,
         sort=sort,

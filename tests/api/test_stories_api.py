@@ -125,7 +125,9 @@ def test_a_story_by_url_or_cms_id(client, site):
 def test_an_origin_no_site_allows_is_refused_and_nothing_is_created(client, site):
     refused = stream(client, origin="https://copieur.example")
     assert_error(refused, 403, "origin_not_allowed", "origin", "n’est pas autorisé")
-    assert "Access-Control-Allow-Origin" not in refused.headers
+    # The refused page may read the refusal (the embed shows it), and nothing else.
+    assert refused.headers["Access-Control-Allow-Origin"] == "https://copieur.example"
+    assert "Access-Control-Expose-Headers" not in refused.headers
     assert (
         db.session.scalar(select(func.count()).select_from(Article).where(Article.url.is_not(None)))
         == 0
