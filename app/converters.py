@@ -94,10 +94,26 @@ def safe_path(value: str | None, prefix: str = "/") -> str | None:
     return value
 
 
-class IdConverter(BaseConverter):
-    """`<id:name>` in a route: 1..2**31-1 in ASCII digits; anything else is a 404."""
+def _id_regex() -> str:
+    """The regular expression of `parse_id`'s numbers: 1..ID_MAX in at most ten ASCII digits
+    (leading zeros allowed), not all zeros."""
+    top = str(ID_MAX)  # ten digits: shorter numbers are all below it
+    same_length = [
+        f"{top[:i]}[0-{int(digit) - 1}][0-9]{{{len(top) - i - 1}}}"
+        for i, digit in enumerate(top)
+        if digit != "0"
+    ]
+    return f"(?=[0-9]*[1-9])(?:[0-9]{{1,{len(top) - 1}}}|{'|'.join(same_length)}|{top})"
 
-    regex = r"[0-9]{1,10}"
+
+class IdConverter(BaseConverter):
+    """`<id:name>` in a route: 1..2**31-1 in ASCII digits; anything else is a 404.
+
+    The range is in the regular expression, not only in `to_python`: Werkzeug picks a rule by
+    its path and method before converting, so a path whose GET and POST are two rules would
+    answer a POST with a bad id 405 (the GET rule's path matched) instead of 404."""
+
+    regex = _id_regex()
     part_isolating = True
 
     def to_python(self, value: str) -> int:

@@ -64,6 +64,7 @@ ROUTES: dict[str, dict[str, str]] = {
     "api.metrics": {},
     "api.v1.score": {},
     "api.v1.openapi": {},
+    "api.v1.reference_page": {},
     "api.v1.sso_session": {},
     "api.v1.moderation_queues": {},
     "api.v1.moderation_queue": {"queue": "a-moderer"},

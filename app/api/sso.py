@@ -39,25 +39,28 @@ STATUSES = {
         413: (ErrorBody, "`too_large`."),
         422: (
             ErrorBody,
-            "`invalid_field` (an unknown `?site=`), `invalid_name`, `too_long`, `invalid_email`.",
+            "`invalid_field` (un `?site=` inconnu), `invalid_name`, `too_long`, `invalid_email`.",
         ),
     },
     tags=("Connexion unique",),
 )
 def sso_session(site: Site, query: SsoSessionQuery, body: SsoSessionRequest) -> Response:
-    """Exchange the token a site's CMS signed for its signed-in reader (Coral's SSO token: a
-    JWT, HS256 with the site's SSO secret, claims `jti`, `iat`, `exp`, `user.id`, `user.email`,
-    `user.username`) for a reader session. The site is the one allowing the request's
-    `Origin`; without `Origin`, `?site=NAME`, else the default site. The reader is the site's
-    `user.id`, made on first use; a later token updates their name.
+    """Échanger le jeton que le CMS d’un site a signé pour son lecteur connecté (le jeton SSO
+    de Coral : un JWT, HS256 avec le secret SSO du site, revendications `jti`, `iat`, `exp`,
+    `user.id`, `user.email`, `user.username`) contre une session de lecteur.
 
-    200: `{"reader_token": "s.…", "reader": {"name"}, "expires_at"}`; send `reader_token` as
-    `X-Reader-Token`. 400 `invalid_json`. 401 `invalid_token` (signature, algorithm other than
-    HS256, a claim missing or malformed, issued in the future, valid more than 24 hours),
-    `expired_token`, `replayed_token` (this `jti` was already exchanged). 403
-    `origin_not_allowed`, `sso_not_configured` (the site has no SSO secret), `account_disabled`.
-    413 `too_large`. 422 `invalid_field` (an unknown `?site=`), `invalid_name`, `too_long`
-    (`user.username` beyond 80 characters), `invalid_email` (`user.email`)."""
+    Le site est celui qui autorise l’`Origin` de la requête ; sans `Origin`, `?site=NOM`, sinon
+    le site par défaut. Le lecteur est le `user.id` du site, créé à sa première venue ; un jeton
+    suivant met son nom à jour.
+
+    200 : `{"reader_token": "s.…", "reader": {"name"}, "expires_at"}` ; envoyer `reader_token`
+    dans l’en-tête `X-Reader-Token`. 400 `invalid_json`. 401 `invalid_token` (signature,
+    algorithme autre que HS256, revendication absente ou mal formée, émis dans le futur, valable
+    plus de 24 heures), `expired_token`, `replayed_token` (ce `jti` a déjà été échangé). 403
+    `origin_not_allowed`, `sso_not_configured` (le site n’a pas de secret SSO),
+    `account_disabled`. 413 `too_large`. 422 `invalid_field` (un `?site=` inconnu),
+    `invalid_name`, `too_long` (`user.username` au-delà de 80 caractères), `invalid_email`
+    (`user.email`)."""
     try:
         session = sso.open_session(site, body.token)
     except sso.SsoRefused as refused:

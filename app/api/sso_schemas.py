@@ -5,21 +5,23 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, Field, field_serializer, field_validator
+from pydantic import ConfigDict, Field, field_serializer, field_validator
+
+from app.api.schemas import ApiModel
 
 # A CMS's token is a few hundred characters; anything near this is not one.
 MAX_TOKEN_CHARS = 8192
 MAX_SITE_CHARS = 64
 
 
-class SsoSessionQuery(BaseModel):
-    """Which site's secret signed the token, for a call without `Origin` (a server, curl);
-    a browser's call is the site of its `Origin`."""
+class SsoSessionQuery(ApiModel):
+    """Le site dont le secret a signé le jeton, pour un appel sans `Origin` (un serveur,
+    curl) ; l’appel d’un navigateur est celui du site de son `Origin`."""
 
     model_config = ConfigDict(extra="forbid", strict=True)
 
     site: str | None = Field(default=None, json_schema_extra={"maxLength": MAX_SITE_CHARS})
-    """The site's name (`flask sites list`); the default site when absent."""
+    """Le nom du site (`flask sites list`) ; le site par défaut en son absence."""
 
     @field_validator("site")
     @classmethod
@@ -29,14 +31,14 @@ class SsoSessionQuery(BaseModel):
         return value
 
 
-class SsoSessionRequest(BaseModel):
-    """`{"token": "<JWT>"}`: the token the site's CMS signed for its signed-in reader."""
+class SsoSessionRequest(ApiModel):
+    """`{"token": "<JWT>"}` : le jeton que le CMS du site a signé pour son lecteur connecté."""
 
     model_config = ConfigDict(extra="forbid", strict=True)
 
     token: str = Field(json_schema_extra={"minLength": 1, "maxLength": MAX_TOKEN_CHARS})
-    """A JWT, HS256 with the site's SSO secret; claims `jti`, `iat`, `exp`, `user.id`,
-    `user.email`, `user.username` (Coral's SSO)."""
+    """Un JWT, HS256 avec le secret SSO du site ; revendications `jti`, `iat`, `exp`,
+    `user.id`, `user.email`, `user.username` (le SSO de Coral)."""
 
     @field_validator("token")
     @classmethod
@@ -48,17 +50,23 @@ class SsoSessionRequest(BaseModel):
         return value.strip()
 
 
-class SsoReader(BaseModel):
+class SsoReader(ApiModel):
+    """Le lecteur de la session."""
+
     name: str
-    """The reader's name as the site's CMS gives it (`user.username`), shown on comments."""
+    """Son nom tel que le donne le CMS du site (`user.username`), affiché sur ses
+    commentaires."""
 
 
-class SsoSessionResponse(BaseModel):
+class SsoSessionResponse(ApiModel):
+    """La session d’un lecteur connecté par le SSO de son site."""
+
     reader_token: str
-    """`s.…`: send it as `X-Reader-Token` to post and read as this reader, until
-    `expires_at` (or until the account is deactivated)."""
+    """`s.…` : à envoyer dans l’en-tête `X-Reader-Token` pour publier et lire en tant que ce
+    lecteur, jusqu’à `expires_at` (ou jusqu’à la désactivation du compte)."""
     reader: SsoReader
     expires_at: datetime
+    """La fin de la session (ISO 8601, avec son fuseau)."""
 
     @field_serializer("expires_at")
     def _iso(self, value: datetime) -> str:

@@ -131,8 +131,8 @@ def moderation_call(view: StaffView) -> StaffView:
     security=SECURITY,
 )
 def queues(who: Moderator) -> Response:
-    """How many comments each queue holds (« À modérer », « Signalés », « Rejetés »,
-    « Approuvés », « Tous »), as the moderators' menu shows them.
+    """Le nombre de commentaires de chaque file (« À modérer », « Signalés », « Rejetés »,
+    « Approuvés », « Tous »), comme les montre le menu des modérateurs.
 
     200. 401 `missing_key`, `unknown_key`. 403 `revoked_key`, `forbidden`. 429
     `quota_exceeded`."""
@@ -163,13 +163,14 @@ def queues(who: Moderator) -> Response:
     security=SECURITY,
 )
 def queue(who: Moderator, queue: str, query: QueueQuery) -> Response:
-    """One page of a queue, with the filters of the moderators' page: `sort` (`recents`,
-    `anciens`, `toxiques`, `attente`), `article_id`, `reason` (a reason code), `category`,
-    `q` (words of the text or of the author's name), `author` (a guest's address: staff tokens
-    only), `account_id`, `page` (25 cards a page; `has_more` says whether another follows).
+    """Une page d’une file, avec les filtres de la page des modérateurs : `sort` (`recents`,
+    `anciens`, `toxiques`, `attente`), `article_id`, `reason` (un code de raison), `category`,
+    `q` (des mots du texte ou du nom de l’auteur), `author` (l’adresse d’un invité : jetons de
+    l’équipe seulement), `account_id`, `page` (25 fiches par page ; `has_more` dit si une autre
+    suit).
 
     200. 401 `missing_key`, `unknown_key`. 403 `revoked_key`, `forbidden`. 404 `not_found`
-    (an unknown queue). 422 `invalid_field`. 429 `quota_exceeded`."""
+    (une file inconnue). 422 `invalid_field`. 429 `quota_exceeded`."""
     author = _given(query.author)
     if author is not None and not who.sees_addresses:
         raise ApiError(
@@ -214,8 +215,8 @@ def queue(who: Moderator, queue: str, query: QueueQuery) -> Response:
     security=SECURITY,
 )
 def comment(who: Moderator, comment_id: int) -> Response:
-    """One comment as its moderator's page shows it: its card (scores, reasons, reports, the
-    decisions it takes) and its history, oldest first.
+    """Un commentaire comme le montre sa page de modération : sa fiche (scores, raisons,
+    signalements, décisions possibles) et son historique, du plus ancien au plus récent.
 
     200. 401 `missing_key`, `unknown_key`. 403 `revoked_key`, `forbidden`. 404
     `comment_not_found`. 429 `quota_exceeded`."""
@@ -249,14 +250,16 @@ def comment(who: Moderator, comment_id: int) -> Response:
     security=SECURITY,
 )
 def decide(who: Moderator, comment_id: int, body: DecisionRequest) -> Response:
-    """Approve (publish), reject (with a `reason` of the page's list, shown to the author) or
-    keep (« Conserver » a reported published comment: its reports are cleared) one comment,
-    as the moderators' page does: same rules, same journal row (naming the account, or
-    `client:<name>`). `version` is the comment's as last read.
+    """Approuver (publier), rejeter (avec une raison `reason` de la liste de la page, montrée
+    à l’auteur) ou conserver (`keep` : un commentaire publié et signalé reste, ses signalements
+    sont écartés) un commentaire, comme la page des modérateurs : mêmes règles, même ligne au
+    journal (au nom du compte, ou `client:<nom>`). `version` est celle du commentaire lu en
+    dernier.
 
-    200 with the comment's new card. 400 `invalid_json`. 401 `missing_key`, `unknown_key`.
-    403 `revoked_key`, `forbidden`. 404 `comment_not_found`. 409 `conflict`: someone decided
-    first. 422 `invalid_field`, `required`, `not_allowed`. 429 `quota_exceeded`."""
+    200 avec la nouvelle fiche du commentaire. 400 `invalid_json`. 401 `missing_key`,
+    `unknown_key`. 403 `revoked_key`, `forbidden`. 404 `comment_not_found`. 409 `conflict` :
+    quelqu’un a décidé avant. 422 `invalid_field`, `required`, `not_allowed`. 429
+    `quota_exceeded`."""
     try:
         if body.action == "keep":
             moderation.dismiss_reports(comment_id, body.version, who.actor, note=body.note)

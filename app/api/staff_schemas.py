@@ -9,9 +9,9 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, field_validator
+from pydantic import ConfigDict, Field, PlainSerializer, field_validator
 
-from app.api.schemas import ReasonOut
+from app.api.schemas import ApiModel, ReasonOut
 from app.converters import ID_MAX
 from app.labels import QUEUES, REJECT_REASONS, SORTS
 from app.models import CommentStatus, as_utc
@@ -48,38 +48,47 @@ def _known(value: str | None, values: Mapping[str, Any]) -> str | None:
     return value
 
 
-class QueueCount(BaseModel):
+class QueueCount(ApiModel):
+    """Une file et son nombre de commentaires."""
+
     name: str = Field(json_schema_extra=_one_of(QUEUES))
+    """Le nom de la file dans l’adresse (`a-moderer`)."""
     label: str
-    """The queue's name on the moderators' pages (« À modérer »)."""
+    """Son nom sur les pages des modérateurs (« À modérer »)."""
     count: int
+    """Le nombre de commentaires qu’elle contient."""
 
 
-class QueueCounts(BaseModel):
-    """`GET /api/v1/moderation/queues`: every queue, in the pages' order."""
+class QueueCounts(ApiModel):
+    """`GET /api/v1/moderation/queues` : toutes les files, dans l’ordre des pages."""
 
     queues: list[QueueCount]
 
 
-class QueueQuery(BaseModel):
-    """The filters of a queue's page (« Filtrer »), by the API's names."""
+class QueueQuery(ApiModel):
+    """Les filtres de la page d’une file (« Filtrer »), sous les noms de l’API."""
 
     model_config = ConfigDict(extra="forbid")
 
     sort: str = Field(default="recents", json_schema_extra=_one_of(SORTS))
+    """L’ordre des fiches."""
     article_id: int | None = Field(default=None, ge=1, le=ID_MAX)
-    """Only this article's (or story's) comments."""
+    """Seulement les commentaires de cet article."""
     reason: str | None = Field(default=None, max_length=60)
-    """Only comments with this reason code (`category_hold`, `banned_word`…)."""
+    """Seulement les commentaires qui ont ce code de raison (`category_hold`,
+    `banned_word`…)."""
     category: str | None = Field(default=None, max_length=64)
-    """Only comments with a reason in this model category (`insult`…)."""
+    """Seulement les commentaires qui ont une raison dans cette catégorie du modèle
+    (`insult`…)."""
     q: str | None = Field(default=None, max_length=200)
-    """Words in the text or the author's name."""
+    """Des mots du texte ou du nom de l’auteur."""
     author: str | None = Field(default=None, max_length=254)
-    """A guest's e-mail address (never an account's comments): staff tokens only."""
+    """L’adresse e-mail d’un invité (jamais les commentaires d’un compte) : jetons de l’équipe
+    seulement."""
     account_id: int | None = Field(default=None, ge=1, le=ID_MAX)
-    """An account's comments."""
+    """Les commentaires d’un compte."""
     page: int = Field(default=1, ge=1, le=PAGE_MAX)
+    """La page (25 fiches par page)."""
 
     @field_validator("sort")
     @classmethod
@@ -92,120 +101,155 @@ class QueueQuery(BaseModel):
         return _plain(value)
 
 
-class StoryRef(BaseModel):
+class StoryRef(ApiModel):
+    """L’article d’un commentaire."""
+
     id: int
     title: str
     url: str | None
-    """The story's canonical URL on its site; null for an article of our own."""
+    """L’URL canonique de l’article sur son site ; null pour un article du site lui-même."""
 
 
-class Author(BaseModel):
+class Author(ApiModel):
+    """L’auteur d’un commentaire, comme le montre la fiche."""
+
     name: str
     kind: Literal["account", "guest"]
-    """`guest`: the address was typed, never verified."""
+    """`guest` : l’adresse a été tapée, jamais vérifiée."""
     account_id: int | None
+    """Le compte de l’auteur, ou null pour un invité."""
     email: str | None
-    """Shown as the moderators' pages show it: to staff tokens; null for a client key."""
+    """Montrée comme sur les pages des modérateurs : aux jetons de l’équipe ; null pour une
+    clé de client."""
     published: int
-    """The author's comments published (an account's, or a guest address's)."""
+    """Les commentaires publiés de l’auteur (d’un compte, ou d’une adresse d’invité)."""
     rejected: int
+    """Ses commentaires rejetés."""
 
 
-class ParentRef(BaseModel):
+class ParentRef(ApiModel):
+    """Le commentaire auquel celui-ci répond."""
+
     id: int
     author: str
     body: str
 
 
-class ModelRef(BaseModel):
+class ModelRef(ApiModel):
+    """Le modèle qui a noté le commentaire."""
+
     name: str
     version: str
     windowed: bool
-    """A long text, scored window by window."""
+    """Un texte long, noté fenêtre par fenêtre."""
 
 
-class ReportOut(BaseModel):
+class ReportOut(ApiModel):
+    """Un signalement d’un lecteur."""
+
     reason: str
+    """Le code de la raison."""
     label: str
+    """La raison en mots."""
     note: str | None
+    """La précision du lecteur, s’il en a donné une."""
     created_at: When
 
 
-class Card(BaseModel):
-    """A comment as a moderator's card shows it."""
+class Card(ApiModel):
+    """Un commentaire comme le montre la fiche d’un modérateur."""
 
     id: int
     version: int
-    """Send it back with a decision: the decision applies only to this version."""
+    """À renvoyer avec une décision : elle ne s’applique qu’à cette version."""
     status: CommentStatus
     status_label: str
+    """Le statut en mots."""
     story: StoryRef
     parent: ParentRef | None
     depth: int
+    """La profondeur de la réponse (0 : un commentaire de premier niveau)."""
     author: Author
     body: str
     created_at: When
     decided_at: When | None
+    """La dernière décision, ou null."""
     awaiting_score: bool
+    """Pas encore noté par le modèle."""
     reasons: list[ReasonOut]
     author_message: str | None
-    """What the author was told of a rejection."""
+    """Ce qui a été dit à l’auteur d’un rejet."""
     scores: dict[str, float] | None
+    """Le score de chaque catégorie du modèle, ou null avant la notation."""
     model: ModelRef | None
     flagged: bool
-    """In « Signalés »: readers' reports reached the threshold."""
+    """Dans « Signalés » : les signalements des lecteurs ont atteint le seuil."""
     hidden: bool
+    """Masqué aux lecteurs en attendant la décision."""
     reports: list[ReportOut]
     report_burst: bool
+    """Beaucoup de signalements en peu de temps."""
     actions: list[Action]
-    """The decisions the comment takes where it stands."""
+    """Les décisions possibles dans l’état où il est."""
 
 
-class QueuePage(BaseModel):
+class QueuePage(ApiModel):
+    """Une page d’une file."""
+
     queue: str = Field(json_schema_extra=_one_of(QUEUES))
     page: int
     per_page: int
     total: int
+    """Le nombre de fiches de la file avec ces filtres."""
     has_more: bool
+    """Si une page suit."""
     cards: list[Card]
 
 
-class HistoryRow(BaseModel):
+class HistoryRow(ApiModel):
+    """Une ligne du journal d’un commentaire."""
+
     id: int
     created_at: When
     actor: str
-    """A staff member's name, `client:<name>` (an API client), « système », « modèle … »."""
+    """Le nom d’un membre de l’équipe, `client:<nom>` (un client de l’API), « système »,
+    « modèle … »."""
     action: str
     action_label: str
+    """L’action en mots."""
     from_status: str | None
     to_status: str | None
     reason_code: str | None
     reason: str
+    """La raison en mots."""
     note: str | None
+    """La note de l’équipe."""
 
 
-class CommentDetail(BaseModel):
-    """`GET /api/v1/moderation/comments/{id}`: the card and the comment's history."""
+class CommentDetail(ApiModel):
+    """`GET /api/v1/moderation/comments/{id}` : la fiche et l’historique du commentaire."""
 
     comment: Card
     history: list[HistoryRow]
 
 
-class DecisionRequest(BaseModel):
+class DecisionRequest(ApiModel):
     """`POST /api/v1/moderation/comments/{id}/decision`."""
 
     model_config = ConfigDict(extra="forbid", strict=True)
 
     action: Action
-    """`keep` (« Conserver »): a reported published comment stays, its reports are cleared."""
+    """`keep` (« Conserver ») : un commentaire publié et signalé reste, ses signalements sont
+    écartés."""
     version: int = Field(ge=1, le=ID_MAX)
-    """The comment's `version` as last read: someone else's decision since is a 409."""
+    """La `version` du commentaire lu en dernier : une décision prise depuis par quelqu’un
+    d’autre donne un 409."""
     reason: str | None = Field(
         default=None, json_schema_extra=_one_of(REJECT_REASONS, optional=True)
     )
-    """Required to reject; shown to the author."""
+    """Obligatoire pour rejeter ; montrée à l’auteur."""
     note: str | None = Field(default=None, max_length=500)
-    """For the journal (staff only)."""
+    """Pour le journal (l’équipe seulement)."""
 
     @field_validator("reason")
     @classmethod
@@ -218,6 +262,10 @@ class DecisionRequest(BaseModel):
         return _plain(value)
 
 
-class DecisionResponse(BaseModel):
+class DecisionResponse(ApiModel):
+    """La réponse à une décision."""
+
     message: str
+    """Ce que dit la page des modérateurs (« Commentaire n° 12 approuvé et publié. »)."""
     comment: Card
+    """La nouvelle fiche du commentaire."""

@@ -394,7 +394,7 @@ def story(site: Site, query: StoryQuery) -> Response:
     )
 
 
-@bp.get("/stories/<int(min=1, max=2147483647):story_id>/comments")
+@bp.get("/stories/<id:story_id>/comments")
 @cors.reader_endpoint
 @endpoint(
     query=CommentsQuery,
@@ -435,7 +435,7 @@ def story_comments(site: Site, story_id: int, query: CommentsQuery) -> Response:
     return _cached(build, _freshness(found), reader)
 
 
-@bp.post("/stories/<int(min=1, max=2147483647):story_id>/comments")
+@bp.post("/stories/<id:story_id>/comments")
 @cors.reader_endpoint
 @endpoint(
     body=CommentIn,
@@ -511,7 +511,7 @@ def _own_comment(comment_id: int, site: Site, reader: Reader) -> Comment:
     return comment
 
 
-@bp.get("/comments/<int(min=1, max=2147483647):comment_id>")
+@bp.get("/comments/<id:comment_id>")
 @cors.reader_endpoint
 @endpoint(
     headers=ReaderHeaders,
@@ -549,7 +549,7 @@ NUDGE_RESPONSES: dict[int, tuple[type[BaseModel] | None, str]] = {
 }
 
 
-@bp.post("/comments/<int(min=1, max=2147483647):comment_id>/send")
+@bp.post("/comments/<id:comment_id>/send")
 @cors.reader_endpoint
 @endpoint(headers=ReaderHeaders, responses=NUDGE_RESPONSES, tags=TAGS)
 def send_anyway(site: Site, comment_id: int) -> Response:
@@ -567,7 +567,7 @@ def send_anyway(site: Site, comment_id: int) -> Response:
     return _no_store(_json(_answer(comment, reader)))
 
 
-@bp.post("/comments/<int(min=1, max=2147483647):comment_id>/revise")
+@bp.post("/comments/<id:comment_id>/revise")
 @cors.reader_endpoint
 @endpoint(
     body=RevisionIn,
@@ -601,7 +601,7 @@ def revise(site: Site, comment_id: int, body: RevisionIn) -> Response:
     return _no_store(_json(_answer(comment, reader)))
 
 
-@bp.post("/comments/<int(min=1, max=2147483647):comment_id>/reports")
+@bp.post("/comments/<id:comment_id>/reports")
 @cors.reader_endpoint
 @endpoint(
     body=ReportIn,

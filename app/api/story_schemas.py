@@ -114,10 +114,14 @@ class ReportIn(_Body):
 
 
 class StoryCounts(BaseModel):
+    """Les compteurs d’un article."""
+
     published: int
 
 
 class StoryOut(BaseModel):
+    """Un article (« story ») et ce que son bloc de commentaires doit savoir."""
+
     id: int
     site: str
     url: str | None
@@ -134,10 +138,14 @@ class StoryOut(BaseModel):
 
 
 class AuthorOut(BaseModel):
+    """L’auteur d’un commentaire, tel que les lecteurs le voient (jamais son adresse)."""
+
     name: str
 
 
 class CommentOut(BaseModel):
+    """Un commentaire, avec ses réponses imbriquées."""
+
     id: int
     parent_id: int | None
     depth: int
@@ -155,17 +163,23 @@ class CommentOut(BaseModel):
 
 
 class ViewerOut(BaseModel):
+    """Le lecteur qui regarde, quand `X-Reader-Token` le désigne."""
+
     name: str | None
     signed_in: bool
 
 
 class ThreadsOut(BaseModel):
+    """Une page de fils de discussion."""
+
     comments: list[CommentOut]
     next_cursor: str | None
     """The cursor of the next page; null on the last."""
 
 
 class StreamOut(BaseModel):
+    """L’article de la page et sa première page de commentaires : l’unique appel du bloc."""
+
     story: StoryOut
     comments: list[CommentOut]
     next_cursor: str | None
@@ -174,6 +188,8 @@ class StreamOut(BaseModel):
 
 
 class NudgeOut(BaseModel):
+    """L’invitation à reformuler et ses deux réponses."""
+
     categories: list[str]
     """What the comment seems to contain, in French (« insultes »…)."""
     message: str
@@ -194,11 +210,15 @@ class CommentAnswer(BaseModel):
 
 
 class ReportAnswer(BaseModel):
+    """La réponse à un signalement."""
+
     message: str
     reader_token: str | None
     """A guest's token, to send back as `X-Reader-Token` (their next reports count once)."""
 
 
 class CountsOut(BaseModel):
+    """Le nombre de commentaires publiés de chaque URL demandée."""
+
     counts: dict[str, int]
     """Published comments per URL asked (as given); 0 for an unknown story."""

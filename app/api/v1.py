@@ -111,7 +111,10 @@ def openapi() -> Response:
         401: (ErrorBody, "`missing_key`, `unknown_key`."),
         403: (ErrorBody, "`revoked_key`."),
         413: (ErrorBody, "`too_large`."),
-        422: (ErrorBody, "`invalid_field`, `empty_text`, `text_too_long`, `too_many_texts`."),
+        422: (
+            ErrorBody,
+            "`invalid_field`, `empty_text`, `text_too_long`, `too_many_texts`, `invalid_text`.",
+        ),
         429: (ErrorBody, "`quota_exceeded` (avec Retry-After)."),
         503: (ErrorBody, "`scoring_unavailable` : aucun score, aucun verdict."),
     },
@@ -119,15 +122,18 @@ def openapi() -> Response:
     security={"client_key": []},
 )
 def score(client: ApiClient, body: ScoreRequest) -> Response:
-    """Score texts as the site would decide a new comment: every category's score, the
-    verdict (publish, hold, reject, nudge), its reasons in words, the word lists' matches.
-    Body: `{"texts": ["…", …]}` or `{"text": "…"}`, optional `"format": "text"|"html"`,
-    `"nudge": true|false`. Nothing is stored.
+    """Noter des textes comme le site déciderait d’un nouveau commentaire : le score de
+    chaque catégorie, le verdict (publier, retenir, refuser, inviter à reformuler), ses raisons
+    en mots, les mots des listes trouvés.
 
-    200: one result per text, in order. 400 `invalid_json`. 401 `missing_key`, `unknown_key`.
-    403 `revoked_key`. 413 `too_large` (API_MAX_REQUEST_BYTES). 422 `invalid_field`,
-    `empty_text`, `text_too_long`, `too_many_texts`, `invalid_text` (with `field`).
-    429 `quota_exceeded` (with Retry-After). 503 `scoring_unavailable`: no score, no verdict."""
+    Corps : `{"texts": ["…", …]}` ou `{"text": "…"}`, et au choix `"format": "text"|"html"`,
+    `"nudge": true|false`. Rien n’est conservé.
+
+    200 : un résultat par texte, dans l’ordre. 400 `invalid_json`. 401 `missing_key`,
+    `unknown_key`. 403 `revoked_key`. 413 `too_large` (API_MAX_REQUEST_BYTES). 422
+    `invalid_field`, `empty_text`, `text_too_long`, `too_many_texts`, `invalid_text` (avec
+    `field`). 429 `quota_exceeded` (avec Retry-After). 503 `scoring_unavailable` : aucun score,
+    aucun verdict."""
     asked = body
     if (asked.text is None) == (asked.texts is None):
         raise ApiError(

@@ -261,6 +261,7 @@ def reader_pages(ids: dict[str, int]) -> list[Page]:
         Page("inscription", "/compte/inscription", "auth.register"),
         Page("404", "/articles/cet-article-n-existe-pas", "reader.article"),
         Page("429", ARTICLE_URL, "reader.post_comment", then=_too_many),
+        Page("référence de l’API", "/api/v1/docs", "api.v1.reference_page"),
     ]
 
 
