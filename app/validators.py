@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,6 +22,17 @@ from app.converters import parse_id
 from app.formatting import count
 
 _ALLOWED_CONTROLS = {"\n", "\t"}
+# Unicode's control characters (category Cc: U+0000-U+001F, U+007F-U+009F) but for those
+# allowed; one regular expression rather than a category lookup per character.
+_CONTROLS = re.compile(
+    "["
+    + "".join(
+        re.escape(chr(c))
+        for c in (*range(0x20), *range(0x7F, 0xA0))
+        if chr(c) not in _ALLOWED_CONTROLS
+    )
+    + "]"
+)
 
 
 def clean_text(value: str | None) -> str:
@@ -45,11 +57,8 @@ def text_problem(value: str | None) -> str | None:
     # Werkzeug decodes form data with errors="replace": invalid UTF-8 arrives as U+FFFD.
     if "\ufffd" in value:
         return INVALID_UTF8
-    for char in value:
-        if char in _ALLOWED_CONTROLS:
-            continue
-        if unicodedata.category(char) == "Cc":
-            return CONTROL_CHARACTERS
+    if _CONTROLS.search(value):
+        return CONTROL_CHARACTERS
     return None
 
 
