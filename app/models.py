@@ -279,6 +279,8 @@ class Comment(Model):
         _check_in("status", CommentStatus),
         CheckConstraint("depth >= 0 AND depth <= 2", name="depth"),
         Index("ix_comments_article_status_created", "article_id", "status", "created_at"),
+        # Counting a story's visible comments from the index alone (the page, /api/v1/counts).
+        Index("ix_comments_article_visible", "article_id", "status", "hidden"),
         Index("ix_comments_thread", "thread_id"),
         Index("ix_comments_parent", "parent_id"),
         Index("ix_comments_user", "user_id"),

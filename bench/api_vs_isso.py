@@ -626,6 +626,14 @@ def run(args: argparse.Namespace, data: Data, o: Side, ids: dict[int, int], i: S
     )
     check_counts(o, ours_counts, i, isso_counts, data)
 
+    # The floor: what any answer costs each server (an address that does not exist), to read
+    # the other rows against.
+    ours_floor, isso_floor = compare(
+        [(o, [Request("GET", "/api/v1/nope")]), (i, [Request("GET", "/nope")])],
+        args.calls, args.rounds, args.warmup,
+    )  # fmt: skip
+    report("an unknown address (404): any answer's cost", ours_floor, isso_floor, 404)
+
     # A 304 revalidation of the page, where the page's answer allows one.
     conditional: dict[str, Measure | None] = {}
     notes = []

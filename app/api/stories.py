@@ -708,14 +708,16 @@ def counts_post(site: Site, body: CountsIn) -> Response:
 
     200 `{"counts": {url: n}}`. 400 `invalid_json`. 403 `origin_not_allowed`. 413
     `too_large`. 422 `invalid_field`."""
-    answer, _ = _counts(site, body.urls)
+    answer, _ = _counts(site, body.urls, with_times=False)
     return _no_store(_json(answer))
 
 
-def _counts(site: Site, urls: list[str]) -> tuple[CountsOut, datetime | None]:
-    """The counts of `urls` on `site`, and when the newest of them last changed."""
+def _counts(
+    site: Site, urls: list[str], *, with_times: bool = True
+) -> tuple[CountsOut, datetime | None]:
+    """The counts of `urls` on `site`, and (`with_times`) when the newest of them changed."""
     ids = sites.story_ids(site, urls)
-    found = comments.published_counts(list(ids.values()))
+    found = comments.published_counts(list(ids.values()), with_times=with_times)
     answer = CountsOut(
         counts={url: found[ids[url]].published if ids.get(url) in found else 0 for url in urls}
     )

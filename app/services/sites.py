@@ -7,6 +7,7 @@ against the site's origins.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import secrets
@@ -85,9 +86,11 @@ def normalize_origin(value: str) -> str:
     return f"{scheme}://{netloc}"
 
 
+@functools.lru_cache(maxsize=4096)
 def normalize_url(value: str) -> str:
     """A story's canonical URL: an absolute http(s) URL without its fragment, scheme and host
-    in lower case; SiteError (`url`) otherwise."""
+    in lower case; SiteError (`url`) otherwise. Pure, so remembered: a list page asks for the
+    counts of the same URLs again and again (a refusal is not remembered)."""
     value = (value or "").strip()
     if not value:
         raise SiteError("url", "L’adresse de l’article est obligatoire.")

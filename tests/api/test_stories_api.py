@@ -521,8 +521,10 @@ def test_counts_refuse_more_than_a_hundred_urls_and_none(client, site):
 
 def test_counts_of_long_lists_in_a_post(client, story):
     """100 real article URLs do not fit in a query string (gunicorn refuses a request line
-    over 4 KB): the same counts for a JSON body."""
+    over 4 KB): the same counts for a JSON body, of the comments a reader sees only."""
     add_comment(story, "Un")
+    add_comment(story, "Retenu", status=CommentStatus.HELD)
+    add_comment(story, "Masqué par des signalements", hidden=True)
     slug = "un-long-titre-" * 6
     urls = [STORY_URL] + [f"{ORIGIN}/politique/2026/12/07/{slug}{n}" for n in range(99)]
     response = call(client, "POST", "/api/v1/counts", body={"urls": urls})
