@@ -45,8 +45,7 @@ from app.api.staff_schemas import (
     ReportOut,
     StoryRef,
 )
-from app.api.v1 import _key as bearer_key
-from app.api.v1 import bp, client_call
+from app.api.v1 import bearer_key, bp, client_call
 from app.models import ApiClient, ApiScope, CommentStatus, ModerationAction, Role, User
 from app.services import accounts, audit, clients, moderation
 

@@ -38,7 +38,7 @@ csrf.exempt(bp)  # a key in a header, never a cookie: nothing for a forged reque
 ClientView = Callable[..., ResponseReturnValue]
 
 
-def _key() -> str | None:
+def bearer_key() -> str | None:
     """The key of `Authorization: Bearer KEY` (never read from the query string: URLs end up
     in access logs)."""
     scheme, _, key = (request.headers.get("Authorization") or "").partition(" ")
@@ -47,7 +47,7 @@ def _key() -> str | None:
 
 def _authenticate() -> ApiClient:
     try:
-        return clients.authenticate(_key())
+        return clients.authenticate(bearer_key())
     except clients.KeyRefused as refused:
         if refused.client is not None:  # revoked: its client sees the refusal in « Réglages »
             clients.record_call(refused.client, 403, refused.code)

@@ -38,6 +38,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
 from app.models import Role, Site, SsoIdentity, SsoTokenUse, User, as_utc, utcnow
+from app.services import accounts
 from app.services.errors import ServiceError
 from app.validators import name_problem, text_problem
 
@@ -345,7 +346,5 @@ def reader_from_session_token(token: str) -> User | None:
     user_id, version = data.get("u"), data.get("v")
     if type(user_id) is not int or type(version) is not int:
         return None
-    user = db.session.get(User, user_id)
-    if user is None or not user.active or user.session_version != version:
-        return None
-    return user
+    # The same rule as a session cookie's: an active account whose sessions were not ended.
+    return accounts.user_for_session(f"{user_id}:{version}")
