@@ -17,6 +17,9 @@ class AuditAction(enum.StrEnum):
     SCORED = "scored"
     SCORING_FAILED = "scoring_failed"
     SCORING_TIMEOUT = "scoring_timeout"
+    # Brought by `flask import` from another system, in the status it had there
+    # (services/imports): not a decision of ours, and not a transition.
+    IMPORTED = "imported"
     # The author's answer to a nudge, and no answer
     SENT_ANYWAY = "sent_anyway"
     REVISED = "revised"

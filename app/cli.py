@@ -4,20 +4,24 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfoNotFoundError
 
 import click
 from flask import Flask, current_app
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import ApiScope, Article, Comment, CommentStatus, Role, as_utc
+from app.importers import Importer, ImportFileError, get_importer
+from app.models import ApiScope, Article, Comment, CommentStatus, Role, Site, as_utc
 from app.scoring import ScoringUnavailable, get_scorer
 from app.scoring.download import ModelDownloadError, download, local_model
 from app.scoring.probe import PROBE
-from app.services import accounts, articles, clients, scoring, settings, sites
+from app.services import accounts, articles, clients, imports, scoring, settings, sites
 
 
 def register(app: Flask) -> None:
@@ -347,6 +351,7 @@ def register(app: Flask) -> None:
 
     _register_clients(app)
     _register_sites(app)
+    _register_imports(app)
 
 
 class Refused(click.ClickException):
@@ -463,6 +468,152 @@ def _register_sites(app: Flask) -> None:
         if site is None:
             raise Refused(f"No site is called {name!r}.")
         click.echo(sites.rotate_secret(site))
+
+
+def _register_imports(app: Flask) -> None:
+    group = click.Group(
+        "import", help="Bring comments from WordPress, Disqus or Isso (stories included)."
+    )
+    app.cli.add_command(group)
+
+    def common(command: Callable[..., None]) -> Callable[..., None]:
+        for option in reversed(
+            (
+                click.option("--site", "site_name", help="The site to import into  "
+                             "[default: the default site]"),
+                click.option("--dry-run", is_flag=True,
+                             help="Read and report what would be imported; write nothing."),
+                click.option("--rescore-decide", is_flag=True,
+                             help="Pending comments come in pending and the policy decides "
+                             "them once scored (default: held for a moderator)."),
+            )
+        ):  # fmt: skip
+            command = option(command)
+        return command
+
+    @group.command("wordpress")
+    @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+    @common
+    @click.option("--timezone", default="Europe/Paris", show_default=True,
+                  help="The blog's time zone, for comments without a GMT date.")  # fmt: skip
+    def import_wordpress(
+        file: Path, site_name: str | None, dry_run: bool, rescore_decide: bool, timezone: str
+    ) -> None:
+        """A WordPress export (WXR 1.0, 1.1 or 1.2: Tools › Export, or WordPress.com)."""
+        try:
+            importer = get_importer("wordpress", timezone=timezone)
+        except ZoneInfoNotFoundError:
+            raise click.BadParameter(
+                f"unknown time zone {timezone!r}", param_hint="--timezone"
+            ) from None
+        _run_import(importer, file, site_name, dry_run, rescore_decide)
+
+    @group.command("disqus")
+    @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+    @common
+    def import_disqus(
+        file: Path, site_name: str | None, dry_run: bool, rescore_decide: bool
+    ) -> None:
+        """A Disqus export (Admin › Community › Export, the XML file unzipped)."""
+        _run_import(get_importer("disqus"), file, site_name, dry_run, rescore_decide)
+
+    @group.command("isso")
+    @click.argument("database", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+    @common
+    @click.option("--base-url", help="Where Isso's pages are (https://www.journal.fr)  "
+                  "[default: the site's first origin]")  # fmt: skip
+    def import_isso(
+        database: Path,
+        site_name: str | None,
+        dry_run: bool,
+        rescore_decide: bool,
+        base_url: str | None,
+    ) -> None:
+        """Isso's SQLite database (opened read-only; Isso may keep running)."""
+        site = _import_site(site_name)
+        if base_url is None:
+            if not site.origins:
+                raise Refused(
+                    f"Site {site.name!r} has no origin: say where Isso's pages are with "
+                    "--base-url https://www.journal.fr"
+                )
+            base_url = site.origins[0]
+        try:
+            base = sites.normalize_origin(base_url)
+        except sites.SiteError as error:
+            raise click.BadParameter(error.message, param_hint="--base-url") from None
+        _run_import(get_importer("isso", base_url=base), database, site.name, dry_run,
+                    rescore_decide)  # fmt: skip
+
+
+def _import_site(name: str | None) -> Site:
+    if name is None:
+        return sites.default_site()
+    site = sites.get(name)
+    if site is None:
+        raise Refused(f"No site is called {name!r} (see `flask sites list`).")
+    return site
+
+
+@contextmanager
+def _progress(label: str, length: int) -> Iterator[Callable[[int], None]]:
+    """A progress bar on stderr, only on a terminal."""
+    if not sys.stderr.isatty():
+        yield lambda _n: None
+        return
+    with click.progressbar(length=length, label=label, file=sys.stderr) as bar:
+        yield bar.update
+
+
+def _run_import(
+    importer: Importer, path: Path, site_name: str | None, dry_run: bool, rescore_decide: bool
+) -> None:
+    site = _import_site(site_name)
+    started = time.perf_counter()
+    try:
+        summary = imports.run(
+            importer, path, site, dry_run=dry_run, rescore_decide=rescore_decide,
+            progress=_progress,
+        )  # fmt: skip
+    except ImportFileError as error:
+        raise click.ClickException(f"{path}: {error} (nothing was imported)") from None
+    seconds = time.perf_counter() - started
+    for line in summary_lines(summary, site.name, seconds):
+        click.echo(line)
+
+
+def summary_lines(summary: imports.Summary, site: str, seconds: float) -> list[str]:
+    """The end of `flask import`: what was (or, dry, would be) written, and what was not."""
+    verb = "would be imported" if summary.dry_run else "imported"
+    lines = [
+        f"{summary.format} {summary.source} → site {site}"
+        + (" (dry run: nothing written)" if summary.dry_run else ""),
+        f"Stories: {summary.stories_new} new, {summary.stories_existing} existing",
+        f"Comments {verb}: {summary.written}"
+        + "".join(f", {n} {status}" for status, n in sorted(summary.statuses.items()))
+        + f", {summary.placeholders} placeholders (deleted, holding replies)",
+        f"Orphans (parent missing) attached at the top of their story: {summary.orphans}",
+        f"Already imported (left as they are): {summary.already}",
+    ]
+    if summary.skipped:
+        lines.append(f"Skipped: {sum(summary.skipped.values())}")
+        lines += [f"  {n} {why}" for why, n in sorted(summary.skipped.items())]
+    else:
+        lines.append("Skipped: 0")
+    if summary.stories_elsewhere:
+        lines.append(
+            f"Note: {summary.stories_elsewhere} stories are not on the site's origins; the "
+            "comment block loads there once `flask sites` allows them."
+        )
+    if summary.written and not summary.dry_run:
+        lines.append(
+            "Their scores are computed in the background by the scoring worker(s), after "
+            "every live comment; statuses stay as imported"
+            + (" (pending ones are decided by the policy once scored)." if summary.statuses.get(
+                CommentStatus.PENDING) else ".")
+        )  # fmt: skip
+    lines.append(f"Time: {seconds:.1f} s")
+    return lines
 
 
 def _when(value: datetime | None) -> str:

@@ -92,6 +92,7 @@ REASON_CODES: dict[str, Label] = {
 
 JOURNAL_ACTIONS: dict[AuditAction, Label] = {
     AuditAction.SUBMITTED: lazy_gettext("Envoyé"),
+    AuditAction.IMPORTED: lazy_gettext("Importé"),
     AuditAction.SCORED: lazy_gettext("Noté par le modèle"),
     AuditAction.SCORING_FAILED: lazy_gettext("Notation indisponible"),
     AuditAction.SCORING_TIMEOUT: lazy_gettext("Notation trop longue"),
@@ -265,6 +266,9 @@ SYSTEM = "système"  # the actor of what the site does by itself (stored in Fren
 MODEL_PREFIX = "modèle "
 READER_PREFIX = "lecteur "
 CLIENT_PREFIX = "client:"  # an API client with the moderation scope: `client:<its name>`
+IMPORT_PREFIX = "import:"  # `flask import`: `import:wordpress`, `import:disqus`, `import:isso`
+# The formats `flask import` reads, as the journal names them.
+IMPORT_FORMATS = {"wordpress": "WordPress", "disqus": "Disqus", "isso": "Isso"}
 
 
 def actor_label(actor: str, actor_id: int | None = None) -> Markup:
@@ -278,6 +282,7 @@ def actor_label(actor: str, actor_id: int | None = None) -> Markup:
             (MODEL_PREFIX, gettext("modèle %(name)s")),
             (READER_PREFIX, gettext("lecteur %(name)s")),
             (CLIENT_PREFIX, gettext("client de l’API %(name)s")),
+            (IMPORT_PREFIX, gettext("import %(name)s")),
         ):
             if actor.startswith(prefix):
                 name = Markup("<bdi>%s</bdi>") % actor[len(prefix) :]
@@ -343,6 +348,14 @@ def action_reason(
             f"{REPORT_REASONS.get(code, code)} ×{count}" for code, count in sorted(reports.items())
         )
         return f"{text} ({by_reason})" if by_reason else text
+    if action == AuditAction.IMPORTED and "format" in details:
+        return gettext(
+            "Importé de %(system)s (%(source)s, commentaire %(id)s) : %(status)s là-bas",
+            system=IMPORT_FORMATS.get(details["format"], details["format"]),
+            source=details.get("source", ""),
+            id=details.get("source_id", ""),
+            status=details.get("source_status", ""),
+        )
     if action.startswith("reader_") and "kind" in details:
         kind = KIND_LABELS.get(details["kind"], details["kind"])
         if action.endswith("_lifted"):

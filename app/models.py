@@ -268,6 +268,15 @@ class Comment(Model):
     report_weight: Mapped[float] = mapped_column(default=0.0)
     flagged_at: Mapped[datetime | None] = mapped_column()
     hidden: Mapped[bool] = mapped_column(default=False)
+    # Brought by `flask import` (services/imports.py): the format it came from ("wordpress",
+    # "disqus", "isso"; NULL for our own comments) and its key there (SHA-256 of the site,
+    # the format, the source blog or forum and the source's own comment id), unique: the
+    # same import run twice stores each comment once.
+    imported_from: Mapped[str | None] = mapped_column(String(16))
+    import_key: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # The model's scores are recorded without a decision (an imported comment keeps its past
+    # status); scored in the background, after every live comment (services/scoring.claim).
+    score_only: Mapped[bool] = mapped_column(default=False)
 
     article: Mapped[Article] = relationship()
     user: Mapped[User | None] = relationship()

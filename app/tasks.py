@@ -63,6 +63,8 @@ logger = logging.getLogger(__name__)
 
 SCORE_TASK = "moderation.score_comments"
 SWEEP_TASK = "moderation.sweep"
+BACKGROUND_TASK = "moderation.score_background"
+_BACKGROUND_KEY = "moderation:background"  # held while a chain of background tasks runs
 TEXTS_TASK = "moderation.score_texts"
 _TEXTS_KEY = "moderation:texts"  # the API's calls waiting for a worker (JSON, oldest first)
 _TEXTS_REPLY_KEY = "moderation:texts:reply:{}"  # a waiting call BLPOPs its scores here
@@ -151,12 +153,41 @@ def _register_tasks(celery_app: Celery, app: Flask, runner: BatchScorer) -> None
             time.sleep(batch_wait)  # let the calls sent together arrive
         return _score_waiting_texts(notifier, runner, batch_size)
 
+    lease = max(60, int(app.config["SCORING_LEASE_SECONDS"]))
+
+    @celery_app.task(name=BACKGROUND_TASK, ignore_result=True, shared=False)
+    def score_background() -> int:
+        """One batch of imported comments; then this task again, published behind whatever
+        live comments' tasks arrived meanwhile (a reader waits at most one batch). The chain
+        holds a Redis key while it runs, so that the sweep starts at most one."""
+        try:
+            done = runner.process_background(batch_size)
+        except DBAPIError as error:
+            db.session.rollback()
+            logger.warning("database error while scoring in the background: %s", error.orig)
+            done = 0
+        try:
+            if done:
+                notifier.expire(_BACKGROUND_KEY, lease)
+                score_background.apply_async()
+            else:
+                notifier.delete(_BACKGROUND_KEY)
+        except redis.RedisError as error:  # the key expires; the sweep starts a new chain
+            logger.warning("background scoring chain: %s", error)
+        return done
+
     @celery_app.task(name=SWEEP_TASK, ignore_result=True, shared=False)
     def sweep() -> int:
-        """Hold what waited too long; queue again what is due (see services.scoring.sweep)."""
+        """Hold what waited too long; queue again what is due (see services.scoring.sweep);
+        start scoring imported comments in the background if some wait and no chain runs."""
         due = scoring.sweep()
         for start in range(0, len(due), batch_size):
             score_comments.apply_async(args=[due[start : start + batch_size]])
+        try:
+            if scoring.background_count() and notifier.set(_BACKGROUND_KEY, 1, nx=True, ex=lease):
+                score_background.apply_async()
+        except redis.RedisError as error:
+            logger.warning("background scoring not started: %s", error)
         return len(due)
 
     celery_app.moderation = _WorkerHooks(app, runner, notifier)  # type: ignore[attr-defined]

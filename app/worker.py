@@ -7,8 +7,12 @@ process; `SCORING_BACKEND=celery` runs it in Celery workers (:mod:`app.tasks`).
 
 The thread worker scores comments that arrive together in one model call: it takes the
 first queued id, then waits at most `SCORING_BATCH_WAIT_MS` for more, up to
-`SCORING_BATCH_SIZE`. The database is the source of truth: the in-memory queue only says
-"look at these now"; at start-up, and every few seconds, the sweeper re-queues whatever still
+`SCORING_BATCH_SIZE`. When no live comment is queued, it scores imported comments in the
+background (`flask import`), one batch at a time, looking at its queue between two batches: a
+reader's comment waits at most one background batch.
+
+The database is the source of truth: the in-memory queue only says "look at these now"; at
+start-up, and every few seconds, the sweeper re-queues whatever still
 awaits a score (a crash, a restart, a retry after a failure).
 """
 
@@ -60,6 +64,16 @@ class BatchScorer:
             if not claim.comments:
                 return []
             return self._score(claim)
+
+    def process_background(self, limit: int) -> int:
+        """Score one batch of imported comments (at most `limit`), if any wait; returns how
+        many were claimed (0: none waits)."""
+        with self.app.app_context():
+            claim = scoring.claim_background(limit)
+            if not claim.comments:
+                return 0
+            self._score(claim)
+            return len(claim.comments)
 
     def load(self) -> None:
         """Load the model; after a failure, try again at most every LOAD_RETRY_SECONDS."""
@@ -318,18 +332,30 @@ class ScoringWorker:
             logger.error("scoring unavailable: %s", error)
         with self.app.app_context():
             self.enqueue_ids(scoring.awaiting_ids())
+        background_at = 0.0  # when to look for imported comments again
         while not self._stop.is_set():
-            batch = self._next_batch()
+            busy = time.monotonic() >= background_at
+            batch = self._next_batch(wait=0.0 if busy else 0.2)
             if batch:
                 self._process(batch)
+            elif busy and not self._background():
+                background_at = time.monotonic() + self.sweep_interval
+
+    def _background(self) -> bool:
+        """One batch of imported comments; False when none waits (or it failed)."""
+        try:
+            return self.runner.process_background(self.batch_size) > 0
+        except Exception:  # never let the worker die: the claims lapse, and it tries again
+            logger.exception("background scoring batch failed")
+            return False
 
     def enqueue_ids(self, ids: list[int]) -> None:
         for comment_id in ids:
             self._queue.put(comment_id)
 
-    def _next_batch(self) -> list[int]:
+    def _next_batch(self, wait: float = 0.2) -> list[int]:
         try:
-            first = self._queue.get(timeout=0.2)
+            first = self._queue.get(timeout=wait) if wait > 0 else self._queue.get_nowait()
         except queue.Empty:
             return []
         if first == _WAKE_UP:

@@ -42,13 +42,23 @@ def _unclaimed(now: datetime) -> ColumnElement[bool]:
     return or_(Comment.claimed_until.is_(None), Comment.claimed_until < now)
 
 
+def _live() -> ColumnElement[bool]:
+    """A comment of our own readers, not one brought by an import (scored in the
+    background: `claim_background`)."""
+    return Comment.import_key.is_(None)
+
+
+def _due(now: datetime) -> ColumnElement[bool]:
+    return or_(Comment.next_scoring_at.is_(None), Comment.next_scoring_at <= now)
+
+
 def claim(comment_ids: Sequence[int], fill_up_to: int = 0) -> Claim:
     """Claim the comments that still await a score and that nobody else holds.
 
-    With `fill_up_to`, other comments due for scoring join the batch, up to that many in all:
-    a Celery worker scores in one model call what arrived while it was busy (their own tasks
-    then find them decided and do nothing)."""
-    token = secrets.token_hex(16)
+    With `fill_up_to`, other live comments due for scoring join the batch, up to that many in
+    all: a Celery worker scores in one model call what arrived while it was busy (their own
+    tasks then find them decided and do nothing). Imported comments never join a live batch:
+    they wait for `claim_background`."""
     now = utcnow()
     lease = timedelta(seconds=current_app.config["SCORING_LEASE_SECONDS"])
     ids = list(dict.fromkeys(comment_ids))
@@ -57,13 +67,48 @@ def claim(comment_ids: Sequence[int], fill_up_to: int = 0) -> Claim:
             select(Comment.id)
             .where(
                 Comment.awaiting_score,
+                _live(),
                 _unclaimed(now),
-                or_(Comment.next_scoring_at.is_(None), Comment.next_scoring_at <= now),
+                _due(now),
                 Comment.id.not_in(ids) if ids else true(),
             )
             .order_by(Comment.id)
             .limit(fill_up_to - len(ids))
         )
+    return _claim(ids, now, lease)
+
+
+def claim_background(limit: int) -> Claim:
+    """Claim up to `limit` imported comments due for scoring (oldest import first): what a
+    worker scores when no live comment waits (worker.ScoringWorker, tasks.score_background),
+    one batch at a time, so that a live comment waits at most one batch behind them."""
+    now = utcnow()
+    lease = timedelta(seconds=current_app.config["SCORING_LEASE_SECONDS"])
+    ids = list(
+        db.session.scalars(
+            select(Comment.id)
+            .where(Comment.awaiting_score, ~_live(), _unclaimed(now), _due(now))
+            .order_by(Comment.id)
+            .limit(limit)
+        )
+    )
+    if not ids:
+        db.session.commit()
+        return Claim("", [])
+    return _claim(ids, now, lease)
+
+
+def background_count() -> int:
+    """How many imported comments still await their score (scored in the background)."""
+    count = db.session.scalar(
+        select(func.count()).select_from(Comment).where(Comment.awaiting_score, ~_live())
+    )
+    db.session.commit()
+    return count or 0
+
+
+def _claim(ids: list[int], now: datetime, lease: timedelta) -> Claim:
+    token = secrets.token_hex(16)
     db.session.execute(
         update(Comment)
         .where(Comment.id.in_(ids), Comment.awaiting_score, _unclaimed(now))
@@ -80,18 +125,39 @@ def record_scores(
     claim: Claim, results: Sequence[ScoreResult], model_name: str, model_version: str
 ) -> list[int]:
     """Store each comment's scores and decision together, in one transaction. Returns the ids
-    decided here (a comment decided meanwhile by a human is left as it is)."""
+    decided here (a comment decided meanwhile by a human is left as it is).
+
+    A `score_only` comment (imported, in the status it had) gets its scores and word-list
+    matches, never a decision: its status and version stay, and nothing is added to the audit
+    trail (no decision was taken; the score row says which model scored it, and when)."""
     # Every verdict first, word lists included: no write transaction (no SQLite write lock)
     # is open while the comments are matched.
     gathered = decisions.gather(claim.comments)
     now = utcnow()
     verdicts: list[tuple[Comment, ScoreResult, policy.Verdict, Sequence[Match]]] = []
+    decided: list[int] = []
     for comment, result in zip(claim.comments, results, strict=True):
         inputs = gathered[comment.id]
+        if comment.score_only:
+            scored = db.session.execute(
+                update(Comment)
+                .where(
+                    Comment.id == comment.id,
+                    Comment.claim_token == claim.token,
+                    Comment.awaiting_score,
+                )
+                .values(
+                    word_matches=[stored_match(m) for m in inputs.matches],
+                    **{k: v for k, v in transitions.SCORING_STOPPED.items()},
+                )
+            )
+            if rowcount(scored):
+                db.session.merge(_score_row(comment.id, result, model_name, model_version, now))
+                decided.append(comment.id)
+            continue
         verdicts.append(
             (comment, result, policy.verdict(inputs.inputs, result.scores), inputs.matches)
         )
-    decided: list[int] = []
     for comment, result, verdict, matches in verdicts:
         changed = transitions.apply(
             AuditAction.SCORED,
@@ -211,9 +277,10 @@ def score_texts(texts: Sequence[str], timeout: float) -> TextScores:
 
 
 def awaiting_count() -> int:
-    """How many comments await a score (the queue depth /healthz and /metrics report)."""
+    """How many live comments await a score (the queue depth /healthz and /metrics report;
+    imported ones wait in the background: `background_count`)."""
     count = db.session.scalar(
-        select(func.count()).select_from(Comment).where(Comment.awaiting_score)
+        select(func.count()).select_from(Comment).where(Comment.awaiting_score, _live())
     )
     db.session.commit()  # never leave a transaction open (SQLite)
     return count or 0
@@ -226,12 +293,12 @@ def backoff(attempts: int) -> timedelta:
 
 
 def awaiting_ids(limit: int = 10_000) -> list[int]:
-    """Every comment still waiting for a score and not held by a live claim (start-up)."""
+    """Every live comment still waiting for a score and not held by a claim (start-up)."""
     now = utcnow()
     return list(
         db.session.scalars(
             select(Comment.id)
-            .where(Comment.awaiting_score, _unclaimed(now))
+            .where(Comment.awaiting_score, _live(), _unclaimed(now))
             .order_by(Comment.id)
             .limit(limit)
         )
@@ -246,7 +313,9 @@ def sweep() -> list[int]:
     unavailable = _unavailable("no score within the time limit")
     too_long = _hold_all(
         AuditAction.SCORING_TIMEOUT,
-        [Comment.awaiting_score, Comment.created_at < now - timeout],
+        # An imported comment has no reader waiting (and its date is its old one): it waits
+        # for the background, however long.
+        [Comment.awaiting_score, _live(), Comment.created_at < now - timeout],
         unavailable,
         now,
         reason_code=policy.SCORING_UNAVAILABLE,
@@ -262,6 +331,7 @@ def sweep() -> list[int]:
         select(Comment.id)
         .where(
             Comment.awaiting_score,
+            _live(),
             _unclaimed(now),
             or_(
                 Comment.next_scoring_at <= now,

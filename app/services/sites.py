@@ -262,12 +262,19 @@ def find_story(
 
 
 def ensure_story(
-    site: Site, url: str, title: str | None, external_id: str | None = None
+    site: Site,
+    url: str,
+    title: str | None,
+    external_id: str | None = None,
+    *,
+    any_origin: bool = False,
 ) -> tuple[Article, bool]:
     """The story of this page, created on first sight with the title the page gives: (story,
-    created). SiteError when the URL is not on one of the site's origins, or a value is bad."""
+    created). SiteError when the URL is not on one of the site's origins (unless `any_origin`:
+    an import names the pages of its export, whatever the site allows today), or a value is
+    bad."""
     canonical = normalize_url(url)
-    if normalize_origin(canonical) not in (site.origins or []):
+    if not any_origin and normalize_origin(canonical) not in (site.origins or []):
         raise SiteError("url", ORIGIN_REFUSED, code="origin_not_allowed")
     external_id = (external_id or "").strip() or None
     if external_id is not None and len(external_id) > MAX_EXTERNAL_ID_LENGTH:
