@@ -265,7 +265,12 @@ def calibration() -> str:
             ),
         )  # fmt: skip
     return render_template(
-        "admin/calibration.html", target=target, board=board, charts=drawn, **_common()
+        "admin/calibration.html",
+        target=target,
+        board=board,
+        charts=drawn,
+        import_formats=labels.IMPORT_FORMATS,
+        **_common(),
     )
 
 

@@ -16,6 +16,7 @@ from app import formatting, labels
 from app.actions import AuditAction
 from app.converters import parse_count, rate_from_fields
 from app.extensions import db
+from app.labels import IMPORT_PREFIX
 from app.models import (
     ApiClient,
     ApiFeedback,
@@ -355,6 +356,26 @@ def calibrate(target: float, size: int = 10_000) -> Calibration:
         )
         latest[key] = (api_scores, human)
         sources[client] = sources.get(client, 0) + 1
+    # Imported comments, once scored in the background: the status they had upstream is the
+    # other system's moderators' decision (published: approved; spam, trash: rejected).
+    imported = db.session.execute(
+        select(Comment.id, Comment.imported_from, Comment.status, CommentScore.scores)
+        .join(CommentScore, CommentScore.comment_id == Comment.id)
+        .where(
+            Comment.imported_from.is_not(None),
+            Comment.status.in_((CommentStatus.PUBLISHED, CommentStatus.REJECTED)),
+            Comment.body != "",  # a placeholder is no decision
+        )
+        .order_by(Comment.id.desc())
+        .limit(size)
+    ).all()
+    for comment_id, fmt, status, scores in imported:
+        if comment_id in latest:  # decided here since: our moderators' decision counts
+            continue
+        human = AuditAction.APPROVED if status == CommentStatus.PUBLISHED else AuditAction.REJECTED
+        latest[("import", comment_id)] = (scores, human)
+        source = f"{IMPORT_PREFIX}{fmt}"
+        sources[source] = sources.get(source, 0) + 1
     result = run_calibration(
         latest.values(),
         target=target,
