@@ -269,6 +269,14 @@ CLIENT_PREFIX = "client:"  # an API client with the moderation scope: `client:<i
 IMPORT_PREFIX = "import:"  # `flask import`: `import:wordpress`, `import:disqus`, `import:isso`
 # The formats `flask import` reads, as the journal names them.
 IMPORT_FORMATS = {"wordpress": "WordPress", "disqus": "Disqus", "isso": "Isso"}
+# What an imported comment was upstream (importers.Kind), as the journal says it.
+IMPORT_STATUSES: dict[str, Label] = {
+    "approved": lazy_gettext("approuvé"),
+    "pending": lazy_gettext("en attente"),
+    "spam": lazy_gettext("indésirable"),
+    "trash": lazy_gettext("à la corbeille"),
+    "deleted": lazy_gettext("supprimé"),
+}
 
 
 def actor_label(actor: str, actor_id: int | None = None) -> Markup:
@@ -354,7 +362,7 @@ def action_reason(
             system=IMPORT_FORMATS.get(details["format"], details["format"]),
             source=details.get("source", ""),
             id=details.get("source_id", ""),
-            status=details.get("source_status", ""),
+            status=IMPORT_STATUSES.get(details.get("source_status", ""), ""),
         )
     if action.startswith("reader_") and "kind" in details:
         kind = KIND_LABELS.get(details["kind"], details["kind"])

@@ -24,3 +24,21 @@ def test_html_is_read_as_the_reader_sees_it(html, text):
 
 def test_a_long_broken_document_is_read_in_linear_time():
     assert len(html_to_text("<b>" * 50_000 + "fin")) == 3
+
+
+def test_links_kept_as_text_on_demand():
+    from app.htmltext import html_to_text
+
+    html = (
+        'Voir <a href="https://ex.fr/rapport">le rapport</a>, '
+        '<a href="https://ex.fr/b">https://ex.fr/b</a>, <a href="mailto:a@ex.fr">écrire</a>, '
+        '<a href="javascript:alert(1)">piège</a><br>fin'
+    )
+    assert html_to_text(html, keep_links=True) == (
+        "Voir le rapport (https://ex.fr/rapport), https://ex.fr/b, écrire (a@ex.fr), piège\nfin"
+    )
+    assert html_to_text(html) == "Voir le rapport, https://ex.fr/b, écrire, piège\nfin"
+    unwrapped = html_to_text(
+        '<a href="https://t.ex/r">lien</a>', keep_links=True, link=lambda h: "https://ex.fr/"
+    )
+    assert unwrapped == "lien (https://ex.fr/)"

@@ -123,7 +123,8 @@ def test_moderator_finds_the_pending_comment_held_and_its_origin_in_the_journal(
     journal = client.get("/moderation/journal").get_data(as_text=True)
     assert "import <bdi>wordpress</bdi>" in journal  # who: the import, not a person
     assert (
-        "Importé de WordPress (https://www.journal.fr, commentaire 6) : pending là-bas" in journal
+        "Importé de WordPress (https://www.journal.fr, commentaire 6) : en attente là-bas"
+        in journal
     )
 
 
