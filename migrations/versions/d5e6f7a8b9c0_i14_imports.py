@@ -1,7 +1,7 @@
 """comments: where an imported comment came from, its key there, and scores without a decision
 
-Revision ID: c4d5e6f7a8b9
-Revises: b3c4d5e6f7a8
+Revision ID: d5e6f7a8b9c0
+Revises: c4d5e6f7a8b9
 Create Date: 2026-12-07 06:20:00
 
 """
@@ -10,8 +10,8 @@ from alembic import op
 
 
 # revision identifiers, used by Alembic.
-revision = 'c4d5e6f7a8b9'
-down_revision = 'b3c4d5e6f7a8'
+revision = 'd5e6f7a8b9c0'
+down_revision = 'c4d5e6f7a8b9'
 branch_labels = None
 depends_on = None
 
