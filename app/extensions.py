@@ -4,6 +4,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, cast
 
 from flask_babel import Babel
+from flask_mailman import Mail
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -47,6 +48,7 @@ csrf = CSRFProtect()
 limiter = Limiter(key_func=get_remote_address)
 talisman = Talisman()
 babel = Babel()
+mail = Mail()
 
 
 def rowcount(result: Result[Any]) -> int:
