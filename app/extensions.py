@@ -4,10 +4,10 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, cast
 
 from flask_babel import Babel
-from flask_mailman import Mail
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
+from flask_mailman import Mail
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_talisman import Talisman
