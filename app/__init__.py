@@ -14,7 +14,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app.config import load_config
 from app.converters import IdConverter
-from app.extensions import babel, csrf, db, limiter, login_manager, migrate, talisman
+from app.extensions import babel, csrf, db, limiter, login_manager, mail, migrate, talisman
 from app.privacy import redact_logs
 from app.scoring import Scorer, ScorerSettings, ScoringBackend, get_scorer
 from app.scoring.download import local_model
@@ -61,6 +61,7 @@ def create_app(config: dict[str, Any] | None = None, scorer: Scorer | None = Non
     login_manager.login_message_category = "info"
     csrf.init_app(app)
     limiter.init_app(app)
+    mail.init_app(app)
     talisman.init_app(
         app,
         force_https=app.config["FORCE_HTTPS"],

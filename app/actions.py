@@ -29,6 +29,8 @@ class AuditAction(enum.StrEnum):
     APPROVED = "approved"
     REPORTS_DISMISSED = "reports_dismissed"
     REJECTED = "rejected"
+    # A comment's text and author removed at its author's request (a placeholder or deleted)
+    REMOVED = "removed"
     # Sanctions on a reader (services/readers): reader_<kind>, reader_<kind>_lifted
     READER_BAN = "reader_ban"
     READER_SUSPEND = "reader_suspend"

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import dotenv_values
@@ -290,6 +291,56 @@ def _scoring_config(values: Mapping[str, str | None], instance: Path) -> dict[st
         "NUDGE_EXPIRY_MINUTES": _float(values, "NUDGE_EXPIRY_MINUTES", 60.0),
         "PERSPECTIVE_STORE": store,
         "PERSPECTIVE_RETENTION_DAYS": _int(values, "PERSPECTIVE_RETENTION_DAYS", 30, minimum=1),
+        "PUBLIC_URL": _public_url(values),
+        **mail_settings(
+            _env(values, "MAIL_URL", "") or "",
+            sender=_env(values, "MAIL_FROM", "") or "",
+            timeout=_float(values, "MAIL_TIMEOUT_SECONDS", 10.0, minimum=1),
+        ),
+    }
+
+
+def _public_url(values: Mapping[str, str | None]) -> str:
+    """The site's address as readers reach it (`https://commentaires.example.fr`), for the links
+    in mails sent outside a request; empty: the address of the request that sends them."""
+    url = (_env(values, "PUBLIC_URL", "") or "").rstrip("/")
+    parts = urlsplit(url)
+    if url and (parts.scheme not in {"http", "https"} or not parts.netloc or parts.path):
+        raise ConfigError(f"PUBLIC_URL must be like https://example.org, got {url!r}")
+    return url
+
+
+MAIL_SCHEMES = {"smtp": False, "smtps": True}  # scheme -> implicit TLS (port 465)
+
+
+def mail_settings(url: str, *, sender: str, timeout: float) -> dict[str, Any]:
+    """Flask-Mailman's settings from one `MAIL_URL`: `smtp://user:password@host:587?starttls=1`
+    (STARTTLS), `smtps://user:password@host` (TLS from the start, port 465), or
+    `smtp://127.0.0.1:25` (a local relay). Empty: no mail is sent (MAIL_ENABLED false), and
+    the features that need one say so instead of failing."""
+    if not url:
+        return {"MAIL_ENABLED": False, "MAIL_BACKEND": "dummy", "MAIL_DEFAULT_SENDER": sender}
+    parts = urlsplit(url)
+    if parts.scheme not in MAIL_SCHEMES or not parts.hostname:
+        raise ConfigError("MAIL_URL must be like smtp://user:password@host:587?starttls=1")
+    query = parse_qs(parts.query)
+    starttls = (query.get("starttls") or ["0"])[0].lower() in {"1", "true", "yes", "on"}
+    implicit_tls = MAIL_SCHEMES[parts.scheme]
+    try:
+        port = parts.port or (465 if implicit_tls else 587 if starttls else 25)
+    except ValueError as error:
+        raise ConfigError(f"MAIL_URL has a bad port: {error}") from None
+    return {
+        "MAIL_ENABLED": True,
+        "MAIL_BACKEND": "smtp",
+        "MAIL_SERVER": parts.hostname,
+        "MAIL_PORT": port,
+        "MAIL_USERNAME": unquote(parts.username) if parts.username else None,
+        "MAIL_PASSWORD": unquote(parts.password) if parts.password else None,
+        "MAIL_USE_TLS": starttls and not implicit_tls,
+        "MAIL_USE_SSL": implicit_tls,
+        "MAIL_TIMEOUT": timeout,
+        "MAIL_DEFAULT_SENDER": sender or "Modération <ne-pas-repondre@localhost>",
     }
 
 

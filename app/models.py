@@ -49,6 +49,14 @@ class CommentStatus(enum.StrEnum):
     REJECTED = "rejected"
 
 
+class RemovedReason(enum.StrEnum):
+    """Why a comment is only a placeholder (Comment.removed): its text and author are gone,
+    and it stays only to hold its thread together. Readers' wording: services/comments."""
+
+    AUTHOR = "author"  # deleted, or erased, at its author's request
+    UPSTREAM = "upstream"  # deleted in the system it was imported from
+
+
 class RestrictionKind(enum.StrEnum):
     """A sanction on a reader (ReaderRestriction.kind)."""
 
@@ -268,6 +276,9 @@ class Comment(Model):
     report_weight: Mapped[float] = mapped_column(default=0.0)
     flagged_at: Mapped[datetime | None] = mapped_column()
     hidden: Mapped[bool] = mapped_column(default=False)
+    # Set: a placeholder (RemovedReason) in its thread's place, body and author emptied; it
+    # keeps its status and is shown while it holds replies, but is never counted.
+    removed: Mapped[str | None] = mapped_column(String(16))
     # Brought by `flask import` (services/imports.py): the format it came from ("wordpress",
     # "disqus", "isso"; NULL for our own comments) and its key there (SHA-256 of the site,
     # the format, the source blog or forum and the source's own comment id), unique: the
@@ -286,10 +297,11 @@ class Comment(Model):
 
     __table_args__ = (
         _check_in("status", CommentStatus),
+        _check_in("removed", RemovedReason),
         CheckConstraint("depth >= 0 AND depth <= 2", name="depth"),
         Index("ix_comments_article_status_created", "article_id", "status", "created_at"),
         # Counting a story's visible comments from the index alone (the page, /api/v1/counts).
-        Index("ix_comments_article_visible", "article_id", "status", "hidden"),
+        Index("ix_comments_article_visible", "article_id", "status", "hidden", "removed"),
         Index("ix_comments_thread", "thread_id"),
         Index("ix_comments_parent", "parent_id"),
         Index("ix_comments_user", "user_id"),

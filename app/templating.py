@@ -9,6 +9,7 @@ from flask_babel import force_locale, get_locale, get_translations
 from markupsafe import Markup, escape
 
 from app import formatting, scoring
+from app.services import comments
 
 
 def paragraphs(text: str) -> Markup:
@@ -87,6 +88,7 @@ def register(app: Flask) -> None:
     # French-only page); never %-formatted, unlike the templates' `_()`.
     app.jinja_env.globals["carried"] = lambda text: get_translations().ugettext(text)
     app.jinja_env.filters["paragraphs"] = paragraphs
+    app.jinja_env.filters["placeholder_text"] = comments.placeholder_text
     app.jinja_env.filters["bdi"] = bdi
     app.jinja_env.filters["date_fr"] = formatting.when  # the name predates English dates
     app.jinja_env.filters["iso"] = formatting.machine

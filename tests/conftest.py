@@ -20,11 +20,12 @@ from flask.globals import _cv_app
 from flask.testing import FlaskClient
 
 from app import create_app
-from app.config import normalise_database_url, testing_config
+from app.config import mail_settings, normalise_database_url, testing_config
 from app.extensions import db, limiter
 from app.models import Article, Comment, CommentStatus, Role, User
 from app.services import accounts, articles, quotas, settings
 from bench.stack import CSRF_RE, FORM_TOKEN_RE
+from tests.mailbox import Mailbox, SmtpServer
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
 ARTICLE_SLUG = "raqqa-al-mayadeen"
@@ -158,6 +159,22 @@ def onnx_export(tiny_model: Any, tmp_path_factory: pytest.TempPathFactory) -> On
     return OnnxExport(root / "onnx", result.exit_code, output)
 
 
+@pytest.fixture(scope="session")
+def smtp_server() -> Iterator[SmtpServer]:
+    """A real SMTP server on loopback, one per test process: every test app sends to it."""
+    server = SmtpServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def mailbox(smtp_server: SmtpServer) -> Mailbox:
+    """What the SMTP server received during this test (emptied at its start)."""
+    smtp_server.mailbox.clear()
+    return smtp_server.mailbox
+
+
 @pytest.fixture
 def config_overrides() -> dict[str, Any]:
     """Override in a test module (or with `@pytest.mark.parametrize`) to change settings."""
@@ -184,10 +201,18 @@ def scorer(tiny_scorer: Any) -> Any:
 
 @pytest.fixture
 def app(
-    database_url: str, tmp_path: Any, config_overrides: dict[str, Any], scorer: Any
+    database_url: str,
+    tmp_path: Any,
+    config_overrides: dict[str, Any],
+    scorer: Any,
+    smtp_server: SmtpServer,
 ) -> Iterator[Flask]:
+    mail = mail_settings(
+        smtp_server.url, sender="Modération <ne-pas-repondre@example.org>", timeout=5
+    )
     app = create_app(
-        make_config(database_url, str(tmp_path / "instance"), **config_overrides), scorer=scorer
+        make_config(database_url, str(tmp_path / "instance"), **{**mail, **config_overrides}),
+        scorer=scorer,
     )
     app.test_client_class = IsolatedClient
     with contextlib.suppress(Exception):  # a test may point the storage at a dead Redis

@@ -174,7 +174,8 @@ def _comment_out(comment: Comment, reader: Reader, replies: list[CommentOut]) ->
             if own and not comment.is_published
             else None
         ),
-        reportable=comment.is_published and not comment.hidden,
+        removed=comments.placeholder_text(comment),
+        reportable=comment.is_published and not comment.hidden and not comment.removed,
         replies=replies,
     )
 

@@ -151,11 +151,16 @@ class CommentOut(BaseModel):
     depth: int
     author: AuthorOut
     body: str
+    """Empty for a placeholder (`removed`)."""
     created_at: datetime
     status: Status
     """`published`, except for the viewer's own comments."""
     own: bool
     """The viewer wrote it (they see it whatever its status)."""
+    removed: str | None = None
+    """Set for a comment deleted or erased that holds its replies together: show this French
+    line in its place (« Commentaire supprimé à la demande de son auteur. »); its author's
+    name and text are empty, and it cannot be answered or reported."""
     message: str | None
     """For the viewer's own comment not published: what became of it, in French."""
     reportable: bool

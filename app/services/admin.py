@@ -364,7 +364,7 @@ def calibrate(target: float, size: int = 10_000) -> Calibration:
         .where(
             Comment.imported_from.is_not(None),
             Comment.status.in_((CommentStatus.PUBLISHED, CommentStatus.REJECTED)),
-            Comment.body != "",  # a placeholder is no decision
+            Comment.removed.is_(None),  # a placeholder is no decision
         )
         .order_by(Comment.id.desc())
         .limit(size)

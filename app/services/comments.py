@@ -24,6 +24,7 @@ from app.models import (
     Comment,
     CommentScore,
     CommentStatus,
+    RemovedReason,
     SettingChange,
     User,
     as_utc,
@@ -361,9 +362,53 @@ def reply_target(article: Article, parent_id: int | None) -> Comment | None:
         or parent.article_id != article.id
         or not parent.is_published
         or parent.hidden
+        or parent.removed
     ):
         raise CommentError("parent_id", REPLY_REFUSED, "invalid_parent")
     return parent
+
+
+# What readers see in a placeholder's place (Comment.removed).
+PLACEHOLDER_TEXT = {
+    RemovedReason.AUTHOR: "Commentaire supprimé à la demande de son auteur.",
+    RemovedReason.UPSTREAM: "Commentaire supprimé.",
+}
+
+
+def placeholder_text(comment: Comment) -> str | None:
+    """The French line shown instead of a removed comment; None for a comment that is not."""
+    return PLACEHOLDER_TEXT[RemovedReason(comment.removed)] if comment.removed else None
+
+
+def remove(comment: Comment, reason: RemovedReason, actor: User | str) -> str:
+    """Take a comment's text and author away: a comment that others answered stays as a
+    placeholder holding their replies (`placeholder`), any other is deleted (`deleted`), its
+    scores and reports with it. One audit row either way (which keeps the comment's id in its
+    details once the comment is gone). The caller commits."""
+    answered = db.session.scalar(
+        select(func.count()).select_from(Comment).where(Comment.parent_id == comment.id)
+    )
+    if answered:
+        transitions.apply(
+            AuditAction.REMOVED,
+            where=[Comment.id == comment.id],
+            actor=actor,
+            from_status=comment.status,
+            values={"removed": reason.value},
+            details={"removed": reason.value, "kept_as": "placeholder"},
+        )
+        db.session.expire(comment)
+        return "placeholder"
+    audit.record(
+        AuditAction.REMOVED,
+        actor=actor,
+        comment_id=None,
+        from_status=comment.status,
+        to_status=None,
+        details={"removed": reason.value, "kept_as": "deleted", "comment_id": comment.id},
+    )
+    db.session.delete(comment)
+    return "deleted"
 
 
 def _recent_duplicate(article: Article, author: Author, digest: str) -> Comment | None:
@@ -531,14 +576,21 @@ def published_count(article: Article) -> int:
         db.session.scalar(
             select(func.count())
             .select_from(Comment)
-            .where(Comment.article_id == article.id, _published())
+            .where(Comment.article_id == article.id, _counted())
         )
         or 0
     )
 
 
 def _published() -> ColumnElement[bool]:
+    """What every reader sees: published and not hidden by reports (placeholders included,
+    in their thread's place)."""
     return and_(Comment.status == CommentStatus.PUBLISHED, Comment.hidden.is_(False))
+
+
+def _counted() -> ColumnElement[bool]:
+    """What the counts count: the visible comments that are not placeholders."""
+    return and_(_published(), Comment.removed.is_(None))
 
 
 @dataclass(frozen=True)
@@ -573,7 +625,7 @@ def story_freshness(article: Article) -> Freshness:
             func.count(),
             func.coalesce(func.max(Comment.id), 0),
             func.coalesce(func.sum(Comment.version), 0),
-            func.count(case((_published(), 1))),
+            func.count(case((_counted(), 1))),
             func.max(Comment.created_at),
             func.max(Comment.decided_at),
             func.max(Comment.flagged_at),
@@ -616,14 +668,14 @@ def published_counts(
     if not with_times:
         counted = db.session.execute(
             select(Comment.article_id, func.count())
-            .where(Comment.article_id.in_(set(article_ids)), _published())
+            .where(Comment.article_id.in_(set(article_ids)), _counted())
             .group_by(Comment.article_id)
         )
         return {article_id: StoryCount(int(n), None) for article_id, n in counted}
     rows = db.session.execute(
         select(
             Comment.article_id,
-            func.count(case((_published(), 1))),
+            func.count(case((_counted(), 1))),
             func.max(Comment.created_at),
             func.max(Comment.decided_at),
             func.max(Comment.flagged_at),
@@ -652,7 +704,16 @@ def _build_threads(roots: Sequence[Comment], replies: Sequence[Comment]) -> list
         while anchor.comment.depth >= Comment.MAX_DEPTH and anchor.comment.parent_id:
             anchor = nodes[anchor.comment.parent_id]
         anchor.replies.append(node)
-    return [nodes[r.id] for r in roots]
+    threads = (_held(nodes[r.id]) for r in roots)
+    return [node for node in threads if node is not None]
+
+
+def _held(node: Node) -> Node | None:
+    """The node without the placeholders that no longer hold any reply (None: nothing left)."""
+    node.replies[:] = [kept for child in node.replies if (kept := _held(child)) is not None]
+    if node.comment.removed and not node.replies:
+        return None
+    return node
 
 
 def find_own_comment(comment_id: int, viewer: Viewer) -> Comment | None:

@@ -38,7 +38,7 @@ from app.actions import AuditAction
 from app.extensions import db
 from app.importers import NOT_COMMENTS, Importer, Kind, Record, Shape, Story
 from app.labels import IMPORT_FORMATS, IMPORT_PREFIX
-from app.models import Comment, CommentStatus, Site, utcnow
+from app.models import Comment, CommentStatus, RemovedReason, Site, utcnow
 from app.services import audit, sites
 from app.services.comments import body_hash
 
@@ -386,7 +386,7 @@ class _Writer:
         parent_key = self.plan.parents[record.source_id]
         parent = known[parent_key] if parent_key is not None else None
         if placeholder:
-            status = CommentStatus.PUBLISHED  # it holds its replies in the thread
+            status = CommentStatus.PUBLISHED  # shown while it holds replies (Comment.removed)
         elif record.kind == Kind.PENDING and self.rescore_decide:
             status = CommentStatus.PENDING
         else:
@@ -410,6 +410,8 @@ class _Writer:
             "awaiting_score": scored,
             "score_only": scored and status != CommentStatus.PENDING,
             "next_scoring_at": now if scored else None,
+            # « Commentaire supprimé. » in the thread, holding its replies (never counted).
+            "removed": RemovedReason.UPSTREAM if placeholder else None,
             "imported_from": self.fmt,
             "import_key": key,
         }  # fmt: skip

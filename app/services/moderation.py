@@ -495,7 +495,12 @@ NOT_REPORTABLE = "Ce commentaire n’existe pas ou n’est pas publié."
 def reportable(article: Article, comment_id: int) -> Comment | None:
     """The comment of this article a reader may report (a published one), or None."""
     comment = db.session.get(Comment, comment_id)
-    if comment is None or comment.article_id != article.id or not comment.is_published:
+    if (
+        comment is None
+        or comment.article_id != article.id
+        or not comment.is_published
+        or comment.removed
+    ):
         return None
     return comment
 

@@ -13,6 +13,7 @@ Nothing else writes `Comment.status` or `Comment.version`.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
@@ -43,6 +44,18 @@ REPORTS_CLEARED: dict[str, Any] = {
     "hidden": False,
     "report_count": 0,
     "report_weight": 0.0,
+}
+# What a placeholder keeps of a comment: its place in the thread, its dates and status.
+PLACEHOLDER: dict[str, Any] = {
+    "body": "",
+    "body_hash": hashlib.sha256(b"").hexdigest(),
+    "author_name": "",
+    "author_email": "",
+    "user_id": None,
+    "guest_token": None,
+    "idempotency_key": None,
+    "status_reason": None,
+    "word_matches": None,
 }
 # A rewritten comment goes through the model again, as if new (its first date kept).
 SCORING_AGAIN: dict[str, Any] = {
@@ -97,6 +110,10 @@ RULES: dict[AuditAction, Rule] = {
     ),
     AuditAction.REPORTS_DISMISSED: Rule(
         {S.PUBLISHED}, set(), "moderator", REPORTS_CLEARED, reported_only={S.PUBLISHED}
+    ),
+    # From any status, which it keeps: the text and author go (services/comments.remove).
+    AuditAction.REMOVED: Rule(
+        set(S), set(), "author", {**SCORING_STOPPED, **REPORTS_CLEARED, **PLACEHOLDER}
     ),
 }  # fmt: skip
 

@@ -72,10 +72,11 @@ def reader_threads(client, story_id: int, origin: str = ORIGIN) -> list[dict[str
 
 
 def flatten(threads: list[dict[str, Any]]) -> list[tuple[int, str, str]]:
-    """(depth, author, body) of every comment shown, in the page's order."""
+    """(depth, author, body) of every comment shown, in the page's order; a placeholder's
+    body is the line readers see in its place."""
     shown = []
     for node in threads:
-        shown.append((node["depth"], node["author"]["name"], node["body"]))
+        shown.append((node["depth"], node["author"]["name"], node["removed"] or node["body"]))
         shown += flatten(node["replies"])
     return shown
 

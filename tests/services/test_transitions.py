@@ -33,6 +33,7 @@ ALLOWED = {
     A.APPROVED: ({HELD, REJECTED, REPORTED}, PUBLISHED),  # never pending, nudged, published
     A.REJECTED: ({HELD, PUBLISHED, REPORTED}, REJECTED),  # never pending, nudged, rejected
     A.REPORTS_DISMISSED: ({REPORTED}, None),
+    A.REMOVED: (set(STARTS), None),  # from anywhere, the status stays (a placeholder)
 }
 
 

@@ -473,23 +473,29 @@
             c.depth +
             (c.status !== "published" ? " comment--own-" + c.status : ""),
         },
-        h(
-          "article",
-          { id, tabindex: -1, "aria-labelledby": id + "-auteur" },
-          h(
-            "header",
-            { class: "comment__meta" },
-            h("span", { class: "comment__author", id: id + "-auteur" }, h("bdi", null, name)),
-            h("time", { datetime: c.created_at }, dateText(c.created_at)),
-          ),
-          badge(c),
-          h("div", { class: "comment__body" }, paragraphs(c.body)),
-          c.status === "published" ? actions : null,
-        ),
+        c.removed
+          ? h(
+              "article",
+              { id, tabindex: -1, class: "comment--removed" },
+              h("p", { class: "comment__placeholder" }, c.removed),
+            )
+          : h(
+              "article",
+              { id, tabindex: -1, "aria-labelledby": id + "-auteur" },
+              h(
+                "header",
+                { class: "comment__meta" },
+                h("span", { class: "comment__author", id: id + "-auteur" }, h("bdi", null, name)),
+                h("time", { datetime: c.created_at }, dateText(c.created_at)),
+              ),
+              badge(c),
+              h("div", { class: "comment__body" }, paragraphs(c.body)),
+              c.status === "published" ? actions : null,
+            ),
       );
       li.dataset.id = c.id;
       li.comment = c;
-      if (canPost) {
+      if (canPost && !c.removed) {
         actions.append(
           h(
             "button",
