@@ -268,7 +268,8 @@ def main() -> None:
             own = row["rss_peak_mb"] - row["rss_before_mb"]
             print(
                 f"  {row['comments']:>9} {row['bytes'] / 2**20:>8.1f} {row['seconds']:>8.1f} "
-                f"{row['cpu_seconds']:>6.1f} {row['comments'] / row['seconds']:>10.0f} {row['rss_before_mb']:>8.0f} MB "
+                f"{row['cpu_seconds']:>6.1f} {row['comments'] / row['seconds']:>10.0f} "
+                f"{row['rss_before_mb']:>8.0f} MB "
                 f"{row['rss_peak_mb']:>6.0f} MB {own:>7.0f} MB"
             )
         if len(rows) >= 2:
