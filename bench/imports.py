@@ -1,7 +1,7 @@
 """Imports: how fast a WordPress export goes in, how much memory the import takes as the file
 grows, and how long the background scoring of the imported comments takes on one worker.
 
-    .venv/bin/python -m bench.imports [--sizes 20000,80000] [--scored 96] [--threads 2]
+    .venv/bin/python -m bench.imports [--sizes 10000,40000] [--scored 64] [--threads 2]
         [--database-url postgresql+psycopg://postgres@127.0.0.1:5432/test]
 
 (a) For each size, a WXR 1.2 file of that many comments is generated (posts of 50 comments,
@@ -246,8 +246,8 @@ def measure_scoring(count: int, threads: int, folder: Path) -> dict[str, Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", default="20000,80000", help="comments per file")
-    parser.add_argument("--scored", type=int, default=96, help="comments scored in (b)")
+    parser.add_argument("--sizes", default="10000,40000", help="comments per file")
+    parser.add_argument("--scored", type=int, default=64, help="comments scored in (b)")
     parser.add_argument("--threads", type=int, default=2, help="torch threads of the worker")
     parser.add_argument("--database-url", help="PostgreSQL for (a) (default: SQLite)")
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)

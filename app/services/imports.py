@@ -206,6 +206,7 @@ class _Writer:
         self.summary = Summary(fmt, source, dry_run)
         self.actor = f"{IMPORT_PREFIX}{fmt}"
         self.stories: dict[str, int | None] = {}  # story key → article id (None: left out)
+        self.unresolved: dict[str, Story] = {}  # announced, no comment of theirs written yet
         self.batch: list[Record] = []
         # Comments whose parent comes later in the file, by that parent (rare).
         self.waiting: dict[str, list[Record]] = {}
@@ -214,8 +215,12 @@ class _Writer:
     # Stories ---------------------------------------------------------------------------------
 
     def story(self, story: Story) -> None:
-        if story.key in self.stories:
-            return
+        """A story of the file: made (or found) with its first comment to import, so that a
+        post with only pingbacks or deleted comments leaves nothing behind."""
+        if story.key not in self.stories:
+            self.unresolved[story.key] = story
+
+    def _resolve(self, story: Story) -> None:
         self.flush()
         try:
             url = sites.normalize_url(story.url)
@@ -239,8 +244,9 @@ class _Writer:
             or sites.find_story(self.site, external_id=external_id) is not None
         ):
             external_id = None  # another story has it (another blog's post of that id)
+        # Committed with its first comments (the last batch was committed by `flush`).
         article, _created = sites.ensure_story(
-            self.site, url, story.title, external_id, any_origin=True
+            self.site, url, story.title, external_id, any_origin=True, commit=False
         )
         self.stories[story.key] = article.id
 
@@ -249,6 +255,8 @@ class _Writer:
     def add(self, record: Record) -> None:
         if record.source_id not in self.plan.imported:
             return  # counted by the plan
+        if (story := self.unresolved.pop(record.story_key, None)) is not None:
+            self._resolve(story)
         if self.stories.get(record.story_key) is None:
             self.summary.skipped[BAD_STORY] += 1
             return
@@ -260,6 +268,8 @@ class _Writer:
 
     def finish(self) -> None:
         self.flush()
+        if not self.dry_run:
+            db.session.commit()  # a story whose every comment was already there, say
         # Replies whose parent never came (it cannot happen with a plan made from the same
         # file): written at the top of their story rather than lost.
         left = [r for records in self.waiting.values() for r in records]

@@ -268,11 +268,14 @@ def ensure_story(
     external_id: str | None = None,
     *,
     any_origin: bool = False,
+    commit: bool = True,
 ) -> tuple[Article, bool]:
     """The story of this page, created on first sight with the title the page gives: (story,
     created). SiteError when the URL is not on one of the site's origins (unless `any_origin`:
     an import names the pages of its export, whatever the site allows today), or a value is
-    bad."""
+    bad. Without `commit`, a new story is only flushed, to be committed with what the caller
+    writes next (an import's first comments); the caller must have nothing else pending, as a
+    story made meanwhile elsewhere rolls the transaction back."""
     canonical = normalize_url(url)
     if not any_origin and normalize_origin(canonical) not in (site.origins or []):
         raise SiteError("url", ORIGIN_REFUSED, code="origin_not_allowed")
@@ -297,7 +300,10 @@ def ensure_story(
     )
     db.session.add(story)
     try:
-        db.session.commit()
+        if commit:
+            db.session.commit()
+        else:
+            db.session.flush()
     except IntegrityError:  # the same page loaded twice at once: one story
         db.session.rollback()
         found = find_story(site, url=canonical, external_id=external_id)

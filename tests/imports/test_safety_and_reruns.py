@@ -148,3 +148,65 @@ def test_unknown_site_and_time_zone(app):
     result = run_import(app, "wordpress", FIXTURES / "wxr-1.0.xml", "--timezone", "Mars/Olympus")
     assert result.exit_code == 2 and "unknown time zone" in result.output
     assert imported() == []
+
+
+def _wxr(comments: str) -> str:
+    """A small WXR 1.2 file: one post with these <wp:comment> elements."""
+    return f"""<?xml version="1.0" encoding="UTF-8" ?>
+<rss version="2.0" xmlns:wp="http://wordpress.org/export/1.2/">
+<channel>
+	<link>https://www.journal.fr</link>
+	<wp:wxr_version>1.2</wp:wxr_version>
+	<wp:base_site_url>https://www.journal.fr</wp:base_site_url>
+	<item>
+		<title>Un billet</title>
+		<link>https://www.journal.fr/un-billet/</link>
+		<wp:post_id>5</wp:post_id>
+{comments}
+	</item>
+</channel>
+</rss>
+"""
+
+
+def _comment(cid: int, parent: int, text: str, kind: str = "comment") -> str:
+    return f"""		<wp:comment>
+			<wp:comment_id>{cid}</wp:comment_id>
+			<wp:comment_author>Auteur {cid}</wp:comment_author>
+			<wp:comment_date_gmt>2024-05-0{cid} 10:00:00</wp:comment_date_gmt>
+			<wp:comment_content><![CDATA[{text}]]></wp:comment_content>
+			<wp:comment_approved>1</wp:comment_approved>
+			<wp:comment_type>{kind}</wp:comment_type>
+			<wp:comment_parent>{parent}</wp:comment_parent>
+		</wp:comment>"""
+
+
+def test_a_post_with_only_pingbacks_leaves_no_story(app, site, tmp_path):
+    path = tmp_path / "pingbacks.xml"
+    path.write_text(_wxr(_comment(1, 0, "[…] cité par un blog […]", "pingback")))
+    result = run_import(app, "wordpress", path, "--site", "journal")
+    assert result.exit_code == 0, result.output
+    assert "Stories: 0 new, 0 existing" in result.output and "  1 pingbacks" in result.output
+    assert row_counts()["articles"] == 1  # the bundled article only
+
+
+def test_a_reply_before_its_parent_in_the_file_still_finds_it(app, site, tmp_path):
+    path = tmp_path / "order.xml"
+    path.write_text(
+        _wxr(
+            _comment(2, 3, "La réponse, écrite avant dans le fichier.")
+            + _comment(3, 0, "Le début.")
+        )
+    )
+    result = run_import(app, "wordpress", path, "--site", "journal")
+    assert result.exit_code == 0, result.output
+    assert "Comments imported: 2, 2 published" in result.output
+    assert by_author("Auteur 2").parent_id == by_author("Auteur 3").id
+
+
+def test_a_comment_with_nothing_left_once_reduced_is_skipped(app, site, tmp_path):
+    path = tmp_path / "empty.xml"
+    path.write_text(_wxr(_comment(1, 0, '<img src="chat.gif">') + _comment(2, 0, "Du texte.")))
+    result = run_import(app, "wordpress", path, "--site", "journal")
+    assert "Comments imported: 1, 1 published" in result.output
+    assert "  1 no text once its HTML is reduced" in result.output
