@@ -15,7 +15,8 @@ from app.extensions import db
 from app.models import Comment, CommentScore, CommentStatus, ModerationAction, utcnow
 from app.scoring import backend
 from app.services import admin, scoring
-from tests.conftest import add_comment
+from app.tasks import SWEEP_TASK
+from tests.conftest import add_comment, live_redis_db, live_redis_url
 from tests.imports.conftest import FIXTURES, by_author, imported, run_import
 
 WXR = FIXTURES / "wxr-1.2.xml"
@@ -129,3 +130,39 @@ def test_the_thread_worker_scores_the_backlog_when_idle(app, client, wxr, reader
         time.sleep(0.05)
     assert scoring.background_count() == 0
     assert {c.id for c in imported()} <= scored_ids()
+
+
+class TestCelery:
+    """SCORING_BACKEND=celery: the sweep starts one chain of background tasks (a Redis key
+    says one runs), each scores a batch and queues the next behind the live tasks."""
+
+    @pytest.fixture
+    def redis_url(self, worker_id):
+        return live_redis_url(worker_id, 1)
+
+    @pytest.fixture
+    def live_redis(self, redis_url):
+        yield from live_redis_db(redis_url)
+
+    @pytest.fixture
+    def config_overrides(self, redis_url):
+        return {"SCORING_BACKEND": "celery", "REDIS_URL": redis_url, "SCORING_BATCH_SIZE": 4}
+
+    def test_the_sweep_starts_the_chain_that_scores_the_backlog(self, app, live_redis, wxr):
+        celery_app = app.extensions["celery"]
+        celery_app.conf.task_always_eager = True  # queued tasks run here, now
+        before = {c.id: c.status for c in imported()}
+        assert celery_app.tasks[SWEEP_TASK].apply().get() == 0  # no live comment was due
+        db.session.expire_all()
+        assert scoring.background_count() == 0
+        assert scored_ids() == set(before)
+        assert {c.id: c.status for c in imported()} == before
+        assert app.extensions["scoring"].runner.batches == [4, 4, 3]
+        assert live_redis.get("moderation:background") is None  # the chain ended
+
+    def test_no_second_chain_while_one_runs(self, app, live_redis, wxr):
+        celery_app = app.extensions["celery"]
+        celery_app.conf.task_always_eager = True
+        live_redis.set("moderation:background", 1, ex=60)  # a chain runs elsewhere
+        celery_app.tasks[SWEEP_TASK].apply().get()
+        assert scoring.background_count() == 11
