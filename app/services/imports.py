@@ -7,9 +7,10 @@ comment becomes: its parent (a parent missing from the file, or not a comment, m
 top-level « orphan » of its story), whether a deleted comment is kept as a placeholder (it is
 when a reply that is imported hangs under it), and what is left out and why. Nothing is
 written before the whole file has been read. The second pass writes: each story found or
-created (by its address first, then the CMS's id), then its comments in batches of at most
-`BATCH`, each batch within one story and in one transaction, with one audit row per comment
-(« Importé », by `import:<format>`). Each comment keeps its key in the source
+created (by its address first, then the CMS's id) with its first comments, then the comments
+in batches of at most `BATCH` (of one story or of several: Disqus's posts come in the order
+they were written, not by thread), each batch in one transaction with one audit row per
+comment (« Importé », by `import:<format>`). Each comment keeps its key in the source
 (`Comment.import_key`): a comment already imported is never written again, so an interrupted
 import is simply run again, and a later export adds only what is new upstream.
 
@@ -42,7 +43,7 @@ from app.models import Comment, CommentStatus, RemovedReason, Site, utcnow
 from app.services import audit, sites
 from app.services.comments import body_hash
 
-BATCH = 500  # comments per transaction at most (always within one story)
+BATCH = 500  # comments per transaction at most
 ANONYMOUS = "Anonyme"
 MAX_NAME = 80
 MAX_EMAIL = 254
@@ -221,6 +222,8 @@ class _Writer:
             self.unresolved[story.key] = story
 
     def _resolve(self, story: Story) -> None:
+        # What is pending is committed first: a story made meanwhile by the comment block
+        # (the same page, at the same moment) rolls back only this story's own flush.
         self.flush()
         try:
             url = sites.normalize_url(story.url)
@@ -260,9 +263,7 @@ class _Writer:
         if self.stories.get(record.story_key) is None:
             self.summary.skipped[BAD_STORY] += 1
             return
-        if self.batch and (
-            self.batch[-1].story_key != record.story_key or len(self.batch) >= BATCH
-        ):
+        if len(self.batch) >= BATCH:
             self.flush()
         self.batch.append(record)
 
@@ -284,15 +285,39 @@ class _Writer:
         return import_key(self.site, self.fmt, self.source, source_id)
 
     def flush(self) -> None:
-        """Write the batch (one story's comments) in one transaction."""
+        """Write the batch (at most BATCH comments, of one story or several) and its audit
+        rows in one transaction."""
         batch, self.batch = self.batch, []
         if not batch:
             return
-        article_id = self.stories[batch[0].story_key]
-        keys = {r.source_id: self.key(r.source_id) for r in batch}
+        stories: dict[str, list[Record]] = {}
+        for record in batch:
+            stories.setdefault(record.story_key, []).append(record)
+        written: list[tuple[int, Record, str]] = []
+        for story_key, records in stories.items():
+            written += self._write_story(self.stories[story_key] or 0, records)
+        if self.dry_run:
+            db.session.rollback()
+        else:
+            audit.record_many(
+                AuditAction.IMPORTED,
+                actor=self.actor,
+                rows=[self._audit_row(i, r, s) for i, r, s in written],
+            )
+            db.session.commit()
+        # Replies that waited for a comment of this batch can be written now.
+        freed = [r for _i, r, _s in written for r in self.waiting.pop(r.source_id, [])]
+        if freed:
+            self.batch = freed
+            self.flush()
+
+    def _write_story(self, article_id: int, records: list[Record]) -> list[tuple[int, Record, str]]:
+        """Insert one story's comments of the batch, parents first (a few INSERTs, one per
+        level of replies), leaving out those already imported."""
+        keys = {r.source_id: self.key(r.source_id) for r in records}
         parent_keys = {
             p: self.key(p)
-            for r in batch
+            for r in records
             if (p := self.plan.parents[r.source_id]) is not None and p not in keys
         }
         known: dict[str, _Written] = {}
@@ -305,36 +330,24 @@ class _Writer:
             )
             known = {wanted[k]: _Written(i, d, t) for k, i, d, t in rows if k is not None}
         todo: list[Record] = []
-        for record in batch:
+        for record in records:
             if record.source_id in known:
                 self.summary.already += 1
             else:
                 todo.append(record)
-        rows_written: list[tuple[int, Record, str]] = []
+        written: list[tuple[int, Record, str]] = []
         while todo:
             ready = [r for r in todo if self._parent_ready(r, known)]
             if not ready:
                 break
-            todo = [r for r in todo if r not in ready]
-            rows_written += self._insert(article_id or 0, ready, keys, known)
+            taken = {r.source_id for r in ready}
+            todo = [r for r in todo if r.source_id not in taken]
+            written += self._insert(article_id, ready, keys, known)
         for record in todo:  # its parent comes later in the file
             parent = self.plan.parents[record.source_id]
             assert parent is not None
             self.waiting.setdefault(parent, []).append(record)
-        if self.dry_run:
-            db.session.rollback()
-        else:
-            audit.record_many(
-                AuditAction.IMPORTED,
-                actor=self.actor,
-                rows=[self._audit_row(i, r, s) for i, r, s in rows_written],
-            )
-            db.session.commit()
-        # Replies that waited for a comment of this batch can be written now.
-        freed = [r for _i, r, _s in rows_written for r in self.waiting.pop(r.source_id, [])]
-        if freed:
-            self.batch = freed
-            self.flush()
+        return written
 
     def _parent_ready(self, record: Record, known: dict[str, _Written]) -> bool:
         parent = self.plan.parents[record.source_id]
