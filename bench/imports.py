@@ -281,6 +281,8 @@ def main() -> None:
             print(f"  file ×{ratio:.1f}: the import's own memory grew by {grown:.0f} MB "
                   f"({grown * 2**20 / max(1, large['comments'] - small['comments']):.0f} bytes "
                   "per more comment: the threads' shape; texts are never held)")  # fmt: skip
+        if not args.scored:
+            return
         print()
         print(
             f"(b) background scoring of {args.scored} imported comments on one worker "

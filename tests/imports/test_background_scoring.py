@@ -12,11 +12,11 @@ import sqlalchemy as sa
 
 from app.actions import AuditAction
 from app.extensions import db
-from app.models import Comment, CommentScore, CommentStatus, ModerationAction, utcnow
+from app.models import Comment, CommentScore, CommentStatus, ModerationAction, Role, utcnow
 from app.scoring import backend
 from app.services import admin, scoring
 from app.tasks import SWEEP_TASK
-from tests.conftest import add_comment, live_redis_db, live_redis_url
+from tests.conftest import add_comment, live_redis_db, live_redis_url, login, make_user
 from tests.imports.conftest import FIXTURES, by_author, imported, run_import
 
 WXR = FIXTURES / "wxr-1.2.xml"
@@ -75,6 +75,11 @@ def test_simulation_and_calibration_cover_imported_comments(app, wxr):
     assert simulated.total >= 11
     board = admin.calibrate(0.98)
     assert board.sources["import:wordpress"] == 10  # 8 published, 2 rejected; held is no decision
+    make_user(email="admin@example.fr", display_name="Admin Alex", role=Role.ADMIN)
+    client = app.test_client()
+    login(client, "admin@example.fr")
+    page = client.get("/admin/calibration").get_data(as_text=True)
+    assert "statuts importés de WordPress (publiés, refusés là-bas) : 10" in page
 
 
 def test_rescore_decide_sends_pending_ones_through_the_policy(app, site):
