@@ -170,12 +170,12 @@ def run(
     """Import `path` with `importer` into `site` (see the module's docstring). Raises
     ImportFileError, before writing anything, when the file is broken or not of its format."""
     length = importer.size(path)
-    with progress("Lecture", length) as step:
+    with progress("Reading", length) as step:
         shape = importer.scan(path, step)
     decided = plan(shape)
     writer = _Writer(importer.name, shape.source, site, decided, dry_run, rescore_decide)
     writer.summary.skipped.update(decided.skipped)
-    with progress("Import" if not dry_run else "Vérification", length) as step:
+    with progress("Checking" if dry_run else "Importing", length) as step:
         for item in importer.read(path, step):
             if isinstance(item, Story):
                 writer.story(item)
