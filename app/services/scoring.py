@@ -273,34 +273,31 @@ def sweep() -> list[int]:
     )
     ids = list(due)
     db.session.commit()
-    _purge_api_calls()
+    _retention()
     return ids
 
 
-# The sweep runs every few seconds; the retention's purges, at most this often per process.
+# The sweep runs every few seconds; it looks whether a retention run is due at most this often
+# per process.
 PURGE_EVERY = timedelta(minutes=10)
 
 
-def _purge_api_calls() -> None:
-    """The API's retention: Perspective's (PERSPECTIVE_RETENTION_DAYS) and the texts of Coral's
-    moderation phase (CORAL_RETENTION_DAYS), run by this same sweep in both backends (a thread
-    of the web process, or Celery beat's task), at most every PURGE_EVERY: never fatal to it."""
-    # not at import: both use the scoring backend
-    from app.services import coral, perspective
+def _retention() -> None:
+    """Start the retention (services/retention.py: addresses, rejected texts, the API's kept
+    calls and texts) when it is due, from this same sweep in both backends (a thread of the
+    web process, or Celery beat's task); looked at most every PURGE_EVERY: never fatal to it."""
+    from app.services import retention  # not at import time: the services import one another
 
-    state = current_app.extensions.setdefault("api_purge", {"at": None})
+    state = current_app.extensions.setdefault("retention_sweep", {"at": None})
     now = time.monotonic()
     if state["at"] is not None and now - state["at"] < PURGE_EVERY.total_seconds():
         return
     state["at"] = now
-
-    for purge, what in ((perspective.purge_expired, "Perspective calls"),
-                        (coral.forget_texts, "Coral texts")):  # fmt: skip
-        try:
-            purge()
-        except Exception:
-            db.session.rollback()
-            logger.exception("purging expired %s failed", what)
+    try:
+        retention.run_if_due()
+    except Exception:
+        db.session.rollback()
+        logger.exception("the retention run failed")
 
 
 def _expire_nudges(now: datetime) -> int:
