@@ -116,6 +116,14 @@ def test_a_run_erases_what_is_past_its_period_and_a_second_run_changes_nothing(
     gone = _sanction(moderator, "banni@example.fr", ended_days_ago=400)
     in_force = _sanction(moderator, "toujours@example.fr")
     lately = _sanction(moderator, "leve@example.fr", ended_days_ago=10)
+    # a suspension over by itself (never lifted) a year ago
+    suspended = _sanction(moderator, "suspendu@example.fr", kind="suspend", days=7)
+    db.session.execute(
+        update(ReaderRestriction)
+        .where(ReaderRestriction.id == suspended.id)
+        .values(until=utcnow() - 400 * DAY)
+    )
+    db.session.commit()
     # one sanction long over, another on the same address in force: the address stays
     _sanction(moderator, "recidive@example.fr", ended_days_ago=400)
     _sanction(moderator, "recidive@example.fr", kind="premoderate")
@@ -127,7 +135,7 @@ def test_a_run_erases_what_is_past_its_period_and_a_second_run_changes_nothing(
     assert _counts(dry.output) == {
         "guest_addresses": 1,  # a year old; the rejected one's address is 100 days old
         "rejected_texts": 1,
-        "restriction_addresses": 1,
+        "restriction_addresses": 2,  # the lifted ban's, the ended suspension's
         "perspective_analyses": 0,
         "perspective_feedback_texts": 0,
         "coral_texts": 0,
@@ -158,6 +166,7 @@ def test_a_run_erases_what_is_past_its_period_and_a_second_run_changes_nothing(
     emails = {r.id: r.email for r in db.session.scalars(select(ReaderRestriction))}
     assert emails[gone.id] == erased_address("banni@example.fr")
     assert emails[gone.id].endswith("@erased.invalid") and "banni" not in emails[gone.id]
+    assert emails[suspended.id] == erased_address("suspendu@example.fr")
     assert emails[in_force.id] == "toujours@example.fr"
     assert emails[lately.id] == "leve@example.fr"
     assert (
@@ -167,6 +176,8 @@ def test_a_run_erases_what_is_past_its_period_and_a_second_run_changes_nothing(
     journal = list(db.session.scalars(select(ModerationAction.reader_email)))
     assert "banni@example.fr" not in journal
     assert journal.count(erased_address("banni@example.fr")) == 2  # the ban, and its lifting
+    assert "suspendu@example.fr" not in journal
+    assert journal.count(erased_address("suspendu@example.fr")) == 1
     assert "leve@example.fr" in journal and "toujours@example.fr" in journal
     assert db.session.scalar(select(MaintenanceRun.last_result))["rejected_texts"] == 1
 
@@ -181,7 +192,11 @@ def test_a_moderator_sees_the_erased_text_and_cannot_publish_it(app, article, mo
     now = utcnow()
     comment = add_comment(article, "Propos haineux", status=CommentStatus.REJECTED,
                           author_email="x@example.fr", created_at=now - 400 * DAY,
-                          decided_at=now - 91 * DAY)  # fmt: skip
+                          decided_at=now - 91 * DAY, guest_token="jeton-invite")  # fmt: skip
+    author = app.test_client()
+    with author.session_transaction() as session:
+        session["guest_token"] = "jeton-invite"
+    assert "Propos haineux" in author.get(ARTICLE_URL).get_data(as_text=True)  # theirs only
     client = app.test_client()
     login(client, moderator.email)
     before = client.get(f"/moderation/commentaires/{comment.id}").get_data(as_text=True)
@@ -201,6 +216,9 @@ def test_a_moderator_sees_the_erased_text_and_cannot_publish_it(app, article, mo
     db.session.expire_all()
     assert db.session.get(Comment, comment.id).status == CommentStatus.REJECTED
     assert "Propos haineux" not in app.test_client().get(ARTICLE_URL).get_data(as_text=True)
+    own = author.get(ARTICLE_URL).get_data(as_text=True)
+    assert "Propos haineux" not in own
+    assert "Texte effacé au terme de sa durée de conservation." in own
 
 
 @pytest.mark.parametrize(
