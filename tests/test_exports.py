@@ -16,8 +16,8 @@ from jsonschema import Draft202012Validator
 
 from app.actions import AuditAction
 from app.extensions import db
-from app.models import Comment, CommentScore, CommentStatus
-from app.services import audit, sites
+from app.models import Comment, CommentScore, CommentStatus, RemovedReason
+from app.services import audit, comments, sites
 from tests.conftest import add_comment
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -181,25 +181,35 @@ def test_wxr_export_is_what_wordpress_reads(app, tmp_path, site_with_comments):
     )
 
 
-def test_wxr_leaves_a_placeholder_out_and_moves_its_replies_up(app, tmp_path, article):
-    if not hasattr(Comment, "removed"):
-        pytest.skip("Comment.removed (placeholders) is not on this branch yet")
+def test_a_placeholder_is_left_out_of_wxr_its_replies_moved_up(app, tmp_path, article):
     site = sites.default_site()
     top = add_comment(article, "Premier")
-    gone = add_comment(article, "", parent=top, removed=True)
-    orphan = add_comment(article, "Réponse au supprimé", parent=gone)
+    gone = add_comment(article, "Retiré par son auteur", parent=top)
+    nested = add_comment(article, "Retiré lui aussi", parent=gone)
+    orphan = add_comment(article, "Réponse au supprimé", parent=nested)
+    for comment in (gone, nested):
+        assert comments.remove(comment, RemovedReason.AUTHOR, "auteur") == "placeholder"
+    db.session.commit()
     target = tmp_path / "export.xml"
     result = _cli(app, "wxr", "--site", site.name, "--output", str(target))
     assert result.exit_code == 0, result.output
-    assert "1 placeholders left out" in result.output
-    rss = ET.fromstring(target.read_bytes())
+    assert "2 placeholders left out (their replies moved up)" in result.output
+    text = target.read_text(encoding="utf-8")
+    assert "Retiré" not in text
+    rss = ET.fromstring(text.encode())
     parents = {
         int(c.findtext("wp:comment_id", namespaces=NS)): int(
             c.findtext("wp:comment_parent", namespaces=NS)
         )
         for c in rss.iter(f"{{{NS['wp']}}}comment")
     }
-    assert parents == {top.id: 0, orphan.id: top.id}
+    assert parents == {top.id: 0, orphan.id: top.id}  # two levels up, to a comment kept
+    # The JSON export keeps the placeholder as it is, marked.
+    document = json.loads(_cli(app, "json", "--site", site.name).stdout)
+    [story] = [s for s in document["stories"] if s["id"] == article.id]
+    by_id = {c["id"]: c for c in story["comments"]}
+    assert by_id[gone.id]["removed"] == "author" and by_id[gone.id]["body"] == ""
+    assert by_id[orphan.id]["parent_id"] == nested.id and by_id[top.id]["removed"] is None
 
 
 def test_json_export_validates_against_its_schema_and_keeps_every_value(app, site_with_comments):

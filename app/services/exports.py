@@ -23,9 +23,9 @@ parsers, `src/parsers/class-wxr-parser-{simplexml,xml,regex}.php`):
   author not done yet) → ``0`` (awaiting moderation: a WordPress moderator decides);
   rejected → ``spam`` (not public, kept apart from the moderation queue; WordPress's own
   export leaves spam out, its importer takes it);
-* a placeholder (`Comment.removed`: a deleted comment kept to hold its thread together) is
-  left out, its replies answering its parent instead, as WordPress's `wp_delete_comment`
-  does (« Move children up a level »);
+* a placeholder (`Comment.removed`: a comment deleted at its author's request, or upstream,
+  kept to hold its thread together) is left out, its replies answering its parent instead,
+  as WordPress's `wp_delete_comment` does (« Move children up a level »);
 * `comment_parent` refers to an earlier comment of the same story (ours are numbered in
   order), which the importer needs (it inserts by id and maps parents already inserted);
 * our story ids are the posts' `wp:post_id`, and `wp:post_date` (the site's time zone,
@@ -122,8 +122,8 @@ def as_html(text: str) -> str:
 
 
 def _is_placeholder(row: Row[Any]) -> bool:
-    """A placeholder (`Comment.removed`, once the column exists on this branch)."""
-    return bool(getattr(row, "removed", False))
+    """A placeholder: a deleted comment kept to hold its thread together (`Comment.removed`)."""
+    return row.removed is not None
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -179,6 +179,7 @@ def _comment_columns() -> list[Any]:
         Comment.hidden,
         Comment.report_count,
         Comment.text_erased_at,
+        Comment.removed,
         CommentScore.scores,
         CommentScore.max_score,
         CommentScore.model_name,
@@ -186,9 +187,6 @@ def _comment_columns() -> list[Any]:
         CommentScore.windowed,
         CommentScore.scored_at,
     ]
-    removed = getattr(Comment, "removed", None)  # the placeholders' column, when present
-    if removed is not None:
-        columns.append(removed.label("removed"))
     return columns
 
 
@@ -411,7 +409,7 @@ def _comment_json(c: Row[Any], decisions: list[dict[str, Any]]) -> dict[str, Any
         },
         "body": c.body,
         "text_erased_at": _iso(c.text_erased_at),
-        "removed": _is_placeholder(c),
+        "removed": c.removed,
         "status": c.status,
         "status_reason": c.status_reason,
         "reasons": c.reasons or [],

@@ -158,6 +158,7 @@ def _rejected_texts(now: datetime, dry_run: bool) -> int:
     conditions = [
         Comment.status == CommentStatus.REJECTED,
         Comment.text_erased_at.is_(None),
+        Comment.removed.is_(None),  # a placeholder has no text left
         func.coalesce(Comment.decided_at, Comment.created_at) < cutoff,
     ]
     return _batched(
