@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import sys
 import time
 from collections.abc import Callable
@@ -496,13 +497,19 @@ def _register_exports(app: Flask) -> None:
 
     def _write(target: Path | None, write: Callable[[IO[str]], exports.Counts]) -> None:
         if target is None:
-            counts = write(sys.stdout)
+            # UTF-8 whatever the terminal's locale says (the XML declaration says UTF-8).
             sys.stdout.flush()
+            out = io.TextIOWrapper(sys.stdout.buffer, "utf-8", newline="\n")
+            try:
+                counts = write(out)
+            finally:
+                out.flush()
+                out.detach()
         else:
             # Written beside the target, then moved into place: never a half-written file.
             partial = target.with_name(f".{target.name}.partial")
-            with partial.open("w", encoding="utf-8") as out:
-                counts = write(out)
+            with partial.open("w", encoding="utf-8", newline="\n") as file:
+                counts = write(file)
             partial.replace(target)
         statuses = ", ".join(f"{n} {s}" for s, n in sorted(counts.by_status.items())) or "-"
         left_out = (
