@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -9,6 +10,7 @@ from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
+from typing import IO
 from zoneinfo import ZoneInfoNotFoundError
 
 import click
@@ -21,7 +23,17 @@ from app.models import ApiScope, Article, Comment, CommentStatus, Role, Site, as
 from app.scoring import ScoringUnavailable, get_scorer
 from app.scoring.download import ModelDownloadError, download, local_model
 from app.scoring.probe import PROBE
-from app.services import accounts, articles, clients, imports, scoring, settings, sites
+from app.services import (
+    accounts,
+    articles,
+    clients,
+    exports,
+    imports,
+    retention,
+    scoring,
+    settings,
+    sites,
+)
 
 
 def register(app: Flask) -> None:
@@ -352,6 +364,8 @@ def register(app: Flask) -> None:
     _register_clients(app)
     _register_sites(app)
     _register_imports(app)
+    _register_exports(app)
+    _register_retention(app)
 
 
 class Refused(click.ClickException):
@@ -614,6 +628,91 @@ def summary_lines(summary: imports.Summary, site: str, seconds: float) -> list[s
         )  # fmt: skip
     lines.append(f"Time: {seconds:.1f} s")
     return lines
+
+
+def _register_exports(app: Flask) -> None:
+    group = click.Group("export", help="Export stories and comments (WordPress WXR, JSON).")
+    app.cli.add_command(group)
+
+    output = click.option(
+        "--output",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="File to write  [default: standard output]",
+    )
+
+    def _site(name: str) -> Site:
+        found = sites.get(name)
+        if found is None:
+            raise Refused(f"No site is called {name!r} (flask --app wsgi sites list).")
+        return found
+
+    def _write(target: Path | None, write: Callable[[IO[str]], exports.Counts]) -> None:
+        if target is None:
+            # UTF-8 whatever the terminal's locale says (the XML declaration says UTF-8).
+            sys.stdout.flush()
+            out = io.TextIOWrapper(sys.stdout.buffer, "utf-8", newline="\n")
+            try:
+                counts = write(out)
+            finally:
+                out.flush()
+                out.detach()
+        else:
+            # Written beside the target, then moved into place: never a half-written file.
+            partial = target.with_name(f".{target.name}.partial")
+            with partial.open("w", encoding="utf-8", newline="\n") as file:
+                counts = write(file)
+            partial.replace(target)
+        statuses = ", ".join(f"{n} {s}" for s, n in sorted(counts.by_status.items())) or "-"
+        left_out = (
+            f"; {counts.placeholders_left_out} placeholders left out (their replies moved up)"
+            if counts.placeholders_left_out
+            else ""
+        )
+        click.echo(
+            f"Exported {counts.stories} stories, {counts.comments} comments ({statuses})"
+            f"{left_out}{f' to {target}' if target else ''}.",
+            err=True,
+        )
+
+    @group.command("wxr")
+    @click.option("--site", "site_name", required=True, help="The site whose stories to export.")
+    @output
+    def export_wxr(site_name: str, output: Path | None) -> None:
+        """A site's stories and comments as a WordPress WXR 1.2 file (WordPress's importer:
+        Tools > Import > WordPress). Rejected comments go as spam; the file holds readers'
+        addresses."""
+        site = _site(site_name)
+        _write(output, lambda out: exports.write_wxr(site, out))
+
+    @group.command("json")
+    @click.option("--site", "site_name", help="Only this site's stories  [default: every site]")
+    @output
+    def export_json(site_name: str | None, output: Path | None) -> None:
+        """Every story, comment, status, score and decision as JSON (docs/export-schema.json):
+        an admin's backup, readers' addresses included."""
+        site = _site(site_name) if site_name is not None else None
+        _write(output, lambda out: exports.write_json(out, site))
+
+
+def _register_retention(app: Flask) -> None:
+    group = click.Group("retention", help="Personal data and texts erased after their period.")
+    app.cli.add_command(group)
+
+    @group.command("run")
+    @click.option("--dry-run", is_flag=True, help="Count what would be erased; change nothing.")
+    def retention_run(dry_run: bool) -> None:
+        """Erase what is past its retention period now (the sweep does it once a day)."""
+        summary = retention.run(dry_run=dry_run)
+        if not summary.ran:
+            click.echo("Another retention run is in progress; nothing was done.", err=True)
+            sys.exit(1)
+        verb = "would be erased" if dry_run else "erased"
+        click.echo(f"{'kind':<28} {'days':>5}  {verb}")
+        for kind, count in summary.counts.items():
+            days = current_app.config[retention.PERIODS[kind]]
+            click.echo(f"{kind:<28} {days or 'keep':>5}  {count}")
+        click.echo(f"{'total':<28} {'':>5}  {summary.total}")
+        click.echo("IP addresses: none in the database; rate-limit counters expire by themselves.")
 
 
 def _when(value: datetime | None) -> str:

@@ -199,6 +199,14 @@ def load_config(instance_path: str, environ: Mapping[str, str] | None = None) ->
         # request open a second connection while holding its own, and 20 simultaneous calls
         # emptied the pool (30 s waits, then 500s). The tests write on every call (0).
         "API_USAGE_FLUSH_SECONDS": _float(values, "API_USAGE_FLUSH_SECONDS", 1.0, minimum=0.1),
+        # Retention (services/retention.py), in days; 0 keeps forever. A guest's address on
+        # their comments, counted from the comment; a rejected comment's text, from the
+        # decision; a guest's address on a sanction, from its end (lifted or expired).
+        "GUEST_EMAIL_RETENTION_DAYS": _int(values, "GUEST_EMAIL_RETENTION_DAYS", 365),
+        "REJECTED_TEXT_RETENTION_DAYS": _int(values, "REJECTED_TEXT_RETENTION_DAYS", 90),
+        "RESTRICTION_EMAIL_RETENTION_DAYS": _int(values, "RESTRICTION_EMAIL_RETENTION_DAYS", 365),
+        # The scoring sweep starts a retention run when the last one is this old (hours).
+        "RETENTION_INTERVAL_HOURS": _float(values, "RETENTION_INTERVAL_HOURS", 24.0, minimum=0.01),
     }
 
 

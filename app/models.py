@@ -288,6 +288,10 @@ class Comment(Model):
     # The model's scores are recorded without a decision (an imported comment keeps its past
     # status); scored in the background, after every live comment (services/scoring.claim).
     score_only: Mapped[bool] = mapped_column(default=False)
+    # When the retention erased the text of this rejected comment (services/retention.py):
+    # `body` is then empty, the scores, reasons and audit rows stay; it can no longer be
+    # published.
+    text_erased_at: Mapped[datetime | None] = mapped_column()
 
     article: Mapped[Article] = relationship()
     user: Mapped[User | None] = relationship()
@@ -658,3 +662,18 @@ class CoralDecision(Model):
         Index("ix_coral_decisions_outcome", "outcome", "id"),
         Index("ix_coral_decisions_request", "client_id", "request_hash"),
     )
+
+
+class MaintenanceRun(Model):
+    """A periodic job that must run at most once at a time across every process (the
+    retention, `services/retention.py`): who holds it and until when (a lease, taken by a
+    conditional UPDATE and lapsing by itself if its holder dies), and how the last run ended."""
+
+    __tablename__ = "maintenance_runs"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    holder: Mapped[str | None] = mapped_column(String(32))
+    held_until: Mapped[datetime | None] = mapped_column()
+    last_finished_at: Mapped[datetime | None] = mapped_column()
+    # What the last run changed, by kind ({"guest_addresses": 12, …}).
+    last_result: Mapped[dict[str, Any] | None] = mapped_column(JSON)

@@ -19,6 +19,17 @@ def pseudonym(value: str | None) -> str:
     return hmac.new(key, text, hashlib.sha256).hexdigest()[:12]
 
 
+# The domain of the addresses that stand for an erased one (RFC 2606 reserves `.invalid`).
+ERASED_DOMAIN = "erased.invalid"
+
+
+def erased_address(value: str) -> str:
+    """What stands for an address that must no longer be kept where its row must stay (a
+    guest's ended sanction, its audit rows): its `pseudonym` in the reserved `.invalid` domain,
+    the same for the same address, never deliverable, not reversible without SECRET_KEY."""
+    return f"{pseudonym(value)}@{ERASED_DOMAIN}"
+
+
 # What no log line may carry, whatever raised it: an e-mail address (in an exception's text,
 # say), and the DETAIL line by which PostgreSQL repeats the values of a violated key.
 _ADDRESS = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")

@@ -12,12 +12,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from flask_babel import force_locale
-from sqlalchemy import insert
+from sqlalchemy import insert, update
 
 from app import labels, policy
 from app.actions import AuditAction
-from app.extensions import db
+from app.extensions import db, rowcount
 from app.models import ModerationAction, User
+from app.privacy import erased_address
 
 SYSTEM = labels.SYSTEM
 
@@ -94,3 +95,20 @@ def record_many(action: AuditAction, *, actor: str, rows: Sequence[Mapping[str, 
             insert(ModerationAction),
             [{"action": action, "actor": actor, "actor_id": None, **row} for row in rows],
         )
+
+
+def pseudonymise_reader(email: str) -> int:
+    """Replace a reader's address on the audit rows that name it (`reader_email`: sanctions)
+    with its `privacy.erased_address`, in the caller's transaction; returns the rows changed.
+
+    The one change the append-only audit trail ever takes (a bulk UPDATE, which the ORM
+    listener refusing updates does not see): what happened, when, by whom and why stays; the
+    address goes, as it goes from the sanction itself (services/retention.py, and a reader's
+    erasure)."""
+    result = db.session.execute(
+        update(ModerationAction)
+        .where(ModerationAction.reader_email == email)
+        .values(reader_email=erased_address(email))
+        .execution_options(synchronize_session=False)
+    )
+    return rowcount(result)

@@ -31,10 +31,10 @@ from datetime import timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from app import labels, policy
-from app.extensions import db, rowcount
+from app.extensions import db
 from app.htmltext import html_to_text
 from app.models import ApiClient, CoralAction, CoralDecision, CoralStatus, utcnow
 from app.policy import Outcome, Verdict
@@ -385,20 +385,6 @@ def decisions_page(
         )
     )
     return DecisionPage(rows[:PER_PAGE], page, len(rows) > PER_PAGE, names)
-
-
-def forget_texts() -> int:
-    """Erase the text (and the request's hash) of decisions older than CORAL_RETENTION_DAYS;
-    called by the scoring sweep. Returns how many were erased. Commits."""
-    cutoff = utcnow() - timedelta(days=current_app.config["CORAL_RETENTION_DAYS"])
-    result = db.session.execute(
-        update(CoralDecision)
-        .where(CoralDecision.received_at < cutoff, CoralDecision.body.is_not(None))
-        .values(body=None, request_hash=None)
-        .execution_options(synchronize_session=False)
-    )
-    db.session.commit()
-    return rowcount(result)
 
 
 def story_link(url: str) -> str | None:

@@ -265,7 +265,10 @@ DECISIONS = {"approve": AuditAction.APPROVED, "reject": AuditAction.REJECTED}
 
 
 def may(action: str, comment: Comment) -> bool:
-    """Whether `comment`, where it stands, takes `action`: approve, reject or keep."""
+    """Whether `comment`, where it stands, takes `action`: approve, reject or keep. A
+    rejected comment whose text the retention erased is never published."""
+    if action == "approve" and comment.text_erased_at is not None:
+        return False
     return transitions.allows({**DECISIONS, "keep": AuditAction.REPORTS_DISMISSED}[action], comment)
 
 
@@ -294,7 +297,12 @@ def decide(
     reader_reason = None if action == "approve" else f"Refusé par la modération : {label}."
     changed = transitions.apply(
         DECISIONS[action],
-        where=[Comment.id == comment_id, Comment.version == version],
+        where=[
+            Comment.id == comment_id,
+            Comment.version == version,
+            # the retention may erase a rejected comment's text at any moment: never publish it
+            *([Comment.text_erased_at.is_(None)] if action == "approve" else []),
+        ],
         actor=actor,
         from_status=comment.status,
         values={"status_reason": reader_reason},
@@ -324,6 +332,12 @@ def _refusal(action: str, comment: Comment) -> str:
     id_ = comment.id
     if action == "keep":
         return _("Ce commentaire n’est pas signalé et publié.")
+    if action == "approve" and comment.text_erased_at is not None:
+        return _(
+            "Le texte du commentaire n° %(id)s a été effacé au terme de sa durée de "
+            "conservation : il ne peut plus être publié.",
+            id=id_,
+        )
     if comment.status == CommentStatus.PENDING:
         if action == "approve":
             return _(

@@ -20,8 +20,8 @@ reads: docs/perspective-compat.md); where it says nothing, the choice is ours an
   of each call, no text; `text` keeps the text too; `nothing` keeps nothing. `doNotStore:
   true` keeps nothing of the call whatever the setting (only the client's call counter,
   `clients.record_call`, counts it). Kept analyses are deleted after
-  PERSPECTIVE_RETENTION_DAYS by `purge_expired`, which the scoring sweep of both backends
-  runs.
+  PERSPECTIVE_RETENTION_DAYS by the retention run (services/retention.py), which the scoring
+  sweep of both backends starts.
 * Feedback (`suggestscore`): stored as a moderator decision of that client (value ≥ 0.5:
   rejected, else approved; Coral sends 1 and 0) with our model's scores of the text, scored
   again here (Coral's analyze carries no id to join on). When the model cannot score it (down,
@@ -39,16 +39,14 @@ import math
 import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import delete, update
 
 from app import languages
-from app.extensions import db, rowcount
+from app.extensions import db
 from app.htmltext import html_to_text
-from app.models import ApiAnalysis, ApiClient, ApiFeedback, FeedbackDecision, utcnow
+from app.models import ApiAnalysis, ApiClient, ApiFeedback, FeedbackDecision
 from app.scoring import ScoringUnavailable, TextScores
 from app.services import scoring
 
@@ -462,22 +460,3 @@ def _suggested(payload: Mapping[str, Any]) -> dict[str, float]:
             )
         values[name] = float(value)
     return values
-
-
-# --- retention --------------------------------------------------------------------------------
-
-
-def purge_expired() -> int:
-    """Delete the analyses older than PERSPECTIVE_RETENTION_DAYS and clear the text of older
-    feedback (its decision and scores stay, for calibration). Run by the scoring sweep of both
-    backends, at most every `scoring.PURGE_EVERY`. Returns the rows changed."""
-    cutoff = utcnow() - timedelta(days=current_app.config["PERSPECTIVE_RETENTION_DAYS"])
-    deleted = db.session.execute(delete(ApiAnalysis).where(ApiAnalysis.created_at < cutoff))
-    cleared = db.session.execute(
-        update(ApiFeedback)
-        .where(ApiFeedback.created_at < cutoff, ApiFeedback.text.is_not(None))
-        .values(text=None)
-        .execution_options(synchronize_session=False)
-    )
-    db.session.commit()
-    return rowcount(deleted) + rowcount(cleared)

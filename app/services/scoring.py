@@ -48,6 +48,12 @@ def _live() -> ColumnElement[bool]:
     return Comment.import_key.is_(None)
 
 
+def _background() -> ColumnElement[bool]:
+    """An imported comment that still has its text to score (the retention may have erased
+    an old rejected one's first: services/retention)."""
+    return and_(~_live(), Comment.text_erased_at.is_(None))
+
+
 def _due(now: datetime) -> ColumnElement[bool]:
     return or_(Comment.next_scoring_at.is_(None), Comment.next_scoring_at <= now)
 
@@ -87,7 +93,7 @@ def claim_background(limit: int) -> Claim:
     ids = list(
         db.session.scalars(
             select(Comment.id)
-            .where(Comment.awaiting_score, ~_live(), _unclaimed(now), _due(now))
+            .where(Comment.awaiting_score, _background(), _unclaimed(now), _due(now))
             .order_by(Comment.id)
             .limit(limit)
         )
@@ -101,7 +107,7 @@ def claim_background(limit: int) -> Claim:
 def background_count() -> int:
     """How many imported comments still await their score (scored in the background)."""
     count = db.session.scalar(
-        select(func.count()).select_from(Comment).where(Comment.awaiting_score, ~_live())
+        select(func.count()).select_from(Comment).where(Comment.awaiting_score, _background())
     )
     db.session.commit()
     return count or 0
@@ -343,34 +349,31 @@ def sweep() -> list[int]:
     )
     ids = list(due)
     db.session.commit()
-    _purge_api_calls()
+    _retention()
     return ids
 
 
-# The sweep runs every few seconds; the retention's purges, at most this often per process.
+# The sweep runs every few seconds; it looks whether a retention run is due at most this often
+# per process.
 PURGE_EVERY = timedelta(minutes=10)
 
 
-def _purge_api_calls() -> None:
-    """The API's retention: Perspective's (PERSPECTIVE_RETENTION_DAYS) and the texts of Coral's
-    moderation phase (CORAL_RETENTION_DAYS), run by this same sweep in both backends (a thread
-    of the web process, or Celery beat's task), at most every PURGE_EVERY: never fatal to it."""
-    # not at import: both use the scoring backend
-    from app.services import coral, perspective
+def _retention() -> None:
+    """Start the retention (services/retention.py: addresses, rejected texts, the API's kept
+    calls and texts) when it is due, from this same sweep in both backends (a thread of the
+    web process, or Celery beat's task); looked at most every PURGE_EVERY: never fatal to it."""
+    from app.services import retention  # not at import time: the services import one another
 
-    state = current_app.extensions.setdefault("api_purge", {"at": None})
+    state = current_app.extensions.setdefault("retention_sweep", {"at": None})
     now = time.monotonic()
     if state["at"] is not None and now - state["at"] < PURGE_EVERY.total_seconds():
         return
     state["at"] = now
-
-    for purge, what in ((perspective.purge_expired, "Perspective calls"),
-                        (coral.forget_texts, "Coral texts")):  # fmt: skip
-        try:
-            purge()
-        except Exception:
-            db.session.rollback()
-            logger.exception("purging expired %s failed", what)
+    try:
+        retention.run_if_due()
+    except Exception:
+        db.session.rollback()
+        logger.exception("the retention run failed")
 
 
 def _expire_nudges(now: datetime) -> int:

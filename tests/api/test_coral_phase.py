@@ -460,20 +460,3 @@ def test_the_staff_page_pages_newest_first(client, moderator, lemonde, monkeypat
     assert "Avis n° 0." in second and "Avis n° 1." not in second
     assert "Page précédente" in second and "Page suivante" not in second
     assert db.session.scalar(select(func.count()).select_from(CoralDecision)) == 3
-
-
-def test_the_sweep_purges_the_api_calls_at_most_every_ten_minutes(app, monkeypatch):
-    """The sweep runs every few seconds in every process: the retention's UPDATE and DELETE
-    (Coral's texts, Perspective's calls) run at most every PURGE_EVERY, not each time."""
-    from app.services import coral, perspective
-    from app.services import scoring as scoring_service
-
-    runs: list[str] = []
-    monkeypatch.setattr(coral, "forget_texts", lambda: runs.append("coral") or 0)
-    monkeypatch.setattr(perspective, "purge_expired", lambda: runs.append("perspective") or 0)
-    scoring_service.sweep()
-    scoring_service.sweep()
-    assert runs == ["perspective", "coral"]
-    app.extensions["api_purge"]["at"] -= scoring_service.PURGE_EVERY.total_seconds()
-    scoring_service.sweep()
-    assert runs == ["perspective", "coral"] * 2
