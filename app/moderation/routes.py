@@ -493,7 +493,7 @@ def decide_notice(notice_id: int) -> Response:
             version=request.form.get("version", type=as_count),
         )
     except (moderation.Conflict, moderation.ModerationError, notices.NoticeError) as error:
-        flash(error.message if hasattr(error, "message") else str(error), "error")
+        flash(error.message, "error")
         return redirect(back, code=303)
     flash(
         _(

@@ -380,6 +380,11 @@ def decide(
             "decision",
             _("Le commentaire n’existe plus : choisissez « Aucune mesure » et dites pourquoi."),
         )
+    if removal and comment is not None and version is None:
+        raise NoticeError(
+            "version",
+            _("La version du commentaire manque ou n’est pas valide : rechargez la page."),
+        )
     scored = comment is not None and _scored(comment)
     claimed = rowcount(
         db.session.execute(
@@ -418,7 +423,7 @@ def decide(
             # statement's link to the decision mail (notify, mail/dsa_notice_decision.txt).
             moderation.decide(
                 comment.id,
-                comment.version if version is None else version,
+                version if version is not None else comment.version,
                 "reject",
                 actor,
                 reason="illicite" if chosen == NoticeDecision.REMOVED_ILLEGAL else rule,

@@ -553,3 +553,37 @@ def test_the_staff_pages_are_english_for_an_english_moderator(
     page = moderator_client.get(f"/moderation/dsa/{notice.id}").get_data(as_text=True)
     assert "Notice " in page and "No action" in page and "Automated decision: no" in page
     assert french_on(page, stored) == []
+
+
+def test_a_removal_without_the_comments_version_is_refused(
+    moderator_client: FlaskClient, notice: DsaNotice, comment: Comment
+) -> None:
+    url = f"/moderation/dsa/{notice.id}"
+    data = {"csrf_token": csrf_token(moderator_client, url), "decision": "removed_illegal",
+            "ground": "Loi de 1881", "explanation": "Diffamation."}  # fmt: skip
+    response = moderator_client.post(f"{url}/decision", data=data)
+    assert response.status_code == 303
+    assert "rechargez la page" in moderator_client.get(url).get_data(as_text=True)
+    db.session.refresh(comment)
+    assert comment.status == CommentStatus.PUBLISHED and notices_in_db()[0].decision is None
+
+
+def test_a_deleted_comment_leaves_the_notice_with_its_link(
+    moderator_client: FlaskClient, notice: DsaNotice, comment: Comment, mailbox: Mailbox
+) -> None:
+    comment_id = comment.id
+    db.session.execute(sa.delete(Comment).where(Comment.id == comment_id))  # as the database does
+    db.session.commit()
+    [kept] = notices_in_db()
+    assert kept.comment_id is None and kept.location.endswith(f"#c{comment_id}")
+    page = moderator_client.get("/moderation/dsa").get_data(as_text=True)
+    assert "Commentaire supprimé" in page and notice.reference in page
+    refused = decide(moderator_client, notice, decision="removed_illegal", ground="Loi",
+                     explanation="Diffamation.")  # fmt: skip
+    assert "Le commentaire n’existe plus" in moderator_client.get(
+        refused.headers["Location"]
+    ).get_data(as_text=True)
+    decide(moderator_client, notice, decision="no_action", explanation="Déjà supprimé.")
+    assert notices_in_db()[0].decision == "no_action"
+    [sent] = mailbox.to("claude@example.org")
+    assert "Traitement automatisé : non." in sent.body
