@@ -118,8 +118,8 @@ def find_comment(location: str) -> Comment | None:
     anchor = _ANCHOR.fullmatch(parts.fragment or "")
     if anchor is None:
         return None
-    comment = db.session.get(Comment, int(anchor.group(1)))
-    if comment is None or comment.status != CommentStatus.PUBLISHED:
+    comment = reportable(int(anchor.group(1)))
+    if comment is None:
         return None
     article = comment.article
     if parts.path.rstrip("/") == url_for("reader.article", slug=article.slug):
@@ -136,9 +136,10 @@ def find_comment(location: str) -> Comment | None:
 
 
 def reportable(comment_id: int) -> Comment | None:
-    """A comment a notice may name from its own link or the API: a published one."""
+    """A comment a notice may name: one a reader may report (moderation.reportable: a
+    published one)."""
     comment = db.session.get(Comment, comment_id)
-    return comment if comment is not None and comment.is_published else None
+    return moderation.reportable(comment.article, comment.id) if comment is not None else None
 
 
 def check(sent: Sent, comment_id: int | None = None) -> tuple[dict[str, Problem], Comment | None]:
