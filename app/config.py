@@ -153,6 +153,8 @@ def load_config(instance_path: str, environ: Mapping[str, str] | None = None) ->
         "REPORT_ADDRESS_RATE_LIMIT": _rate_limit(
             values, "REPORT_ADDRESS_RATE_LIMIT", "20 per hour"
         ),
+        # Notices of illegal content (Art. 16 DSA) sent from one network address.
+        "NOTICE_RATE_LIMIT": _rate_limit(values, "NOTICE_RATE_LIMIT", "5 per hour; 20 per day"),
         "COMMENTS_PER_PAGE": _int(values, "COMMENTS_PER_PAGE", 20, minimum=1),
         # Scoring (Detoxify)
         **_scoring_config(values, instance),

@@ -14,7 +14,7 @@ from datetime import datetime
 import flask_babel
 from flask_babel import force_locale, get_locale
 
-from app.models import as_utc
+from app.models import as_utc, utcnow
 
 # One pattern per locale (CLDR syntax) for a date with its time, and for a time alone.
 DATETIME_PATTERNS = {"fr": "d MMMM y 'à' HH:mm", "en": "d MMMM y 'at' HH:mm"}
@@ -41,6 +41,11 @@ def when(value: datetime, *, reader: bool = False) -> str:
     with _french(reader):
         pattern = DATETIME_PATTERNS.get(_language(), DATETIME_PATTERNS["en"])
         return flask_babel.format_datetime(as_utc(value), pattern)
+
+
+def age(value: datetime) -> str:
+    """How long ago a stored timestamp was, in the page's language (« il y a 3 heures »)."""
+    return flask_babel.format_timedelta(utcnow() - as_utc(value), add_direction=True)
 
 
 def machine(value: datetime) -> str:

@@ -17,6 +17,7 @@ from markupsafe import Markup, escape
 
 from app import formatting
 from app.actions import AuditAction
+from app.dsa_notices import KEYWORD_CHILD_SEXUAL_ABUSE_MATERIAL, NoticeDecision, StatementCategory
 from app.models import CommentStatus, ReportReason, RestrictionKind
 from app.policy import (
     CATEGORY_HOLD,
@@ -60,6 +61,8 @@ REJECT_REASONS: dict[str, Label] = {
     "hors_sujet": lazy_gettext("hors sujet"),
     "desinformation": lazy_gettext("fausses informations manifestes"),
     "vie_privee": lazy_gettext("atteinte à la vie privée"),
+    # A notice of illegal content decided as such (Art. 16 DSA, services/notices.py).
+    "illicite": lazy_gettext("contenu illicite"),
     "autre": lazy_gettext("autre motif"),
 }
 
@@ -617,3 +620,73 @@ def setting_value(key: str, value: Any) -> str:
     if isinstance(value, int):
         return formatting.count(value)
     return str(value)
+
+
+# --- Notices of illegal content (Art. 16 DSA) -----------------------------------------------
+
+# The Transparency Database's categories (app/dsa.py), and the child sexual abuse offences as a
+# notifier chooses them. The readers' form shows them in French (`french(...)`).
+STATEMENT_CATEGORIES: dict[str, Label] = {
+    StatementCategory.ILLEGAL_OR_HARMFUL_SPEECH: lazy_gettext(
+        "Discours illicite ou préjudiciable (haine, diffamation, injure…)"
+    ),
+    StatementCategory.CYBER_VIOLENCE: lazy_gettext(
+        "Cyberviolence (harcèlement, menaces, divulgation de données personnelles…)"
+    ),
+    StatementCategory.CYBER_VIOLENCE_AGAINST_WOMEN: lazy_gettext("Cyberviolence envers les femmes"),
+    StatementCategory.VIOLENCE: lazy_gettext("Violence (incitation, apologie…)"),
+    StatementCategory.RISK_FOR_PUBLIC_SECURITY: lazy_gettext(
+        "Risque pour la sécurité publique (terrorisme…)"
+    ),
+    StatementCategory.NEGATIVE_EFFECTS_ON_CIVIC_DISCOURSE_OR_ELECTIONS: lazy_gettext(
+        "Atteinte au débat public ou aux élections"
+    ),
+    StatementCategory.DATA_PROTECTION_AND_PRIVACY_VIOLATIONS: lazy_gettext(
+        "Atteinte à la vie privée ou aux données personnelles"
+    ),
+    StatementCategory.INTELLECTUAL_PROPERTY_INFRINGEMENTS: lazy_gettext(
+        "Atteinte à la propriété intellectuelle (droit d’auteur, marque…)"
+    ),
+    StatementCategory.SCAMS_AND_FRAUD: lazy_gettext("Escroquerie ou fraude"),
+    StatementCategory.CONSUMER_INFORMATION: lazy_gettext(
+        "Manquement à l’information des consommateurs"
+    ),
+    StatementCategory.UNSAFE_AND_PROHIBITED_PRODUCTS: lazy_gettext(
+        "Produits dangereux, non conformes ou interdits"
+    ),
+    StatementCategory.PROTECTION_OF_MINORS: lazy_gettext("Protection des mineurs"),
+    KEYWORD_CHILD_SEXUAL_ABUSE_MATERIAL: lazy_gettext(
+        "Abus sexuels sur mineurs, pédopornographie ou sollicitation d’enfants à des fins sexuelles"
+    ),
+    StatementCategory.SELF_HARM: lazy_gettext("Incitation à l’automutilation ou au suicide"),
+    StatementCategory.ANIMAL_WELFARE: lazy_gettext("Maltraitance animale"),
+    StatementCategory.NOT_SPECIFIED_NOTICE: lazy_gettext("Je ne sais pas / autre"),
+    StatementCategory.OTHER_VIOLATION_TC: lazy_gettext(
+        "Autre manquement aux règles de publication"
+    ),
+}
+
+NOTICE_DECISIONS: dict[str, Label] = {
+    NoticeDecision.REMOVED_ILLEGAL: lazy_gettext("Retiré : contenu illicite"),
+    NoticeDecision.REMOVED_TERMS: lazy_gettext("Retiré : contraire aux règles de publication"),
+    NoticeDecision.NO_ACTION: lazy_gettext("Aucune mesure"),
+}
+
+# The notices list's filters (« Signalements (DSA) »).
+NOTICE_FILTERS: dict[str, Label] = {
+    "a-traiter": lazy_gettext("À traiter"),
+    "traites": lazy_gettext("Traités"),
+    "tous": lazy_gettext("Tous"),
+}
+
+
+def notice_category_label(
+    category: str, child_sexual_abuse: bool = False, *, reader: bool = False
+) -> str:
+    """A notice's category in the page's language, or in French for readers (`reader`); the
+    offence itself when the notifier named a child sexual abuse offence."""
+    key = KEYWORD_CHILD_SEXUAL_ABUSE_MATERIAL if child_sexual_abuse else category
+    label = STATEMENT_CATEGORIES.get(key)
+    if label is None:
+        return category
+    return french(label) if reader else str(label)

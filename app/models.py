@@ -20,6 +20,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from app.dsa_notices import NoticeDecision, StatementCategory
 from app.extensions import Model
 from app.policy import Outcome
 
@@ -677,3 +678,57 @@ class MaintenanceRun(Model):
     last_finished_at: Mapped[datetime | None] = mapped_column()
     # What the last run changed, by kind ({"guest_addresses": 12, …}).
     last_result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class DsaNotice(Model):
+    """A notice of illegal content under Art. 16 of the Digital Services Act (issue 14): anyone,
+    signed in or not, says why a comment is illegal, where it is (its link, kept as given even
+    once the comment is gone), under which category (app/dsa.py), with their name and address
+    (not required for the child sexual abuse offences, Art. 16(2)(c)) and a statement of good
+    faith. Moderators decide it (services/notices.py); the notifier is told, with whether
+    automated means were used. The notifier's identity is never shown to the comment's author,
+    and never logged. Like Coral's DSAReport, it has a public reference of its own."""
+
+    __tablename__ = "dsa_notices"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(String(20), unique=True)
+    comment_id: Mapped[int | None] = mapped_column(ForeignKey("comments.id", ondelete="SET NULL"))
+    location: Mapped[str] = mapped_column(Text)  # the comment's link, as the notifier gave it
+    explanation: Mapped[str] = mapped_column(Text)
+    category: Mapped[str] = mapped_column(String(80))  # a StatementCategory
+    # The notifier named an offence of Art. 3-7 of Directive 2011/93/EU (child sexual abuse):
+    # name and address were then optional.
+    child_sexual_abuse: Mapped[bool] = mapped_column(default=False)
+    notifier_name: Mapped[str | None] = mapped_column(String(200))
+    notifier_email: Mapped[str | None] = mapped_column(String(254))
+    good_faith: Mapped[bool] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    receipt_sent_at: Mapped[datetime | None] = mapped_column()  # Art. 16(4)
+    # The decision: NULL while the notice awaits one.
+    decision: Mapped[str | None] = mapped_column(String(20))  # a NoticeDecision
+    # The legal ground (removed as illegal) or the house rule (removed as contrary to it).
+    decision_ground: Mapped[str | None] = mapped_column(Text)
+    decision_explanation: Mapped[str | None] = mapped_column(Text)
+    decided_at: Mapped[datetime | None] = mapped_column()
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    decided_by: Mapped[str | None] = mapped_column(String(200))  # the moderator's name then
+    # Automated means in processing the notice: the model's scores of the comment were shown
+    # to the moderator who decided (Art. 16(6)). The decision itself is always a person's.
+    automated_processing: Mapped[bool] = mapped_column(default=False)
+    automated_decision: Mapped[bool] = mapped_column(default=False)
+    notified_at: Mapped[datetime | None] = mapped_column()  # the decision mail, Art. 16(5)
+
+    comment: Mapped[Comment | None] = relationship()
+
+    __table_args__ = (
+        _check_in("category", StatementCategory),
+        _check_in("decision", NoticeDecision),
+        CheckConstraint("NOT automated_decision", name="human_decision"),
+        Index("ix_dsa_notices_open", "decided_at", "created_at"),
+        Index("ix_dsa_notices_comment", "comment_id"),
+    )
+
+    @property
+    def is_open(self) -> bool:
+        return self.decision is None

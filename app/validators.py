@@ -195,6 +195,77 @@ def note_problem(value: str | None) -> Problem | None:
     return Problem("invalid_text", problem) if problem else None
 
 
+# A notice of illegal content (Art. 16(2) DSA; services/notices.py applies the rules below,
+# for the form and for `/api/v1` alike, and decides which of name and address are required).
+NOTICE_EXPLANATION_MIN = 10
+NOTICE_EXPLANATION_MAX = 5000
+NOTICE_LOCATION_MAX = 2000
+NOTIFIER_NAME_MAX = 200
+NOTICE_EXPLANATION_REQUIRED = (
+    "Expliquez pourquoi vous estimez ce contenu illicite (au moins quelques mots)."
+)
+NOTICE_LOCATION_REQUIRED = (
+    "Indiquez le lien du commentaire (le lien « Signaler un contenu illicite » sous le "
+    "commentaire le remplit pour vous)."
+)
+NOTIFIER_NAME_REQUIRED = "Indiquez votre nom (ou celui de l’organisme que vous représentez)."
+NOTIFIER_EMAIL_REQUIRED = (
+    "Indiquez votre adresse de messagerie : nous y envoyons l’accusé de réception et notre "
+    "décision."
+)
+NOTICE_CATEGORY_REQUIRED = "Choisissez la catégorie du contenu signalé."
+GOOD_FAITH_REQUIRED = (
+    "Cochez la déclaration de bonne foi : elle est requise pour toute notification."
+)
+
+
+def notice_explanation_problem(value: str | None) -> Problem | None:
+    """Why the notifier holds the content illegal (already through `clean_text`)."""
+    value = value or ""
+    if len(value.strip()) < NOTICE_EXPLANATION_MIN:
+        return Problem("required", NOTICE_EXPLANATION_REQUIRED)
+    if len(value) > NOTICE_EXPLANATION_MAX:
+        return Problem(
+            "too_long",
+            f"Votre explication compte {count(len(value), reader=True)} caractères ; le "
+            f"maximum est de {count(NOTICE_EXPLANATION_MAX, reader=True)}.",
+        )
+    problem = text_problem(value)
+    return Problem("invalid_text", problem) if problem else None
+
+
+def notice_location_problem(value: str | None) -> Problem | None:
+    """The comment's link as typed (trimmed): given, plain, not absurdly long. Whether it leads
+    to a comment is the service's to say."""
+    value = value or ""
+    if not value:
+        return Problem("required", NOTICE_LOCATION_REQUIRED)
+    if len(value) > NOTICE_LOCATION_MAX:
+        return Problem("too_long", "Ce lien est trop long pour être celui d’un commentaire.")
+    problem = text_problem(value)
+    return Problem("invalid_text", problem) if problem else None
+
+
+def notifier_name_problem(value: str | None, *, required: bool) -> Problem | None:
+    """The notifier's name (trimmed): required unless the notice names a child sexual abuse
+    offence (Art. 16(2)(c) DSA)."""
+    value = value or ""
+    if not value:
+        return Problem("required", NOTIFIER_NAME_REQUIRED) if required else None
+    if len(value) > NOTIFIER_NAME_MAX:
+        return Problem("too_long", f"Le nom ne peut dépasser {NOTIFIER_NAME_MAX} caractères.")
+    problem = text_problem(value) or name_problem(value)
+    return Problem("invalid_text", problem) if problem else None
+
+
+def notifier_email_problem(value: str | None, *, required: bool) -> Problem | None:
+    """The notifier's address (trimmed): required as the name is; valid whenever given."""
+    value = value or ""
+    if not value:
+        return Problem("required", NOTIFIER_EMAIL_REQUIRED) if required else None
+    return email_problem(value, guest=True)
+
+
 class Checked:
     """A WTForms validator running one of the rules above, so that the page and the API
     refuse the same input with the same sentence. `flags`: WTForms field flags (`required`

@@ -44,6 +44,7 @@ PARAMETERS = [
     "banned_words", "suspect_words", "allowed_words", "nudge_enabled", "guests_allowed", "key",
     "decision", "client", "token", "site", "sort", "article_id", "category", "author",
     "account_id", "url", "title", "id", "cursor", "limit", "origins", "premoderate_all",
+    "location", "explanation", "good_faith", "etat", "ground", "rule",
 ]  # fmt: skip
 
 # endpoint -> a valid value for each path variable (the walk replaces them one by one).
@@ -57,6 +58,8 @@ ROUTES: dict[str, dict[str, str]] = {
     "reader.comment_status": {"slug": ARTICLE_SLUG, "comment_id": "1"},
     "reader.report": {"slug": ARTICLE_SLUG, "comment_id": "1"},
     "reader.embed_script": {},
+    "reader.notice": {},
+    "reader.notice_received": {"reference": "DSA-AAAA-AAAA"},
     "auth.register": {},
     "auth.login": {},
     "auth.logout": {},
@@ -78,6 +81,7 @@ ROUTES: dict[str, dict[str, str]] = {
     "api.v1.send_anyway": {"comment_id": "1"},
     "api.v1.revise": {"comment_id": "1"},
     "api.v1.report": {"comment_id": "1"},
+    "api.v1.notice": {"comment_id": "1"},
     "api.v1.counts": {},
     "api.v1.counts_post": {},
     "moderation.index": {},
@@ -91,6 +95,9 @@ ROUTES: dict[str, dict[str, str]] = {
     "moderation.lift": {"restriction_id": "1"},
     "moderation.journal": {},
     "moderation.coral_decisions": {},
+    "moderation.notices_list": {},
+    "moderation.notice": {"notice_id": "1"},
+    "moderation.decide_notice": {"notice_id": "1"},
     "coral.moderation_phase": {"client": "lemonde"},
     "admin.index": {},
     "admin.thresholds": {},

@@ -36,6 +36,8 @@ from app.api.story_schemas import (
     CountsIn,
     CountsOut,
     CountsQuery,
+    NoticeAnswer,
+    NoticeIn,
     NudgeOut,
     ReportAnswer,
     ReportIn,
@@ -51,7 +53,7 @@ from app.api.story_schemas import (
 from app.api.v1 import bp
 from app.extensions import db
 from app.models import Article, Comment, CommentStatus, Site, User, as_utc
-from app.services import comments, moderation, quotas, settings, sites, sso
+from app.services import comments, moderation, notices, quotas, settings, sites, sso
 from app.services.comments import Viewer
 from app.validators import (
     Problem,
@@ -659,6 +661,60 @@ def report(site: Site, comment_id: int, body: ReportIn) -> Response:
     )
     answer = ReportAnswer(message=message, reader_token=token)
     return _no_store(_json(answer, 201 if added else 200))
+
+
+@bp.post("/comments/<id:comment_id>/notices")
+@cors.reader_endpoint
+@endpoint(
+    body=NoticeIn,
+    responses={
+        201: (NoticeAnswer, "Notification enregistrée (accusé de réception envoyé à `email`)."),
+        400: (ErrorBody, "`invalid_json`."),
+        403: (ErrorBody, ORIGIN_403),
+        404: (ErrorBody, "`comment_not_found` (pas un commentaire publié)."),
+        413: (ErrorBody, "`too_large`."),
+        422: (
+            ErrorBody,
+            "`required`, `too_long`, `invalid_text`, `invalid_email`, `invalid_field`, "
+            "`comment_not_found` : le champ refusé est nommé (`field`).",
+        ),
+        429: (ErrorBody, "`too_many_notices` (avec Retry-After)."),
+    },
+    tags=TAGS,
+)
+def notice(site: Site, comment_id: int, body: NoticeIn) -> Response:
+    """« Signaler un contenu illicite » (Art. 16 DSA) for a published comment: anyone, no
+    reader token needed. Name and address are required except for
+    `KEYWORD_CHILD_SEXUAL_ABUSE_MATERIAL`; the receipt goes to `email`.
+
+    201 kept. 400 `invalid_json`. 403 `origin_not_allowed`. 404 `comment_not_found`. 413
+    `too_large`. 422 the refused field's code. 429 `too_many_notices`."""
+    comment = notices.reportable(comment_id)
+    if comment is None or (cors.from_browser() and sites.site_of(comment.article).id != site.id):
+        raise ApiError(404, "comment_not_found", moderation.NOT_REPORTABLE, "comment_id")
+    sent = notices.Sent(
+        location=body.location or notices.comment_link(comment),
+        explanation=body.explanation,
+        category=body.category,
+        name=body.name,
+        email=body.email,
+        good_faith=body.good_faith,
+    )
+    try:
+        received = notices.submit(sent, address=get_remote_address(), comment_id=comment.id)
+    except quotas.QuotaExceeded as exceeded:
+        raise _too_many(exceeded, "too_many_notices", "notifications") from None
+    except notices.NoticeInvalid as invalid:
+        field, problem = next(iter(invalid.problems.items()))
+        raise ApiError(422, problem.code, problem.message, field) from None
+    kept = received.notice
+    answer = NoticeAnswer(
+        reference=kept.reference,
+        message=f"Merci : votre notification {kept.reference} a bien été reçue.",
+        receipt_sent=kept.receipt_sent_at is not None,
+        url=url_for("reader.notice_received", reference=kept.reference, _external=True),
+    )
+    return _no_store(_json(answer, 201))
 
 
 @bp.get("/counts")

@@ -113,6 +113,24 @@ class ReportIn(_Body):
     note: str | None = None
 
 
+class NoticeIn(_Body):
+    """`POST /api/v1/comments/{comment_id}/notices`: a notice of illegal content (Art. 16 DSA),
+    with the same rules as the page « Signaler un contenu illicite »."""
+
+    explanation: str
+    """Why the notifier holds the comment illegal (10 to 5,000 characters)."""
+    category: str
+    """A `STATEMENT_CATEGORY_*` of the DSA Transparency Database offered to notifiers, or
+    `KEYWORD_CHILD_SEXUAL_ABUSE_MATERIAL` (then `name` and `email` may be left out)."""
+    name: str | None = None
+    email: str | None = None
+    good_faith: bool = False
+    """The notifier's statement that the notice is accurate and complete: must be true."""
+    location: str | None = None
+    """Where the notifier saw the comment: the page's URL with `#c<id>` (default: our own
+    article page's link to it)."""
+
+
 class StoryCounts(BaseModel):
     """Les compteurs d’un article."""
 
@@ -220,6 +238,18 @@ class ReportAnswer(BaseModel):
     message: str
     reader_token: str | None
     """A guest's token, to send back as `X-Reader-Token` (their next reports count once)."""
+
+
+class NoticeAnswer(BaseModel):
+    """La réponse à une notification de contenu illicite."""
+
+    reference: str
+    """The notice's public reference (`DSA-XXXX-XXXX`)."""
+    message: str
+    receipt_sent: bool
+    """Whether the receipt went to `email` (false without one, or when the mail failed)."""
+    url: str
+    """The notice's receipt page."""
 
 
 class CountsOut(BaseModel):

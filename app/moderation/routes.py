@@ -20,7 +20,7 @@ from flask_login import current_user
 from markupsafe import Markup
 from werkzeug.wrappers import Response
 
-from app import labels, policy
+from app import formatting, labels, policy
 from app.actions import AuditAction
 from app.auth.access import role_required
 from app.converters import as_count, as_id, parse_count, parse_date, parse_id, safe_path
@@ -28,7 +28,7 @@ from app.formatting import ngettext
 from app.labels import JOURNAL_ACTIONS, REASON_CODES
 from app.models import Comment, CommentStatus, Role
 from app.moderation import bp
-from app.services import coral, moderation, readers, settings
+from app.services import coral, moderation, notices, readers, settings
 from app.templating import paragraphs
 from app.wordlists import highlight, stored_matches
 
@@ -423,3 +423,89 @@ def coral_decisions() -> str:
         counts=moderation.queue_counts(),
         **_card_context(),
     )
+
+
+# --- Notices of illegal content (Art. 16 DSA) ------------------------------------------------
+
+
+@bp.app_template_global()
+def dsa_open_count() -> int:
+    """Notices awaiting a decision: the count beside « Signalements (DSA) » in the nav."""
+    return notices.open_count()
+
+
+@bp.get("/dsa")
+@role_required(STAFF)
+def notices_list() -> str:
+    """« Signalements (DSA) »: notices of illegal content, apart from the readers' reports
+    (`etat` = a-traiter | traites | tous; an unknown value reads as a-traiter)."""
+    which = request.args.get("etat", "a-traiter")
+    if which not in labels.NOTICE_FILTERS:
+        which = "a-traiter"
+    return render_template(
+        "moderation/notices.html",
+        found=notices.list_notices(which, page=request.args.get("page", 1, type=as_id)),
+        which=which,
+        notice_counts=notices.counts(),
+        filters=labels.NOTICE_FILTERS,
+        decisions=labels.NOTICE_DECISIONS,
+        notice_category_label=labels.notice_category_label,
+        age=formatting.age,
+        counts=moderation.queue_counts(),
+        **_card_context(),
+    )
+
+
+@bp.get("/dsa/<id:notice_id>")
+@role_required(STAFF)
+def notice(notice_id: int) -> str:
+    """One notice: what the notifier said, the comment with the model's scores, the decision
+    form (or the decision taken)."""
+    found = notices.view(notice_id)
+    if found is None:
+        abort(404, description=_("Cette notification n’existe pas."))
+    return render_template(
+        "moderation/notice.html",
+        view=found,
+        decisions=labels.NOTICE_DECISIONS,
+        notice_category_label=labels.notice_category_label,
+        house_rules=notices.HOUSE_RULES,
+        counts=moderation.queue_counts(),
+        **_card_context(),
+    )
+
+
+@bp.post("/dsa/<id:notice_id>/decision")
+@role_required(STAFF)
+def decide_notice(notice_id: int) -> Response:
+    """Decide a notice: `decision` = removed_illegal (`ground`, `explanation`), removed_terms
+    (`rule`, `explanation`) or no_action (`explanation`); `version`: the comment's as seen.
+    303 back to the notice, with what happened (and whether the notifier could be told)."""
+    back = url_for("moderation.notice", notice_id=notice_id)
+    try:
+        decided = notices.decide(
+            notice_id,
+            request.form.get("decision", ""),
+            current_user,
+            ground=request.form.get("ground"),
+            explanation=request.form.get("explanation"),
+            rule=request.form.get("rule") or None,
+            version=request.form.get("version", type=as_count),
+        )
+    except (moderation.Conflict, moderation.ModerationError, notices.NoticeError) as error:
+        flash(error.message, "error")
+        return redirect(back, code=303)
+    flash(
+        _(
+            "Notification %(reference)s traitée : %(decision)s.",
+            reference=decided.notice.reference,
+            decision=labels.NOTICE_DECISIONS[decided.notice.decision or ""],
+        ),
+        "success",
+    )
+    if decided.mail_error:
+        flash(
+            _("Le courriel au notifiant n’a pas pu partir : la décision est enregistrée."),
+            "error",
+        )
+    return redirect(back, code=303)

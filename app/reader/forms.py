@@ -7,12 +7,21 @@ from typing import Any
 
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from wtforms import EmailField, HiddenField, RadioField, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    EmailField,
+    HiddenField,
+    RadioField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, ValidationError
 
 from app.converters import parse_id
-from app.labels import REPORT_REASONS, french
+from app.dsa_notices import NOTICE_CATEGORIES
+from app.labels import REPORT_REASONS, STATEMENT_CATEGORIES, french
 from app.models import Site
 from app.services import settings
 from app.validators import (
@@ -106,4 +115,38 @@ class ReportForm(FlaskForm):
         "Précisions (facultatif)",
         filters=[clean_text],
         validators=[Checked(note_problem)],
+    )
+
+
+class NoticeForm(FlaskForm):
+    """« Signaler un contenu illicite » (Art. 16 DSA). The fields carry no rule of their own:
+    services/notices.check applies them all (the API's too), name and address being optional
+    for the child sexual abuse offences."""
+
+    location = StringField(
+        "Lien du commentaire",
+        filters=[_strip],
+        description="L’adresse exacte du commentaire, qui se termine par #c suivi de son numéro.",
+    )
+    explanation = TextAreaField(
+        "Pourquoi ce contenu est-il illicite ?",
+        filters=[clean_text],
+        description="Expliquez en quoi il enfreint la loi (quelle loi, si vous la connaissez).",
+    )
+    category = SelectField(
+        "Catégorie",
+        choices=[SelectChoice("", "Choisissez…")]
+        + [SelectChoice(code, french(STATEMENT_CATEGORIES[code])) for code in NOTICE_CATEGORIES],
+        validate_choice=False,  # the service names a bad choice in French
+    )
+    name = StringField("Votre nom", filters=[_strip])
+    email = EmailField(
+        "Votre adresse de messagerie",
+        filters=[_strip],
+        description="Pour l’accusé de réception et notre décision ; jamais montrée à l’auteur "
+        "du commentaire.",
+    )
+    good_faith = BooleanField(
+        "Je déclare de bonne foi que les informations et les allégations de cette notification "
+        "sont exactes et complètes."
     )

@@ -28,9 +28,9 @@ from app.converters import as_id
 from app.extensions import db
 from app.models import Article, Comment, CommentStatus
 from app.reader import bp
-from app.reader.forms import CommentForm, ReportForm, RevisionForm
+from app.reader.forms import CommentForm, NoticeForm, ReportForm, RevisionForm
 from app.services import comments as comment_service
-from app.services import moderation, quotas, settings, sites
+from app.services import moderation, notices, quotas, settings, sites
 
 SORTS = {"recents": True, "anciens": False}
 
@@ -288,3 +288,54 @@ def report(slug: str, comment_id: int) -> Response | str | tuple[str, int]:
     return render_template(
         "reader/report.html", article=article, comment=comment, form=form
     ), status
+
+
+@bp.route("/contenus-illicites/signaler", methods=["GET", "POST"])
+def notice() -> Response | str | tuple[str, int]:
+    """« Signaler un contenu illicite » (Art. 16 DSA): anyone, no account needed. Opened from
+    a comment (`?commentaire=<id>`), its link is filled in. 303 to the receipt page; 422 with
+    each refused field named; 429 past NOTICE_RATE_LIMIT."""
+    form = NoticeForm()
+    asked = request.args.get("commentaire", type=as_id)
+    comment = notices.reportable(asked) if asked else None
+    if request.method == "GET" and comment is not None:
+        form.location.data = notices.comment_link(comment)
+    if form.validate_on_submit():
+        sent = notices.Sent(
+            location=form.location.data,
+            explanation=form.explanation.data,
+            category=form.category.data,
+            name=form.name.data,
+            email=form.email.data,
+            good_faith=bool(form.good_faith.data),
+        )
+        try:
+            received = notices.submit(sent, address=get_remote_address())
+        except quotas.QuotaExceeded as exceeded:
+            _too_many(exceeded, "Vous avez envoyé trop de notifications en peu de temps.")
+        except notices.NoticeInvalid as invalid:
+            for name, problem in invalid.problems.items():
+                getattr(form, name).errors = [problem.message]
+            comment = comment or notices.find_comment(form.location.data or "")
+        else:
+            if received.mail_error:
+                flash(
+                    "Votre notification est bien enregistrée, mais l’accusé de réception n’a "
+                    "pas pu partir : notez sa référence.",
+                    "info",
+                )
+            return redirect(
+                url_for("reader.notice_received", reference=received.notice.reference), code=303
+            )
+    status = 422 if request.method == "POST" else 200
+    return render_template("reader/notice.html", form=form, comment=comment), status
+
+
+@bp.get("/contenus-illicites/<reference>")
+def notice_received(reference: str) -> str:
+    """The receipt of a notice, by its reference: when it was received, what it names, whether
+    it was decided. Nothing of the notifier (a reference is not a secret)."""
+    found = notices.by_reference(reference)
+    if found is None:
+        abort(404, description="Aucune notification ne porte cette référence.")
+    return render_template("reader/notice_received.html", notice=found)

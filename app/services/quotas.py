@@ -117,6 +117,14 @@ def take_report(reporter_key: str, address: str | None) -> Hits:
     return hits
 
 
+def take_notice(address: str | None) -> Hits:
+    """A notice of illegal content (Art. 16 DSA) from this network address:
+    `NOTICE_RATE_LIMIT`. Anyone may send one, signed in or not: the address is what counts."""
+    if not address:
+        return Hits()
+    return _take(current_app.config["NOTICE_RATE_LIMIT"], [f"notice-address:{address}"])
+
+
 def take_sign_in(email: str) -> Hits:
     """A sign-in attempt on the account this address names (known or not): `SIGNIN_RATE_LIMIT`
     per account, whatever the network address. The caller gives the hit back when the

@@ -1,7 +1,7 @@
 """comments: where an imported comment came from, its key there, and scores without a decision
 
 Revision ID: d5e6f7a8b9c0
-Revises: c4e8f2a6b9d1
+Revises: c8d2f4a6b1e3
 Create Date: 2026-12-07 06:20:00
 
 """
@@ -11,7 +11,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'd5e6f7a8b9c0'
-down_revision = 'c4e8f2a6b9d1'
+down_revision = 'c8d2f4a6b1e3'
 branch_labels = None
 depends_on = None
 

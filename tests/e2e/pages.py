@@ -62,7 +62,7 @@ def _post(client: Any, url: str, data: dict[str, Any], form_url: str | None = No
     return response
 
 
-def seed(app: Flask) -> dict[str, int]:
+def seed(app: Flask) -> dict[str, Any]:
     """Staff accounts and a day's work; returns the ids the page list needs."""
     from tests.admin.conftest import threshold_form
     from tests.moderation.conftest import held
@@ -111,13 +111,15 @@ def seed(app: Flask) -> dict[str, int]:
     _post(moderator, "/moderation/lecteurs/sanctions", sanction, guest_page)
 
     _coral_decisions(app)
+    notice, reference = _dsa_notice(app, reported.id, LONG_URL)
     admin = app.test_client()
     login(admin, ADMIN_EMAIL)
     _post(admin, "/admin/seuils", threshold_form({"insult-hold": "0.55"}))
     _api_clients()
     _sites()
     return {"held": long_held.id, "reply": reply.id, "reader": reader.id,
-            "article": article.id, "reported": reported.id}  # fmt: skip
+            "article": article.id, "reported": reported.id, "notice": notice,
+            "notice_reference": reference}  # fmt: skip
 
 
 def _api_clients() -> None:
@@ -165,13 +167,28 @@ def _coral_decisions(app: Flask) -> None:
         assert response.status_code in (200, 204), response.get_data(as_text=True)
 
 
+def _dsa_notice(app: Flask, comment_id: int, long_text: str) -> tuple[int, str]:
+    """A notice of illegal content sent through the readers' form (« Signalements (DSA) »)."""
+    from app.models import DsaNotice
+
+    form = f"/contenus-illicites/signaler?commentaire={comment_id}"
+    _post(app.test_client(), "/contenus-illicites/signaler", {
+        "location": f"http://localhost{ARTICLE_URL}#c{comment_id}",
+        "explanation": f"Diffamation d’un élu, loi de 1881 {long_text}",
+        "category": "STATEMENT_CATEGORY_ILLEGAL_OR_HARMFUL_SPEECH", "name": LONG_NAME,
+        "email": LONG_EMAIL, "good_faith": "y"}, form)  # fmt: skip
+    notice = db.session.scalars(db.select(DsaNotice).order_by(DsaNotice.id.desc())).first()
+    assert notice is not None
+    return notice.id, notice.reference
+
+
 def _simulate(page: Any) -> None:
     """« Simuler »: the page then shows the simulation's results."""
     page.get_by_role("button", name=re.compile("^(Simuler|Simulate)$")).click()
     page.locator("#simulation").wait_for()
 
 
-def staff_pages(ids: dict[str, int]) -> list[Page]:
+def staff_pages(ids: dict[str, Any]) -> list[Page]:
     """Every staff page, each as the least role that may open it."""
     mod, admin = Role.MODERATOR, Role.ADMIN
     from app.services.moderation import QUEUES
@@ -189,6 +206,9 @@ def staff_pages(ids: dict[str, int]) -> list[Page]:
              "moderation.reader", mod),
         Page("journal", "/moderation/journal", "moderation.journal", mod),
         Page("coral", "/moderation/coral", "moderation.coral_decisions", mod),
+        Page("signalements DSA", "/moderation/dsa", "moderation.notices_list", mod),
+        Page("notification DSA", f"/moderation/dsa/{ids.get('notice', 1)}",
+             "moderation.notice", mod),
         Page("tableau de bord", "/admin/", "admin.index", admin),
         Page("seuils", "/admin/seuils", "admin.thresholds", admin),
         Page("seuils simulés", "/admin/seuils", "admin.thresholds", admin, _simulate),
@@ -250,13 +270,23 @@ def _own_comment(page: Any) -> None:
     page.locator("li.comment", has_text="Mon avis, avec un lien").first.wait_for()
 
 
-def reader_pages(ids: dict[str, int]) -> list[Page]:
+def reader_pages(ids: dict[str, Any]) -> list[Page]:
     """The readers' pages (always French)."""
     return [
         Page("article", ARTICLE_URL, "reader.article"),
         Page("formulaire en erreur", ARTICLE_URL, "reader.post_comment", then=_form_error),
         Page("son commentaire", ARTICLE_URL, "reader.article", then=_own_comment),
         Page("signaler", f"{ARTICLE_URL}/commentaires/{ids['reported']}/signaler", "reader.report"),
+        Page(
+            "signaler un contenu illicite",
+            f"/contenus-illicites/signaler?commentaire={ids['reported']}",
+            "reader.notice",
+        ),
+        Page(
+            "notification reçue",
+            f"/contenus-illicites/{ids.get('notice_reference', 'x')}",
+            "reader.notice_received",
+        ),
         Page("connexion", "/compte/connexion", "auth.login"),
         Page("inscription", "/compte/inscription", "auth.register"),
         Page("404", "/articles/cet-article-n-existe-pas", "reader.article"),

@@ -21,6 +21,9 @@ PAGES = [
     ("GET", "/moderation/journal", "moderation"),
     ("GET", "/moderation/journal?format=csv", "moderation"),
     ("GET", "/moderation/coral", "moderation"),
+    ("GET", "/moderation/dsa", "moderation"),
+    ("GET", "/moderation/dsa/{notice}", "moderation"),
+    ("POST", "/moderation/dsa/{notice}/decision", "moderation"),
     ("POST", "/moderation/commentaires/{id}/decision", "moderation"),
     ("POST", "/moderation/decisions", "moderation"),
     ("POST", "/moderation/lecteurs/sanctions", "moderation"),
@@ -38,12 +41,28 @@ def _client_as(app, role):
     return client
 
 
+def _notice(comment):
+    """A notice of illegal content on `comment` (« Signalements (DSA) »)."""
+    from app.extensions import db
+    from app.models import DsaNotice
+
+    notice = DsaNotice(
+        reference="DSA-TEST-0001", comment_id=comment.id, location=f"/articles/x#c{comment.id}",
+        explanation="Un propos illicite.", category="STATEMENT_CATEGORY_VIOLENCE",
+        notifier_name="Claude", notifier_email="claude@example.org", good_faith=True,
+    )  # fmt: skip
+    db.session.add(notice)
+    db.session.commit()
+    return notice
+
+
 @pytest.mark.parametrize(("method", "url", "area"), PAGES, ids=[f"{m} {u}" for m, u, _ in PAGES])
 @pytest.mark.parametrize("role", ROLES, ids=str)
 def test_access_table(app, article, method, url, area, role):
     comment = add_comment(article, "Un commentaire")
+    notice = _notice(comment)
     client = _client_as(app, role)
-    target = url.format(id=comment.id)
+    target = url.format(id=comment.id, notice=notice.id)
     if method == "GET":
         response = client.get(target)
     else:
@@ -67,6 +86,7 @@ def test_every_moderation_route_is_in_the_table(app):
         for _, url, _ in PAGES
     }
     covered = {c.replace("/file/a-moderer", "/file/<queue>") for c in covered}
+    covered = {c.replace("{notice}", "<id:notice_id>") for c in covered}
     covered |= {"/moderation/file/<queue>/nouveaux"}
     assert routes <= covered, routes - covered
 
