@@ -63,6 +63,20 @@ REJECT_REASONS: dict[str, Label] = {
     "autre": lazy_gettext("autre motif"),
 }
 
+# What a moderator's decision relies on (statements of reasons, DSA Art. 17): the house rules
+# by default, or a provision of the law (app/dsa.LEGAL_GROUNDS, whose texts the statement gives).
+GROUND_LABELS: dict[str, Label] = {
+    "regles": lazy_gettext("Règles du site (par défaut)"),
+    "injure": lazy_gettext("Illicite : injure publique"),
+    "diffamation": lazy_gettext("Illicite : diffamation"),
+    "haine": lazy_gettext("Illicite : provocation à la haine ou à la discrimination"),
+    "apologie": lazy_gettext("Illicite : apologie de crimes ou du terrorisme"),
+    "menaces": lazy_gettext("Illicite : menaces"),
+    "harcelement": lazy_gettext("Illicite : harcèlement"),
+    "vie_privee": lazy_gettext("Illicite : atteinte à la vie privée"),
+    "autre": lazy_gettext("Illicite : autre disposition légale"),
+}
+
 # What a reader may report a comment for (the reader's form shows them in French).
 REPORT_REASONS: dict[str, Label] = {
     ReportReason.INSULTE: lazy_gettext("Insulte"),
@@ -108,6 +122,8 @@ JOURNAL_ACTIONS: dict[AuditAction, Label] = {
     AuditAction.READER_BAN_LIFTED: lazy_gettext("Bannissement levé"),
     AuditAction.READER_SUSPEND_LIFTED: lazy_gettext("Suspension levée"),
     AuditAction.READER_PREMODERATE_LIFTED: lazy_gettext("Pré-modération levée"),
+    AuditAction.COMPLAINT_UPHELD: lazy_gettext("Réclamation : décision maintenue"),
+    AuditAction.COMPLAINT_REVERSED: lazy_gettext("Réclamation : décision annulée"),
 }
 
 # Our verdict on a comment Coral sent (« Coral » page; services/coral.py).
@@ -461,6 +477,9 @@ SETTING_LABELS: dict[str, Label] = {
     "reports_threshold": lazy_gettext("Signalements avant « Signalés »"),
     "reports_hide": lazy_gettext(
         "Masquer le commentaire signalé jusqu’à la décision d’un modérateur"
+    ),
+    "dsa_online_platform": lazy_gettext(
+        "Plateforme en ligne (DSA) : les auteurs peuvent contester une décision"
     ),
     "banned_words": lazy_gettext("Mots interdits"),
     "suspect_words": lazy_gettext("Mots suspects"),

@@ -94,6 +94,7 @@ def _card_context() -> dict[str, object]:
     return {
         "score_level": lambda category, score: policy.level(score, limits.get(category)),
         "reject_reasons": labels.REJECT_REASONS,
+        "grounds": labels.GROUND_LABELS,
         "report_reasons": labels.REPORT_REASONS,
         "queues": labels.QUEUES,
         "sorts": labels.SORTS,
@@ -162,6 +163,7 @@ def decide(comment_id: int) -> Response | tuple[Response, int]:
             current_user,
             reason=request.form.get("reason") or None,
             note=request.form.get("note"),
+            ground=request.form.get("ground") or None,
         )
     except moderation.Conflict as conflict:
         return _answer(back, conflict.message, "error", 409)
@@ -196,6 +198,7 @@ def decide_many() -> Response | tuple[Response, int]:
             current_user,
             reason=request.form.get("reason") or None,
             note=request.form.get("note"),
+            ground=request.form.get("ground") or None,
         )
     except moderation.ModerationError as error:
         return _answer(back, error.message, "error", 422)
@@ -286,6 +289,7 @@ def restrict() -> Response:
             current_user,
             days=request.form.get("days", type=as_count),
             user_id=who.user_id,
+            ground=request.form.get("ground") or None,
         )
     except readers.RestrictionError as error:
         flash(error.message, "error")

@@ -1,0 +1,147 @@
+"""The Digital Services Act's vocabulary: the EU Transparency Database's enums, and our own
+choices in its terms. Pure: no Flask, no database.
+
+The values are the keys the Transparency Database's API takes (`POST /api/v1/statements`,
+body `{"statements": [...]}`), as its public repository spells them:
+digital-services-act/transparency-database, `app/Models/Statement.php` (the constants) and
+`app/Http/Requests/StatementsStoreRequest.php` (the validation: which field is an array, which
+is required, dates as `Y-m-d`), and the API page transparency.dsa.ec.europa.eu/page/
+api-documentation. The articles cited are those of Regulation (EU) 2022/2065.
+"""
+
+from __future__ import annotations
+
+# --- The Transparency Database's enums (only the members we may send) -----------------------
+
+# What was restricted: an array of these (`decision_visibility`), …
+DECISION_VISIBILITY_CONTENT_REMOVED = "DECISION_VISIBILITY_CONTENT_REMOVED"
+DECISION_VISIBILITY_CONTENT_DISABLED = "DECISION_VISIBILITY_CONTENT_DISABLED"
+DECISION_VISIBILITY_CONTENT_DEMOTED = "DECISION_VISIBILITY_CONTENT_DEMOTED"
+DECISION_VISIBILITY_OTHER = "DECISION_VISIBILITY_OTHER"  # with `decision_visibility_other`
+DECISION_VISIBILITIES = (
+    DECISION_VISIBILITY_CONTENT_REMOVED,
+    DECISION_VISIBILITY_CONTENT_DISABLED,
+    DECISION_VISIBILITY_CONTENT_DEMOTED,
+    DECISION_VISIBILITY_OTHER,
+)
+# … the account (`decision_account`, with `end_date_account_restriction`), …
+DECISION_ACCOUNT_SUSPENDED = "DECISION_ACCOUNT_SUSPENDED"
+DECISION_ACCOUNT_TERMINATED = "DECISION_ACCOUNT_TERMINATED"
+DECISION_ACCOUNTS = (DECISION_ACCOUNT_SUSPENDED, DECISION_ACCOUNT_TERMINATED)
+# … or the service (`decision_provision`, with `end_date_service_restriction`).
+DECISION_PROVISION_PARTIAL_SUSPENSION = "DECISION_PROVISION_PARTIAL_SUSPENSION"
+DECISION_PROVISION_TOTAL_SUSPENSION = "DECISION_PROVISION_TOTAL_SUSPENSION"
+DECISION_PROVISION_PARTIAL_TERMINATION = "DECISION_PROVISION_PARTIAL_TERMINATION"
+DECISION_PROVISION_TOTAL_TERMINATION = "DECISION_PROVISION_TOTAL_TERMINATION"
+DECISION_PROVISIONS = (
+    DECISION_PROVISION_PARTIAL_SUSPENSION,
+    DECISION_PROVISION_TOTAL_SUSPENSION,
+    DECISION_PROVISION_PARTIAL_TERMINATION,
+    DECISION_PROVISION_TOTAL_TERMINATION,
+)
+
+DECISION_GROUND_ILLEGAL_CONTENT = "DECISION_GROUND_ILLEGAL_CONTENT"
+DECISION_GROUND_INCOMPATIBLE_CONTENT = "DECISION_GROUND_INCOMPATIBLE_CONTENT"
+DECISION_GROUNDS = (DECISION_GROUND_ILLEGAL_CONTENT, DECISION_GROUND_INCOMPATIBLE_CONTENT)
+
+CONTENT_TYPE_TEXT = "CONTENT_TYPE_TEXT"
+
+SOURCE_ARTICLE_16 = "SOURCE_ARTICLE_16"
+SOURCE_TRUSTED_FLAGGER = "SOURCE_TRUSTED_FLAGGER"
+SOURCE_VOLUNTARY = "SOURCE_VOLUNTARY"
+SOURCE_TYPES = (SOURCE_ARTICLE_16, SOURCE_TRUSTED_FLAGGER, SOURCE_VOLUNTARY)
+
+YES, NO = "Yes", "No"  # automated_detection, incompatible_content_illegal
+AUTOMATED_DECISION_FULLY = "AUTOMATED_DECISION_FULLY"
+AUTOMATED_DECISION_PARTIALLY = "AUTOMATED_DECISION_PARTIALLY"
+AUTOMATED_DECISION_NOT_AUTOMATED = "AUTOMATED_DECISION_NOT_AUTOMATED"
+AUTOMATED_DECISIONS = (
+    AUTOMATED_DECISION_FULLY,
+    AUTOMATED_DECISION_PARTIALLY,
+    AUTOMATED_DECISION_NOT_AUTOMATED,
+)
+
+STATEMENT_CATEGORY_DATA_PROTECTION_AND_PRIVACY_VIOLATIONS = (
+    "STATEMENT_CATEGORY_DATA_PROTECTION_AND_PRIVACY_VIOLATIONS"
+)
+STATEMENT_CATEGORY_ILLEGAL_OR_HARMFUL_SPEECH = "STATEMENT_CATEGORY_ILLEGAL_OR_HARMFUL_SPEECH"
+STATEMENT_CATEGORY_NEGATIVE_EFFECTS_ON_CIVIC_DISCOURSE_OR_ELECTIONS = (
+    "STATEMENT_CATEGORY_NEGATIVE_EFFECTS_ON_CIVIC_DISCOURSE_OR_ELECTIONS"
+)
+STATEMENT_CATEGORY_PORNOGRAPHY_OR_SEXUALIZED_CONTENT = (
+    "STATEMENT_CATEGORY_PORNOGRAPHY_OR_SEXUALIZED_CONTENT"
+)
+STATEMENT_CATEGORY_SCAMS_AND_FRAUD = "STATEMENT_CATEGORY_SCAMS_AND_FRAUD"
+STATEMENT_CATEGORY_SCOPE_OF_PLATFORM_SERVICE = "STATEMENT_CATEGORY_SCOPE_OF_PLATFORM_SERVICE"
+STATEMENT_CATEGORY_VIOLENCE = "STATEMENT_CATEGORY_VIOLENCE"
+# Every category the database takes (Statement::STATEMENT_CATEGORIES), to check an export.
+STATEMENT_CATEGORIES = (
+    "STATEMENT_CATEGORY_ANIMAL_WELFARE",
+    STATEMENT_CATEGORY_DATA_PROTECTION_AND_PRIVACY_VIOLATIONS,
+    STATEMENT_CATEGORY_ILLEGAL_OR_HARMFUL_SPEECH,
+    "STATEMENT_CATEGORY_INTELLECTUAL_PROPERTY_INFRINGEMENTS",
+    STATEMENT_CATEGORY_NEGATIVE_EFFECTS_ON_CIVIC_DISCOURSE_OR_ELECTIONS,
+    "STATEMENT_CATEGORY_NON_CONSENSUAL_BEHAVIOUR",
+    STATEMENT_CATEGORY_PORNOGRAPHY_OR_SEXUALIZED_CONTENT,
+    "STATEMENT_CATEGORY_PROTECTION_OF_MINORS",
+    "STATEMENT_CATEGORY_RISK_FOR_PUBLIC_SECURITY",
+    STATEMENT_CATEGORY_SCAMS_AND_FRAUD,
+    "STATEMENT_CATEGORY_SELF_HARM",
+    STATEMENT_CATEGORY_SCOPE_OF_PLATFORM_SERVICE,
+    "STATEMENT_CATEGORY_UNSAFE_AND_ILLEGAL_PRODUCTS_OR_SERVICES",
+    STATEMENT_CATEGORY_VIOLENCE,
+)
+
+# A comment removed from the site is removed everywhere: the EEA's countries
+# (EuropeanCountriesService::EUROPEAN_COUNTRY_CODES: the 27, Iceland, Liechtenstein, Norway).
+TERRITORIAL_SCOPE_EEA = (
+    "AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "FR", "GR", "HR", "HU", "IE",
+    "IS", "IT", "LI", "LT", "LU", "LV", "MT", "NL", "NO", "PL", "PT", "RO", "SE", "SI", "SK",
+)  # fmt: skip
+CONTENT_LANGUAGE = "FR"  # ISO 639-1, upper case, as the database lists languages
+
+# --- Our choices, in those terms -------------------------------------------------------------
+
+# The category of a moderator's rejection, by its reason (labels.REJECT_REASONS).
+CATEGORY_OF_REJECT_REASON: dict[str, str] = {
+    "insultes": STATEMENT_CATEGORY_ILLEGAL_OR_HARMFUL_SPEECH,
+    "haine": STATEMENT_CATEGORY_ILLEGAL_OR_HARMFUL_SPEECH,
+    "menaces": STATEMENT_CATEGORY_VIOLENCE,
+    "obscenite": STATEMENT_CATEGORY_ILLEGAL_OR_HARMFUL_SPEECH,
+    "spam": STATEMENT_CATEGORY_SCAMS_AND_FRAUD,
+    "hors_sujet": STATEMENT_CATEGORY_SCOPE_OF_PLATFORM_SERVICE,
+    "desinformation": STATEMENT_CATEGORY_NEGATIVE_EFFECTS_ON_CIVIC_DISCOURSE_OR_ELECTIONS,
+    "vie_privee": STATEMENT_CATEGORY_DATA_PROTECTION_AND_PRIVACY_VIOLATIONS,
+    "autre": STATEMENT_CATEGORY_SCOPE_OF_PLATFORM_SERVICE,
+}
+# The category of the model's rejection, by the category that crossed its threshold first.
+CATEGORY_OF_MODEL_CATEGORY: dict[str, str] = {
+    "threat": STATEMENT_CATEGORY_VIOLENCE,
+    "sexual_explicit": STATEMENT_CATEGORY_PORNOGRAPHY_OR_SEXUALIZED_CONTENT,
+}
+DEFAULT_CATEGORY = STATEMENT_CATEGORY_ILLEGAL_OR_HARMFUL_SPEECH
+
+# The legal grounds a moderator may name when the content is illegal (French law on what a
+# comment says; « autre » lets the note say which). Stored by key; the text is what the
+# statement and the export give as `illegal_content_legal_ground`.
+LEGAL_GROUNDS: dict[str, str] = {
+    "injure": "Injure publique (loi du 29 juillet 1881, art. 29 al. 2 et 33)",
+    "diffamation": "Diffamation publique (loi du 29 juillet 1881, art. 29 al. 1 et 32)",
+    "haine": (
+        "Provocation à la discrimination, à la haine ou à la violence "
+        "(loi du 29 juillet 1881, art. 24 al. 7)"
+    ),
+    "apologie": (
+        "Apologie de crimes ou du terrorisme (loi du 29 juillet 1881, art. 24 al. 5 ; "
+        "code pénal, art. 421-2-5)"
+    ),
+    "menaces": "Menaces (code pénal, art. 222-17 et 222-18)",
+    "harcelement": "Harcèlement moral en ligne (code pénal, art. 222-33-2-2)",
+    "vie_privee": "Atteinte à la vie privée (code civil, art. 9 ; code pénal, art. 226-1)",
+    "autre": "Autre disposition légale (précisée par le modérateur)",
+}
+HOUSE_RULES = "regles"  # the ground choice that means « the house rules » (the default)
+
+# Art. 20(1): a complaint may be lodged « for a period of at least six months following the
+# decision ».
+COMPLAINT_MONTHS = 6
