@@ -28,7 +28,8 @@ from app.formatting import ngettext
 from app.labels import JOURNAL_ACTIONS, REASON_CODES
 from app.models import Comment, CommentStatus, Role
 from app.moderation import bp
-from app.services import coral, moderation, readers, settings
+from app.services import complaints as complaint_service
+from app.services import coral, moderation, readers, settings, statements
 from app.templating import paragraphs
 from app.wordlists import highlight, stored_matches
 
@@ -427,3 +428,49 @@ def coral_decisions() -> str:
         counts=moderation.queue_counts(),
         **_card_context(),
     )
+
+
+@bp.get("/reclamations")
+@role_required(STAFF)
+def complaints() -> str:
+    """Authors' complaints against a decision (DSA Art. 20) waiting for an answer, oldest
+    first, each with its statement and the contested comment or sanction."""
+    return render_template(
+        "moderation/complaints.html",
+        pending=complaint_service.open_complaints(),
+        enabled=complaint_service.enabled(),
+        counts=moderation.queue_counts(),
+        summary=statements.summary,
+        kinds=labels.KIND_LABELS,
+        **_card_context(),
+    )
+
+
+@bp.post("/reclamations/<id:complaint_id>")
+@role_required(STAFF)
+def answer_complaint(complaint_id: int) -> Response:
+    """Answer a complaint: `outcome` upheld or reversed, `answer` the reasons given to the
+    author. 303 back to the list, with what happened (refused when this moderator took the
+    decision contested)."""
+    try:
+        complaint, mailed = complaint_service.answer(
+            complaint_id,
+            request.form.get("outcome", ""),
+            request.form.get("answer", ""),
+            current_user,
+        )
+    except complaint_service.ComplaintError as error:
+        flash(error.message, "error")
+    else:
+        flash(
+            _("Réclamation n° %(id)s : décision annulée.", id=complaint.id)
+            if complaint.status == "reversed"
+            else _("Réclamation n° %(id)s : décision maintenue.", id=complaint.id),
+            "success",
+        )
+        if not mailed:
+            flash(
+                _("La réponse n’a pas pu être envoyée par courriel : l’auteur la lira sur "
+                  "l’exposé des motifs."), "info",
+            )  # fmt: skip
+    return redirect(url_for("moderation.complaints"), code=303)

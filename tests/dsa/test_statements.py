@@ -13,7 +13,7 @@ from app import dsa
 from app.extensions import db
 from app.models import Comment, CommentStatus, DsaStatement, Role
 from app.services import readers
-from tests.conftest import ARTICLE_URL, CSRF_RE, add_comment, login, make_user
+from tests.conftest import ARTICLE_URL, add_comment, login, make_user
 from tests.moderation.conftest import decide, held
 
 
@@ -225,7 +225,3 @@ def test_the_reject_form_offers_the_ground(app, article, mod_client):
     page = mod_client.get("/moderation/file/a-moderer").get_data(as_text=True)
     assert 'name="ground"' in page
     assert "Règles du site" in page
-
-
-def _unused() -> None:  # keep CSRF_RE imported for helpers below
-    assert CSRF_RE
