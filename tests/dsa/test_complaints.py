@@ -22,7 +22,7 @@ from app.models import (
 )
 from app.services import readers, settings
 from tests.conftest import ARTICLE_URL, csrf_token, login, make_user
-from tests.moderation.conftest import decide, held
+from tests.moderation.conftest import decide
 
 
 @pytest.fixture
