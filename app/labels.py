@@ -77,6 +77,24 @@ GROUND_LABELS: dict[str, Label] = {
     "autre": lazy_gettext("Illicite : autre disposition légale"),
 }
 
+# The Transparency Database's enum keys (app/dsa.py) in the staff's words (« Transparence »).
+DSA_LABELS: dict[str, Label] = {
+    "DECISION_GROUND_ILLEGAL_CONTENT": lazy_gettext("Contenu illicite"),
+    "DECISION_GROUND_INCOMPATIBLE_CONTENT": lazy_gettext("Contraire aux règles du site"),
+    "DECISION_VISIBILITY_CONTENT_REMOVED": lazy_gettext("Commentaire retiré"),
+    "DECISION_VISIBILITY_OTHER": lazy_gettext("Pré-modération d’un lecteur"),
+    "DECISION_ACCOUNT_SUSPENDED": lazy_gettext("Compte suspendu"),
+    "DECISION_ACCOUNT_TERMINATED": lazy_gettext("Compte banni"),
+    "DECISION_PROVISION_PARTIAL_SUSPENSION": lazy_gettext("Invité suspendu"),
+    "DECISION_PROVISION_PARTIAL_TERMINATION": lazy_gettext("Invité banni"),
+    "SOURCE_VOLUNTARY": lazy_gettext("Notre initiative (modèle, lecteurs, modérateurs)"),
+    "SOURCE_ARTICLE_16": lazy_gettext("Notification de contenu illicite (article 16)"),
+    "SOURCE_TRUSTED_FLAGGER": lazy_gettext("Signaleur de confiance"),
+    "open": lazy_gettext("en attente"),
+    "upheld": lazy_gettext("décision maintenue"),
+    "reversed": lazy_gettext("décision annulée"),
+}
+
 # What a reader may report a comment for (the reader's form shows them in French).
 REPORT_REASONS: dict[str, Label] = {
     ReportReason.INSULTE: lazy_gettext("Insulte"),
