@@ -44,6 +44,7 @@ PARAMETERS = [
     "banned_words", "suspect_words", "allowed_words", "nudge_enabled", "guests_allowed", "key",
     "decision", "client", "token", "site", "sort", "article_id", "category", "author",
     "account_id", "url", "title", "id", "cursor", "limit", "origins", "premoderate_all",
+    "ground", "cle", "explication", "outcome", "answer", "annee", "dsa_online_platform",
 ]  # fmt: skip
 
 # endpoint -> a valid value for each path variable (the walk replaces them one by one).
@@ -57,6 +58,9 @@ ROUTES: dict[str, dict[str, str]] = {
     "reader.comment_status": {"slug": ARTICLE_SLUG, "comment_id": "1"},
     "reader.report": {"slug": ARTICLE_SLUG, "comment_id": "1"},
     "reader.embed_script": {},
+    "reader.statement": {"puid": "0" * 32},
+    "reader.complain": {"puid": "0" * 32},
+    "reader.comment_statement": {"slug": ARTICLE_SLUG, "comment_id": "1"},
     "auth.register": {},
     "auth.login": {},
     "auth.logout": {},
@@ -91,6 +95,8 @@ ROUTES: dict[str, dict[str, str]] = {
     "moderation.lift": {"restriction_id": "1"},
     "moderation.journal": {},
     "moderation.coral_decisions": {},
+    "moderation.complaints": {},
+    "moderation.answer_complaint": {"complaint_id": "1"},
     "coral.moderation_phase": {"client": "lemonde"},
     "admin.index": {},
     "admin.thresholds": {},
@@ -109,6 +115,7 @@ ROUTES: dict[str, dict[str, str]] = {
     "admin.create_site": {},
     "admin.update_site": {"name": "default"},
     "admin.rotate_site_secret": {"name": "default"},
+    "admin.transparency_page": {},
     "perspective.analyze": {},
     "perspective.suggestscore": {},
 }

@@ -62,7 +62,7 @@ def _post(client: Any, url: str, data: dict[str, Any], form_url: str | None = No
     return response
 
 
-def seed(app: Flask) -> dict[str, int]:
+def seed(app: Flask) -> dict[str, Any]:
     """Staff accounts and a day's work; returns the ids the page list needs."""
     from tests.admin.conftest import threshold_form
     from tests.moderation.conftest import held
@@ -110,6 +110,19 @@ def seed(app: Flask) -> dict[str, int]:
     guest_page = f"/moderation/lecteurs?email={LONG_EMAIL}"
     _post(moderator, "/moderation/lecteurs/sanctions", sanction, guest_page)
 
+    # A statement of reasons and a complaint against it (DSA: « Réclamations », the statement).
+    settings.set_value("dsa_online_platform", True)
+    contested = held(article, f"Quel idiot ce ministre, contesté {LONG_WORD}", score=0.6)
+    _post(moderator, f"/moderation/commentaires/{contested.id}/decision",
+          {"action": "reject", "version": contested.version, "reason": "insultes",
+           "ground": "injure"}, queue)  # fmt: skip
+    from app.models import DsaStatement
+    from app.services import complaints, statements
+
+    statement = db.session.scalars(db.select(DsaStatement)).first()
+    assert statement is not None, "the rejection should have issued a statement of reasons"
+    complaints.lodge(statement, f"Je critiquais une politique, pas une personne. {LONG_URL}")
+
     _coral_decisions(app)
     admin = app.test_client()
     login(admin, ADMIN_EMAIL)
@@ -117,7 +130,8 @@ def seed(app: Flask) -> dict[str, int]:
     _api_clients()
     _sites()
     return {"held": long_held.id, "reply": reply.id, "reader": reader.id,
-            "article": article.id, "reported": reported.id}  # fmt: skip
+            "article": article.id, "reported": reported.id,
+            "statement": f"/motifs/{statement.puid}?cle={statements.key(statement.puid)}"}  # fmt: skip
 
 
 def _api_clients() -> None:
@@ -189,6 +203,7 @@ def staff_pages(ids: dict[str, int]) -> list[Page]:
              "moderation.reader", mod),
         Page("journal", "/moderation/journal", "moderation.journal", mod),
         Page("coral", "/moderation/coral", "moderation.coral_decisions", mod),
+        Page("réclamations", "/moderation/reclamations", "moderation.complaints", mod),
         Page("tableau de bord", "/admin/", "admin.index", admin),
         Page("seuils", "/admin/seuils", "admin.thresholds", admin),
         Page("seuils simulés", "/admin/seuils", "admin.thresholds", admin, _simulate),
@@ -203,6 +218,7 @@ def staff_pages(ids: dict[str, int]) -> list[Page]:
         Page("clé créée", "/admin/clients", "admin.create_client", admin, _new_client),
         Page("sites", "/admin/sites", "admin.sites_page", admin),
         Page("secret SSO créé", "/admin/sites", "admin.create_site", admin, _new_site),
+        Page("transparence", "/admin/transparence", "admin.transparency_page", admin),
     ]  # fmt: skip
 
 
@@ -262,6 +278,9 @@ def reader_pages(ids: dict[str, int]) -> list[Page]:
         Page("404", "/articles/cet-article-n-existe-pas", "reader.article"),
         Page("429", ARTICLE_URL, "reader.post_comment", then=_too_many),
         Page("référence de l’API", "/api/v1/docs", "api.v1.reference_page"),
+        # The mail's signed link, opened by a visitor with no session.
+        Page("exposé des motifs", str(ids.get("statement", "/motifs/inconnu")),
+             "reader.statement"),
     ]
 
 
