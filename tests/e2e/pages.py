@@ -279,8 +279,7 @@ def reader_pages(ids: dict[str, int]) -> list[Page]:
         Page("429", ARTICLE_URL, "reader.post_comment", then=_too_many),
         Page("référence de l’API", "/api/v1/docs", "api.v1.reference_page"),
         # The mail's signed link, opened by a visitor with no session.
-        Page("exposé des motifs", str(ids.get("statement", "/motifs/inconnu")),
-             "reader.statement"),
+        Page("exposé des motifs", str(ids.get("statement", "/motifs/inconnu")), "reader.statement"),
     ]
 
 
