@@ -129,9 +129,9 @@ def seed(app: Flask) -> dict[str, Any]:
     _post(admin, "/admin/seuils", threshold_form({"insult-hold": "0.55"}))
     _api_clients()
     _sites()
+    link = f"/motifs/{statement.puid}?cle={statements.key(statement.puid)}"  # the mail's
     return {"held": long_held.id, "reply": reply.id, "reader": reader.id,
-            "article": article.id, "reported": reported.id,
-            "statement": f"/motifs/{statement.puid}?cle={statements.key(statement.puid)}"}  # fmt: skip
+            "article": article.id, "reported": reported.id, "statement": link}  # fmt: skip
 
 
 def _api_clients() -> None:
