@@ -667,6 +667,7 @@ class DsaStatement(Model):
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     email: Mapped[str | None] = mapped_column(String(254))
     # The Art. 16 notice the decision answers (the notices table's id; NULL: our own initiative).
+    # DSA-MERGE: a foreign key to the notices table once it exists.
     notice_id: Mapped[int | None] = mapped_column()
     source_type: Mapped[str] = mapped_column(String(40))
     decision_visibility: Mapped[str | None] = mapped_column(String(60))
