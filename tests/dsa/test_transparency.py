@@ -145,6 +145,9 @@ def test_the_yearly_figures(app, reader, article, mod):
     settings.set_value("dsa_online_platform", True)
     _decisions(app, reader, article, mod)
     statements = db.session.scalars(sa.select(DsaStatement).order_by(DsaStatement.id)).all()
+    for statement, hours in zip(statements, (1, 2, 3, 10), strict=True):
+        statement.content_date = statement.created_at - timedelta(hours=hours)
+    db.session.commit()
     complaints.lodge(statements[0], "Ce mot visait un personnage de fiction.")
     admin = make_user(email="admin@example.fr", display_name="Admin Alex", role=Role.ADMIN)
     client = app.test_client()
@@ -164,6 +167,8 @@ def test_the_yearly_figures(app, reader, article, mod):
     assert figure("complaints") == "1"
     assert figure("complaints-open") == "1"
     assert figure("notices") == "—"
+    assert figure("median") == "2,5 h"  # the median of 1, 2, 3 and 10 hours
+    assert figure("complaint-median") == "—"  # none answered yet
     empty = client.get(f"/admin/transparence?annee={year - 1}").get_data(as_text=True)
     assert 'data-figure="decisions">0<' in empty
     # Moderators do not see the admins' page.
