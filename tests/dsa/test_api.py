@@ -23,3 +23,24 @@ def test_the_authors_rejected_comment_carries_its_signed_statement_link(app, cli
     assert published["statement_url"] is None
     # Another reader (no token) does not even see the rejected comment.
     assert call(client, "GET", f"/api/v1/comments/{comment['id']}").status_code == 404
+
+
+def test_the_moderation_api_names_the_ground_of_a_rejection(app, client, article):
+    import sqlalchemy as sa
+
+    from app.extensions import db
+    from app.models import DsaStatement
+    from tests.api.test_moderation_api import assert_error, cli, decide
+    from tests.moderation.conftest import held
+
+    result = cli(app, "clients", "create", "cms-moderation", "--scope", "moderation")
+    key = result.output.strip().splitlines()[-1]
+    comment = held(article)
+    body = {"action": "reject", "version": 1, "reason": "insultes", "ground": "tout"}
+    assert_error(decide(client, comment.id, body, key), 422, "invalid_field", "ground")
+    assert db.session.scalars(sa.select(DsaStatement)).all() == []
+    response = decide(client, comment.id, {**body, "ground": "menaces"}, key)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    [statement] = db.session.scalars(sa.select(DsaStatement)).all()
+    assert statement.legal_ground == "menaces"
+    assert statement.decided_by == "client:cms-moderation" and statement.decided_by_id is None
