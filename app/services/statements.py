@@ -225,6 +225,10 @@ def _for_comments(
                 f"{written} a été refusé automatiquement avant publication, sans "
                 f"intervention humaine : {rule}."
             ]
+            if action == AuditAction.SENT_ANYWAY:  # the author's move; the lists decided
+                facts.append("Son auteur l’avait envoyé tel quel après une invitation à le "
+                             "reformuler.")  # fmt: skip
+                decided_by_id, decided_by = None, labels.SYSTEM
             detection = True
             automated = dsa.AUTOMATED_DECISION_FULLY
         decision_ground, legal, ground_text, explanation = _grounds(ground, rule)

@@ -225,3 +225,24 @@ def test_the_reject_form_offers_the_ground(app, article, mod_client):
     page = mod_client.get("/moderation/file/a-moderer").get_data(as_text=True)
     assert 'name="ground"' in page
     assert "Règles du site" in page
+
+
+def test_a_comment_sent_anyway_and_refused_by_the_thresholds_is_an_automated_decision(app, reader):
+    from app.services import settings
+
+    settings.set_value("nudge_enabled", True)
+    settings.set_value("nudge_sent_anyway", "thresholds")
+    reader.post(body="Quel connard ce ministre")
+    comment = _only_comment()
+    assert comment.status == CommentStatus.NUDGED
+    assert _statements() == []  # an invitation to reconsider restricts nothing
+    page = reader.client.get(f"{ARTICLE_URL}?commentaire={comment.id}").get_data(as_text=True)
+    reader.client.post(
+        f"{ARTICLE_URL}/commentaires/{comment.id}/envoyer",
+        data={"csrf_token": re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)},
+    )
+    assert _only_comment().status == CommentStatus.REJECTED
+    [statement] = _statements()
+    assert statement.automated_decision == dsa.AUTOMATED_DECISION_FULLY
+    assert statement.decided_by == "système"  # not the author, whose move it was
+    assert "envoyé tel quel" in statement.decision_facts
