@@ -20,6 +20,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from app.dsa import AutomatedDecision, DecisionGround, SourceType
 from app.extensions import Model
 from app.policy import Outcome
 
@@ -691,6 +692,9 @@ class DsaStatement(Model):
     reversed_at: Mapped[datetime | None] = mapped_column()
 
     __table_args__ = (
+        _check_in("source_type", SourceType),
+        _check_in("decision_ground", DecisionGround),
+        _check_in("automated_decision", AutomatedDecision),
         Index("ix_dsa_statements_created", "created_at"),
         Index("ix_dsa_statements_comment", "comment_id"),
         Index("ix_dsa_statements_restriction", "restriction_id"),

@@ -45,6 +45,20 @@ def upgrade():
         sa.Column('decided_by_id', sa.Integer(), nullable=True),
         sa.Column('decided_by', sa.String(length=200), nullable=False),
         sa.Column('reversed_at', sa.DateTime(timezone=True), nullable=True),
+        sa.CheckConstraint(
+            "source_type IN ('SOURCE_ARTICLE_16', 'SOURCE_TRUSTED_FLAGGER', 'SOURCE_VOLUNTARY')",
+            name=op.f('ck_dsa_statements_source_type'),
+        ),
+        sa.CheckConstraint(
+            "decision_ground IN ('DECISION_GROUND_ILLEGAL_CONTENT', "
+            "'DECISION_GROUND_INCOMPATIBLE_CONTENT')",
+            name=op.f('ck_dsa_statements_decision_ground'),
+        ),
+        sa.CheckConstraint(
+            "automated_decision IN ('AUTOMATED_DECISION_FULLY', 'AUTOMATED_DECISION_PARTIALLY', "
+            "'AUTOMATED_DECISION_NOT_AUTOMATED')",
+            name=op.f('ck_dsa_statements_automated_decision'),
+        ),
         sa.ForeignKeyConstraint(
             ['comment_id'], ['comments.id'],
             name=op.f('fk_dsa_statements_comment_id_comments'), ondelete='SET NULL',
