@@ -246,3 +246,24 @@ def test_a_comment_sent_anyway_and_refused_by_the_thresholds_is_an_automated_dec
     assert statement.automated_decision == dsa.AUTOMATED_DECISION_FULLY
     assert statement.decided_by == "système"  # not the author, whose move it was
     assert "envoyé tel quel" in statement.decision_facts
+
+
+def test_a_selection_is_rejected_on_the_ground_chosen_once_for_all(app, article, mod_client):
+    from tests.conftest import csrf_token
+
+    first, second = held(article, "Quel idiot"), held(article, "Quel idiot, bis")
+    response = mod_client.post(
+        "/moderation/decisions",
+        data={
+            "csrf_token": csrf_token(mod_client, "/moderation/file/a-moderer"),
+            "select": [f"{first.id}:{first.version}", f"{second.id}:{second.version}"],
+            "action": "reject",
+            "reason": "menaces",
+            "ground": "menaces",
+        },
+    )
+    assert response.status_code == 303
+    statements = _statements()
+    assert [s.comment_id for s in statements] == [first.id, second.id]
+    assert {s.legal_ground for s in statements} == {"menaces"}
+    assert {s.category for s in statements} == {dsa.STATEMENT_CATEGORY_VIOLENCE}
