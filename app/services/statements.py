@@ -54,6 +54,7 @@ from app.models import (
     Article,
     Comment,
     CommentReport,
+    CommentStatus,
     DsaComplaint,
     DsaStatement,
     ReaderRestriction,
@@ -65,6 +66,7 @@ from app.policy import CATEGORY_HOLD, CATEGORY_REJECT, NUDGE, NUDGE_IGNORED
 from app.rules import BANNED_WORD, SUSPECT_WORD
 from app.services import mail, settings
 from app.services.errors import ServiceError
+from app.services.sso import ACCOUNT_DOMAIN
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +74,7 @@ log = logging.getLogger(__name__)
 AUTOMATED_CODES = frozenset({CATEGORY_HOLD, CATEGORY_REJECT, NUDGE, NUDGE_IGNORED,
                              BANNED_WORD, SUSPECT_WORD})  # fmt: skip
 # The account an SSO reader is known by has an address that is never delivered.
-UNDELIVERABLE_DOMAIN = "@sso.invalid"
+UNDELIVERABLE_DOMAIN = "@" + ACCOUNT_DOMAIN
 _SALT = "dsa-statement"
 _PENDING_MAIL = "dsa_statement_mail"
 
@@ -103,7 +105,7 @@ HOUSE_RULES = Ground()
 
 def needed(target: str | None) -> bool:
     """Whether a comment's move to `target` takes a statement (see the module's docstring)."""
-    return target == "rejected"
+    return target == CommentStatus.REJECTED
 
 
 def _actor(actor: User | str) -> tuple[int | None, str]:
