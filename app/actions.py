@@ -38,6 +38,9 @@ class AuditAction(enum.StrEnum):
     READER_BAN_LIFTED = "reader_ban_lifted"
     READER_SUSPEND_LIFTED = "reader_suspend_lifted"
     READER_PREMODERATE_LIFTED = "reader_premoderate_lifted"
+    # A complaint against a decision (DSA Art. 20, services/complaints), answered
+    COMPLAINT_UPHELD = "complaint_upheld"
+    COMPLAINT_REVERSED = "complaint_reversed"
 
     @classmethod
     def sanction(cls, kind: str, *, lifted: bool = False) -> AuditAction:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -33,6 +34,7 @@ from app.services import (
     scoring,
     settings,
     sites,
+    transparency,
 )
 
 
@@ -366,12 +368,48 @@ def register(app: Flask) -> None:
     _register_imports(app)
     _register_exports(app)
     _register_retention(app)
+    _register_dsa(app)
 
 
 class Refused(click.ClickException):
     """A command refused for what it was asked (a taken name, a bad quota): exit status 2."""
 
     exit_code = 2
+
+
+def _register_dsa(app: Flask) -> None:
+    group = click.Group("dsa", help="Digital Services Act: statements of reasons, transparency.")
+    app.cli.add_command(group)
+
+    @group.command("export")
+    @click.option(
+        "--from",
+        "since",
+        required=True,
+        type=click.DateTime(["%Y-%m-%d"]),
+        help="First day (YYYY-MM-DD, UTC), included.",
+    )
+    @click.option(
+        "--to",
+        "until",
+        required=True,
+        type=click.DateTime(["%Y-%m-%d"]),
+        help="Last day (YYYY-MM-DD, UTC), included.",
+    )
+    @click.option("--output", type=click.Path(dir_okay=False, writable=True),
+                  help="Write to this file instead of the standard output.")  # fmt: skip
+    def dsa_export(since: datetime, until: datetime, output: str | None) -> None:
+        """Write the statements of reasons issued between two days in the EU DSA Transparency
+        Database's format: the JSON body of its `POST /api/v1/statements`."""
+        if until < since:
+            raise click.BadParameter("--to is before --from", param_hint="--to")
+        body = transparency.export(since.date(), until.date())
+        text = json.dumps(body, ensure_ascii=False, indent=2) + "\n"
+        if output:
+            Path(output).write_text(text, encoding="utf-8")
+            click.echo(f"{len(body['statements'])} statements written to {output}.", err=True)
+        else:
+            click.echo(text, nl=False)
 
 
 def _register_clients(app: Flask) -> None:

@@ -135,6 +135,10 @@ def load_config(instance_path: str, environ: Mapping[str, str] | None = None) ->
     force_https = _bool(values, "FORCE_HTTPS", env == "production")
     site_timezone = _env(values, "SITE_TIMEZONE", "Europe/Paris") or "Europe/Paris"
     _check_timezone(site_timezone)
+    if env == "production" and _env(values, "MAIL_URL") and not _env(values, "PUBLIC_URL"):
+        # The statements of reasons of the model's decisions are mailed by the workers, outside
+        # any request: their links need the site's address.
+        raise ConfigError("PUBLIC_URL must be set with MAIL_URL when APP_ENV=production")
     return {
         "APP_ENV": env,
         "SECRET_KEY": _secret_key(values, instance, env),

@@ -17,7 +17,7 @@ from markupsafe import Markup, escape
 
 from app import formatting
 from app.actions import AuditAction
-from app.dsa_notices import KEYWORD_CHILD_SEXUAL_ABUSE_MATERIAL, NoticeDecision, StatementCategory
+from app.dsa import KEYWORD_CHILD_SEXUAL_ABUSE_MATERIAL, NoticeDecision, StatementCategory
 from app.models import CommentStatus, ReportReason, RestrictionKind
 from app.policy import (
     CATEGORY_HOLD,
@@ -64,6 +64,38 @@ REJECT_REASONS: dict[str, Label] = {
     # A notice of illegal content decided as such (Art. 16 DSA, services/notices.py).
     "illicite": lazy_gettext("contenu illicite"),
     "autre": lazy_gettext("autre motif"),
+}
+
+# What a moderator's decision relies on (statements of reasons, DSA Art. 17): the house rules
+# by default, or a provision of the law (app/dsa.LEGAL_GROUNDS, whose texts the statement gives).
+GROUND_LABELS: dict[str, Label] = {
+    "regles": lazy_gettext("Règles du site (par défaut)"),
+    "injure": lazy_gettext("Illicite : injure publique"),
+    "diffamation": lazy_gettext("Illicite : diffamation"),
+    "haine": lazy_gettext("Illicite : provocation à la haine ou à la discrimination"),
+    "apologie": lazy_gettext("Illicite : apologie de crimes ou du terrorisme"),
+    "menaces": lazy_gettext("Illicite : menaces"),
+    "harcelement": lazy_gettext("Illicite : harcèlement"),
+    "vie_privee": lazy_gettext("Illicite : atteinte à la vie privée"),
+    "autre": lazy_gettext("Illicite : autre disposition légale"),
+}
+
+# The Transparency Database's enum keys (app/dsa.py) in the staff's words (« Transparence »).
+DSA_LABELS: dict[str, Label] = {
+    "DECISION_GROUND_ILLEGAL_CONTENT": lazy_gettext("Contenu illicite"),
+    "DECISION_GROUND_INCOMPATIBLE_CONTENT": lazy_gettext("Contraire aux règles du site"),
+    "DECISION_VISIBILITY_CONTENT_REMOVED": lazy_gettext("Commentaire retiré"),
+    "DECISION_VISIBILITY_OTHER": lazy_gettext("Pré-modération d’un lecteur"),
+    "DECISION_ACCOUNT_SUSPENDED": lazy_gettext("Compte suspendu"),
+    "DECISION_ACCOUNT_TERMINATED": lazy_gettext("Compte banni"),
+    "DECISION_PROVISION_PARTIAL_SUSPENSION": lazy_gettext("Invité suspendu"),
+    "DECISION_PROVISION_PARTIAL_TERMINATION": lazy_gettext("Invité banni"),
+    "SOURCE_VOLUNTARY": lazy_gettext("Notre initiative (modèle, lecteurs, modérateurs)"),
+    "SOURCE_ARTICLE_16": lazy_gettext("Notification de contenu illicite (article 16)"),
+    "SOURCE_TRUSTED_FLAGGER": lazy_gettext("Signaleur de confiance"),
+    "open": lazy_gettext("en attente"),
+    "upheld": lazy_gettext("décision maintenue"),
+    "reversed": lazy_gettext("décision annulée"),
 }
 
 # What a reader may report a comment for (the reader's form shows them in French).
@@ -113,6 +145,8 @@ JOURNAL_ACTIONS: dict[AuditAction, Label] = {
     AuditAction.READER_BAN_LIFTED: lazy_gettext("Bannissement levé"),
     AuditAction.READER_SUSPEND_LIFTED: lazy_gettext("Suspension levée"),
     AuditAction.READER_PREMODERATE_LIFTED: lazy_gettext("Pré-modération levée"),
+    AuditAction.COMPLAINT_UPHELD: lazy_gettext("Réclamation : décision maintenue"),
+    AuditAction.COMPLAINT_REVERSED: lazy_gettext("Réclamation : décision annulée"),
 }
 
 # Our verdict on a comment Coral sent (« Coral » page; services/coral.py).
@@ -486,6 +520,9 @@ SETTING_LABELS: dict[str, Label] = {
     "reports_threshold": lazy_gettext("Signalements avant « Signalés »"),
     "reports_hide": lazy_gettext(
         "Masquer le commentaire signalé jusqu’à la décision d’un modérateur"
+    ),
+    "dsa_online_platform": lazy_gettext(
+        "Plateforme en ligne (DSA) : les auteurs peuvent contester une décision"
     ),
     "banned_words": lazy_gettext("Mots interdits"),
     "suspect_words": lazy_gettext("Mots suspects"),

@@ -20,7 +20,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from app.dsa_notices import NoticeDecision, StatementCategory
+from app.dsa import AutomatedDecision, DecisionGround, NoticeDecision, SourceType, StatementCategory
 from app.extensions import Model
 from app.policy import Outcome
 
@@ -732,3 +732,89 @@ class DsaNotice(Model):
     @property
     def is_open(self) -> bool:
         return self.decision is None
+
+
+class ComplaintStatus(enum.StrEnum):
+    """Where a complaint against a decision stands (DsaComplaint.status)."""
+
+    OPEN = "open"
+    UPHELD = "upheld"  # the decision stands
+    REVERSED = "reversed"  # the comment is published again, or the sanction lifted
+
+
+class DsaStatement(Model):
+    """A statement of reasons (DSA Art. 17): one per decision that removes a comment or
+    restricts a reader, issued in the decision's own transaction (services/statements.py).
+    Its fields are the EU Transparency Database's (app/dsa.py); `puid` is its public
+    reference. The author's address (`email`) is kept to mail it, never exported."""
+
+    __tablename__ = "dsa_statements"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    puid: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)  # the application date
+    # What the decision is about: a comment, or a sanction on a reader.
+    comment_id: Mapped[int | None] = mapped_column(ForeignKey("comments.id", ondelete="SET NULL"))
+    restriction_id: Mapped[int | None] = mapped_column(
+        ForeignKey("reader_restrictions.id", ondelete="SET NULL")
+    )
+    # Its author: the account (who may read it signed in) and the address it is mailed to.
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    email: Mapped[str | None] = mapped_column(String(254))
+    # The Art. 16 notice the decision answers (NULL: our own initiative).
+    notice_id: Mapped[int | None] = mapped_column(ForeignKey("dsa_notices.id", ondelete="SET NULL"))
+    source_type: Mapped[str] = mapped_column(String(40))
+    decision_visibility: Mapped[str | None] = mapped_column(String(60))
+    decision_visibility_other: Mapped[str | None] = mapped_column(String(500))
+    decision_account: Mapped[str | None] = mapped_column(String(60))
+    decision_provision: Mapped[str | None] = mapped_column(String(60))
+    end_date: Mapped[datetime | None] = mapped_column()  # of a suspension
+    decision_ground: Mapped[str] = mapped_column(String(60))
+    legal_ground: Mapped[str | None] = mapped_column(String(40))  # a key of dsa.LEGAL_GROUNDS
+    ground_text: Mapped[str] = mapped_column(Text)  # the rule or the law relied on (French)
+    ground_explanation: Mapped[str] = mapped_column(Text)  # why on that ground (French)
+    category: Mapped[str] = mapped_column(String(80))
+    decision_facts: Mapped[str] = mapped_column(Text)  # French, no personal data
+    automated_detection: Mapped[bool] = mapped_column()
+    automated_decision: Mapped[str] = mapped_column(String(40))
+    content_date: Mapped[datetime] = mapped_column()
+    # Who decided: a staff member (the complaint must go to another), or the model.
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    decided_by: Mapped[str] = mapped_column(String(200))
+    # The decision was undone (approved after all, the sanction lifted, a complaint upheld).
+    reversed_at: Mapped[datetime | None] = mapped_column()
+
+    __table_args__ = (
+        _check_in("source_type", SourceType),
+        _check_in("decision_ground", DecisionGround),
+        _check_in("automated_decision", AutomatedDecision),
+        Index("ix_dsa_statements_created", "created_at"),
+        Index("ix_dsa_statements_comment", "comment_id"),
+        Index("ix_dsa_statements_restriction", "restriction_id"),
+    )
+
+
+class DsaComplaint(Model):
+    """A complaint against a decision (DSA Art. 20), from the statement's page: one per
+    statement, answered by a human other than the one who decided (services/complaints.py)."""
+
+    __tablename__ = "dsa_complaints"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    statement_id: Mapped[int] = mapped_column(
+        ForeignKey("dsa_statements.id", ondelete="CASCADE"), unique=True
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    explanation: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default=ComplaintStatus.OPEN)
+    answer: Mapped[str | None] = mapped_column(Text)
+    decided_at: Mapped[datetime | None] = mapped_column()
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    decided_by: Mapped[str | None] = mapped_column(String(200))
+
+    statement: Mapped[DsaStatement] = relationship()
+
+    __table_args__ = (
+        _check_in("status", ComplaintStatus),
+        Index("ix_dsa_complaints_status", "status", "created_at"),
+    )

@@ -210,6 +210,8 @@ def app(
     mail = mail_settings(
         smtp_server.url, sender="Modération <ne-pas-repondre@example.org>", timeout=5
     )
+    # The test client's host: links in mails sent outside a request (the worker's statements).
+    mail["PUBLIC_URL"] = "http://localhost"
     app = create_app(
         make_config(database_url, str(tmp_path / "instance"), **{**mail, **config_overrides}),
         scorer=scorer,

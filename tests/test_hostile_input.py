@@ -45,6 +45,9 @@ PARAMETERS = [
     "decision", "client", "token", "site", "sort", "article_id", "category", "author",
     "account_id", "url", "title", "id", "cursor", "limit", "origins", "premoderate_all",
     "location", "explanation", "good_faith", "etat", "ground", "rule",
+
+
+    "ground", "cle", "explication", "outcome", "answer", "annee", "dsa_online_platform",
 ]  # fmt: skip
 
 # endpoint -> a valid value for each path variable (the walk replaces them one by one).
@@ -60,6 +63,9 @@ ROUTES: dict[str, dict[str, str]] = {
     "reader.embed_script": {},
     "reader.notice": {},
     "reader.notice_received": {"reference": "DSA-AAAA-AAAA"},
+    "reader.statement": {"puid": "0" * 32},
+    "reader.complain": {"puid": "0" * 32},
+    "reader.comment_statement": {"slug": ARTICLE_SLUG, "comment_id": "1"},
     "auth.register": {},
     "auth.login": {},
     "auth.logout": {},
@@ -98,6 +104,8 @@ ROUTES: dict[str, dict[str, str]] = {
     "moderation.notices_list": {},
     "moderation.notice": {"notice_id": "1"},
     "moderation.decide_notice": {"notice_id": "1"},
+    "moderation.complaints": {},
+    "moderation.answer_complaint": {"complaint_id": "1"},
     "coral.moderation_phase": {"client": "lemonde"},
     "admin.index": {},
     "admin.thresholds": {},
@@ -116,6 +124,7 @@ ROUTES: dict[str, dict[str, str]] = {
     "admin.create_site": {},
     "admin.update_site": {"name": "default"},
     "admin.rotate_site_secret": {"name": "default"},
+    "admin.transparency_page": {},
     "perspective.analyze": {},
     "perspective.suggestscore": {},
 }

@@ -212,7 +212,8 @@ STAFF_PAGES = [
     "/moderation/file/approuves", "/moderation/file/tous", "/moderation/journal",
     "/moderation/lecteurs?email=dede@example.fr", "/admin/", "/admin/seuils", "/admin/regles",
     "/admin/mots", "/admin/articles", "/admin/historique", "/admin/calibration", "/admin/clients",
-    "/admin/sites", "/admin/articles?site=journal",
+    "/admin/sites", "/admin/articles?site=journal", "/moderation/reclamations",
+    "/admin/transparence",
 ]  # fmt: skip
 
 # Forms sent wrong on purpose: the page that answers names the refused fields, in English.

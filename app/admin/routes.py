@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import format_decimal
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
@@ -17,8 +18,8 @@ from app.auth.access import role_required
 from app.converters import as_count, as_id
 from app.extensions import db
 from app.formatting import ngettext
-from app.models import ApiClient, Article, Role, Site
-from app.services import admin, clients, moderation, settings, sites, stats
+from app.models import ApiClient, Article, Role, Site, utcnow
+from app.services import admin, clients, moderation, settings, sites, stats, transparency
 from app.wordlists import format_list
 
 ADMIN = Role.ADMIN
@@ -101,6 +102,23 @@ def _page(template: str, parsed: admin.Parsed | None, **context: Any) -> tuple[s
     errors = parsed.errors if parsed else {}
     html = render_template(template, errors=errors, n=_simulation_size(), **context, **_common())
     return html, 422 if errors else 200
+
+
+@bp.get("/transparence")
+@role_required(ADMIN)
+def transparency_page() -> str:
+    """The year's DSA transparency figures (Art. 15 and 24): decisions by ground, restriction
+    and source, the automated share, the median handling time, the complaints. `annee`:
+    the year (this year by default)."""
+    this_year = utcnow().year
+    year = request.args.get("annee", type=as_count) or this_year
+    year = year if 2000 <= year <= this_year else this_year
+    return render_template(
+        "admin/transparency.html", f=transparency.figures(year), year=year,
+        notice_category_label=labels.notice_category_label,
+        years=range(this_year, this_year - 5, -1), dsa_labels=labels.DSA_LABELS,
+        hours=lambda h: _("%(num)s h", num=format_decimal(h, "0.0")), **_common(),
+    )  # fmt: skip
 
 
 @bp.route("/seuils", methods=["GET", "POST"])

@@ -265,7 +265,13 @@ def decide(who: Moderator, comment_id: int, body: DecisionRequest) -> Response:
             message = _("Commentaire n° %(id)s conservé : signalements écartés.", id=comment_id)
         else:
             decided = moderation.decide(
-                comment_id, body.version, body.action, who.actor, body.reason, body.note
+                comment_id,
+                body.version,
+                body.action,
+                who.actor,
+                body.reason,
+                body.note,
+                ground=body.ground,
             )
             message = (
                 _("Commentaire n° %(id)s approuvé et publié.", id=comment_id)

@@ -13,7 +13,7 @@ from pydantic import ConfigDict, Field, PlainSerializer, field_validator
 
 from app.api.schemas import ApiModel, ReasonOut
 from app.converters import ID_MAX
-from app.labels import QUEUES, REJECT_REASONS, SORTS
+from app.labels import GROUND_LABELS, QUEUES, REJECT_REASONS, SORTS
 from app.models import CommentStatus, as_utc
 from app.validators import text_problem
 
@@ -250,6 +250,16 @@ class DecisionRequest(ApiModel):
     """Obligatoire pour rejeter ; montrée à l’auteur."""
     note: str | None = Field(default=None, max_length=500)
     """Pour le journal (l’équipe seulement)."""
+    ground: str | None = Field(
+        default=None, json_schema_extra=_one_of(GROUND_LABELS, optional=True)
+    )
+    """Le fondement d’un rejet, pour son exposé des motifs (DSA) : `regles` (les règles du
+    site, par défaut) ou la disposition légale enfreinte (`injure`, `diffamation`…)."""
+
+    @field_validator("ground")
+    @classmethod
+    def _ground(cls, value: str | None) -> str | None:
+        return _known(value, GROUND_LABELS)
 
     @field_validator("reason")
     @classmethod

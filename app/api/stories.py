@@ -53,7 +53,7 @@ from app.api.story_schemas import (
 from app.api.v1 import bp
 from app.extensions import db
 from app.models import Article, Comment, CommentStatus, Site, User, as_utc
-from app.services import comments, moderation, notices, quotas, settings, sites, sso
+from app.services import comments, moderation, notices, quotas, settings, sites, sso, statements
 from app.services.comments import Viewer
 from app.validators import (
     Problem,
@@ -177,9 +177,18 @@ def _comment_out(comment: Comment, reader: Reader, replies: list[CommentOut]) ->
             else None
         ),
         removed=comments.placeholder_text(comment),
+        statement_url=_statement_url(comment) if own else None,
         reportable=comment.is_published and not comment.hidden and not comment.removed,
         replies=replies,
     )
+
+
+def _statement_url(comment: Comment) -> str | None:
+    """The signed link to the latest statement of reasons of a rejected comment."""
+    if comment.status != CommentStatus.REJECTED:
+        return None
+    found = statements.latest_for_comment(comment.id)
+    return statements.link(found.puid) if found is not None else None
 
 
 def _threads_out(nodes: list[comments.Node], reader: Reader) -> list[CommentOut]:

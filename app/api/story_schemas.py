@@ -181,6 +181,9 @@ class CommentOut(BaseModel):
     name and text are empty, and it cannot be answered or reported."""
     message: str | None
     """For the viewer's own comment not published: what became of it, in French."""
+    statement_url: str | None = None
+    """For the viewer's own rejected comment: its statement of reasons (DSA Art. 17), a
+    signed link that opens without a session (« Pourquoi ? »)."""
     reportable: bool
     replies: list[CommentOut]
 

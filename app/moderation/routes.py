@@ -20,7 +20,7 @@ from flask_login import current_user
 from markupsafe import Markup
 from werkzeug.wrappers import Response
 
-from app import formatting, labels, policy
+from app import dsa, formatting, labels, policy
 from app.actions import AuditAction
 from app.auth.access import role_required
 from app.converters import as_count, as_id, parse_count, parse_date, parse_id, safe_path
@@ -28,7 +28,8 @@ from app.formatting import ngettext
 from app.labels import JOURNAL_ACTIONS, REASON_CODES
 from app.models import Comment, CommentStatus, Role
 from app.moderation import bp
-from app.services import coral, moderation, notices, readers, settings
+from app.services import complaints as complaint_service
+from app.services import coral, moderation, notices, readers, settings, statements
 from app.templating import paragraphs
 from app.wordlists import highlight, stored_matches
 
@@ -94,6 +95,7 @@ def _card_context() -> dict[str, object]:
     return {
         "score_level": lambda category, score: policy.level(score, limits.get(category)),
         "reject_reasons": labels.REJECT_REASONS,
+        "grounds": labels.GROUND_LABELS,
         "report_reasons": labels.REPORT_REASONS,
         "queues": labels.QUEUES,
         "sorts": labels.SORTS,
@@ -162,6 +164,7 @@ def decide(comment_id: int) -> Response | tuple[Response, int]:
             current_user,
             reason=request.form.get("reason") or None,
             note=request.form.get("note"),
+            ground=request.form.get("ground") or None,
         )
     except moderation.Conflict as conflict:
         return _answer(back, conflict.message, "error", 409)
@@ -196,6 +199,7 @@ def decide_many() -> Response | tuple[Response, int]:
             current_user,
             reason=request.form.get("reason") or None,
             note=request.form.get("note"),
+            ground=request.form.get("ground") or None,
         )
     except moderation.ModerationError as error:
         return _answer(back, error.message, "error", 422)
@@ -286,6 +290,7 @@ def restrict() -> Response:
             current_user,
             days=request.form.get("days", type=as_count),
             user_id=who.user_id,
+            ground=request.form.get("ground") or None,
         )
     except readers.RestrictionError as error:
         flash(error.message, "error")
@@ -456,6 +461,22 @@ def notices_list() -> str:
     )
 
 
+@bp.get("/reclamations")
+@role_required(STAFF)
+def complaints() -> str:
+    """Authors' complaints against a decision (DSA Art. 20) waiting for an answer, oldest
+    first, each with its statement and the contested comment or sanction."""
+    return render_template(
+        "moderation/complaints.html",
+        pending=complaint_service.open_complaints(),
+        enabled=complaint_service.enabled(),
+        counts=moderation.queue_counts(),
+        summary=statements.summary,
+        kinds=labels.KIND_LABELS,
+        **_card_context(),
+    )
+
+
 @bp.get("/dsa/<id:notice_id>")
 @role_required(STAFF)
 def notice(notice_id: int) -> str:
@@ -470,6 +491,7 @@ def notice(notice_id: int) -> str:
         decisions=labels.NOTICE_DECISIONS,
         notice_category_label=labels.notice_category_label,
         house_rules=notices.HOUSE_RULES,
+        legal_grounds={k: v for k, v in labels.GROUND_LABELS.items() if k != dsa.HOUSE_RULES},
         counts=moderation.queue_counts(),
         **_card_context(),
     )
@@ -509,3 +531,33 @@ def decide_notice(notice_id: int) -> Response:
             "error",
         )
     return redirect(back, code=303)
+
+
+@bp.post("/reclamations/<id:complaint_id>")
+@role_required(STAFF)
+def answer_complaint(complaint_id: int) -> Response:
+    """Answer a complaint: `outcome` upheld or reversed, `answer` the reasons given to the
+    author. 303 back to the list, with what happened (refused when this moderator took the
+    decision contested)."""
+    try:
+        complaint, mailed = complaint_service.answer(
+            complaint_id,
+            request.form.get("outcome", ""),
+            request.form.get("answer", ""),
+            current_user,
+        )
+    except complaint_service.ComplaintError as error:
+        flash(error.message, "error")
+    else:
+        flash(
+            _("Réclamation n° %(id)s : décision annulée.", id=complaint.id)
+            if complaint.status == "reversed"
+            else _("Réclamation n° %(id)s : décision maintenue.", id=complaint.id),
+            "success",
+        )
+        if not mailed:
+            flash(
+                _("La réponse n’a pas pu être envoyée par courriel : l’auteur la lira sur "
+                  "l’exposé des motifs."), "info",
+            )  # fmt: skip
+    return redirect(url_for("moderation.complaints"), code=303)

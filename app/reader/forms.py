@@ -20,7 +20,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, ValidationError
 
 from app.converters import parse_id
-from app.dsa_notices import NOTICE_CATEGORIES
+from app.dsa import NOTICE_CATEGORIES
 from app.labels import REPORT_REASONS, STATEMENT_CATEGORIES, french
 from app.models import Site
 from app.services import settings

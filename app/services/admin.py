@@ -46,6 +46,7 @@ RULE_FIELDS: dict[str, str] = {
     "comment_rate_limit": "rate",
     "reports_threshold": "int",
     "reports_hide": "bool",
+    "dsa_online_platform": "bool",
 }
 WORD_FIELDS = ("banned_words", "suspect_words", "allowed_words")
 LIMITS = {

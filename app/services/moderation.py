@@ -23,12 +23,13 @@ from app.models import (
     CommentReport,
     CommentScore,
     CommentStatus,
+    DsaStatement,
     ModerationAction,
     User,
     as_utc,
     utcnow,
 )
-from app.services import audit, quotas, settings, transitions
+from app.services import audit, quotas, settings, statements, transitions
 from app.services.errors import ServiceError
 
 PER_PAGE = 25
@@ -78,6 +79,7 @@ class Card:
     report_burst: bool = False  # BURST_REPORTS or more within BURST_MINUTES
     author_published: int = 0
     author_rejected: int = 0
+    statement: DsaStatement | None = None  # its latest statement of reasons (DSA Art. 17)
 
 
 @dataclass(frozen=True)
@@ -181,7 +183,8 @@ def count_newer(queue: str, since_id: int) -> int:
 
 
 def _attach_details(cards: Sequence[Card]) -> None:
-    """Parents, reports and each author's history for a page of cards: three queries."""
+    """Parents, reports, each author's history and the statements of reasons of the rejected
+    ones, for a page of cards: four queries."""
     if not cards:
         return
     parent_ids = {c.comment.parent_id for c in cards if c.comment.parent_id}
@@ -219,8 +222,12 @@ def _attach_details(cards: Sequence[Card]) -> None:
             .group_by(Comment.user_id, guest_email)
         )
     }
+    issued = statements.for_comments(
+        [c.comment.id for c in cards if c.comment.status == CommentStatus.REJECTED]
+    )
     for card in cards:
         c = card.comment
+        card.statement = issued.get(c.id)
         card.parent = parents.get(c.parent_id or 0)
         card.reports = reports.get(c.id, [])
         card.report_burst = is_burst([r.created_at for r in card.reports])
@@ -279,9 +286,13 @@ def decide(
     actor: User | str,
     reason: str | None = None,
     note: str | None = None,
+    ground: str | None = None,
+    notice_id: int | None = None,
 ) -> Comment:
     """Approve (publish) or reject a comment as `actor` (a staff member, or an API client named
-    by `audit.client_actor`), if nobody changed it since `version`.
+    by `audit.client_actor`), if nobody changed it since `version`. A rejection relies on the
+    house rules, or on the law `ground` names (a key of dsa.LEGAL_GROUNDS); with `notice_id` it
+    answers that Art. 16 notice. Either goes into its statement of reasons.
 
     Raises ModerationError for a bad action or reason (CommentNotFound for no such comment),
     Refused for a comment that may not take this decision (transitions.RULES), Conflict when
@@ -290,6 +301,10 @@ def decide(
         raise ModerationError("action", _("Action inconnue."))
     if action == "reject" and reason not in REJECT_REASONS:
         raise ModerationError("reason", _("Choisissez le motif du rejet."))
+    try:
+        relied_on = statements.Ground.parse(ground)
+    except statements.StatementError as error:
+        raise ModerationError("ground", _("Choisissez le fondement de la décision.")) from error
     comment = db.session.get(Comment, comment_id)
     if comment is None:
         raise CommentNotFound(comment_id)
@@ -309,6 +324,8 @@ def decide(
         reason_code=reason if action == "reject" else None,
         reason=("Approuvé par la modération" if action == "approve" else f"Rejeté : {label}"),
         note=(note or "").strip() or None,
+        ground=relied_on,
+        notice_id=notice_id,
     )
     if not changed:
         db.session.rollback()
@@ -422,13 +439,14 @@ def decide_many(
     actor: User,
     reason: str | None = None,
     note: str | None = None,
+    ground: str | None = None,
 ) -> BulkResult:
     """The same decision on a selection of (comment id, version seen); each one on its own."""
     done: list[int] = []
     conflicts: list[Conflict | Refused] = []
     for comment_id, version in targets:
         try:
-            decide(comment_id, version, action, actor, reason, note)
+            decide(comment_id, version, action, actor, reason, note, ground)
         except (Conflict, Refused) as conflict:
             conflicts.append(conflict)
         else:

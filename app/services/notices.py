@@ -31,8 +31,8 @@ from flask_babel import gettext as _
 from sqlalchemy import case, func, select, update
 from sqlalchemy.orm import joinedload
 
-from app import formatting, labels
-from app.dsa_notices import NoticeDecision, notice_category
+from app import dsa, formatting, labels
+from app.dsa import NoticeDecision, notice_category
 from app.extensions import db, rowcount
 from app.labels import REJECT_REASONS, french
 from app.models import (
@@ -44,7 +44,7 @@ from app.models import (
     User,
     utcnow,
 )
-from app.services import mail, moderation, quotas, sites
+from app.services import mail, moderation, quotas, sites, statements
 from app.services.errors import ServiceError
 from app.validators import (
     GOOD_FAITH_REQUIRED,
@@ -358,10 +358,15 @@ def decide(
         raise NoticeError("decision", _("Choisissez une décision.")) from None
     ground = clean_text(ground)
     explanation = clean_text(explanation)
-    if chosen == NoticeDecision.REMOVED_ILLEGAL and not ground:
-        raise NoticeError(
-            "ground", _("Indiquez le fondement juridique (la loi ou l’article enfreint).")
-        )
+    legal_ground: str | None = None  # the key of dsa.LEGAL_GROUNDS, for the statement
+    if chosen == NoticeDecision.REMOVED_ILLEGAL:
+        if ground not in dsa.LEGAL_GROUNDS:
+            raise NoticeError(
+                "ground", _("Choisissez le fondement juridique (la loi ou l’article enfreint).")
+            )
+        legal_ground, ground = ground, dsa.LEGAL_GROUNDS[ground]
+    else:
+        ground = None
     if chosen == NoticeDecision.REMOVED_TERMS:
         if rule not in HOUSE_RULES:
             raise NoticeError("rule", _("Choisissez la règle de publication enfreinte."))
@@ -416,12 +421,9 @@ def decide(
         )
     if removal and comment is not None and comment.status != CommentStatus.REJECTED:
         try:
-            # Commits the notice's decision with the comment's change, or rolls both back.
-            # DSA-MERGE: the Art. 17 statement of reasons is issued here, in this transaction:
-            # pass notice_id=notice.id (source_type SOURCE_ARTICLE_16, the notice's reference)
-            # and the decision's ground (the statements helper's LEGAL_GROUNDS key for a removal
-            # as illegal, "regles" for the house rules) to moderation.decide; then give the
-            # statement's link to the decision mail (notify, mail/dsa_notice_decision.txt).
+            # Commits the notice's decision with the comment's change, or rolls both back;
+            # the Art. 17 statement is issued in the same transaction, as answering this
+            # notice (source SOURCE_ARTICLE_16, the notice's category).
             moderation.decide(
                 comment.id,
                 version if version is not None else comment.version,
@@ -429,6 +431,8 @@ def decide(
                 actor,
                 reason="illicite" if chosen == NoticeDecision.REMOVED_ILLEGAL else rule,
                 note=f"Notification DSA {notice.reference} : {explanation}",
+                ground=legal_ground or dsa.HOUSE_RULES,
+                notice_id=notice.id,
             )
         except (moderation.ModerationError, moderation.Conflict):
             db.session.rollback()
@@ -445,6 +449,11 @@ def notify(notice: DsaNotice) -> str | None:
     redress (Art. 16(5)-(6)); None when sent (or nobody to tell), else why it failed."""
     if not notice.notifier_email or notice.decision is None:
         return None
+    statement = (
+        statements.latest_for_comment(notice.comment_id)
+        if notice.comment_id is not None and notice.decision != NoticeDecision.NO_ACTION
+        else None
+    )
     try:
         mail.send(
             notice.notifier_email,
@@ -455,6 +464,11 @@ def notify(notice: DsaNotice) -> str | None:
             category=_category(notice),
             received=formatting.when(notice.created_at, reader=True),
             decided=formatting.when(notice.decided_at, reader=True) if notice.decided_at else "",
+            statement_link=(
+                statements.link(statement.puid)
+                if statement is not None and statement.notice_id == notice.id
+                else None
+            ),
         )
     except mail.MailError as error:
         log.warning("dsa notice %s: decision mail not sent", notice.reference)

@@ -19,7 +19,7 @@ from app.actions import AuditAction
 from app.extensions import db, rowcount
 from app.labels import KIND_LABELS, french
 from app.models import ReaderRestriction, RestrictionKind, User, utcnow
-from app.services import audit
+from app.services import audit, statements
 from app.services.errors import ServiceError
 
 
@@ -116,8 +116,16 @@ def restrict(
     by: User,
     days: int | None = None,
     user_id: int | None = None,
+    ground: str | None = None,
+    notice_id: int | None = None,
 ) -> ReaderRestriction:
-    """Sanction the guests who type `email`, or, with `user_id`, that account only."""
+    """Sanction the guests who type `email`, or, with `user_id`, that account only; with its
+    statement of reasons (on the house rules, or the law `ground` names; `notice_id`: the
+    Art. 16 notice it answers), mailed after the commit."""
+    try:
+        relied_on = statements.Ground.parse(ground)
+    except statements.StatementError as error:
+        raise RestrictionError("ground", _("Choisissez le fondement de la décision.")) from error
     if kind not in set(RestrictionKind):
         raise RestrictionError("kind", _("Choisissez une sanction."))
     kind = RestrictionKind(kind)
@@ -141,6 +149,11 @@ def restrict(
         created_by_id=by.id,
     )
     db.session.add(restriction)
+    db.session.flush()
+    statements.issue(
+        action=AuditAction.sanction(kind), actor=by, restriction=restriction, ground=relied_on,
+        notice_id=notice_id,
+    )  # fmt: skip
     detail = f" pour {days} jours" if kind == RestrictionKind.SUSPEND else ""
     audit.record(
         AuditAction.sanction(kind),
@@ -175,6 +188,7 @@ def lift(restriction_id: int, by: User, reason: str = "") -> None:
         details={"kind": restriction.kind},
         note=reason.strip(),
     )
+    statements.withdraw(restriction_id=restriction_id, now=utcnow())
     db.session.commit()
 
 

@@ -52,6 +52,9 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "banned_words": [],
     "suspect_words": [],
     "allowed_words": [],
+    # The site is an « online platform » under the DSA (it publishes what readers write, for
+    # the public): authors may then complain against a decision (Art. 20), from its statement.
+    "dsa_online_platform": False,
 }
 
 

@@ -27,7 +27,7 @@ from app.actions import AuditAction
 from app.extensions import db
 from app.models import Comment, CommentStatus, User, utcnow
 from app.policy import Reason
-from app.services import audit
+from app.services import audit, statements
 
 S = CommentStatus
 
@@ -163,6 +163,8 @@ def apply(
     note: str | None = None,
     reasons: Sequence[Reason | Mapping[str, Any]] | None = None,
     details: Mapping[str, Any] | None = None,
+    ground: statements.Ground = statements.HOUSE_RULES,
+    notice_id: int | None = None,
 ) -> list[int]:
     """Move every comment that meets `where` and `RULES[action]` in one UPDATE; returns their
     ids (none: nothing matched). Only comments in `from_status` move (the audit rows name it;
@@ -171,7 +173,12 @@ def apply(
 
     A `from_status` the rule does not start from moves nothing (the caller words the refusal);
     ValueError for a call the rule cannot take (a missing status, a target it never leads to,
-    a column it sets itself): a programming error."""
+    a column it sets itself): a programming error.
+
+    A move that removes a comment (statements.needed) issues a statement of reasons for each
+    comment moved, in the same transaction, on `ground` (the house rules unless the moderator
+    named a law) and, with `notice_id`, as the answer to that Art. 16 notice; publishing a
+    rejected comment marks its statements reversed."""
     rule = RULES[action]
     if from_status is not None and from_status not in rule.sources:
         return []  # nothing in that status may make this move
@@ -187,8 +194,9 @@ def apply(
     changes: dict[str, Any] = {**rule.resets, **own, "version": Comment.version + 1}
     if target is not None:
         changes["status"] = target
+    now = now or utcnow()
     if rule.decides:
-        changes["decided_at"] = now or utcnow()
+        changes["decided_at"] = now
     ids = list(
         db.session.scalars(
             update(Comment)
@@ -210,4 +218,11 @@ def apply(
             reasons=reasons,
             details=details,
         )
+    if ids and statements.needed(target):
+        statements.issue(
+            action=action, actor=actor, comment_ids=ids, reason_code=reason_code,
+            ground=ground, notice_id=notice_id, now=now,
+        )  # fmt: skip
+    elif ids and source == S.REJECTED and target == S.PUBLISHED:
+        statements.withdraw(comment_ids=ids, now=now)
     return ids

@@ -19,6 +19,7 @@ from app.models import (
     CommentScore,
     CommentStatus,
     DsaNotice,
+    DsaStatement,
     ModerationAction,
     Role,
 )
@@ -318,7 +319,7 @@ def test_removed_as_illegal_the_comment_goes_and_the_notifier_is_told(
         moderator_client,
         notice,
         decision="removed_illegal",
-        ground="Loi du 29 juillet 1881, article 32 (diffamation)",
+        ground="diffamation",
         explanation="Accusation de détournement sans élément : diffamation d’un élu.",
     )
     assert response.status_code == 303
@@ -343,11 +344,23 @@ def test_removed_as_illegal_the_comment_goes_and_the_notifier_is_told(
     [sent] = mailbox.to("claude@example.org")
     assert sent.subject == f"Notre décision : {notice.reference}"
     assert "Retiré : contenu illicite" in sent.body
-    assert "Fondement juridique : Loi du 29 juillet 1881, article 32" in sent.body
+    assert "Fondement juridique : Diffamation publique (loi du 29 juillet 1881" in sent.body
     assert "Accusation de détournement" in sent.body
     assert "Décision automatisée : non" in sent.body
     assert "Traitement automatisé : oui" in sent.body
     assert "règlement extrajudiciaire des litiges" in sent.body
+    # The Art. 17 statement answers this notice, in its category, and the notifier gets its link.
+    [statement] = db.session.scalars(sa.select(DsaStatement)).all()
+    assert (statement.notice_id, statement.source_type) == (notice.id, "SOURCE_ARTICLE_16")
+    assert statement.category == notice.category
+    assert (statement.decision_ground, statement.legal_ground) == (
+        "DECISION_GROUND_ILLEGAL_CONTENT",
+        "diffamation",
+    )
+    link = re.search(r"http://\S+/motifs/" + statement.puid + r"\S*", sent.body)
+    assert link is not None
+    shown = app.test_client().get(link.group(0).removeprefix("http://localhost"))
+    assert shown.status_code == 200 and "Claude" not in shown.get_data(as_text=True)
 
     page = moderator_client.get("/moderation/dsa?etat=traites").get_data(as_text=True)
     assert notice.reference in page and "Retiré : contenu illicite" in page
@@ -443,7 +456,7 @@ def test_a_comment_changed_since_the_page_was_read_is_a_conflict(
         "csrf_token": csrf_token(moderator_client, url),
         "version": str(comment.version),
         "decision": "removed_illegal",
-        "ground": "Loi de 1881",
+        "ground": "diffamation",
         "explanation": "Diffamation.",
     }
     from app.services import moderation
@@ -560,7 +573,7 @@ def test_a_removal_without_the_comments_version_is_refused(
 ) -> None:
     url = f"/moderation/dsa/{notice.id}"
     data = {"csrf_token": csrf_token(moderator_client, url), "decision": "removed_illegal",
-            "ground": "Loi de 1881", "explanation": "Diffamation."}  # fmt: skip
+            "ground": "diffamation", "explanation": "Diffamation."}  # fmt: skip
     response = moderator_client.post(f"{url}/decision", data=data)
     assert response.status_code == 303
     assert "rechargez la page" in moderator_client.get(url).get_data(as_text=True)
@@ -578,7 +591,7 @@ def test_a_deleted_comment_leaves_the_notice_with_its_link(
     assert kept.comment_id is None and kept.location.endswith(f"#c{comment_id}")
     page = moderator_client.get("/moderation/dsa").get_data(as_text=True)
     assert "Commentaire supprimé" in page and notice.reference in page
-    refused = decide(moderator_client, notice, decision="removed_illegal", ground="Loi",
+    refused = decide(moderator_client, notice, decision="removed_illegal", ground="diffamation",
                      explanation="Diffamation.")  # fmt: skip
     assert "Le commentaire n’existe plus" in moderator_client.get(
         refused.headers["Location"]

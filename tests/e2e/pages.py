@@ -110,6 +110,19 @@ def seed(app: Flask) -> dict[str, Any]:
     guest_page = f"/moderation/lecteurs?email={LONG_EMAIL}"
     _post(moderator, "/moderation/lecteurs/sanctions", sanction, guest_page)
 
+    # A statement of reasons and a complaint against it (DSA: « Réclamations », the statement).
+    settings.set_value("dsa_online_platform", True)
+    contested = held(article, f"Quel idiot ce ministre, contesté {LONG_WORD}", score=0.6)
+    _post(moderator, f"/moderation/commentaires/{contested.id}/decision",
+          {"action": "reject", "version": contested.version, "reason": "insultes",
+           "ground": "injure"}, queue)  # fmt: skip
+    from app.models import DsaStatement
+    from app.services import complaints, statements
+
+    statement = db.session.scalars(db.select(DsaStatement)).first()
+    assert statement is not None, "the rejection should have issued a statement of reasons"
+    complaints.lodge(statement, f"Je critiquais une politique, pas une personne. {LONG_URL}")
+
     _coral_decisions(app)
     notice, reference = _dsa_notice(app, reported.id, LONG_URL)
     admin = app.test_client()
@@ -117,9 +130,10 @@ def seed(app: Flask) -> dict[str, Any]:
     _post(admin, "/admin/seuils", threshold_form({"insult-hold": "0.55"}))
     _api_clients()
     _sites()
+    link = f"/motifs/{statement.puid}?cle={statements.key(statement.puid)}"  # the mail's
     return {"held": long_held.id, "reply": reply.id, "reader": reader.id,
             "article": article.id, "reported": reported.id, "notice": notice,
-            "notice_reference": reference}  # fmt: skip
+            "notice_reference": reference, "statement": link}  # fmt: skip
 
 
 def _api_clients() -> None:
@@ -209,6 +223,9 @@ def staff_pages(ids: dict[str, Any]) -> list[Page]:
         Page("signalements DSA", "/moderation/dsa", "moderation.notices_list", mod),
         Page("notification DSA", f"/moderation/dsa/{ids.get('notice', 1)}",
              "moderation.notice", mod),
+
+
+        Page("réclamations", "/moderation/reclamations", "moderation.complaints", mod),
         Page("tableau de bord", "/admin/", "admin.index", admin),
         Page("seuils", "/admin/seuils", "admin.thresholds", admin),
         Page("seuils simulés", "/admin/seuils", "admin.thresholds", admin, _simulate),
@@ -223,6 +240,7 @@ def staff_pages(ids: dict[str, Any]) -> list[Page]:
         Page("clé créée", "/admin/clients", "admin.create_client", admin, _new_client),
         Page("sites", "/admin/sites", "admin.sites_page", admin),
         Page("secret SSO créé", "/admin/sites", "admin.create_site", admin, _new_site),
+        Page("transparence", "/admin/transparence", "admin.transparency_page", admin),
     ]  # fmt: skip
 
 
@@ -292,6 +310,8 @@ def reader_pages(ids: dict[str, Any]) -> list[Page]:
         Page("404", "/articles/cet-article-n-existe-pas", "reader.article"),
         Page("429", ARTICLE_URL, "reader.post_comment", then=_too_many),
         Page("référence de l’API", "/api/v1/docs", "api.v1.reference_page"),
+        # The mail's signed link, opened by a visitor with no session.
+        Page("exposé des motifs", str(ids.get("statement", "/motifs/inconnu")), "reader.statement"),
     ]
 
 

@@ -24,10 +24,12 @@ PAGES = [
     ("GET", "/moderation/dsa", "moderation"),
     ("GET", "/moderation/dsa/{notice}", "moderation"),
     ("POST", "/moderation/dsa/{notice}/decision", "moderation"),
+    ("GET", "/moderation/reclamations", "moderation"),
     ("POST", "/moderation/commentaires/{id}/decision", "moderation"),
     ("POST", "/moderation/decisions", "moderation"),
     ("POST", "/moderation/lecteurs/sanctions", "moderation"),
     ("POST", "/moderation/lecteurs/sanctions/1/lever", "moderation"),
+    ("POST", "/moderation/reclamations/1", "moderation"),
 ]
 
 ROLES = ["anonymous", Role.READER, Role.MODERATOR, Role.ADMIN]
@@ -88,6 +90,7 @@ def test_every_moderation_route_is_in_the_table(app):
     covered = {c.replace("/file/a-moderer", "/file/<queue>") for c in covered}
     covered = {c.replace("{notice}", "<id:notice_id>") for c in covered}
     covered |= {"/moderation/file/<queue>/nouveaux"}
+    covered = {c.replace("/reclamations/1", "/reclamations/<id:complaint_id>") for c in covered}
     assert routes <= covered, routes - covered
 
 

@@ -105,3 +105,26 @@ def test_mail_url_gives_flask_mailmans_settings(url: str, expected: dict[str, An
 def test_a_bad_mail_url_stops_start_up(url: str) -> None:
     with pytest.raises(ConfigError, match="MAIL_URL"):
         mail_settings(url, sender="", timeout=10)
+
+
+def test_production_mail_needs_the_public_url_for_the_workers_links(tmp_path: Any) -> None:
+    from app.config import load_config
+
+    environ = {
+        "APP_ENV": "production",
+        "SECRET_KEY": "k9#Qz!7wPq2@Lm5$Xv8&Rt3^Yb6*Nc1d",
+        "MAIL_URL": "smtp://127.0.0.1:25",
+    }
+    with pytest.raises(ConfigError, match="PUBLIC_URL"):
+        load_config(str(tmp_path), environ=environ)
+    config = load_config(str(tmp_path), environ={**environ, "PUBLIC_URL": "https://c.example.fr"})
+    assert config["PUBLIC_URL"] == "https://c.example.fr" and config["MAIL_ENABLED"]
+
+
+def test_links_use_the_public_url_outside_a_request(app: Flask) -> None:
+    assert mail.link("reader.index") == "http://localhost/"
+    app.config["PUBLIC_URL"] = ""
+    with pytest.raises(RuntimeError, match="PUBLIC_URL"):
+        mail.link("reader.index")
+    with app.test_request_context(base_url="https://lecteurs.example.fr/"):
+        assert mail.link("reader.index") == "https://lecteurs.example.fr/"

@@ -451,6 +451,10 @@
           "p",
           { class: cls },
           c.message || BADGES.rejected,
+          c.statement_url ? " " : null,
+          c.statement_url
+            ? h("a", { href: c.statement_url, target: "_blank", rel: "noopener" }, "Pourquoi ?")
+            : null,
           h("span", { class: "visually-hidden" }, " Vous seul voyez ce commentaire."),
         );
       }
