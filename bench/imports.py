@@ -2,6 +2,7 @@
 grows, and how long the background scoring of the imported comments takes on one worker.
 
     .venv/bin/python -m bench.imports [--sizes 10000,40000] [--scored 64] [--threads 2]
+        [--runtime torch|onnx]
         [--database-url postgresql+psycopg://postgres@127.0.0.1:5432/test]
 
 (a) For each size, a WXR 1.2 file of that many comments is generated (posts of 50 comments,
@@ -208,7 +209,7 @@ def measure_import(count: int, folder: Path, database_url: str | None) -> dict[s
     return figures
 
 
-def measure_scoring(count: int, threads: int, folder: Path) -> dict[str, Any]:
+def measure_scoring(count: int, threads: int, folder: Path, runtime: str) -> dict[str, Any]:
     from app.extensions import db
     from app.importers import get_importer
     from app.scoring import backend
@@ -216,6 +217,12 @@ def measure_scoring(count: int, threads: int, folder: Path) -> dict[str, Any]:
     from bench.model import ensure_model
 
     checkpoint, hf = ensure_model()
+    extra: dict[str, Any] = {}
+    if runtime == "onnx":  # the int8 export `flask model export` makes, as production runs it
+        from bench.scorer import ensure_onnx_model
+
+        onnx_dir, _ = ensure_onnx_model(checkpoint, hf, threads=threads)
+        extra = {"DETOXIFY_RUNTIME": "onnx", "DETOXIFY_ONNX_DIR": str(onnx_dir)}
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     wxr = folder / "scored.xml"
@@ -226,6 +233,7 @@ def measure_scoring(count: int, threads: int, folder: Path) -> dict[str, Any]:
         DETOXIFY_CHECKPOINT=str(checkpoint),
         DETOXIFY_HF_CONFIG=str(hf),
         DETOXIFY_THREADS=threads,
+        **extra,
     )
     with app.app_context():
         imports.run(get_importer("wordpress"), wxr, sites.default_site())
@@ -241,7 +249,8 @@ def measure_scoring(count: int, threads: int, folder: Path) -> dict[str, Any]:
         left = scoring.background_count()
         db.session.remove()
     return {"comments": waiting, "scored": done, "left": left, "seconds": seconds,
-            "cpu_seconds": cpu, "batch": batch, "threads": threads}  # fmt: skip
+            "cpu_seconds": cpu, "batch": batch, "threads": threads,
+            "runtime": runtime}  # fmt: skip
 
 
 def main() -> None:
@@ -250,6 +259,10 @@ def main() -> None:
     parser.add_argument("--scored", type=int, default=64, help="comments scored in (b)")
     parser.add_argument("--threads", type=int, default=2, help="torch threads of the worker")
     parser.add_argument("--database-url", help="PostgreSQL for (a) (default: SQLite)")
+    parser.add_argument(
+        "--runtime", choices=("torch", "onnx"), default="torch",
+        help="the model's runtime in (b): torch, or the int8 ONNX export (DETOXIFY_RUNTIME=onnx)",
+    )  # fmt: skip
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -286,9 +299,10 @@ def main() -> None:
         print()
         print(
             f"(b) background scoring of {args.scored} imported comments on one worker "
-            f"(full-size random-weights XLM-R base, CPU, {args.threads} torch threads)"
+            f"(full-size random-weights XLM-R base, CPU, {args.threads} threads, "
+            f"runtime {args.runtime})"
         )
-        scored = measure_scoring(args.scored, args.threads, folder)
+        scored = measure_scoring(args.scored, args.threads, folder, args.runtime)
         per = scored["seconds"] / max(1, scored["scored"])
         print(f"  N = {scored['scored']} scored (of {scored['comments']} waiting, "
               f"{scored['left']} left), batches of {scored['batch']}: {scored['seconds']:.1f} s, "
