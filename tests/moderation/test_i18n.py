@@ -27,7 +27,10 @@ STAFF_CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 LABEL_DICTS = {
     name: getattr(labels, name)
     for name in dir(labels)
-    if name.isupper() and isinstance(getattr(labels, name), dict)
+    if name.isupper()
+    and isinstance(getattr(labels, name), dict)
+    # Proper names (IMPORT_FORMATS: « WordPress », « Disqus ») are plain strings, not translated.
+    and not all(type(value) is str for value in getattr(labels, name).values())
 }
 
 
