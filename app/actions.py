@@ -31,6 +31,8 @@ class AuditAction(enum.StrEnum):
     REJECTED = "rejected"
     # A comment's text and author removed at its author's request (a placeholder or deleted)
     REMOVED = "removed"
+    # A reader erased at their request (services/rights): the row names their pseudonym only
+    ERASED = "reader_erased"
     # Sanctions on a reader (services/readers): reader_<kind>, reader_<kind>_lifted
     READER_BAN = "reader_ban"
     READER_SUSPEND = "reader_suspend"

@@ -27,10 +27,12 @@ from app.scoring.probe import PROBE
 from app.services import (
     accounts,
     articles,
+    audit,
     clients,
     exports,
     imports,
     retention,
+    rights,
     scoring,
     settings,
     sites,
@@ -368,6 +370,7 @@ def register(app: Flask) -> None:
     _register_imports(app)
     _register_exports(app)
     _register_retention(app)
+    _register_readers(app)
     _register_dsa(app)
 
 
@@ -751,6 +754,53 @@ def _register_retention(app: Flask) -> None:
             click.echo(f"{kind:<28} {days or 'keep':>5}  {count}")
         click.echo(f"{'total':<28} {'':>5}  {summary.total}")
         click.echo("IP addresses: none in the database; rate-limit counters expire by themselves.")
+
+
+def _register_readers(app: Flask) -> None:
+    group = click.Group("readers", help="Readers' data rights (GDPR): export, erase.")
+    app.cli.add_command(group)
+
+    @group.command("export")
+    @click.argument("address")
+    @click.option(
+        "--output",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="File to write  [default: standard output]",
+    )
+    def readers_export(address: str, output: Path | None) -> None:
+        """Everything held about ADDRESS (its accounts, and what was written or sent under it
+        without one), as the JSON a reader downloads from « Mon compte »."""
+        person = rights.of_address(address)
+        if not rights.holds_anything(person):
+            click.echo("Nothing is held under this address.", err=True)
+        text = json.dumps(rights.export(person), ensure_ascii=False, indent=2) + "\n"
+        if output is None:
+            sys.stdout.buffer.write(text.encode())
+        else:
+            output.write_text(text, encoding="utf-8")
+            click.echo(f"Written to {output}.", err=True)
+
+    @group.command("erase")
+    @click.argument("address")
+    @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+    def readers_erase(address: str, yes: bool) -> None:
+        """Erase the reader ADDRESS at their request: accounts, comments (ERASED_COMMENTS),
+        reports, notices, sanctions, statements; the journal keeps a pseudonym."""
+        person = rights.of_address(address)
+        if not rights.holds_anything(person):
+            raise Refused("Nothing is held under this address.")
+        if not yes:
+            click.confirm(
+                f"Erase {len(person.users)} account(s) and everything under this address?",
+                abort=True,
+            )
+        try:
+            done = rights.erase(person, audit.SYSTEM)
+        except rights.RightsError as error:
+            raise Refused(error.message) from error
+        for kind, count in sorted(done.counts.items()):
+            click.echo(f"{kind:<32} {count}")
+        click.echo(f"{'total':<32} {done.total}")
 
 
 def _when(value: datetime | None) -> str:

@@ -213,7 +213,28 @@ def load_config(instance_path: str, environ: Mapping[str, str] | None = None) ->
         "RESTRICTION_EMAIL_RETENTION_DAYS": _int(values, "RESTRICTION_EMAIL_RETENTION_DAYS", 365),
         # The scoring sweep starts a retention run when the last one is this old (hours).
         "RETENTION_INTERVAL_HOURS": _float(values, "RETENTION_INTERVAL_HOURS", 24.0, minimum=0.01),
+        # Readers' data rights (services/rights.py): what erasure does with a reader's
+        # published comments (« remove »: removed, a placeholder where answered; « anonymise »:
+        # kept under « Anonyme »), how long a guest's mailed link is valid (hours), and how
+        # many links one network address may ask for.
+        "ERASED_COMMENTS": _erased_comments(values),
+        "DATA_LINK_HOURS": _int(values, "DATA_LINK_HOURS", 24, minimum=1),
+        "DATA_REQUEST_RATE_LIMIT": _rate_limit(
+            values, "DATA_REQUEST_RATE_LIMIT", "3 per hour; 10 per day"
+        ),
     }
+
+
+ERASED_COMMENTS_CHOICES = ("remove", "anonymise")
+
+
+def _erased_comments(values: Mapping[str, str | None]) -> str:
+    value = (_env(values, "ERASED_COMMENTS", "remove") or "remove").lower()
+    if value not in ERASED_COMMENTS_CHOICES:
+        raise ConfigError(
+            f"ERASED_COMMENTS must be one of {', '.join(ERASED_COMMENTS_CHOICES)}, got {value!r}"
+        )
+    return value
 
 
 SCORING_BACKENDS = ("thread", "celery")

@@ -139,6 +139,7 @@ JOURNAL_ACTIONS: dict[AuditAction, Label] = {
     AuditAction.REPORTS_DISMISSED: lazy_gettext("Conservé malgré les signalements"),
     AuditAction.REJECTED: lazy_gettext("Rejeté"),
     AuditAction.REMOVED: lazy_gettext("Retiré à la demande de son auteur"),
+    AuditAction.ERASED: lazy_gettext("Lecteur effacé à sa demande (RGPD)"),
     AuditAction.READER_BAN: lazy_gettext("Lecteur banni"),
     AuditAction.READER_SUSPEND: lazy_gettext("Lecteur suspendu"),
     AuditAction.READER_PREMODERATE: lazy_gettext("Lecteur en pré-modération"),

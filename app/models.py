@@ -296,8 +296,13 @@ class Comment(Model):
 
     article: Mapped[Article] = relationship()
     user: Mapped[User | None] = relationship()
+    # Deleted with the comment (by the database's ON DELETE CASCADE when not loaded).
     score: Mapped[CommentScore | None] = relationship(
-        back_populates="comment", uselist=False, lazy="raise_on_sql"
+        back_populates="comment",
+        uselist=False,
+        lazy="raise_on_sql",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
     )
 
     __table_args__ = (

@@ -24,12 +24,14 @@ from app import dsa, formatting, labels, policy
 from app.actions import AuditAction
 from app.auth.access import role_required
 from app.converters import as_count, as_id, parse_count, parse_date, parse_id, safe_path
+from app.extensions import db
 from app.formatting import ngettext
 from app.labels import JOURNAL_ACTIONS, REASON_CODES
-from app.models import Comment, CommentStatus, Role
+from app.models import Comment, CommentStatus, Role, User
 from app.moderation import bp
+from app.reader import rights as reader_rights
 from app.services import complaints as complaint_service
-from app.services import coral, moderation, notices, readers, settings, statements
+from app.services import coral, moderation, notices, readers, rights, settings, statements
 from app.templating import paragraphs
 from app.wordlists import highlight, stored_matches
 
@@ -270,8 +272,50 @@ def reader() -> str:
         journal=moderation.journal(reader_email=email, limit=50),
         counts=moderation.queue_counts(),
         kinds=labels.KIND_LABELS,
+        is_admin=_admin(),
+        erase_keeps=rights.keeps_published(),
         **_card_context(),
     )
+
+
+@bp.get("/lecteurs/donnees")
+@role_required(STAFF)
+def reader_data() -> Response:
+    """Everything held about the reader, as the reader would download it themselves (an
+    account's page: the account; a guest's: what was written under that address)."""
+    who = _reader_from()
+    if who is None:
+        abort(404, description=_("Indiquez l’adresse du lecteur."))
+    return reader_rights.download(_person(who), "lecteur")
+
+
+def _person(who: readers.Reader) -> rights.Person:
+    if who.user_id is not None:
+        user = db.session.get(User, who.user_id)
+        if user is None:
+            abort(404)
+        return rights.of_account(user)
+    return rights.of_guest(who.email)
+
+
+@bp.post("/lecteurs/effacer")
+@role_required(Role.ADMIN)
+def reader_erase() -> Response:
+    """An admin erases a reader at their request (GDPR Art. 17), once they retyped the address."""
+    who = _reader_from()
+    if who is None:
+        flash(_("Indiquez l’adresse du lecteur."), "error")
+        return redirect(url_for("moderation.index"), code=303)
+    if (request.form.get("confirm") or "").strip().lower() != who.email:
+        flash(_("L’adresse retapée n’est pas celle du lecteur : rien n’a été effacé."), "error")
+        return redirect(_reader_url(who), code=303)
+    try:
+        done = rights.erase(_person(who), current_user)
+    except rights.RightsError as error:
+        flash(error.message, "error")
+        return redirect(_reader_url(who), code=303)
+    flash(_("Lecteur effacé (%(n)s éléments).", n=done.total), "success")
+    return redirect(url_for("moderation.index"), code=303)
 
 
 @bp.post("/lecteurs/sanctions")

@@ -150,3 +150,27 @@ class NoticeForm(FlaskForm):
         "Je déclare de bonne foi que les informations et les allégations de cette notification "
         "sont exactes et complètes."
     )
+
+
+class DataRequestForm(FlaskForm):
+    """« Vos données personnelles »: a guest asks, by their address, for the link to their data."""
+
+    email = EmailField(
+        "Votre adresse de messagerie",
+        filters=[_strip],
+        validators=[Checked(lambda value: email_problem(value, guest=True), required=True)],
+        description="Celle que vous avez donnée en commentant ou en signalant un contenu.",
+    )
+
+
+class EraseForm(FlaskForm):
+    """The confirmation an erasure asks for: a box, and an account's password where it has one."""
+
+    confirm = BooleanField(
+        "Je comprends que mes commentaires seront retirés et que cela ne peut pas être annulé.",
+    )
+    password = StringField("Votre mot de passe")
+
+    def validate_confirm(self, field: Any) -> None:
+        if not field.data:
+            raise ValidationError("Cochez la case pour confirmer l’effacement.")

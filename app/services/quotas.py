@@ -125,6 +125,15 @@ def take_notice(address: str | None) -> Hits:
     return _take(current_app.config["NOTICE_RATE_LIMIT"], [f"notice-address:{address}"])
 
 
+def take_data_request(address: str | None, email: str) -> Hits:
+    """A guest asking for their data's link (services/rights.py): `DATA_REQUEST_RATE_LIMIT`
+    per network address and per address asked about (nobody floods a mailbox with links)."""
+    keys = [f"data-request:{email.strip().lower()}"]
+    if address:
+        keys.append(f"data-request-address:{address}")
+    return _take(current_app.config["DATA_REQUEST_RATE_LIMIT"], keys)
+
+
 def take_sign_in(email: str) -> Hits:
     """A sign-in attempt on the account this address names (known or not): `SIGNIN_RATE_LIMIT`
     per account, whatever the network address. The caller gives the hit back when the

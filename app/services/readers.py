@@ -19,6 +19,7 @@ from app.actions import AuditAction
 from app.extensions import db, rowcount
 from app.labels import KIND_LABELS, french
 from app.models import ReaderRestriction, RestrictionKind, User, utcnow
+from app.privacy import erased_address
 from app.services import audit, statements
 from app.services.errors import ServiceError
 
@@ -45,7 +46,12 @@ class Reader:
     def restrictions(self) -> ColumnElement[bool]:
         if self.user_id is not None:
             return ReaderRestriction.user_id == self.user_id
-        return and_(ReaderRestriction.email == self.email, ReaderRestriction.user_id.is_(None))
+        # A sanction on a guest address outlives the address's erasure (services/rights.py):
+        # it is then kept under the address's keyed pseudonym, and still applies to it.
+        return and_(
+            ReaderRestriction.email.in_([self.email, erased_address(self.email)]),
+            ReaderRestriction.user_id.is_(None),
+        )
 
 
 class RestrictionError(ServiceError):

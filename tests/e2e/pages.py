@@ -36,6 +36,7 @@ NOT_PAGES = {
     "moderation.index",  # redirects to « À modérer »
     "moderation.queue_news",  # JSON polled by the queue page
     "admin.export_words",  # a word list as text/plain
+    "moderation.reader_data",  # a reader's data, as a JSON file
 }
 
 
@@ -117,7 +118,7 @@ def seed(app: Flask) -> dict[str, Any]:
           {"action": "reject", "version": contested.version, "reason": "insultes",
            "ground": "injure"}, queue)  # fmt: skip
     from app.models import DsaStatement
-    from app.services import complaints, statements
+    from app.services import complaints, rights, statements
 
     statement = db.session.scalars(db.select(DsaStatement)).first()
     assert statement is not None, "the rejection should have issued a statement of reasons"
@@ -133,7 +134,8 @@ def seed(app: Flask) -> dict[str, Any]:
     link = f"/motifs/{statement.puid}?cle={statements.key(statement.puid)}"  # the mail's
     return {"held": long_held.id, "reply": reply.id, "reader": reader.id,
             "article": article.id, "reported": reported.id, "notice": notice,
-            "notice_reference": reference, "statement": link}  # fmt: skip
+            "notice_reference": reference, "statement": link,
+            "data_link": f"/mes-donnees/{rights.token_for(LONG_EMAIL)}"}  # fmt: skip
 
 
 def _api_clients() -> None:
@@ -312,7 +314,22 @@ def reader_pages(ids: dict[str, Any]) -> list[Page]:
         Page("référence de l’API", "/api/v1/docs", "api.v1.reference_page"),
         # The mail's signed link, opened by a visitor with no session.
         Page("exposé des motifs", str(ids.get("statement", "/motifs/inconnu")), "reader.statement"),
+        Page("vos données", "/mes-donnees", "reader.my_data"),
+        Page("lien envoyé", "/mes-donnees/envoye", "reader.my_data_sent"),
+        # The mail's signed link, for a guest who commented.
+        Page("vos données (lien)", str(ids.get("data_link", "/mes-donnees/x")),
+             "reader.my_data_page"),  # fmt: skip
+        # Last: it signs the visitor in as a reader.
+        Page("mon compte", "/compte", "reader.account", then=_reader_account),
     ]
+
+
+def _reader_account(page: Any) -> None:
+    """From the sign-in page /compte sent a visitor to, as the reader, back to « Mon compte »."""
+    page.locator("#email").fill("lectrice@example.fr")
+    page.locator("#password").fill(PASSWORD)
+    page.locator("#password").press("Enter")
+    page.get_by_role("heading", name="Mon compte").wait_for()
 
 
 def sign_in(page: Any, role: Role) -> None:

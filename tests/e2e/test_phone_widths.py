@@ -30,9 +30,12 @@ SHOTS = {
     "clé créée": "clients",
     "calibration": "calibration",
     "référence de l’API": "api-docs",
+    "vos données (lien)": "mes-donnees",
+    "mon compte": "compte",
 }
-# The readers' pages checked at 360 px: the article, and the API's reference page (its tables).
-READER_PAGES = ("article", "référence de l’API")
+# The readers' pages checked at 360 px: the article, the API's reference page (its tables), the
+# data pages (a long address); « mon compte » last, as it signs the visitor in.
+READER_PAGES = ("article", "référence de l’API", "vos données (lien)", "mon compte")
 
 # The elements whose right edge passes the viewport's, as CSS-ish selectors (deepest first).
 OVERFLOWING = """
