@@ -329,7 +329,7 @@ def _reader_account(page: Any) -> None:
     page.locator("#email").fill("lectrice@example.fr")
     page.locator("#password").fill(PASSWORD)
     page.locator("#password").press("Enter")
-    page.get_by_role("heading", name="Mon compte").wait_for()
+    page.get_by_role("heading", name="Mon compte", exact=True).wait_for()
 
 
 def sign_in(page: Any, role: Role) -> None:
