@@ -317,8 +317,9 @@ def reader_pages(ids: dict[str, Any]) -> list[Page]:
         Page("vos données", "/mes-donnees", "reader.my_data"),
         Page("lien envoyé", "/mes-donnees/envoye", "reader.my_data_sent"),
         # The mail's signed link, for a guest who commented.
-        Page("vos données (lien)", str(ids.get("data_link", "/mes-donnees/x")),
-             "reader.my_data_page"),  # fmt: skip
+        Page(
+            "vos données (lien)", str(ids.get("data_link", "/mes-donnees/x")), "reader.my_data_page"
+        ),  # fmt: skip
         # Last: it signs the visitor in as a reader.
         Page("mon compte", "/compte", "reader.account", then=_reader_account),
     ]
