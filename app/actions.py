@@ -23,6 +23,9 @@ class AuditAction(enum.StrEnum):
     # The author's answer to a nudge, and no answer
     SENT_ANYWAY = "sent_anyway"
     REVISED = "revised"
+    # The author edited their published or held comment (within EDIT_WINDOW_MINUTES): it is
+    # scored and decided again
+    EDITED = "edited"
     NUDGE_EXPIRED = "nudge_expired"
     # Readers' reports, and the moderators' decisions
     FLAGGED = "flagged"

@@ -151,6 +151,9 @@ def load_config(instance_path: str, environ: Mapping[str, str] | None = None) ->
         # Comments
         "COMMENT_MAX_LENGTH": _int(values, "COMMENT_MAX_LENGTH", 2000, minimum=1),
         "DUPLICATE_WINDOW_MINUTES": _int(values, "DUPLICATE_WINDOW_MINUTES", 10),
+        # Minutes after sending during which its author may edit a comment (0: never);
+        # deleting one's comment is always possible.
+        "EDIT_WINDOW_MINUTES": _int(values, "EDIT_WINDOW_MINUTES", 10),
         "COMMENT_RATE_LIMIT": rate_limit,
         # Readers' « Signaler »: per reader (account or session), and per network address.
         "REPORT_RATE_LIMIT": _rate_limit(values, "REPORT_RATE_LIMIT", "5 per hour"),

@@ -133,6 +133,7 @@ JOURNAL_ACTIONS: dict[AuditAction, Label] = {
     AuditAction.SCORING_TIMEOUT: lazy_gettext("Notation trop longue"),
     AuditAction.SENT_ANYWAY: lazy_gettext("Envoyé malgré l’invitation"),
     AuditAction.REVISED: lazy_gettext("Reformulé"),
+    AuditAction.EDITED: lazy_gettext("Modifié par son auteur"),
     AuditAction.NUDGE_EXPIRED: lazy_gettext("Invitation sans réponse"),
     AuditAction.FLAGGED: lazy_gettext("Signalé par des lecteurs"),
     AuditAction.APPROVED: lazy_gettext("Approuvé"),

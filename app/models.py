@@ -293,6 +293,9 @@ class Comment(Model):
     # `body` is then empty, the scores, reasons and audit rows stay; it can no longer be
     # published.
     text_erased_at: Mapped[datetime | None] = mapped_column()
+    # When its author last edited it (services/comments.edit): shown as « modifié »; its
+    # earlier texts are in `comment_revisions`, for moderators.
+    edited_at: Mapped[datetime | None] = mapped_column()
 
     article: Mapped[Article] = relationship()
     user: Mapped[User | None] = relationship()
@@ -326,6 +329,23 @@ class Comment(Model):
     @property
     def is_published(self) -> bool:
         return self.status == CommentStatus.PUBLISHED
+
+
+class CommentRevision(Model):
+    """A text a comment had before its author edited it (services/comments.edit): kept for
+    moderators (the card's history), deleted with the comment or its placeholder."""
+
+    __tablename__ = "comment_revisions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    comment_id: Mapped[int] = mapped_column(ForeignKey("comments.id", ondelete="CASCADE"))
+    body: Mapped[str] = mapped_column(Text)
+    # The status it had with that text, when that text was written, and when it was replaced.
+    status: Mapped[str] = mapped_column(String(16))
+    written_at: Mapped[datetime] = mapped_column()
+    replaced_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (Index("ix_comment_revisions_comment", "comment_id", "id"),)
 
 
 class CommentScore(Model):

@@ -11,6 +11,7 @@ from app.actions import AuditAction
 from app.extensions import db
 from app.models import (
     Comment,
+    CommentRevision,
     CommentScore,
     CommentStatus,
     MaintenanceRun,
@@ -219,6 +220,19 @@ def test_a_moderator_sees_the_erased_text_and_cannot_publish_it(app, article, mo
     own = author.get(ARTICLE_URL).get_data(as_text=True)
     assert "Propos haineux" not in own
     assert "Texte effacé au terme de sa durée de conservation." in own
+
+
+def test_an_edited_rejected_comment_loses_its_earlier_texts_too(app, article):
+    now = utcnow()
+    comment = add_comment(article, "Texte refusé", status=CommentStatus.REJECTED,
+                          author_email="x@example.fr", created_at=now - 100 * DAY,
+                          decided_at=now - 91 * DAY, edited_at=now - 100 * DAY)  # fmt: skip
+    db.session.add(CommentRevision(comment_id=comment.id, body="Premier texte injurieux",
+                                   status="published", written_at=now - 100 * DAY))  # fmt: skip
+    db.session.commit()
+    assert _counts(_cli(app).output)["rejected_texts"] == 1
+    db.session.expire_all()
+    assert db.session.scalars(select(CommentRevision)).all() == []
 
 
 @pytest.mark.parametrize(

@@ -36,6 +36,7 @@ from app.api.story_schemas import (
     CountsIn,
     CountsOut,
     CountsQuery,
+    EditIn,
     NoticeAnswer,
     NoticeIn,
     NudgeOut,
@@ -178,6 +179,8 @@ def _comment_out(comment: Comment, reader: Reader, replies: list[CommentOut]) ->
         ),
         removed=comments.placeholder_text(comment),
         statement_url=_statement_url(comment) if own else None,
+        edited_at=as_utc(comment.edited_at) if comment.edited_at else None,
+        editable_until=comments.edit_deadline(comment) if own else None,
         reportable=comment.is_published and not comment.hidden and not comment.removed,
         replies=replies,
     )
@@ -305,7 +308,7 @@ def _problem(problem: Problem | None, field: str) -> None:
 
 def _comment_refused(error: comments.CommentError) -> ApiError:
     status = {"email_has_account": 422, "invalid_parent": 422}.get(error.code, 403)
-    if error.code in ("not_nudged", "revisions_spent"):
+    if error.code in ("not_nudged", "revisions_spent", "edit_window_over", "edit_conflict"):
         status = 409
     return ApiError(status, error.code, error.message, error.field)
 
@@ -611,6 +614,85 @@ def revise(site: Site, comment_id: int, body: RevisionIn) -> Response:
     except comments.CommentError as error:
         raise _comment_refused(error) from None
     return _no_store(_json(_answer(comment, reader)))
+
+
+def _own_comment_strictly(comment_id: int, site: Site, reader: Reader) -> Comment:
+    """The reader's own comment (not a placeholder); 404 for anyone else's."""
+    comment = comments.owned(comment_id, reader.viewer)
+    if comment is None or (cors.from_browser() and sites.site_of(comment.article).id != site.id):
+        raise ApiError(404, "comment_not_found", COMMENT_NOT_FOUND, "comment_id")
+    return comment
+
+
+@bp.patch("/comments/<id:comment_id>")
+@cors.reader_endpoint
+@endpoint(
+    body=EditIn,
+    headers=ReaderHeaders,
+    responses={
+        200: (CommentAnswer, "Le commentaire modifié, décidé de nouveau."),
+        400: (ErrorBody, "`invalid_json`."),
+        401: (ErrorBody, "`invalid_reader_token`."),
+        403: (ErrorBody, ORIGIN_403),
+        404: (ErrorBody, "`comment_not_found` (ou pas le vôtre)."),
+        409: (
+            ErrorBody,
+            "`edit_window_over` (le délai est passé, ou le commentaire n’est ni "
+            "publié ni en attente), `edit_conflict`.",
+        ),  # fmt: skip
+        413: (ErrorBody, "`too_large`."),
+        422: (ErrorBody, "`required`, `too_long`, `invalid_text`, `invalid_field`."),
+        429: (ErrorBody, "`too_many_comments` (avec Retry-After)."),
+    },
+    tags=TAGS,
+)
+def edit_comment(site: Site, comment_id: int, body: EditIn) -> Response:
+    """The author edits their comment within `EDIT_WINDOW_MINUTES` of sending it
+    (`editable_until`): scored and decided again, as new; the earlier text is kept for
+    moderators.
+
+    200 the comment. 400 `invalid_json`. 401 `invalid_reader_token`. 403
+    `origin_not_allowed`. 404 `comment_not_found`. 409 `edit_window_over`, `edit_conflict`.
+    413 `too_large`. 422 the body's code. 429 `too_many_comments`."""
+    reader = _acting_reader()
+    comment = _own_comment_strictly(comment_id, site, reader)
+    text = clean_text(body.body)
+    limit = settings.max_comment_length(sites.site_of(comment.article))
+    _problem(body_problem(text, limit), "body")
+    try:
+        comments.edit(comment, text, address=get_remote_address())
+    except quotas.QuotaExceeded as exceeded:
+        raise _too_many(exceeded, "too_many_comments", "commentaires") from None
+    except comments.CommentError as error:
+        raise _comment_refused(error) from None
+    return _no_store(_json(_answer(comment, reader)))
+
+
+@bp.delete("/comments/<id:comment_id>")
+@cors.reader_endpoint
+@endpoint(
+    headers=ReaderHeaders,
+    responses={
+        204: (
+            None,
+            "Supprimé (un commentaire auquel on a répondu devient « Commentaire "
+            "supprimé à la demande de son auteur. »).",
+        ),  # fmt: skip
+        401: (ErrorBody, "`invalid_reader_token`."),
+        403: (ErrorBody, ORIGIN_403),
+        404: (ErrorBody, "`comment_not_found` (ou pas le vôtre)."),
+    },
+    tags=TAGS,
+)
+def delete_comment(site: Site, comment_id: int) -> Response:
+    """The author deletes their comment, at any time: a placeholder where others answered
+    it, gone otherwise.
+
+    204. 401 `invalid_reader_token`. 403 `origin_not_allowed`. 404 `comment_not_found`."""
+    reader = _acting_reader()
+    comment = _own_comment_strictly(comment_id, site, reader)
+    comments.delete_own(comment)
+    return _no_store(Response(status=204))
 
 
 @bp.post("/comments/<id:comment_id>/reports")

@@ -105,6 +105,12 @@ class RevisionIn(_Body):
     body: str
 
 
+class EditIn(_Body):
+    """`PATCH /api/v1/comments/{comment_id}`: the author's new text, within the edit window."""
+
+    body: str
+
+
 class ReportIn(_Body):
     """`POST /api/v1/comments/{comment_id}/reports`."""
 
@@ -184,6 +190,12 @@ class CommentOut(BaseModel):
     statement_url: str | None = None
     """For the viewer's own rejected comment: its statement of reasons (DSA Art. 17), a
     signed link that opens without a session (« Pourquoi ? »)."""
+    edited_at: datetime | None = None
+    """When its author last edited it (show « modifié »)."""
+    editable_until: datetime | None = None
+    """For the viewer's own comment: until when they may edit it (`PATCH
+    /api/v1/comments/{comment_id}`); null once they may not. They may delete it at any time
+    (`DELETE`)."""
     reportable: bool
     replies: list[CommentOut]
 

@@ -68,6 +68,16 @@ class RevisionForm(FlaskForm):
         self.site = site  # whose limits apply: the article's site
 
 
+class EditForm(RevisionForm):
+    """The author's edit of their comment, within EDIT_WINDOW_MINUTES."""
+
+    body = _body_field("Votre commentaire")
+
+
+class ConfirmForm(FlaskForm):
+    """A confirmation button: only its CSRF token is checked."""
+
+
 class CommentForm(FlaskForm):
     """The comment form; each field's rule is app/validators.py's, which `/api/v1` applies
     too."""

@@ -209,7 +209,8 @@ def _render_article(
     if sort not in SORTS:
         sort = "recents"
     page = request.args.get("page", 1, type=as_id)
-    threads = comment_service.thread_page(article, _viewer(), newest_first=SORTS[sort], page=page)
+    viewer = _viewer()
+    threads = comment_service.thread_page(article, viewer, newest_first=SORTS[sort], page=page)
     reply_target = None
     try:
         reply_target = comment_service.reply_target(article, form.parent)
@@ -239,6 +240,8 @@ def _render_article(
         reply_target=reply_target,
         max_length=settings.max_comment_length(site),
         guests_allowed=settings.get("guests_allowed", site),
+        own=lambda c: comment_service.is_own(c, viewer),
+        editable=lambda c: comment_service.edit_deadline(c) is not None,
     )
 
 

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import Select, and_, case, false, func, or_, select
+from sqlalchemy import Select, and_, case, delete, false, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -22,6 +22,7 @@ from app.extensions import db
 from app.models import (
     Article,
     Comment,
+    CommentRevision,
     CommentScore,
     CommentStatus,
     RemovedReason,
@@ -380,6 +381,117 @@ def placeholder_text(comment: Comment) -> str | None:
     return PLACEHOLDER_TEXT[RemovedReason(comment.removed)] if comment.removed else None
 
 
+# --- The author's own changes: edit within the window, delete at any time -------------------
+
+EDITABLE = (CommentStatus.PUBLISHED, CommentStatus.HELD)
+EDIT_OVER = "Ce commentaire ne peut plus être modifié."
+
+
+def owned(comment_id: int, viewer: Viewer) -> Comment | None:
+    """The viewer's own comment (their account's, or their browser's as a guest), not a
+    placeholder; None for anyone else's."""
+    own: list[ColumnElement[bool]] = []
+    if viewer.user_id is not None:
+        own.append(Comment.user_id == viewer.user_id)
+    if viewer.guest_token:
+        own.append(and_(Comment.guest_token == viewer.guest_token, Comment.user_id.is_(None)))
+    if not own:
+        return None
+    return db.session.scalar(
+        select(Comment).where(Comment.id == comment_id, or_(*own), Comment.removed.is_(None))
+    )
+
+
+def is_own(comment: Comment, viewer: Viewer) -> bool:
+    """Whether the viewer wrote the comment (as `owned` decides, for a loaded comment)."""
+    if comment.removed:
+        return False
+    if viewer.user_id is not None and comment.user_id == viewer.user_id:
+        return True
+    return bool(
+        viewer.guest_token and comment.user_id is None and comment.guest_token == viewer.guest_token
+    )
+
+
+def edit_deadline(comment: Comment) -> datetime | None:
+    """Until when its author may edit the comment (EDIT_WINDOW_MINUTES after it was first
+    sent); None when they may not (the window is off, or the comment is not published or held:
+    a rejected comment stays rejected, a nudged one has its own « reformuler »)."""
+    minutes = current_app.config["EDIT_WINDOW_MINUTES"]
+    if minutes <= 0 or comment.status not in EDITABLE or comment.removed or comment.text_erased_at:
+        return None
+    deadline = as_utc(comment.created_at) + timedelta(minutes=minutes)
+    return deadline if utcnow() < deadline else None
+
+
+def edit(comment: Comment, body: str, address: str | None = None) -> None:
+    """The author edits their comment: the new text is scored and decided again, as new (it
+    is pending meanwhile, seen by its author only); the earlier text is kept for moderators
+    (`CommentRevision`). Counts against the posting limit like a new comment
+    (quotas.QuotaExceeded). CommentError once the window is over, or when a moderator or the
+    model changed the comment since it was read (its version)."""
+    if edit_deadline(comment) is None:
+        minutes = current_app.config["EDIT_WINDOW_MINUTES"]
+        detail = f" : le délai de {minutes} minutes est passé." if minutes > 0 else "."
+        raise CommentError("body", EDIT_OVER[:-1] + detail, "edit_window_over")
+    if body_hash(body) == comment.body_hash:
+        return  # nothing changed: nothing to decide again
+    hits = quotas.take_post(identity(comment.user_id, comment.author_email), address)
+    try:
+        now = utcnow()
+        db.session.add(
+            CommentRevision(
+                comment_id=comment.id,
+                body=comment.body,
+                status=comment.status,
+                written_at=comment.edited_at or comment.created_at,
+                replaced_at=now,
+            )
+        )
+        changed = transitions.apply(
+            AuditAction.EDITED,
+            where=[Comment.id == comment.id, Comment.version == comment.version],
+            actor=comment.user or audit.reader_actor(comment.author_name),
+            from_status=comment.status,
+            to_status=CommentStatus.PENDING,
+            values={
+                "body": body,
+                "body_hash": body_hash(body),
+                "edited_at": now,
+                "word_matches": None,
+            },  # fmt: skip
+            reason="L’auteur a modifié son commentaire.",
+        )
+        if not changed:
+            db.session.rollback()
+            raise CommentError("body", EDIT_OVER, "edit_conflict")
+        db.session.commit()
+    except BaseException:
+        hits.give_back()
+        raise
+    score_and_wait(comment)
+
+
+def revisions(comment_id: int) -> list[CommentRevision]:
+    """A comment's earlier texts, oldest first (for moderators)."""
+    return list(
+        db.session.scalars(
+            select(CommentRevision)
+            .where(CommentRevision.comment_id == comment_id)
+            .order_by(CommentRevision.id)
+        )
+    )
+
+
+def delete_own(comment: Comment) -> str:
+    """The author deletes their comment, at any time: a placeholder where others answered it,
+    gone otherwise (`remove`). Committed."""
+    outcome = remove(comment, RemovedReason.AUTHOR, comment.user or audit.reader_actor(
+        comment.author_name))  # fmt: skip
+    db.session.commit()
+    return outcome
+
+
 def remove(comment: Comment, reason: RemovedReason, actor: User | str) -> str:
     """Take a comment's text and author away: a comment that others answered stays as a
     placeholder holding their replies (`placeholder`), any other is deleted (`deleted`), its
@@ -388,6 +500,8 @@ def remove(comment: Comment, reason: RemovedReason, actor: User | str) -> str:
     answered = db.session.scalar(
         select(func.count()).select_from(Comment).where(Comment.parent_id == comment.id)
     )
+    # Its earlier texts go with it (deleted with the row by the database otherwise).
+    db.session.execute(delete(CommentRevision).where(CommentRevision.comment_id == comment.id))
     if answered:
         transitions.apply(
             AuditAction.REMOVED,

@@ -21,6 +21,7 @@ from app.models import (
     Article,
     Comment,
     CommentReport,
+    CommentRevision,
     CommentScore,
     CommentStatus,
     DsaStatement,
@@ -80,6 +81,7 @@ class Card:
     author_published: int = 0
     author_rejected: int = 0
     statement: DsaStatement | None = None  # its latest statement of reasons (DSA Art. 17)
+    revisions: list[CommentRevision] = field(default_factory=list)  # its earlier texts
 
 
 @dataclass(frozen=True)
@@ -183,8 +185,8 @@ def count_newer(queue: str, since_id: int) -> int:
 
 
 def _attach_details(cards: Sequence[Card]) -> None:
-    """Parents, reports, each author's history and the statements of reasons of the rejected
-    ones, for a page of cards: four queries."""
+    """Parents, reports, each author's history, the statements of reasons of the rejected
+    ones and the earlier texts of the edited ones, for a page of cards: five queries."""
     if not cards:
         return
     parent_ids = {c.comment.parent_id for c in cards if c.comment.parent_id}
@@ -222,6 +224,15 @@ def _attach_details(cards: Sequence[Card]) -> None:
             .group_by(Comment.user_id, guest_email)
         )
     }
+    edited = [c.comment.id for c in cards if c.comment.edited_at is not None]
+    revisions: dict[int, list[CommentRevision]] = defaultdict(list)
+    if edited:
+        for revision in db.session.scalars(
+            select(CommentRevision)
+            .where(CommentRevision.comment_id.in_(edited))
+            .order_by(CommentRevision.id)
+        ):
+            revisions[revision.comment_id].append(revision)
     issued = statements.for_comments(
         [c.comment.id for c in cards if c.comment.status == CommentStatus.REJECTED]
     )
@@ -230,6 +241,7 @@ def _attach_details(cards: Sequence[Card]) -> None:
         card.statement = issued.get(c.id)
         card.parent = parents.get(c.parent_id or 0)
         card.reports = reports.get(c.id, [])
+        card.revisions = revisions.get(c.id, [])
         card.report_burst = is_burst([r.created_at for r in card.reports])
         author = (c.user_id, "") if c.user_id else (None, c.author_email)
         card.author_published, card.author_rejected = stats.get(author, (0, 0))

@@ -12,7 +12,8 @@ makes sense):
   comments carry the account's own address, kept while the account exists.
 * ``rejected_texts`` — a rejected comment's text, REJECTED_TEXT_RETENTION_DAYS after the
   decision: `body` emptied, `text_erased_at` set, the word-list highlights (offsets into the
-  text) dropped. The row, its status, reasons, scores and audit rows stay; it can no longer
+  text) dropped, its earlier texts (`comment_revisions`, edited by its author) deleted. The
+  row, its status, reasons, scores and audit rows stay; it can no longer
   be published (services/moderation refuses « Approuver »).
 * ``restriction_addresses`` — a guest's address on their sanctions, once every sanction on
   that address ended (lifted, or its suspension over) RESTRICTION_EMAIL_RETENTION_DAYS ago:
@@ -61,6 +62,7 @@ from app.models import (
     ApiAnalysis,
     ApiFeedback,
     Comment,
+    CommentRevision,
     CommentStatus,
     CoralDecision,
     MaintenanceRun,
@@ -164,14 +166,21 @@ def _rejected_texts(now: datetime, dry_run: bool) -> int:
     return _batched(
         Comment.id,
         conditions,
-        lambda ids: db.session.execute(
-            update(Comment)
-            .where(Comment.id.in_(ids), *conditions)
-            .values(body="", body_hash=EMPTY_BODY_HASH, word_matches=None, text_erased_at=now)
-            .execution_options(synchronize_session=False)
-        ),
+        lambda ids: _erase_texts(ids, conditions, now),
         dry_run,
     )
+
+
+def _erase_texts(ids: Sequence[int], conditions: list[ColumnElement[bool]], now: datetime) -> Any:
+    """The texts of these rejected comments, and their earlier texts (edited by their author)."""
+    result = db.session.execute(
+        update(Comment)
+        .where(Comment.id.in_(ids), *conditions)
+        .values(body="", body_hash=EMPTY_BODY_HASH, word_matches=None, text_erased_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.execute(delete(CommentRevision).where(CommentRevision.comment_id.in_(ids)))
+    return result
 
 
 def _ended_guest_addresses(cutoff: datetime) -> list[str]:

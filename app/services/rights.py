@@ -51,6 +51,7 @@ from app.labels import french
 from app.models import (
     Comment,
     CommentReport,
+    CommentRevision,
     CommentStatus,
     DsaComplaint,
     DsaNotice,
@@ -219,21 +220,28 @@ def export(person: Person) -> dict[str, Any]:
             select(DsaComplaint).where(DsaComplaint.statement_id.in_([s.id for s in statements]))
         )
     }
+    owned = list(
+        db.session.scalars(
+            select(Comment)
+            .where(_comments(person))
+            .order_by(Comment.created_at, Comment.id)
+            .options(joinedload(Comment.article), selectinload(Comment.score))
+        )
+    )
+    earlier: dict[int, list[str]] = {}
+    for revision in db.session.scalars(
+        select(CommentRevision)
+        .where(CommentRevision.comment_id.in_([c.id for c in owned]))
+        .order_by(CommentRevision.id)
+    ):
+        earlier.setdefault(revision.comment_id, []).append(revision.body)
     return {
         "format": FORMAT,
         "version": VERSION,
         "generated_at": _when(datetime.now()),
         "address": person.email,
         "accounts": [_account(user) for user in person.users],
-        "comments": [
-            _comment(c, by_comment.get(c.id))
-            for c in db.session.scalars(
-                select(Comment)
-                .where(_comments(person))
-                .order_by(Comment.created_at, Comment.id)
-                .options(joinedload(Comment.article), selectinload(Comment.score))
-            )
-        ],
+        "comments": [_comment(c, by_comment.get(c.id), earlier.get(c.id, [])) for c in owned],
         "reports": [
             {
                 "comment_id": r.comment_id,
@@ -300,7 +308,9 @@ def _account(user: User) -> dict[str, Any]:
     }
 
 
-def _comment(comment: Comment, statement: DsaStatement | None) -> dict[str, Any]:
+def _comment(
+    comment: Comment, statement: DsaStatement | None, earlier: list[str]
+) -> dict[str, Any]:
     article = comment.article
     score = comment.score
     return {
@@ -312,6 +322,8 @@ def _comment(comment: Comment, statement: DsaStatement | None) -> dict[str, Any]
         "email": comment.author_email or None,
         "text": comment.body,
         "text_erased_at": _when(comment.text_erased_at),
+        "edited_at": _when(comment.edited_at),
+        "earlier_texts": earlier,
         "status": comment.status,
         "status_label": french(labels.STATUS_LABELS[comment.status]),
         "status_reason": comment.status_reason,

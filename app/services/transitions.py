@@ -97,6 +97,8 @@ RULES: dict[AuditAction, Rule] = {
     AuditAction.NUDGE_EXPIRED: Rule({S.NUDGED}, {S.HELD}, "system", decides=True),
     AuditAction.SENT_ANYWAY: Rule({S.NUDGED}, {S.HELD, S.REJECTED}, "author", decides=True),
     AuditAction.REVISED: Rule({S.NUDGED}, {S.PENDING}, "author", SCORING_AGAIN),
+    # Its reports stay: an edit does not take a comment out of « Signalés ».
+    AuditAction.EDITED: Rule({S.PUBLISHED, S.HELD}, {S.PENDING}, "author", SCORING_AGAIN),
     AuditAction.FLAGGED: Rule({S.PUBLISHED}, set(), "readers"),
     # A moderator never decides while the model or the author still has the comment (pending,
     # nudged): nothing of it is public yet, and it comes to them by itself if it must.

@@ -366,3 +366,53 @@ def test_a_block_added_after_the_script_ran_gets_its_comments(
     titles = db.session.scalars(sa.select(Article.title).where(Article.site_id == journal.id))
     assert sorted(titles) == sorted([TITLE, "Un second article"])
     assert watch.problems() == []
+
+
+def test_a_guest_edits_then_deletes_their_comment_in_the_embed(
+    app: Flask, journal: Site, host: HostSite, readers: Any
+) -> None:
+    """« Modifier » (within the window): the text is checked again, « (modifié) » shown;
+    « Supprimer »: a placeholder where it was answered. Nobody else gets either button."""
+    from playwright.sync_api import expect
+
+    watch = Watch()
+    url = host.add(STORY_PATH, TITLE)
+    guest = watch.page(readers(), "guest")
+    guest.goto(url)
+    _post(guest, "Le pont rouvre enfin, après deux ans.")
+    first = _item(guest, "Le pont rouvre enfin")
+    expect(first.get_by_role("button", name="Modifier")).to_be_visible()
+
+    first.get_by_role("button", name="Modifier").click()
+    field = guest.get_by_role("textbox", name="Votre commentaire, modifié")
+    expect(field).to_be_focused()
+    field.fill("Le pont rouvre enfin, après trois ans.")
+    guest.get_by_role("button", name="Enregistrer la modification").click()
+    expect(guest.locator(OUTCOME)).to_have_text("Merci ! Votre commentaire est publié.")
+    edited = _item(guest, "après trois ans")
+    expect(edited.locator(".comment__edited")).to_have_text("(modifié)")
+    assert _comment("Le pont rouvre enfin, après trois ans.").edited_at is not None
+
+    other = watch.page(readers(), "other")
+    other.goto(url)
+    expect(_item(other, "après trois ans")).to_be_visible()
+    expect(other.get_by_role("button", name="Modifier")).to_have_count(0)
+    expect(other.get_by_role("button", name="Supprimer")).to_have_count(0)
+
+    # Answered, then deleted: the placeholder keeps the answer.
+    edited.get_by_role("button", name="Répondre à Camille").click()
+    _post(guest, "Et il est plus large qu’avant.")
+    expect(_item(guest, "plus large")).to_be_visible()
+    edited = _item(guest, "après trois ans")
+    edited.locator(":scope > article").get_by_role("button", name="Supprimer").click()
+    guest.get_by_role("button", name="Oui, supprimer").click()
+    expect(guest.locator(OUTCOME)).to_have_text("Votre commentaire est supprimé.")
+    expect(guest.get_by_text("Commentaire supprimé à la demande de son auteur.")).to_be_visible()
+    expect(guest.get_by_text("après trois ans")).to_have_count(0)
+    expect(_item(guest, "plus large")).to_be_visible()
+    late = watch.page(readers(), "late")  # a fresh browser (another's copy may be cached)
+    late.goto(url)
+    expect(late.get_by_text("Commentaire supprimé à la demande de son auteur.")).to_be_visible()
+    expect(late.get_by_text("après trois ans")).to_have_count(0)
+
+    assert watch.problems() == []

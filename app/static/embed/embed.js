@@ -491,10 +491,12 @@
                 { class: "comment__meta" },
                 h("span", { class: "comment__author", id: id + "-auteur" }, h("bdi", null, name)),
                 h("time", { datetime: c.created_at }, dateText(c.created_at)),
+                c.edited_at ? h("span", { class: "comment__edited" }, "(modifié)") : null,
               ),
               badge(c),
               h("div", { class: "comment__body" }, paragraphs(c.body)),
               c.status === "published" ? actions : null,
+              c.own ? ownActions(c) : null,
             ),
       );
       li.dataset.id = c.id;
@@ -534,6 +536,116 @@
       }
       if (c.status === "pending" && c.own) watch(c);
       return li;
+    }
+
+    // -- the author's own comment: « Modifier » (within the window), « Supprimer » --
+    const editable = (c) => c.editable_until && Date.parse(c.editable_until) > Date.now();
+
+    function ownActions(c) {
+      const box = h("p", { class: "comment__actions comment__actions--own" });
+      if (editable(c)) {
+        box.append(
+          h(
+            "button",
+            { type: "button", class: "link-button", onclick: () => editOwn(c) },
+            "Modifier",
+          ),
+        );
+      }
+      box.append(
+        h(
+          "button",
+          { type: "button", class: "link-button", onclick: () => confirmDelete(c) },
+          "Supprimer",
+        ),
+      );
+      return box;
+    }
+
+    function editOwn(c) {
+      const li = findNode(c.id);
+      const article = li && li.querySelector(":scope > article");
+      if (!article) return;
+      const text = bodyField(
+        "modification-" + c.id,
+        "Votre commentaire, modifié",
+        story.max_length,
+        c.body,
+      );
+      const cancel = h(
+        "button",
+        { type: "button", class: "button button--secondary", onclick: () => place(c) },
+        "Annuler",
+      );
+      const box = makeForm(
+        "comment-form",
+        "Modifier votre commentaire",
+        { body: text },
+        [
+          text,
+          h("button", { type: "submit", class: "button" }, "Enregistrer la modification"),
+          cancel,
+        ],
+        () =>
+          call("PATCH", "/comments/" + c.id, { body: text.input.value }).then(({ data }) => {
+            if (c.status === "published" && data.comment.status !== "published") state.count -= 1;
+            outcome(data);
+          }),
+      );
+      article.replaceChildren(box);
+      text.input.focus();
+    }
+
+    function confirmDelete(c) {
+      const li = findNode(c.id);
+      const box = li && li.querySelector(":scope > article > .comment__actions--own");
+      if (!box) return;
+      const yes = h(
+        "button",
+        {
+          type: "button",
+          class: "button button--danger",
+          onclick: async () => {
+            try {
+              await call("DELETE", "/comments/" + c.id);
+            } catch (failure) {
+              announce("Le commentaire n’a pas pu être supprimé. Réessayez.", "error");
+              return;
+            }
+            if (c.status === "published") state.count -= 1;
+            const replies = li.querySelector(":scope > .comment-list--replies");
+            if (replies) {
+              li.querySelector(":scope > article").replaceWith(
+                h(
+                  "article",
+                  { id: "c" + c.id, tabindex: -1, class: "comment--removed" },
+                  h(
+                    "p",
+                    { class: "comment__placeholder" },
+                    "Commentaire supprimé à la demande de son auteur.",
+                  ),
+                ),
+              );
+            } else {
+              li.remove();
+            }
+            refreshCount();
+            announce("Votre commentaire est supprimé.", "success");
+          },
+        },
+        "Oui, supprimer",
+      );
+      box.replaceChildren(
+        "Supprimer ce commentaire ? ",
+        yes,
+        " ",
+        h(
+          "button",
+          { type: "button", class: "link-button", onclick: () => place(c) },
+          "Annuler",
+        ),
+      );
+      yes.focus();
     }
 
     const findNode = (id) => list.querySelector("li[data-id='" + Number(id) + "']");
