@@ -160,6 +160,8 @@ def load_config(instance_path: str, environ: Mapping[str, str] | None = None) ->
         "REPORT_ADDRESS_RATE_LIMIT": _rate_limit(
             values, "REPORT_ADDRESS_RATE_LIMIT", "20 per hour"
         ),
+        # Readers' « J'aime »: per reader (or browser) and per network address.
+        "LIKE_RATE_LIMIT": _rate_limit(values, "LIKE_RATE_LIMIT", "60 per minute; 600 per day"),
         # Notices of illegal content (Art. 16 DSA) sent from one network address.
         "NOTICE_RATE_LIMIT": _rate_limit(values, "NOTICE_RATE_LIMIT", "5 per hour; 20 per day"),
         "COMMENTS_PER_PAGE": _int(values, "COMMENTS_PER_PAGE", 20, minimum=1),

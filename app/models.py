@@ -296,6 +296,8 @@ class Comment(Model):
     # When its author last edited it (services/comments.edit): shown as « modifié »; its
     # earlier texts are in `comment_revisions`, for moderators.
     edited_at: Mapped[datetime | None] = mapped_column()
+    # Readers' « J'aime » (comment_likes), counted here for the sort « les plus appréciés ».
+    like_count: Mapped[int] = mapped_column(default=0, server_default="0")
 
     article: Mapped[Article] = relationship()
     user: Mapped[User | None] = relationship()
@@ -346,6 +348,24 @@ class CommentRevision(Model):
     replaced_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     __table_args__ = (Index("ix_comment_revisions_comment", "comment_id", "id"),)
+
+
+class CommentLike(Model):
+    """A reader's « J'aime » on a published comment: one per reader (account) or browser
+    (guest token) per comment, never on one's own (services/likes.py)."""
+
+    __tablename__ = "comment_likes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    comment_id: Mapped[int] = mapped_column(ForeignKey("comments.id", ondelete="CASCADE"))
+    liker_key: Mapped[str] = mapped_column(String(100))  # user:<id> or guest:<token>
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (
+        UniqueConstraint("comment_id", "liker_key", name="one_like_per_reader"),
+        Index("ix_comment_likes_user", "user_id"),
+    )
 
 
 class CommentScore(Model):

@@ -15,6 +15,7 @@ import hashlib
 import re
 import secrets
 from collections.abc import Callable
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -37,6 +38,7 @@ from app.api.story_schemas import (
     CountsOut,
     CountsQuery,
     EditIn,
+    LikeAnswer,
     NoticeAnswer,
     NoticeIn,
     NudgeOut,
@@ -54,7 +56,17 @@ from app.api.story_schemas import (
 from app.api.v1 import bp
 from app.extensions import db
 from app.models import Article, Comment, CommentStatus, Site, User, as_utc
-from app.services import comments, moderation, notices, quotas, settings, sites, sso, statements
+from app.services import (
+    comments,
+    likes,
+    moderation,
+    notices,
+    quotas,
+    settings,
+    sites,
+    sso,
+    statements,
+)
 from app.services.comments import Viewer
 from app.validators import (
     Problem,
@@ -161,7 +173,12 @@ def _story_out(story: Article, published: int) -> StoryOut:
     )
 
 
-def _comment_out(comment: Comment, reader: Reader, replies: list[CommentOut]) -> CommentOut:
+def _comment_out(
+    comment: Comment,
+    reader: Reader,
+    replies: list[CommentOut],
+    liked: AbstractSet[int] = frozenset(),
+) -> CommentOut:
     own = reader.owns(comment)
     return CommentOut(
         id=comment.id,
@@ -180,6 +197,8 @@ def _comment_out(comment: Comment, reader: Reader, replies: list[CommentOut]) ->
         removed=comments.placeholder_text(comment),
         statement_url=_statement_url(comment) if own else None,
         edited_at=as_utc(comment.edited_at) if comment.edited_at else None,
+        likes=comment.like_count if comment.is_published else 0,
+        liked=comment.id in liked,
         editable_until=comments.edit_deadline(comment) if own else None,
         reportable=comment.is_published and not comment.hidden and not comment.removed,
         replies=replies,
@@ -194,10 +213,23 @@ def _statement_url(comment: Comment) -> str | None:
     return statements.link(found.puid) if found is not None else None
 
 
-def _threads_out(nodes: list[comments.Node], reader: Reader) -> list[CommentOut]:
+def _threads_out(
+    nodes: list[comments.Node], reader: Reader, liked: set[int] | None = None
+) -> list[CommentOut]:
+    if liked is None:  # once per answer: which of its comments the reader likes
+        liked = likes.liked(reader.viewer, _ids(nodes)) if reader.token_given else set()
     return [
-        _comment_out(node.comment, reader, _threads_out(node.replies, reader)) for node in nodes
+        _comment_out(node.comment, reader, _threads_out(node.replies, reader, liked), liked)
+        for node in nodes
     ]
+
+
+def _ids(nodes: list[comments.Node]) -> list[int]:
+    found: list[int] = []
+    for node in nodes:
+        found.append(node.comment.id)
+        found += _ids(node.replies)
+    return found
 
 
 def _threads(
@@ -207,6 +239,7 @@ def _threads(
         story,
         reader.viewer,
         newest_first=sort == "newest",
+        most_liked=sort == "liked",
         after=cursor,
         limit=limit or current_app.config["COMMENTS_PER_PAGE"],
     )
@@ -693,6 +726,68 @@ def delete_comment(site: Site, comment_id: int) -> Response:
     comment = _own_comment_strictly(comment_id, site, reader)
     comments.delete_own(comment)
     return _no_store(Response(status=204))
+
+
+LIKE_RESPONSES: dict[int, tuple[type[BaseModel] | None, str]] = {
+    200: (LikeAnswer, "Le nombre de « J'aime », et si le lecteur l’aime."),
+    401: (ErrorBody, "`invalid_reader_token`."),
+    403: (ErrorBody, ORIGIN_403),
+    404: (ErrorBody, "`comment_not_found`."),
+    409: (ErrorBody, "`not_likeable` (pas publié, ou le vôtre)."),
+    429: (ErrorBody, "`too_many_likes` (avec Retry-After)."),
+}
+
+
+def _likeable(comment_id: int, site: Site) -> Comment:
+    comment = db.session.get(Comment, comment_id)
+    if (
+        comment is None
+        or not comment.is_published
+        or comment.hidden
+        or (cors.from_browser() and sites.site_of(comment.article).id != site.id)
+    ):
+        raise ApiError(404, "comment_not_found", COMMENT_NOT_FOUND, "comment_id")
+    return comment
+
+
+@bp.post("/comments/<id:comment_id>/like")
+@cors.reader_endpoint
+@endpoint(headers=ReaderHeaders, responses=LIKE_RESPONSES, tags=TAGS)
+def like(site: Site, comment_id: int) -> Response:
+    """« J'aime »: once per reader (a second time changes nothing). A guest without a token
+    gets one (`reader_token`).
+
+    200 `{"likes", "liked": true}`. 401 `invalid_reader_token`. 403 `origin_not_allowed`. 404
+    `comment_not_found`. 409 `not_likeable`. 429 `too_many_likes`."""
+    reader = _acting_reader()
+    comment = _likeable(comment_id, site)
+    token = None
+    if reader.user is None and reader.guest_token is None:
+        token = secrets.token_urlsafe(24)
+        reader = Reader(guest_token=token)
+    try:
+        count = likes.like(comment, reader.viewer, get_remote_address())
+    except quotas.QuotaExceeded as exceeded:
+        raise _too_many(exceeded, "too_many_likes", "« J’aime »") from None
+    except likes.LikeError as error:
+        raise ApiError(409, error.code, error.message) from None
+    return _no_store(_json(LikeAnswer(likes=count, liked=True, reader_token=token)))
+
+
+@bp.delete("/comments/<id:comment_id>/like")
+@cors.reader_endpoint
+@endpoint(headers=ReaderHeaders, responses=LIKE_RESPONSES, tags=TAGS)
+def unlike(site: Site, comment_id: int) -> Response:
+    """Take one's « J'aime » back (none: nothing changes).
+
+    200 `{"likes", "liked": false}`. 401 `invalid_reader_token`. 403 `origin_not_allowed`.
+    404 `comment_not_found`."""
+    reader = _acting_reader()
+    comment = _likeable(comment_id, site)
+    if reader.user is None and reader.guest_token is None:
+        return _no_store(_json(LikeAnswer(likes=comment.like_count, liked=False)))
+    count = likes.unlike(comment, reader.viewer)
+    return _no_store(_json(LikeAnswer(likes=count, liked=False)))
 
 
 @bp.post("/comments/<id:comment_id>/reports")

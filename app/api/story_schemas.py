@@ -24,7 +24,7 @@ def _plain(value: str) -> str:
 # A query string's text: no control character (a NUL never reaches the database).
 Text = Annotated[str, AfterValidator(_plain)]
 
-Sort = Literal["newest", "oldest"]
+Sort = Literal["newest", "oldest", "liked"]
 Status = Literal["published", "pending", "held", "nudged", "rejected"]
 MAX_COUNTS = 100
 MAX_LIMIT = 100
@@ -192,6 +192,10 @@ class CommentOut(BaseModel):
     signed link that opens without a session (« Pourquoi ? »)."""
     edited_at: datetime | None = None
     """When its author last edited it (show « modifié »)."""
+    likes: int = 0
+    """Its « J'aime »."""
+    liked: bool = False
+    """The viewer (by `X-Reader-Token`) likes it; always false in the public answer."""
     editable_until: datetime | None = None
     """For the viewer's own comment: until when they may edit it (`PATCH
     /api/v1/comments/{comment_id}`); null once they may not. They may delete it at any time
@@ -253,6 +257,15 @@ class ReportAnswer(BaseModel):
     message: str
     reader_token: str | None
     """A guest's token, to send back as `X-Reader-Token` (their next reports count once)."""
+
+
+class LikeAnswer(BaseModel):
+    """La réponse à « J'aime » (`POST`) ou à son retrait (`DELETE`)."""
+
+    likes: int
+    liked: bool
+    reader_token: str | None = None
+    """A guest's new token, when they had none: send it back as `X-Reader-Token`."""
 
 
 class NoticeAnswer(BaseModel):

@@ -28,11 +28,12 @@ from app.converters import as_id
 from app.extensions import db
 from app.models import Article, Comment, CommentStatus
 from app.reader import bp
-from app.reader.forms import CommentForm, NoticeForm, ReportForm, RevisionForm
+from app.reader.forms import CommentForm, ConfirmForm, NoticeForm, ReportForm, RevisionForm
 from app.services import comments as comment_service
-from app.services import moderation, notices, quotas, settings, sites
+from app.services import likes, moderation, notices, quotas, settings, sites
 
-SORTS = {"recents": True, "anciens": False}
+# The page's sorts: « les plus récents », « les plus anciens », « les plus appréciés ».
+SORTS = {"recents": True, "anciens": False, "apprecies": True}
 
 
 def _viewer() -> comment_service.Viewer:
@@ -210,7 +211,9 @@ def _render_article(
         sort = "recents"
     page = request.args.get("page", 1, type=as_id)
     viewer = _viewer()
-    threads = comment_service.thread_page(article, viewer, newest_first=SORTS[sort], page=page)
+    threads = comment_service.thread_page(
+        article, viewer, newest_first=SORTS[sort], most_liked=sort == "apprecies", page=page
+    )
     reply_target = None
     try:
         reply_target = comment_service.reply_target(article, form.parent)
@@ -241,8 +244,49 @@ def _render_article(
         max_length=settings.max_comment_length(site),
         guests_allowed=settings.get("guests_allowed", site),
         own=lambda c: comment_service.is_own(c, viewer),
+        liked=likes.liked(viewer, _ids(threads.threads)),
         editable=lambda c: comment_service.edit_deadline(c) is not None,
     )
+
+
+def _ids(nodes: list[comment_service.Node]) -> list[int]:
+    """Every comment's id in these threads, replies included."""
+    found: list[int] = []
+    for node in nodes:
+        found.append(node.comment.id)
+        found += _ids(node.replies)
+    return found
+
+
+@bp.post("/articles/<slug>/commentaires/<id:comment_id>/aimer")
+def like(slug: str, comment_id: int) -> Response:
+    """« J'aime », or taking it back: a toggle. A guest's browser is known by its session's
+    token (given here on a first like). 303 back to the comment."""
+    article = _article_or_404(slug)
+    comment = db.session.get(Comment, comment_id)
+    if comment is None or comment.article_id != article.id or not comment.is_published:
+        abort(404, description="Ce commentaire n’existe pas.")
+    if not ConfirmForm().validate_on_submit():
+        abort(400, description="Le formulaire a expiré : rechargez la page et réessayez.")
+    if not current_user.is_authenticated and "guest_token" not in session:
+        session["guest_token"] = secrets.token_urlsafe(24)
+        session.permanent = True
+    viewer = _viewer()
+    try:
+        if comment.id in likes.liked(viewer, [comment.id]):
+            likes.unlike(comment, viewer)
+        else:
+            likes.like(comment, viewer, get_remote_address())
+    except quotas.QuotaExceeded as exceeded:
+        _too_many(exceeded, "Vous avez cliqué « J’aime » trop souvent en peu de temps.")
+    except likes.LikeError as error:
+        flash(error.message, "comment-error")
+    sort = request.form.get("tri")
+    return redirect(
+        url_for("reader.article", slug=article.slug, tri=sort if sort in SORTS else None,
+                _anchor=f"c{comment.id}"),
+        code=303,
+    )  # fmt: skip
 
 
 def _reporter_key() -> str:

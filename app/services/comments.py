@@ -562,7 +562,9 @@ def _visible_to(viewer: Viewer) -> ColumnElement[bool]:
     return or_(_published(), *(own or [false()]))
 
 
-def _root_order(newest_first: bool) -> tuple[ColumnElement[Any], ...]:
+def _root_order(newest_first: bool, most_liked: bool = False) -> tuple[ColumnElement[Any], ...]:
+    if most_liked:  # « les plus appréciés »: the most liked first, then the newest
+        return (Comment.like_count.desc(), Comment.created_at.desc(), Comment.id.desc())
     if newest_first:
         return (Comment.created_at.desc(), Comment.id.desc())
     return (Comment.created_at.asc(), Comment.id.asc())
@@ -587,7 +589,12 @@ def _with_replies(roots: Sequence[Comment], visible: ColumnElement[bool]) -> lis
 
 
 def thread_page(
-    article: Article, viewer: Viewer, *, newest_first: bool = True, page: int = 1
+    article: Article,
+    viewer: Viewer,
+    *,
+    newest_first: bool = True,
+    most_liked: bool = False,
+    page: int = 1,
 ) -> ThreadPage:
     """One page of top-level comments with all their visible replies, in a fixed number of
     queries whatever the number of comments."""
@@ -596,7 +603,7 @@ def thread_page(
     roots = list(
         db.session.scalars(
             _roots(article, visible)
-            .order_by(*_root_order(newest_first))
+            .order_by(*_root_order(newest_first, most_liked))
             .offset((page - 1) * per_page)
             .limit(per_page + 1)
         )
@@ -618,23 +625,30 @@ class Cursor:
 
     created_at: datetime
     id: int
+    likes: int | None = None  # set in the order « les plus appréciés »
 
     def encode(self) -> str:
         micros = (as_utc(self.created_at) - _EPOCH) // timedelta(microseconds=1)
-        return f"{micros:x}.{self.id:x}"
+        base = f"{micros:x}.{self.id:x}"
+        return base if self.likes is None else f"{base}.{self.likes:x}"
 
     @classmethod
     def decode(cls, text: str) -> Cursor | None:
         """The cursor `encode` wrote, or None for anything else."""
-        micros, dot, ident = text.partition(".")
-        if not dot or not _HEX.fullmatch(micros) or not _HEX.fullmatch(ident):
+        parts = text.split(".")
+        if len(parts) not in (2, 3) or not all(_HEX.fullmatch(part) for part in parts):
             return None
-        number = parse_id(int(ident, 16))
+        number = parse_id(int(parts[1], 16))
+        likes = parse_id(int(parts[2], 16)) if len(parts) == 3 else None
+        if len(parts) == 3 and likes is None and int(parts[2], 16) != 0:
+            return None
         try:
-            when = _EPOCH + timedelta(microseconds=int(micros, 16))
+            when = _EPOCH + timedelta(microseconds=int(parts[0], 16))
         except OverflowError:
             return None
-        return cls(when, number) if number is not None else None
+        if number is None:
+            return None
+        return cls(when, number, (likes or 0) if len(parts) == 3 else None)
 
 
 _HEX = re.compile(r"[0-9a-f]{1,16}")
@@ -652,6 +666,7 @@ def thread_slice(
     viewer: Viewer,
     *,
     newest_first: bool = True,
+    most_liked: bool = False,
     after: Cursor | None = None,
     limit: int,
 ) -> ThreadSlice:
@@ -660,7 +675,22 @@ def thread_slice(
     queries whatever the number of comments."""
     visible = _visible_to(viewer)
     query = _roots(article, visible)
-    if after is not None:
+    if after is not None and most_liked:
+        # Keyset on (likes, date, id), all descending. Likes move while a reader pages: a
+        # comment liked meanwhile may be met twice or missed, as on any ranked list.
+        likes = after.likes or 0
+        query = query.where(
+            or_(
+                Comment.like_count < likes,
+                and_(Comment.like_count == likes, Comment.created_at < after.created_at),
+                and_(
+                    Comment.like_count == likes,
+                    Comment.created_at == after.created_at,
+                    Comment.id < after.id,
+                ),
+            )
+        )
+    elif after is not None:
         if newest_first:
             query = query.where(
                 or_(
@@ -675,14 +705,15 @@ def thread_slice(
                     and_(Comment.created_at == after.created_at, Comment.id > after.id),
                 )
             )
-    roots = list(db.session.scalars(query.order_by(*_root_order(newest_first)).limit(limit + 1)))
+    order = _root_order(newest_first, most_liked)
+    roots = list(db.session.scalars(query.order_by(*order).limit(limit + 1)))
     more = len(roots) > limit
     roots = roots[:limit]
     last = roots[-1] if roots else None
-    return ThreadSlice(
-        threads=_with_replies(roots, visible),
-        next_cursor=Cursor(last.created_at, last.id) if more and last is not None else None,
-    )
+    cursor = None
+    if more and last is not None:
+        cursor = Cursor(last.created_at, last.id, last.like_count if most_liked else None)
+    return ThreadSlice(threads=_with_replies(roots, visible), next_cursor=cursor)
 
 
 def published_count(article: Article) -> int:
@@ -725,6 +756,7 @@ def story_freshness(article: Article) -> Freshness:
       removed changes the first two, and every change of a comment's state (published, held,
       rejected, hidden by reports, shown again, rewritten) goes through services/transitions,
       which bumps its `version`;
+    - the sum of their « J'aime » (a like changes no version);
     - the published and visible count (what the story's counts show);
     - the story's own settings as shown (title, open, pre-moderated, closing date, whether it
       takes comments now) and the site's settings the answer shows (guests, maximum length).
@@ -739,6 +771,7 @@ def story_freshness(article: Article) -> Freshness:
             func.count(),
             func.coalesce(func.max(Comment.id), 0),
             func.coalesce(func.sum(Comment.version), 0),
+            func.coalesce(func.sum(Comment.like_count), 0),
             func.count(case((_counted(), 1))),
             func.max(Comment.created_at),
             func.max(Comment.decided_at),
@@ -746,13 +779,13 @@ def story_freshness(article: Article) -> Freshness:
             select(func.max(SettingChange.created_at)).scalar_subquery(),
         ).where(Comment.article_id == article.id)
     ).one()
-    total, highest, versions, published, *times = row
+    total, highest, versions, likes, published, *times = row
     site = sites.site_of(article)
     accepting = article.accepting_comments
     if article.close_after_days is not None and not accepting and article.comments_open:
         times.append(as_utc(article.published_at) + timedelta(days=article.close_after_days))
     seed = (
-        f"{article.id}|{total}|{highest}|{versions}|{published}|{article.title}|"
+        f"{article.id}|{total}|{highest}|{versions}|{likes}|{published}|{article.title}|"
         f"{article.comments_open}|{article.premoderated}|{article.close_after_days}|{accepting}|"
         f"{settings.get('guests_allowed', site)}|{settings.max_comment_length(site)}"
     )

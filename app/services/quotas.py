@@ -125,6 +125,13 @@ def take_notice(address: str | None) -> Hits:
     return _take(current_app.config["NOTICE_RATE_LIMIT"], [f"notice-address:{address}"])
 
 
+def take_like(liker_key: str, address: str | None) -> Hits:
+    """A « J'aime » (or its taking back) by this reader or browser, and from this network
+    address: `LIKE_RATE_LIMIT` on each."""
+    keys = [f"like:{liker_key}"] + ([f"like-address:{address}"] if address else [])
+    return _take(current_app.config["LIKE_RATE_LIMIT"], keys)
+
+
 def take_data_request(address: str | None, email: str) -> Hits:
     """A guest asking for their data's link (services/rights.py): `DATA_REQUEST_RATE_LIMIT`
     per network address and per address asked about (nobody floods a mailbox with links)."""

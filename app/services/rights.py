@@ -50,6 +50,7 @@ from app.formatting import as_utc
 from app.labels import french
 from app.models import (
     Comment,
+    CommentLike,
     CommentReport,
     CommentRevision,
     CommentStatus,
@@ -257,6 +258,16 @@ def export(person: Person) -> dict[str, Any]:
         ]
         if person.users
         else [],
+        "likes": [
+            {"comment_id": like.comment_id, "created_at": _when(like.created_at)}
+            for like in db.session.scalars(
+                select(CommentLike)
+                .where(CommentLike.user_id.in_(person.user_ids))
+                .order_by(CommentLike.id)
+            )
+        ]
+        if person.users
+        else [],
         "sanctions": [
             {
                 "kind": r.kind,
@@ -449,6 +460,14 @@ def erase(person: Person, actor: User | str) -> Erased:
             report.reporter_key = f"erased:{pseudonym(report.reporter_key)}"
             report.note = None
             done.add("reports", 1)
+
+    if person.users:
+        for liked in db.session.scalars(
+            select(CommentLike).where(CommentLike.user_id.in_(person.user_ids))
+        ):
+            liked.user_id = None  # the like still counts, for no one
+            liked.liker_key = f"erased:{pseudonym(liked.liker_key)}"
+            done.add("likes", 1)
 
     for restriction in db.session.scalars(select(ReaderRestriction).where(_restrictions(person))):
         restriction.email = erased_address(restriction.email)

@@ -368,7 +368,7 @@ def test_a_block_added_after_the_script_ran_gets_its_comments(
     assert watch.problems() == []
 
 
-def test_a_guest_edits_then_deletes_their_comment_in_the_embed(
+def test_a_guest_edits_then_deletes_their_comment_and_another_likes_it_in_the_embed(
     app: Flask, journal: Site, host: HostSite, readers: Any
 ) -> None:
     """« Modifier » (within the window): the text is checked again, « (modifié) » shown;
@@ -398,6 +398,18 @@ def test_a_guest_edits_then_deletes_their_comment_in_the_embed(
     expect(_item(other, "après trois ans")).to_be_visible()
     expect(other.get_by_role("button", name="Modifier")).to_have_count(0)
     expect(other.get_by_role("button", name="Supprimer")).to_have_count(0)
+    # « J'aime »: another reader's, counted once, taken back by a second press.
+    heart = _item(other, "après trois ans").get_by_role("button", name="J’aime le commentaire")
+    heart.click()
+    expect(heart).to_have_attribute("aria-pressed", "true")
+    expect(heart).to_have_text("J’aime · 1")
+    assert _comment("Le pont rouvre enfin, après trois ans.").like_count == 1
+    heart.click()
+    expect(heart).to_have_attribute("aria-pressed", "false")
+    expect(heart).to_have_text("J’aime")
+    heart.click()
+    expect(heart).to_have_text("J’aime · 1")
+    expect(edited.get_by_role("button", name="J’aime le commentaire")).to_have_count(0)  # own
 
     # Answered, then deleted: the placeholder keeps the answer.
     edited.get_by_role("button", name="Répondre à Camille").click()

@@ -515,6 +515,11 @@
           ),
         );
       }
+      if (!c.own && !c.removed && c.status === "published") {
+        actions.append(likeButton(c, name));
+      } else if (c.own && c.likes) {
+        actions.append(h("span", { class: "comment__likes" }, c.likes + " j’aime"));
+      }
       if (c.reportable) {
         actions.append(
           h(
@@ -536,6 +541,38 @@
       }
       if (c.status === "pending" && c.own) watch(c);
       return li;
+    }
+
+    // -- « J'aime »: a toggle (aria-pressed), the count beside it --
+    function likeButton(c, name) {
+      const label = () => "J’aime" + (c.likes ? " · " + c.likes : "");
+      const button = h(
+        "button",
+        {
+          type: "button",
+          class: "link-button comment__like",
+          "aria-pressed": String(Boolean(c.liked)),
+          "aria-label": "J’aime le commentaire de " + name,
+        },
+        label(),
+      );
+      button.addEventListener("click", async () => {
+        if (button.getAttribute("aria-disabled") === "true") return;
+        button.setAttribute("aria-disabled", "true");
+        try {
+          const { data } = await call(c.liked ? "DELETE" : "POST", "/comments/" + c.id + "/like");
+          keepGuestToken(data);
+          c.likes = data.likes;
+          c.liked = data.liked;
+          button.setAttribute("aria-pressed", String(data.liked));
+          button.textContent = label();
+        } catch (failure) {
+          announce(failure.message, "error");
+        } finally {
+          button.removeAttribute("aria-disabled");
+        }
+      });
+      return button;
     }
 
     // -- the author's own comment: « Modifier » (within the window), « Supprimer » --
@@ -1015,6 +1052,7 @@
     for (const [sort, label] of [
       ["newest", "Les plus récents"],
       ["oldest", "Les plus anciens"],
+      ["liked", "Les plus appréciés"],
     ]) {
       sortButtons[sort] = h(
         "button",
