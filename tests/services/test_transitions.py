@@ -29,6 +29,7 @@ ALLOWED = {
     A.NUDGE_EXPIRED: ({NUDGED}, HELD),
     A.SENT_ANYWAY: ({NUDGED}, HELD),
     A.REVISED: ({NUDGED}, PENDING),
+    A.EDITED: ({PUBLISHED, HELD, REPORTED}, PENDING),  # by its author, within the window
     A.FLAGGED: ({PUBLISHED, REPORTED}, None),  # the status stays
     A.APPROVED: ({HELD, REJECTED, REPORTED}, PUBLISHED),  # never pending, nudged, published
     A.REJECTED: ({HELD, PUBLISHED, REPORTED}, REJECTED),  # never pending, nudged, rejected
