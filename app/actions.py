@@ -34,6 +34,10 @@ class AuditAction(enum.StrEnum):
     REJECTED = "rejected"
     # A comment's text and author removed at its author's request (a placeholder or deleted)
     REMOVED = "removed"
+    # « Choix de la rédaction »: staff feature a published comment, or take it back
+    # (services/featured): not a transition, the status stays
+    FEATURED = "featured"
+    UNFEATURED = "unfeatured"
     # A reader erased at their request (services/rights): the row names their pseudonym only
     ERASED = "reader_erased"
     # Sanctions on a reader (services/readers): reader_<kind>, reader_<kind>_lifted

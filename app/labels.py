@@ -141,6 +141,8 @@ JOURNAL_ACTIONS: dict[AuditAction, Label] = {
     AuditAction.REJECTED: lazy_gettext("Rejeté"),
     AuditAction.REMOVED: lazy_gettext("Retiré à la demande de son auteur"),
     AuditAction.ERASED: lazy_gettext("Lecteur effacé à sa demande (RGPD)"),
+    AuditAction.FEATURED: lazy_gettext("Choisi par la rédaction"),
+    AuditAction.UNFEATURED: lazy_gettext("Retiré du choix de la rédaction"),
     AuditAction.READER_BAN: lazy_gettext("Lecteur banni"),
     AuditAction.READER_SUSPEND: lazy_gettext("Lecteur suspendu"),
     AuditAction.READER_PREMODERATE: lazy_gettext("Lecteur en pré-modération"),

@@ -298,6 +298,8 @@ class Comment(Model):
     edited_at: Mapped[datetime | None] = mapped_column()
     # Readers' « J'aime » (comment_likes), counted here for the sort « les plus appréciés ».
     like_count: Mapped[int] = mapped_column(default=0, server_default="0")
+    # « Choix de la rédaction »: when staff featured it (services/featured.py); NULL: not.
+    featured_at: Mapped[datetime | None] = mapped_column()
 
     article: Mapped[Article] = relationship()
     user: Mapped[User | None] = relationship()

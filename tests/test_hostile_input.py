@@ -110,6 +110,7 @@ ROUTES: dict[str, dict[str, str]] = {
     "moderation.decide": {"comment_id": "1"},
     "moderation.decide_many": {},
     "moderation.reader": {},
+    "moderation.feature": {"comment_id": "1"},
     "moderation.reader_data": {},
     "moderation.reader_erase": {},
     "moderation.restrict": {},

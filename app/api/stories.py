@@ -168,7 +168,7 @@ def _story_out(story: Article, published: int) -> StoryOut:
         premoderated=story.premoderated,
         guests_allowed=bool(settings.get("guests_allowed", site)),
         max_length=settings.max_comment_length(site),
-        counts=StoryCounts(published=published),
+        counts=StoryCounts(published=published, featured=comments.featured_count(story)),
         html_url=url_for("reader.article", slug=story.slug, _external=True),
     )
 
@@ -199,6 +199,7 @@ def _comment_out(
         edited_at=as_utc(comment.edited_at) if comment.edited_at else None,
         likes=comment.like_count if comment.is_published else 0,
         liked=comment.id in liked,
+        featured=comment.featured_at is not None and comment.is_published,
         editable_until=comments.edit_deadline(comment) if own else None,
         reportable=comment.is_published and not comment.hidden and not comment.removed,
         replies=replies,
@@ -240,6 +241,7 @@ def _threads(
         reader.viewer,
         newest_first=sort == "newest",
         most_liked=sort == "liked",
+        featured_only=sort == "featured",
         after=cursor,
         limit=limit or current_app.config["COMMENTS_PER_PAGE"],
     )

@@ -24,7 +24,7 @@ def _plain(value: str) -> str:
 # A query string's text: no control character (a NUL never reaches the database).
 Text = Annotated[str, AfterValidator(_plain)]
 
-Sort = Literal["newest", "oldest", "liked"]
+Sort = Literal["newest", "oldest", "liked", "featured"]
 Status = Literal["published", "pending", "held", "nudged", "rejected"]
 MAX_COUNTS = 100
 MAX_LIMIT = 100
@@ -141,6 +141,8 @@ class StoryCounts(BaseModel):
     """Les compteurs d’un article."""
 
     published: int
+    featured: int = 0
+    """Its « Choix de la rédaction » (`sort=featured` lists them)."""
 
 
 class StoryOut(BaseModel):
@@ -194,6 +196,8 @@ class CommentOut(BaseModel):
     """When its author last edited it (show « modifié »)."""
     likes: int = 0
     """Its « J'aime »."""
+    featured: bool = False
+    """A « Choix de la rédaction » (show its badge)."""
     liked: bool = False
     """The viewer (by `X-Reader-Token`) likes it; always false in the public answer."""
     editable_until: datetime | None = None

@@ -31,7 +31,16 @@ from app.models import Comment, CommentStatus, Role, User
 from app.moderation import bp
 from app.reader import rights as reader_rights
 from app.services import complaints as complaint_service
-from app.services import coral, moderation, notices, readers, rights, settings, statements
+from app.services import (
+    coral,
+    featured,
+    moderation,
+    notices,
+    readers,
+    rights,
+    settings,
+    statements,
+)
 from app.templating import paragraphs
 from app.wordlists import highlight, stored_matches
 
@@ -178,6 +187,27 @@ def decide(comment_id: int) -> Response | tuple[Response, int]:
         else _("Commentaire n° %(id)s rejeté.", id=comment_id)
     )
     return _answer(back, message, "success", 200, comment_status=decided.status)
+
+
+@bp.post("/commentaires/<id:comment_id>/selection")
+@role_required(STAFF)
+def feature(comment_id: int) -> Response:
+    """« Choix de la rédaction »: feature a published comment (its author is told), or take it
+    back. 303 back."""
+    back = _back(url_for("moderation.comment", comment_id=comment_id))
+    if request.form.get("action") == "unfeature":
+        featured.unfeature(comment_id, current_user)
+        flash(_("Commentaire n° %(id)s retiré du choix de la rédaction.", id=comment_id), "success")
+        return redirect(back, code=303)
+    try:
+        featured.feature(comment_id, current_user)
+    except featured.FeatureError:
+        flash(_("Seul un commentaire publié et visible peut être choisi par la rédaction."),
+              "error")  # fmt: skip
+    else:
+        flash(_("Commentaire n° %(id)s mis en avant : choix de la rédaction.", id=comment_id),
+              "success")  # fmt: skip
+    return redirect(back, code=303)
 
 
 @bp.post("/decisions")

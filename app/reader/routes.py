@@ -32,8 +32,11 @@ from app.reader.forms import CommentForm, ConfirmForm, NoticeForm, ReportForm, R
 from app.services import comments as comment_service
 from app.services import likes, moderation, notices, quotas, settings, sites
 
-# The page's sorts: « les plus récents », « les plus anciens », « les plus appréciés ».
-SORTS = {"recents": True, "anciens": False, "apprecies": True}
+# The page's sorts: « les plus récents », « les plus anciens », « les plus appréciés », and
+# the tab « choix de la rédaction » (the featured threads only, the newest first).
+SORTS = {"recents": True, "anciens": False, "apprecies": True, "selection": True}
+# The « Choix de la rédaction » shown above the comments (all of them: the tab).
+FEATURED_SHOWN = 5
 
 
 def _viewer() -> comment_service.Viewer:
@@ -212,7 +215,12 @@ def _render_article(
     page = request.args.get("page", 1, type=as_id)
     viewer = _viewer()
     threads = comment_service.thread_page(
-        article, viewer, newest_first=SORTS[sort], most_liked=sort == "apprecies", page=page
+        article,
+        viewer,
+        newest_first=SORTS[sort],
+        most_liked=sort == "apprecies",
+        featured_only=sort == "selection",
+        page=page,
     )
     reply_target = None
     try:
@@ -229,6 +237,7 @@ def _render_article(
         revision = RevisionForm(body=nudged.body)
     reviewed = settings.sent_anyway_reviewed()
     site = sites.site_of(article)
+    featured = comment_service.featured(article, limit=FEATURED_SHOWN)
     return render_template(
         "reader/article.html",
         nudged=nudged,
@@ -245,6 +254,12 @@ def _render_article(
         guests_allowed=settings.get("guests_allowed", site),
         own=lambda c: comment_service.is_own(c, viewer),
         liked=likes.liked(viewer, _ids(threads.threads)),
+        featured=featured,
+        featured_count=(
+            len(featured)
+            if len(featured) < FEATURED_SHOWN
+            else comment_service.featured_count(article)
+        ),
         editable=lambda c: comment_service.edit_deadline(c) is not None,
     )
 

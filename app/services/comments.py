@@ -594,16 +594,19 @@ def thread_page(
     *,
     newest_first: bool = True,
     most_liked: bool = False,
+    featured_only: bool = False,
     page: int = 1,
 ) -> ThreadPage:
     """One page of top-level comments with all their visible replies, in a fixed number of
     queries whatever the number of comments."""
     per_page = current_app.config["COMMENTS_PER_PAGE"]
     visible = _visible_to(viewer)
+    query = _roots(article, visible)
+    if featured_only:
+        query = query.where(Comment.featured_at.is_not(None))
     roots = list(
         db.session.scalars(
-            _roots(article, visible)
-            .order_by(*_root_order(newest_first, most_liked))
+            query.order_by(*_root_order(newest_first, most_liked))
             .offset((page - 1) * per_page)
             .limit(per_page + 1)
         )
@@ -667,6 +670,7 @@ def thread_slice(
     *,
     newest_first: bool = True,
     most_liked: bool = False,
+    featured_only: bool = False,
     after: Cursor | None = None,
     limit: int,
 ) -> ThreadSlice:
@@ -675,6 +679,8 @@ def thread_slice(
     queries whatever the number of comments."""
     visible = _visible_to(viewer)
     query = _roots(article, visible)
+    if featured_only:
+        query = query.where(Comment.featured_at.is_not(None))
     if after is not None and most_liked:
         # Keyset on (likes, date, id), all descending. Likes move while a reader pages: a
         # comment liked meanwhile may be met twice or missed, as on any ranked list.
@@ -714,6 +720,29 @@ def thread_slice(
     if more and last is not None:
         cursor = Cursor(last.created_at, last.id, last.like_count if most_liked else None)
     return ThreadSlice(threads=_with_replies(roots, visible), next_cursor=cursor)
+
+
+def featured(article: Article, limit: int = 5) -> list[Comment]:
+    """The story's « Choix de la rédaction » that every reader sees, the latest chosen first."""
+    return list(
+        db.session.scalars(
+            select(Comment)
+            .where(Comment.article_id == article.id, Comment.featured_at.is_not(None), _counted())
+            .order_by(Comment.featured_at.desc(), Comment.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+def featured_count(article: Article) -> int:
+    return (
+        db.session.scalar(
+            select(func.count())
+            .select_from(Comment)
+            .where(Comment.article_id == article.id, Comment.featured_at.is_not(None), _counted())
+        )
+        or 0
+    )
 
 
 def published_count(article: Article) -> int:
@@ -756,7 +785,7 @@ def story_freshness(article: Article) -> Freshness:
       removed changes the first two, and every change of a comment's state (published, held,
       rejected, hidden by reports, shown again, rewritten) goes through services/transitions,
       which bumps its `version`;
-    - the sum of their « J'aime » (a like changes no version);
+    - the sum of their « J'aime » and how many are featured (neither changes a version);
     - the published and visible count (what the story's counts show);
     - the story's own settings as shown (title, open, pre-moderated, closing date, whether it
       takes comments now) and the site's settings the answer shows (guests, maximum length).
@@ -772,6 +801,7 @@ def story_freshness(article: Article) -> Freshness:
             func.coalesce(func.max(Comment.id), 0),
             func.coalesce(func.sum(Comment.version), 0),
             func.coalesce(func.sum(Comment.like_count), 0),
+            func.count(Comment.featured_at),
             func.count(case((_counted(), 1))),
             func.max(Comment.created_at),
             func.max(Comment.decided_at),
@@ -779,13 +809,13 @@ def story_freshness(article: Article) -> Freshness:
             select(func.max(SettingChange.created_at)).scalar_subquery(),
         ).where(Comment.article_id == article.id)
     ).one()
-    total, highest, versions, likes, published, *times = row
+    total, highest, versions, likes, chosen, published, *times = row
     site = sites.site_of(article)
     accepting = article.accepting_comments
     if article.close_after_days is not None and not accepting and article.comments_open:
         times.append(as_utc(article.published_at) + timedelta(days=article.close_after_days))
     seed = (
-        f"{article.id}|{total}|{highest}|{versions}|{likes}|{published}|{article.title}|"
+        f"{article.id}|{total}|{highest}|{versions}|{likes}|{chosen}|{published}|{article.title}|"
         f"{article.comments_open}|{article.premoderated}|{article.close_after_days}|{accepting}|"
         f"{settings.get('guests_allowed', site)}|{settings.max_comment_length(site)}"
     )

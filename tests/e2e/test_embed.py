@@ -428,3 +428,33 @@ def test_a_guest_edits_then_deletes_their_comment_and_another_likes_it_in_the_em
     expect(late.get_by_text("après trois ans")).to_have_count(0)
 
     assert watch.problems() == []
+
+
+def test_the_newsrooms_pick_is_shown_first_with_its_tab(
+    app: Flask, journal: Site, host: HostSite, readers: Any
+) -> None:
+    from playwright.sync_api import expect
+
+    from app.models import utcnow
+    from tests.conftest import add_comment
+
+    watch = Watch()
+    url = host.add(STORY_PATH, TITLE)
+    reader = watch.page(readers(), "reader")
+    reader.goto(url)
+    expect(reader.get_by_role("heading", name="Votre commentaire")).to_be_visible()
+    story = db.session.scalar(sa.select(Article).where(Article.url == url))
+    assert story is not None
+    add_comment(story, "Un avis parmi d’autres.")
+    add_comment(story, "L’avis que la rédaction a choisi.", featured_at=utcnow())
+
+    reader = watch.page(readers(), "later")  # a fresh browser: the first one's copy is cached
+    reader.goto(url)
+    block = reader.locator("section.featured")
+    expect(block.get_by_role("heading", name="Choix de la rédaction")).to_be_visible()
+    expect(block).to_contain_text("L’avis que la rédaction a choisi.")
+    expect(_item(reader, "L’avis que la rédaction").locator(".comment__featured")).to_be_visible()
+    reader.get_by_role("button", name="Choix de la rédaction (1)").click()
+    expect(reader.locator("ol li.comment")).to_have_count(1)
+    expect(_item(reader, "Un avis parmi d’autres.")).to_have_count(0)
+    assert watch.problems() == []

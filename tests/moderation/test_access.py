@@ -32,6 +32,7 @@ PAGES = [
     ("POST", "/moderation/reclamations/1", "moderation"),
     ("GET", "/moderation/lecteurs/donnees?email=x@example.fr", "moderation"),
     ("POST", "/moderation/lecteurs/effacer", "admin"),
+    ("POST", "/moderation/commentaires/{id}/selection", "moderation"),
 ]
 
 ROLES = ["anonymous", Role.READER, Role.MODERATOR, Role.ADMIN]

@@ -492,6 +492,9 @@
                 h("span", { class: "comment__author", id: id + "-auteur" }, h("bdi", null, name)),
                 h("time", { datetime: c.created_at }, dateText(c.created_at)),
                 c.edited_at ? h("span", { class: "comment__edited" }, "(modifié)") : null,
+                c.featured
+                  ? h("span", { class: "comment__featured" }, "Choix de la rédaction")
+                  : null,
               ),
               badge(c),
               h("div", { class: "comment__body" }, paragraphs(c.body)),
@@ -1053,6 +1056,9 @@
       ["newest", "Les plus récents"],
       ["oldest", "Les plus anciens"],
       ["liked", "Les plus appréciés"],
+      ...(story.counts.featured
+        ? [["featured", "Choix de la rédaction (" + story.counts.featured + ")"]]
+        : []),
     ]) {
       sortButtons[sort] = h(
         "button",
@@ -1066,10 +1072,40 @@
       );
       sortGroup.append(sortButtons[sort]);
     }
+    // « Choix de la rédaction », shown first: a block above the comments.
+    const chosen = h("section", {
+      class: "featured",
+      "aria-labelledby": "choix-redaction",
+      hidden: true,
+    });
+    if (story.counts.featured) {
+      call("GET", "/stories/" + story.id + "/comments?" + query({ sort: "featured", limit: 5 }))
+        .then(({ data: picked }) => {
+          if (!picked.comments.length) return;
+          chosen.replaceChildren(
+            h("h3", { id: "choix-redaction", class: "featured__title" }, "Choix de la rédaction"),
+            h(
+              "ul",
+              { class: "featured__list" },
+              picked.comments.map((c) =>
+                h(
+                  "li",
+                  null,
+                  h("blockquote", { class: "featured__quote" }, paragraphs(c.body)),
+                  h("p", { class: "featured__meta" }, "— ", h("bdi", null, c.author.name)),
+                ),
+              ),
+            ),
+          );
+          chosen.hidden = false;
+        })
+        .catch(() => {}); // the list below says it all anyway
+    }
     section.append(
       formSlot,
       ui.live,
       h("div", { class: "comments__bar" }, count, sortGroup),
+      chosen,
       list,
       empty,
       moreBox,
