@@ -290,12 +290,28 @@ def _own_comment(page: Any) -> None:
     page.locator("li.comment", has_text="Mon avis, avec un lien").first.wait_for()
 
 
+def _edit_own(page: Any) -> None:
+    """From the article, the author's « Modifier » on the comment « son commentaire » posted."""
+    own = page.locator("li.comment", has_text="Mon avis, avec un lien").first
+    own.get_by_role("link", name="Modifier votre commentaire").click()
+    page.get_by_role("heading", name="Modifier votre commentaire").wait_for()
+
+
+def _delete_own(page: Any) -> None:
+    """The same comment's « Supprimer »: its confirmation page."""
+    own = page.locator("li.comment", has_text="Mon avis, avec un lien").first
+    own.get_by_role("link", name="Supprimer votre commentaire").click()
+    page.get_by_role("heading", name="Supprimer votre commentaire ?").wait_for()
+
+
 def reader_pages(ids: dict[str, Any]) -> list[Page]:
     """The readers' pages (always French)."""
     return [
         Page("article", ARTICLE_URL, "reader.article"),
         Page("formulaire en erreur", ARTICLE_URL, "reader.post_comment", then=_form_error),
         Page("son commentaire", ARTICLE_URL, "reader.article", then=_own_comment),
+        Page("modifier son commentaire", ARTICLE_URL, "reader.edit_comment", then=_edit_own),
+        Page("supprimer son commentaire", ARTICLE_URL, "reader.delete_comment", then=_delete_own),
         Page("signaler", f"{ARTICLE_URL}/commentaires/{ids['reported']}/signaler", "reader.report"),
         Page(
             "signaler un contenu illicite",
