@@ -156,7 +156,7 @@ def _story_or_404(story_id: int, site: Site) -> Article:
     return story
 
 
-def _story_out(story: Article, published: int) -> StoryOut:
+def _story_out(story: Article, published: int, featured: int) -> StoryOut:
     site = sites.site_of(story)
     return StoryOut(
         id=story.id,
@@ -168,7 +168,7 @@ def _story_out(story: Article, published: int) -> StoryOut:
         premoderated=story.premoderated,
         guests_allowed=bool(settings.get("guests_allowed", site)),
         max_length=settings.max_comment_length(site),
-        counts=StoryCounts(published=published, featured=comments.featured_count(story)),
+        counts=StoryCounts(published=published, featured=featured),
         html_url=url_for("reader.article", slug=story.slug, _external=True),
     )
 
@@ -218,19 +218,11 @@ def _threads_out(
     nodes: list[comments.Node], reader: Reader, liked: set[int] | None = None
 ) -> list[CommentOut]:
     if liked is None:  # once per answer: which of its comments the reader likes
-        liked = likes.liked(reader.viewer, _ids(nodes)) if reader.token_given else set()
+        liked = likes.liked(reader.viewer, comments.ids_in(nodes)) if reader.token_given else set()
     return [
         _comment_out(node.comment, reader, _threads_out(node.replies, reader, liked), liked)
         for node in nodes
     ]
-
-
-def _ids(nodes: list[comments.Node]) -> list[int]:
-    found: list[int] = []
-    for node in nodes:
-        found.append(node.comment.id)
-        found += _ids(node.replies)
-    return found
 
 
 def _threads(
@@ -400,7 +392,9 @@ def stream(site: Site, query: StreamQuery) -> Response:
         elif reader.guest_token is not None:  # the name they signed with last, for the form
             viewer = ViewerOut(name=comments.guest_author(reader.guest_token)[0], signed_in=False)
         return StreamOut(
-            story=_story_out(story, comments.published_count(story)),
+            story=_story_out(
+                story, comments.published_count(story), comments.featured_count(story)
+            ),
             comments=_threads_out(page.threads, reader),
             next_cursor=page.next_cursor.encode() if page.next_cursor else None,
             viewer=viewer,
@@ -438,7 +432,7 @@ def story(site: Site, query: StoryQuery) -> Response:
         raise ApiError(404, "story_not_found", STORY_NOT_FOUND, "url" if query.url else "id")
     fresh = comments.story_freshness(found)
     return _cached(
-        lambda: _story_out(found, fresh.published),
+        lambda: _story_out(found, fresh.published, fresh.featured),
         lambda: (fresh.tag, fresh.last_modified),
         _reader(),
     )
@@ -553,12 +547,17 @@ def post_comment(site: Site, story_id: int, body: CommentIn) -> Response:
     return _no_store(_json(answer, 200 if result.duplicate else 201))
 
 
+def _on_site(comment: Comment | None, site: Site, message: str = COMMENT_NOT_FOUND) -> Comment:
+    """The comment, when there is one and a browser asks from its own site's origin; 404
+    `comment_not_found` (with `message`) otherwise."""
+    if comment is None or (cors.from_browser() and sites.site_of(comment.article).id != site.id):
+        raise ApiError(404, "comment_not_found", message, "comment_id")
+    return comment
+
+
 def _own_comment(comment_id: int, site: Site, reader: Reader) -> Comment:
     """The reader's own comment (any status) or a published one; 404 otherwise."""
-    comment = comments.find_own_comment(comment_id, reader.viewer)
-    if comment is None or (cors.from_browser() and sites.site_of(comment.article).id != site.id):
-        raise ApiError(404, "comment_not_found", COMMENT_NOT_FOUND, "comment_id")
-    return comment
+    return _on_site(comments.find_own_comment(comment_id, reader.viewer), site)
 
 
 @bp.get("/comments/<id:comment_id>")
@@ -638,12 +637,18 @@ def revise(site: Site, comment_id: int, body: RevisionIn) -> Response:
     `origin_not_allowed`. 404 `comment_not_found`. 409 `not_nudged`, `revisions_spent`. 413
     `too_large`. 422 the body's code. 429 `too_many_comments`."""
     reader = _acting_reader()
-    comment = _own_nudged(comment_id, site, reader)
-    text = clean_text(body.body)
+    return _rewrite(_own_nudged(comment_id, site, reader), body.body, reader, comments.revise)
+
+
+def _rewrite(comment: Comment, body: str, reader: Reader, change: Callable[..., None]) -> Response:
+    """The author's new text for their comment (a rewrite after a nudge, an edit): checked as
+    a new comment's, then `change` (services/comments.revise or .edit); the comment as it
+    now stands."""
+    text = clean_text(body)
     limit = settings.max_comment_length(sites.site_of(comment.article))
     _problem(body_problem(text, limit), "body")
     try:
-        comments.revise(comment, text, address=get_remote_address())
+        change(comment, text, address=get_remote_address())
     except quotas.QuotaExceeded as exceeded:
         raise _too_many(exceeded, "too_many_comments", "commentaires") from None
     except comments.CommentError as error:
@@ -653,10 +658,7 @@ def revise(site: Site, comment_id: int, body: RevisionIn) -> Response:
 
 def _own_comment_strictly(comment_id: int, site: Site, reader: Reader) -> Comment:
     """The reader's own comment (not a placeholder); 404 for anyone else's."""
-    comment = comments.owned(comment_id, reader.viewer)
-    if comment is None or (cors.from_browser() and sites.site_of(comment.article).id != site.id):
-        raise ApiError(404, "comment_not_found", COMMENT_NOT_FOUND, "comment_id")
-    return comment
+    return _on_site(comments.owned(comment_id, reader.viewer), site)
 
 
 @bp.patch("/comments/<id:comment_id>")
@@ -691,16 +693,7 @@ def edit_comment(site: Site, comment_id: int, body: EditIn) -> Response:
     413 `too_large`. 422 the body's code. 429 `too_many_comments`."""
     reader = _acting_reader()
     comment = _own_comment_strictly(comment_id, site, reader)
-    text = clean_text(body.body)
-    limit = settings.max_comment_length(sites.site_of(comment.article))
-    _problem(body_problem(text, limit), "body")
-    try:
-        comments.edit(comment, text, address=get_remote_address())
-    except quotas.QuotaExceeded as exceeded:
-        raise _too_many(exceeded, "too_many_comments", "commentaires") from None
-    except comments.CommentError as error:
-        raise _comment_refused(error) from None
-    return _no_store(_json(_answer(comment, reader)))
+    return _rewrite(comment, body.body, reader, comments.edit)
 
 
 @bp.delete("/comments/<id:comment_id>")
@@ -742,14 +735,8 @@ LIKE_RESPONSES: dict[int, tuple[type[BaseModel] | None, str]] = {
 
 def _likeable(comment_id: int, site: Site) -> Comment:
     comment = db.session.get(Comment, comment_id)
-    if (
-        comment is None
-        or not comment.is_published
-        or comment.hidden
-        or (cors.from_browser() and sites.site_of(comment.article).id != site.id)
-    ):
-        raise ApiError(404, "comment_not_found", COMMENT_NOT_FOUND, "comment_id")
-    return comment
+    visible = comment is not None and comment.is_published and not comment.hidden
+    return _on_site(comment if visible else None, site)
 
 
 @bp.post("/comments/<id:comment_id>/like")
@@ -820,9 +807,7 @@ def report(site: Site, comment_id: int, body: ReportIn) -> Response:
     reader = _acting_reader()
     note = clean_text(body.note)
     _problem(note_problem(note), "note")
-    comment = db.session.get(Comment, comment_id)
-    if comment is None or (cors.from_browser() and sites.site_of(comment.article).id != site.id):
-        raise ApiError(404, "comment_not_found", moderation.NOT_REPORTABLE, "comment_id")
+    comment = _on_site(db.session.get(Comment, comment_id), site, moderation.NOT_REPORTABLE)
     reportable = moderation.reportable(comment.article, comment.id)
     if reportable is None:
         raise ApiError(404, "comment_not_found", moderation.NOT_REPORTABLE, "comment_id")
@@ -877,9 +862,7 @@ def notice(site: Site, comment_id: int, body: NoticeIn) -> Response:
 
     201 kept. 400 `invalid_json`. 403 `origin_not_allowed`. 404 `comment_not_found`. 413
     `too_large`. 422 the refused field's code. 429 `too_many_notices`."""
-    comment = notices.reportable(comment_id)
-    if comment is None or (cors.from_browser() and sites.site_of(comment.article).id != site.id):
-        raise ApiError(404, "comment_not_found", moderation.NOT_REPORTABLE, "comment_id")
+    comment = _on_site(notices.reportable(comment_id), site, moderation.NOT_REPORTABLE)
     sent = notices.Sent(
         location=body.location or notices.comment_link(comment),
         explanation=body.explanation,

@@ -253,7 +253,7 @@ def _render_article(
         max_length=settings.max_comment_length(site),
         guests_allowed=settings.get("guests_allowed", site),
         own=lambda c: comment_service.is_own(c, viewer),
-        liked=likes.liked(viewer, _ids(threads.threads)),
+        liked=likes.liked(viewer, comment_service.ids_in(threads.threads)),
         featured=featured,
         featured_count=(
             len(featured)
@@ -262,15 +262,6 @@ def _render_article(
         ),
         editable=lambda c: comment_service.edit_deadline(c) is not None,
     )
-
-
-def _ids(nodes: list[comment_service.Node]) -> list[int]:
-    """Every comment's id in these threads, replies included."""
-    found: list[int] = []
-    for node in nodes:
-        found.append(node.comment.id)
-        found += _ids(node.replies)
-    return found
 
 
 @bp.post("/articles/<slug>/commentaires/<id:comment_id>/aimer")

@@ -116,6 +116,15 @@ class Node:
     replies: list[Node] = field(default_factory=list)
 
 
+def ids_in(nodes: Sequence[Node]) -> list[int]:
+    """Every comment's id in these threads, replies included."""
+    found: list[int] = []
+    for node in nodes:
+        found.append(node.comment.id)
+        found += ids_in(node.replies)
+    return found
+
+
 @dataclass(frozen=True)
 class ThreadPage:
     threads: list[Node]
@@ -735,6 +744,7 @@ def featured(article: Article, limit: int = 5) -> list[Comment]:
 
 
 def featured_count(article: Article) -> int:
+    """How many « Choix de la rédaction » readers see (story_freshness counts them too)."""
     return (
         db.session.scalar(
             select(func.count())
@@ -773,6 +783,7 @@ class Freshness:
     the time of its last change, for HTTP caching (ETag, Last-Modified)."""
 
     published: int
+    featured: int  # its « Choix de la rédaction » that readers see
     tag: str
     last_modified: datetime
 
@@ -801,7 +812,7 @@ def story_freshness(article: Article) -> Freshness:
             func.coalesce(func.max(Comment.id), 0),
             func.coalesce(func.sum(Comment.version), 0),
             func.coalesce(func.sum(Comment.like_count), 0),
-            func.count(Comment.featured_at),
+            func.count(case((and_(_counted(), Comment.featured_at.is_not(None)), 1))),
             func.count(case((_counted(), 1))),
             func.max(Comment.created_at),
             func.max(Comment.decided_at),
@@ -822,6 +833,7 @@ def story_freshness(article: Article) -> Freshness:
     known = [as_utc(t) for t in (*times, article.created_at) if t is not None]
     return Freshness(
         published=int(published),
+        featured=int(chosen),
         tag=hashlib.sha256(seed.encode()).hexdigest()[:32],
         last_modified=max(known),
     )

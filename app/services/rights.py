@@ -151,33 +151,27 @@ def of_address(email: str) -> Person:
 # --- What belongs to a person ---------------------------------------------------------------
 
 
-def _comments(person: Person) -> ColumnElement[bool]:
+def _belonging(person: Person, user_id: Any, email: Any) -> ColumnElement[bool]:
+    """The rows of a table that are the person's: their accounts' (`user_id`), and, for the
+    guest, those under the address without an account (`email`)."""
     clauses: list[ColumnElement[bool]] = []
     if person.users:
-        clauses.append(Comment.user_id.in_(person.user_ids))
+        clauses.append(user_id.in_(person.user_ids))
     if person.guest and person.email:
-        clauses.append(and_(Comment.user_id.is_(None), Comment.author_email == person.email))
+        clauses.append(and_(user_id.is_(None), email == person.email))
     return or_(*clauses) if clauses else false()
+
+
+def _comments(person: Person) -> ColumnElement[bool]:
+    return _belonging(person, Comment.user_id, Comment.author_email)
 
 
 def _restrictions(person: Person) -> ColumnElement[bool]:
-    clauses: list[ColumnElement[bool]] = []
-    if person.users:
-        clauses.append(ReaderRestriction.user_id.in_(person.user_ids))
-    if person.guest and person.email:
-        clauses.append(
-            and_(ReaderRestriction.user_id.is_(None), ReaderRestriction.email == person.email)
-        )
-    return or_(*clauses) if clauses else false()
+    return _belonging(person, ReaderRestriction.user_id, ReaderRestriction.email)
 
 
 def _statements(person: Person) -> ColumnElement[bool]:
-    clauses: list[ColumnElement[bool]] = []
-    if person.users:
-        clauses.append(DsaStatement.user_id.in_(person.user_ids))
-    if person.guest and person.email:
-        clauses.append(and_(DsaStatement.user_id.is_(None), DsaStatement.email == person.email))
-    return or_(*clauses) if clauses else false()
+    return _belonging(person, DsaStatement.user_id, DsaStatement.email)
 
 
 def _notices(person: Person) -> ColumnElement[bool]:
@@ -428,29 +422,17 @@ def erase(person: Person, actor: User | str) -> Erased:
             ModerationAction.actor_id.in_(person.user_ids), actor=ERASED_NAME, actor_id=None
         ))  # fmt: skip
     for comment in owned:
-        if keep_published and comment.status == CommentStatus.PUBLISHED and not comment.removed:
+        if keep_published and comment.status == CommentStatus.PUBLISHED:
             comment.author_name = ERASED_NAME
             comment.author_email = ""
             comment.user_id = None
             comment.guest_token = None
             done.add("comments_anonymised", 1)
-        elif comment.removed:  # already a placeholder: nothing of the person is left on it
-            comment.user_id = None
-            comment.guest_token = None
-        else:
+        else:  # (a placeholder is never the person's: it has no author left)
             kept = comments.remove(comment, RemovedReason.AUTHOR, actor)
             db.session.flush()
             done.add("comments_kept_as_placeholders" if kept == "placeholder" else
                      "comments_deleted", 1)  # fmt: skip
-    # Placeholders kept their row: nothing of the author stays on them.
-    if ids:
-        for chunk in _chunks(ids):
-            db.session.execute(
-                update(Comment)
-                .where(Comment.id.in_(chunk), Comment.removed.is_not(None))
-                .values(user_id=None, guest_token=None, author_name="", author_email="")
-                .execution_options(synchronize_session=False)
-            )
 
     if person.users:
         for report in db.session.scalars(
