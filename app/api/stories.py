@@ -719,7 +719,10 @@ def delete_comment(site: Site, comment_id: int) -> Response:
     204. 401 `invalid_reader_token`. 403 `origin_not_allowed`. 404 `comment_not_found`."""
     reader = _acting_reader()
     comment = _own_comment_strictly(comment_id, site, reader)
-    comments.delete_own(comment)
+    try:
+        comments.delete_own(comment)
+    except comments.CommentError:  # deleted meanwhile (the same request twice at once)
+        raise ApiError(404, "comment_not_found", COMMENT_NOT_FOUND, "comment_id") from None
     return _no_store(Response(status=204))
 
 

@@ -57,7 +57,10 @@ def delete_comment(slug: str, comment_id: int) -> Response | str:
     article = _article_or_404(slug)
     comment = _owned_or_404(article, comment_id)
     if ConfirmForm().validate_on_submit():
-        comment_service.delete_own(comment)
+        try:
+            comment_service.delete_own(comment)
+        except comment_service.CommentError:  # deleted meanwhile (sent twice at once)
+            abort(404, description=NOT_YOURS)
         flash("Votre commentaire est supprimé.", "comment-success")
         return redirect(url_for("reader.article", slug=article.slug, _anchor="commentaires"), 303)
     return render_template("reader/delete.html", article=article, comment=comment)

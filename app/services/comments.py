@@ -18,7 +18,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from app import labels, policy, scoring
 from app.actions import AuditAction
 from app.converters import parse_id
-from app.extensions import db
+from app.extensions import db, rowcount
 from app.models import (
     Article,
     Comment,
@@ -439,6 +439,12 @@ def edit(comment: Comment, body: str, address: str | None = None) -> None:
     (`CommentRevision`). Counts against the posting limit like a new comment
     (quotas.QuotaExceeded). CommentError once the window is over, or when a moderator or the
     model changed the comment since it was read (its version)."""
+    if comment.status == CommentStatus.PENDING and not comment.removed:
+        # An edit sent while the last one is still being checked (two tabs, a double send).
+        raise CommentError(
+            "body", "Ce commentaire est en cours de vérification : réessayez dans un instant.",
+            "edit_conflict",
+        )  # fmt: skip
     if edit_deadline(comment) is None:
         minutes = current_app.config["EDIT_WINDOW_MINUTES"]
         detail = f" : le délai de {minutes} minutes est passé." if minutes > 0 else "."
@@ -494,10 +500,13 @@ def revisions(comment_id: int) -> list[CommentRevision]:
 
 def delete_own(comment: Comment) -> str:
     """The author deletes their comment, at any time: a placeholder where others answered it,
-    gone otherwise (`remove`). Committed."""
+    gone otherwise (`remove`). Committed. CommentError `comment_gone` when it went meanwhile
+    (the same deletion sent twice at once: one wins, one audit row)."""
     outcome = remove(comment, RemovedReason.AUTHOR, comment.user or audit.reader_actor(
         comment.author_name))  # fmt: skip
     db.session.commit()
+    if outcome == "gone":
+        raise CommentError(None, "Ce commentaire n’existe plus.", "comment_gone")
     return outcome
 
 
@@ -505,23 +514,28 @@ def remove(comment: Comment, reason: RemovedReason, actor: User | str) -> str:
     """Take a comment's text and author away: a comment that others answered stays as a
     placeholder holding their replies (`placeholder`), any other is deleted (`deleted`), its
     scores and reports with it. One audit row either way (which keeps the comment's id in its
-    details once the comment is gone). The caller commits."""
+    details once the comment is gone). `gone` when another removal came first: nothing done.
+    The caller commits."""
     answered = db.session.scalar(
         select(func.count()).select_from(Comment).where(Comment.parent_id == comment.id)
     )
     # Its earlier texts go with it (deleted with the row by the database otherwise).
     db.session.execute(delete(CommentRevision).where(CommentRevision.comment_id == comment.id))
     if answered:
-        transitions.apply(
+        changed = transitions.apply(
             AuditAction.REMOVED,
-            where=[Comment.id == comment.id],
+            where=[Comment.id == comment.id, Comment.removed.is_(None)],
             actor=actor,
             from_status=comment.status,
             values={"removed": reason.value},
             details={"removed": reason.value, "kept_as": "placeholder"},
         )
         db.session.expire(comment)
-        return "placeholder"
+        return "placeholder" if changed else "gone"
+    # A conditional DELETE: of two removals at once, one deletes, the other finds nothing.
+    # The database deletes its scores, reports, likes and earlier texts with it.
+    if not rowcount(db.session.execute(delete(Comment).where(Comment.id == comment.id))):
+        return "gone"
     audit.record(
         AuditAction.REMOVED,
         actor=actor,
@@ -530,7 +544,6 @@ def remove(comment: Comment, reason: RemovedReason, actor: User | str) -> str:
         to_status=None,
         details={"removed": reason.value, "kept_as": "deleted", "comment_id": comment.id},
     )
-    db.session.delete(comment)
     return "deleted"
 
 

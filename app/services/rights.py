@@ -431,8 +431,9 @@ def erase(person: Person, actor: User | str) -> Erased:
         else:  # (a placeholder is never the person's: it has no author left)
             kept = comments.remove(comment, RemovedReason.AUTHOR, actor)
             db.session.flush()
-            done.add("comments_kept_as_placeholders" if kept == "placeholder" else
-                     "comments_deleted", 1)  # fmt: skip
+            if kept != "gone":  # (removed meanwhile by its author: nothing left to count)
+                done.add("comments_kept_as_placeholders" if kept == "placeholder" else
+                         "comments_deleted", 1)  # fmt: skip
 
     if person.users:
         for report in db.session.scalars(

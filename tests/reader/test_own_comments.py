@@ -27,7 +27,15 @@ from app.models import (
 )
 from app.services import settings, sites
 from tests.api.test_stories_api import assert_error, call, post, stream
-from tests.conftest import ARTICLE_URL, Reader, add_comment, comments_in_db, login, make_user
+from tests.conftest import (
+    ARTICLE_URL,
+    Reader,
+    add_comment,
+    comments_in_db,
+    login,
+    make_user,
+    simultaneously,
+)
 
 EDIT = ARTICLE_URL + "/commentaires/{}/modifier"
 DELETE = ARTICLE_URL + "/commentaires/{}/supprimer"
@@ -240,3 +248,32 @@ def test_the_api_edits_and_deletes_the_readers_own_comment(client: FlaskClient, 
     assert _stored(comment_id) is None
     assert_error(call(client, "DELETE", f"/api/v1/comments/{comment_id}", token=token),
                  404, "comment_not_found", "comment_id")  # fmt: skip
+
+
+def test_the_same_delete_sent_at_once_removes_once(app, client: FlaskClient, story) -> None:
+    answer = post(client, story).get_json()
+    token, comment_id = answer["reader_token"], answer["comment"]["id"]
+
+    def delete() -> int:
+        return call(app.test_client(), "DELETE", f"/api/v1/comments/{comment_id}",
+                    token=token).status_code  # fmt: skip
+
+    statuses = simultaneously([delete] * 8)
+    assert sorted(statuses) == [204] + [404] * 7, statuses
+    db.session.expire_all()
+    removed = db.session.scalars(
+        sa.select(ModerationAction).where(ModerationAction.action == AuditAction.REMOVED)
+    ).all()
+    assert len(removed) == 1 and _stored(comment_id) is None
+
+
+def test_an_edit_sent_while_the_last_is_checked_is_told_so(client: FlaskClient, story) -> None:
+    answer = post(client, story).get_json()
+    token, comment_id = answer["reader_token"], answer["comment"]["id"]
+    db.session.execute(
+        sa.update(Comment).where(Comment.id == comment_id).values(status=CommentStatus.PENDING)
+    )
+    db.session.commit()
+    refused = call(client, "PATCH", f"/api/v1/comments/{comment_id}", token=token,
+                   body={"body": "Encore une correction."})  # fmt: skip
+    assert_error(refused, 409, "edit_conflict", "body", "en cours de vérification")
