@@ -47,6 +47,10 @@ class AuditAction(enum.StrEnum):
     READER_BAN_LIFTED = "reader_ban_lifted"
     READER_SUSPEND_LIFTED = "reader_suspend_lifted"
     READER_PREMODERATE_LIFTED = "reader_premoderate_lifted"
+    # A story's surge (services/surges): pre-moderated by the surge rule, and the end of it
+    # (by itself, or by a moderator's hand). On no comment: `details` names the story.
+    SURGE_STARTED = "surge_started"
+    SURGE_ENDED = "surge_ended"
     # A complaint against a decision (DSA Art. 20, services/complaints), answered
     COMPLAINT_UPHELD = "complaint_upheld"
     COMPLAINT_REVERSED = "complaint_reversed"

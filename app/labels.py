@@ -26,6 +26,7 @@ from app.policy import (
     NUDGE_IGNORED,
     READER_PREMODERATED,
     SCORING_UNAVAILABLE,
+    TRUSTED_READER,
     Outcome,
     Reason,
     Verdict,
@@ -143,6 +144,8 @@ JOURNAL_ACTIONS: dict[AuditAction, Label] = {
     AuditAction.ERASED: lazy_gettext("Lecteur effacé à sa demande (RGPD)"),
     AuditAction.FEATURED: lazy_gettext("Choisi par la rédaction"),
     AuditAction.UNFEATURED: lazy_gettext("Retiré du choix de la rédaction"),
+    AuditAction.SURGE_STARTED: lazy_gettext("Afflux : article pré-modéré"),
+    AuditAction.SURGE_ENDED: lazy_gettext("Fin de l’afflux"),
     AuditAction.READER_BAN: lazy_gettext("Lecteur banni"),
     AuditAction.READER_SUSPEND: lazy_gettext("Lecteur suspendu"),
     AuditAction.READER_PREMODERATE: lazy_gettext("Lecteur en pré-modération"),
@@ -232,6 +235,11 @@ RULE_TEXTS: dict[str, Label] = {
     "rule_new_reader": lazy_gettext(
         "Règle du site : commentaire n° %(detail)s d’un nouveau lecteur."
     ),
+    "rule_surge": lazy_gettext("Afflux de commentaires : article pré-modéré pour un temps."),
+    "rule_reader_history": lazy_gettext(
+        "Règle du site : lecteur souvent rejeté ces derniers jours (rejetés sur décidés : "
+        "%(detail)s)."
+    ),
     "banned_word": lazy_gettext("Mot interdit : « %(detail)s »."),
     "suspect_word": lazy_gettext("Mot suspect : « %(detail)s »."),
 }
@@ -293,6 +301,13 @@ def reason_text(reason: Reason, *, technical: bool = True) -> str:
     if reason.code == CATEGORY_HOLD and reason.category:
         return gettext(
             "%(category)s : score %(score)s ≥ seuil de modération %(threshold)s", **numbers
+        )
+    if reason.code == TRUSTED_READER and reason.category:
+        return gettext(
+            "Lecteur de confiance (%(published)s commentaires publiés, aucun rejet récent) : "
+            "publié malgré %(category)s (score %(score)s ≥ seuil de modération %(threshold)s)",
+            published=reason.detail or "",
+            **numbers,
         )
     return reason.detail or reason.code
 
@@ -406,6 +421,30 @@ def action_reason(
             id=details.get("source_id", ""),
             status=IMPORT_STATUSES.get(details.get("source_status", ""), ""),
         )
+    if action == AuditAction.SURGE_STARTED and "trigger" in details:
+        trigger = details["trigger"]
+        if trigger.get("kind") == "share":
+            why = gettext(
+                "%(share)s %% retenus ou rejetés, %(usual)s %% d’habitude",
+                share=round(trigger.get("share", 0) * 100),
+                usual=round(trigger.get("usual_share", 0) * 100),
+            )
+        else:
+            why = gettext(
+                "%(num)s commentaires en peu de temps, %(usual)s d’habitude",
+                num=trigger.get("comments", 0),
+                usual=formatting.score(trigger.get("usual", 0.0)),
+            )
+        return gettext(
+            "« %(title)s » pré-modéré pour %(minutes)s min (%(why)s)",
+            title=details.get("title", ""),
+            minutes=details.get("minutes", ""),
+            why=why,
+        )
+    if action == AuditAction.SURGE_ENDED and "by_hand" in details:
+        if details["by_hand"]:
+            return gettext("« %(title)s » : pré-modération arrêtée à la main", **details)
+        return gettext("« %(title)s » : pré-modération terminée d’elle-même", **details)
     if action.startswith("reader_") and "kind" in details:
         kind = KIND_LABELS.get(details["kind"], details["kind"])
         if action.endswith("_lifted"):
@@ -528,6 +567,18 @@ SETTING_LABELS: dict[str, Label] = {
     "dsa_online_platform": lazy_gettext(
         "Plateforme en ligne (DSA) : les auteurs peuvent contester une décision"
     ),
+    "trust_after_published": lazy_gettext(
+        "Lecteur de confiance après ce nombre de commentaires publiés (0 : non)"
+    ),
+    "history_days": lazy_gettext("Historique d’un lecteur lu sur (jours)"),
+    "distrust_percent": lazy_gettext(
+        "Pré-modérer un lecteur dont les rejets atteignent ce pourcentage (0 : non)"
+    ),
+    "distrust_min_rejections": lazy_gettext("Rejets au moins, avant de pré-modérer un lecteur"),
+    "surge_multiple": lazy_gettext("Afflux : multiple du rythme habituel (0 : non)"),
+    "surge_min_comments": lazy_gettext("Afflux : commentaires au moins dans la fenêtre"),
+    "surge_window_minutes": lazy_gettext("Afflux : fenêtre (minutes)"),
+    "surge_minutes": lazy_gettext("Afflux : durée de la pré-modération (minutes)"),
     "banned_words": lazy_gettext("Mots interdits"),
     "suspect_words": lazy_gettext("Mots suspects"),
     "allowed_words": lazy_gettext("Mots autorisés"),

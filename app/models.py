@@ -198,6 +198,13 @@ class Article(Model):
     comments_open: Mapped[bool] = mapped_column(default=True)
     # Every comment on this article waits for a moderator, whatever its score.
     premoderated: Mapped[bool] = mapped_column(default=False)
+    # A surge (services/surges, app/surge.py): every new comment waits for a moderator until
+    # `surge_until`; past it, the end of the last surge (the rule reads the story afresh
+    # from there). `surge_started_at`: set while a surge runs and its end is not yet in the
+    # journal; `surge_trigger`: why it fired (app/surge.Trigger.as_dict).
+    surge_until: Mapped[datetime | None] = mapped_column()
+    surge_started_at: Mapped[datetime | None] = mapped_column()
+    surge_trigger: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     # Comments close by themselves this many days after publication (None: never).
     close_after_days: Mapped[int | None] = mapped_column()
     published_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -84,6 +84,8 @@ CATEGORY_REJECT = "category_reject"
 NUDGE = "nudge"  # a category crossed its nudge threshold
 NUDGE_IGNORED = "nudge_ignored"  # the author was nudged and sent the comment anyway
 READER_PREMODERATED = "reader_premoderated"  # a moderator put the author on pre-moderation
+# A trusted reader's borderline score (between hold and reject), published: one per category.
+TRUSTED_READER = "trusted_reader"
 
 
 def nudge_reasons(
@@ -107,6 +109,7 @@ def decide(
     reject_reasons: Sequence[Reason] = (),
     *,
     score_rejects: bool = True,
+    trusted: Reason | None = None,
 ) -> Verdict:
     """Turn a comment's scores into publish, hold, reject (or nudge), with every reason.
 
@@ -115,7 +118,9 @@ def decide(
     nudge sent anyway); a rejection by score still wins over them. `nudge` (per category, the
     score at which to ask the author to reconsider) is given only while the author can still
     answer: when a category crosses it, the verdict is NUDGE, unless `reject_reasons` (a banned
-    word, say) reject the comment outright.
+    word, say) reject the comment outright. `trusted` (the author is a trusted reader, as
+    `rules.trust` says) publishes a comment held only by category scores between hold and
+    reject; any other hold (a rule, a suspect word, a reader on pre-moderation) still holds it.
     """
     if reject_reasons:
         return Verdict(Outcome.REJECT, tuple(reject_reasons) + tuple(hold_reasons))
@@ -142,6 +147,14 @@ def decide(
                 holds.append(Reason(CATEGORY_HOLD, category, score, threshold.hold))
     if rejects:
         return Verdict(Outcome.REJECT, tuple(rejects + holds))
+    if holds and trusted is not None and all(r.code == CATEGORY_HOLD for r in holds):
+        return Verdict(
+            Outcome.PUBLISH,
+            tuple(
+                Reason(TRUSTED_READER, r.category, r.score, r.threshold, trusted.detail)
+                for r in holds
+            ),
+        )
     if holds:
         return Verdict(Outcome.HOLD, tuple(holds))
     return Verdict(Outcome.PUBLISH)
@@ -160,7 +173,9 @@ class Inputs:
       the author would never have been nudged, and the comment is decided like any other;
     * `anyway_reviewed` — what sending anyway does past a reject threshold: True, the comment
       is held for a moderator (what the nudge promises); False, the reject thresholds apply.
-      Banned words (`reject_reasons`) reject in both cases.
+      Banned words (`reject_reasons`) reject in both cases;
+    * `trusted` — the author is a trusted reader (`rules.trust`): their borderline comments
+      are published (see `decide`). Never for a comment sent anyway after a nudge.
     """
 
     thresholds: Mapping[str, Threshold]
@@ -171,6 +186,7 @@ class Inputs:
     sent_anyway: bool = False
     replayed: bool = False
     anyway_reviewed: bool = True
+    trusted: Reason | None = None
 
 
 def verdict(inputs: Inputs, scores: Mapping[str, float] | None) -> Verdict:
@@ -191,4 +207,5 @@ def verdict(inputs: Inputs, scores: Mapping[str, float] | None) -> Verdict:
         inputs.hold_reasons,
         nudge=inputs.nudge if inputs.may_nudge else None,
         reject_reasons=inputs.reject_reasons,
+        trusted=inputs.trusted,
     )

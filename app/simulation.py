@@ -23,6 +23,7 @@ from typing import NamedTuple
 
 from app.actions import AuditAction
 from app.policy import Inputs, Outcome, Reason, Threshold, verdict
+from app.surge import Period
 
 # The three outcomes a decided comment can have, in display order (rows and columns).
 OUTCOMES: tuple[Outcome, ...] = (Outcome.PUBLISH, Outcome.HOLD, Outcome.REJECT)
@@ -89,6 +90,15 @@ class Transition:
 
 
 @dataclass(frozen=True)
+class StorySurge:
+    """A surge the surge rule would have started on a story (`app.surge.replay`)."""
+
+    article_id: int
+    title: str
+    period: Period
+
+
+@dataclass(frozen=True)
 class SimulationResult:
     """The effect of a set of thresholds on stored comments.
 
@@ -100,7 +110,9 @@ class SimulationResult:
       not empty, in input order (pass the most recent first to show the most recent);
     * `unscored` — comments without scores. They are replayed too: `decide` holds them
       (`scoring_unavailable`) whatever the thresholds, exactly as the live site does, so a
-      comment held for that reason stays « hold → hold ».
+      comment held for that reason stays « hold → hold »;
+    * `surges_before` / `surges_after` — the surges the surge rule would have started over
+      the replayed days with the saved / proposed settings (filled in by the caller).
     """
 
     total: int
@@ -109,6 +121,8 @@ class SimulationResult:
     matrix: dict[Outcome, dict[Outcome, int]]
     examples: dict[tuple[Outcome, Outcome], tuple[Example, ...]] = field(default_factory=dict)
     unscored: int = 0
+    surges_before: tuple[StorySurge, ...] = ()
+    surges_after: tuple[StorySurge, ...] = ()
 
     @property
     def unchanged(self) -> int:
@@ -149,6 +163,19 @@ class SimulationResult:
                 }
                 for t in self.transitions
             ],
+            "surges": {
+                side: [
+                    {
+                        "article_id": s.article_id,
+                        "title": s.title,
+                        "start": s.period.start.isoformat(),
+                        "end": s.period.end.isoformat(),
+                        "trigger": s.period.trigger.as_dict(),
+                    }
+                    for s in surges
+                ]
+                for side, surges in (("before", self.surges_before), ("after", self.surges_after))
+            },
         }
 
 

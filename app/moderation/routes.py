@@ -27,7 +27,7 @@ from app.converters import as_count, as_id, parse_count, parse_date, parse_id, s
 from app.extensions import db
 from app.formatting import ngettext
 from app.labels import JOURNAL_ACTIONS, REASON_CODES
-from app.models import Comment, CommentStatus, Role, User
+from app.models import Article, Comment, CommentStatus, Role, User
 from app.moderation import bp
 from app.reader import rights as reader_rights
 from app.services import complaints as complaint_service
@@ -40,6 +40,7 @@ from app.services import (
     rights,
     settings,
     statements,
+    surges,
 )
 from app.templating import paragraphs
 from app.wordlists import highlight, stored_matches
@@ -505,6 +506,25 @@ def coral_decisions() -> str:
 
 
 # --- Notices of illegal content (Art. 16 DSA) ------------------------------------------------
+
+
+@bp.app_template_global()
+def running_surges() -> list[Article]:
+    """The stories in a surge now: the banner on every staff page."""
+    return surges.running()
+
+
+@bp.post("/articles/<id:article_id>/afflux/fin")
+@role_required(STAFF)
+def end_surge(article_id: int) -> Response:
+    """End a story's surge now (its pre-moderation stops; the comments it held stay for a
+    moderator). 303 back."""
+    back = _back(url_for("moderation.queue", queue="a-moderer"))
+    if surges.end(article_id, current_user):
+        flash(_("Afflux terminé : l’article n’est plus pré-modéré."), "success")
+    else:
+        flash(_("Cet article n’est pas en afflux (la pré-modération a déjà pris fin)."), "error")
+    return redirect(back, code=303)
 
 
 @bp.app_template_global()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from datetime import timedelta
 from typing import Any
 
 from flask_babel import gettext as _
@@ -28,10 +29,11 @@ from app.models import (
     ModerationAction,
     Site,
     User,
+    utcnow,
 )
 from app.policy import verdict
-from app.services import decisions, settings, sites
-from app.simulation import MIN_DECISIONS, Calibration, Replayed, SimulationResult
+from app.services import decisions, settings, sites, surges
+from app.simulation import MIN_DECISIONS, Calibration, Replayed, SimulationResult, StorySurge
 from app.simulation import calibrate as run_calibration
 from app.simulation import simulate as run_simulation
 
@@ -41,6 +43,14 @@ RULE_FIELDS: dict[str, str] = {
     "premoderate_all": "bool",
     "premoderate_links": "bool",
     "premoderate_first_n": "int",
+    "trust_after_published": "int",
+    "history_days": "int",
+    "distrust_percent": "int",
+    "distrust_min_rejections": "int",
+    "surge_multiple": "int",
+    "surge_min_comments": "int",
+    "surge_window_minutes": "int",
+    "surge_minutes": "int",
     "guests_allowed": "bool",
     "max_comment_length": "optional_int",
     "comment_rate_limit": "rate",
@@ -51,6 +61,14 @@ RULE_FIELDS: dict[str, str] = {
 WORD_FIELDS = ("banned_words", "suspect_words", "allowed_words")
 LIMITS = {
     "premoderate_first_n": (0, 1000),
+    "trust_after_published": (0, 100_000),
+    "history_days": (1, 365),
+    "distrust_percent": (0, 100),
+    "distrust_min_rejections": (1, 1000),
+    "surge_multiple": (0, 100),
+    "surge_min_comments": (1, 100_000),
+    "surge_window_minutes": (1, 1440),
+    "surge_minutes": (1, 10_080),
     "max_comment_length": settings.MAX_COMMENT_LENGTH_RANGE,
     "reports_threshold": (1, 1000),
 }
@@ -109,6 +127,9 @@ def parse_rules(form: Mapping[str, str]) -> Parsed:
             else:
                 parsed.values[key] = raw or choices[0]
         elif kind in ("int", "optional_int"):
+            if key not in form:  # a form without this field (an older one) leaves it as it is
+                parsed.values[key] = settings.get(key)
+                continue
             if kind == "optional_int" and raw == "":
                 parsed.values[key] = None
                 continue
@@ -281,23 +302,33 @@ def simulate(
     """What the last `size` decided comments would have become with these thresholds or rules.
 
     Replays stored scores through the policy, never the model, on inputs gathered by
-    `services.decisions` (the rules, word lists and nudge applied again). « Before » is the
-    same replay with the saved settings, so that only the proposed change shows."""
+    `services.decisions` (the rules, word lists and nudge applied again, the authors' history
+    as it was when each comment came). The surge rule is replayed over the last
+    `SURGE_REPLAY_DAYS` (`services.surges.replay`): the surges each side would have started,
+    and the comments they would have held. « Before » is the same replay with the saved
+    settings, so that only the proposed change shows."""
     rows = db.session.execute(
         select(Comment.id, Comment.body, Comment.reasons, Comment.article_id,
-               Comment.author_email, CommentScore.scores)
+               Comment.author_email, Comment.created_at, Comment.user_id, CommentScore.scores)
         .outerjoin(CommentScore, CommentScore.comment_id == Comment.id)
         .where(Comment.status.in_(DECIDED))
         .order_by(Comment.id.desc())
         .limit(size)
     ).all()  # fmt: skip
     stored = [
-        decisions.Stored(comment_id, body, article_id, email, reasons or [])
-        for comment_id, body, reasons, article_id, email, _scores in rows
+        decisions.Stored(comment_id, body, article_id, email, reasons or [], created_at, user_id)
+        for comment_id, body, reasons, article_id, email, created_at, user_id, _scores in rows
     ]
-    inputs = decisions.replay(
-        stored, decisions.site(), decisions.site(thresholds=thresholds, values=rules)
+    before, after = decisions.site(), decisions.site(thresholds=thresholds, values=rules)
+    until = utcnow()
+    since = until - timedelta(days=SURGE_REPLAY_DAYS)
+    surges_before, held_before = surges.replay(before.rules.surge, since, until)
+    surges_after, held_after = (
+        (surges_before, held_before)
+        if after.rules.surge == before.rules.surge
+        else surges.replay(after.rules.surge, since, until)
     )
+    inputs = decisions.replay(stored, before, after, (held_before, held_after))
     replayed = [
         Replayed(
             comment_id,
@@ -306,9 +337,17 @@ def simulate(
             excerpt=body[:120],
             inputs=inputs[comment_id][1],
         )
-        for comment_id, body, _reasons, _article, _email, scores in rows
+        for comment_id, body, _reasons, _article, _email, _at, _user, scores in rows
     ]
-    return run_simulation(replayed)
+    return replace(
+        run_simulation(replayed),
+        surges_before=tuple(StorySurge(*found) for found in surges_before),
+        surges_after=tuple(StorySurge(*found) for found in surges_after),
+    )
+
+
+# How far back « Simuler » replays the surge rule.
+SURGE_REPLAY_DAYS = 7
 
 
 DECIDED = (CommentStatus.PUBLISHED, CommentStatus.HELD, CommentStatus.REJECTED)

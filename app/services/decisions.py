@@ -15,18 +15,19 @@ import bisect
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from app import models
 from app.extensions import db
 from app.models import Article, Comment, CommentStatus, as_utc, utcnow
 from app.policy import NUDGE_IGNORED, READER_PREMODERATED, Inputs, Reason, Threshold
-from app.rules import Facts, Rules, reasons_for, word_matches
+from app.rules import Facts, Rules, reasons_for, trust, word_matches
 from app.services import readers, settings
+from app.surge import SurgeRule
 from app.wordlists import Match
 
 
@@ -102,8 +103,12 @@ def gather(comments: Sequence[Comment], *, sending_anyway: bool = False) -> dict
     they are."""
     of_article = sites_of(comments)
     watched = readers.premoderated(readers.Reader.of(c.author_email, c.user_id) for c in comments)
-    counting = any(s.rules.premoderate_first_n > 0 for s in of_article.values())
-    facts = rule_facts(comments, count=counting, as_of_each=False)
+    reading = [s.rules for s in of_article.values() if s.rules.reads_history]
+    facts = rule_facts(
+        comments,
+        history_days=max((r.history_days for r in reading), default=None),
+        as_of_each=False,
+    )
     window = timedelta(minutes=current_app.config["NUDGE_EXPIRY_MINUTES"])
     now = utcnow()
     gathered: dict[int, Gathered] = {}
@@ -111,6 +116,7 @@ def gather(comments: Sequence[Comment], *, sending_anyway: bool = False) -> dict
         now_site = of_article[comment.article_id]
         matches = word_matches(now_site.rules, comment.body)
         holds, rejects = reasons_for(now_site.rules, facts[comment.id], matches)
+        trusted = trust(now_site.rules, facts[comment.id])
         if readers.Reader.of(comment.author_email, comment.user_id) in watched:
             holds.insert(0, Reason(READER_PREMODERATED))
         may_nudge = (
@@ -127,6 +133,7 @@ def gather(comments: Sequence[Comment], *, sending_anyway: bool = False) -> dict
             may_nudge=may_nudge,
             sent_anyway=sending_anyway or comment.nudge_acknowledged,
             anyway_reviewed=now_site.anyway_reviewed,
+            trusted=trusted,
         )
         gathered[comment.id] = Gathered(inputs, tuple(matches))
     return gathered
@@ -139,7 +146,13 @@ def for_texts(bodies: Sequence[str], *, may_nudge: bool) -> list[Gathered]:
     article or an author's past comments do not apply: the caller's system holds those facts.
     `may_nudge`: whether the caller can offer its author the nudge."""
     now_site = site()
-    rules = replace(now_site.rules, premoderate_first_n=0)
+    rules = replace(
+        now_site.rules,
+        premoderate_first_n=0,
+        trust_after_published=0,
+        distrust_percent=0,
+        surge=SurgeRule(multiple=0),
+    )
     gathered = []
     for body in bodies:
         matches = word_matches(rules, body)
@@ -165,20 +178,32 @@ class Stored:
     article_id: int
     author_email: str
     reasons: Sequence[Mapping[str, Any]] = ()
+    created_at: datetime = datetime.min.replace(tzinfo=UTC)
+    user_id: int | None = None
 
 
 def replay(
-    comments: Sequence[Stored], before: Site, after: Site
+    comments: Sequence[Stored],
+    before: Site,
+    after: Site,
+    surged: tuple[set[int], set[int]] = (set(), set()),
 ) -> dict[int, tuple[Inputs, Inputs]]:
     """Per comment id, the inputs of its decision under the `before` and `after` settings.
 
     The rules and word lists are applied again (to the text, and to the facts as they were
-    when the comment came: the author's published comments before it). What the settings do
-    not change is kept from the stored reasons: a reader put on pre-moderation, and a nudge
-    the author answered by sending anyway, which `policy.verdict` replays with each side's
-    nudge thresholds (no nudge there, no « envoyé tel quel » hold)."""
-    counting = bool(before.rules.premoderate_first_n or after.rules.premoderate_first_n)
-    facts = rule_facts(comments, count=counting, as_of_each=True)
+    when the comment came: the author's published and rejected comments before it; `surged`:
+    per side, the comments that came while their story was in a surge, as
+    `services.surges.replay` finds them). What the settings do not change is kept from the
+    stored reasons: a reader put on pre-moderation, and a nudge the author answered by sending
+    anyway, which `policy.verdict` replays with each side's nudge thresholds (no nudge there,
+    no « envoyé tel quel » hold)."""
+    facts_of: list[dict[int, Facts]] = []
+    for side in (before, after):
+        days = side.rules.history_days if side.rules.reads_history else None
+        if facts_of and days == (before.rules.history_days if before.rules.reads_history else None):
+            facts_of.append(facts_of[0])
+        else:
+            facts_of.append(rule_facts(comments, history_days=days, as_of_each=True))
     replayed: dict[int, tuple[Inputs, Inputs]] = {}
     for comment in comments:
         codes = {raw.get("code") for raw in comment.reasons}
@@ -186,10 +211,13 @@ def replay(
         sent_anyway = NUDGE_IGNORED in codes
         matches = word_matches(before.rules, comment.body)
         sides: list[Inputs] = []
-        for side in (before, after):
+        for number, side in enumerate((before, after)):
             if side is after and after.rules != before.rules:
                 matches = word_matches(after.rules, comment.body)
-            holds, rejects = reasons_for(side.rules, facts[comment.id], matches)
+            facts = replace(
+                facts_of[number][comment.id], article_surge=comment.id in surged[number]
+            )
+            holds, rejects = reasons_for(side.rules, facts, matches)
             sides.append(
                 Inputs(
                     thresholds=side.thresholds,
@@ -199,6 +227,7 @@ def replay(
                     sent_anyway=sent_anyway,
                     replayed=True,
                     anyway_reviewed=side.anyway_reviewed,
+                    trusted=trust(side.rules, facts),
                 )
             )
         replayed[comment.id] = (sides[0], sides[1])
@@ -206,49 +235,97 @@ def replay(
 
 
 def rule_facts(
-    comments: Sequence[Comment] | Sequence[Stored], *, count: bool, as_of_each: bool
+    comments: Sequence[Comment] | Sequence[Stored],
+    *,
+    history_days: int | None,
+    as_of_each: bool,
 ) -> dict[int, Facts]:
-    """What the site rules look at, per comment id, in two queries at most: whether its
-    article is pre-moderated, and (only when `count`: a rule counts a new reader's comments)
-    its author's published comments: all of them for a live decision, those before the
-    comment when `as_of_each` (a replay)."""
+    """What the site rules look at, per comment id, in three queries at most: whether its
+    article is pre-moderated (by hand, or by a surge running now), and (only with
+    `history_days`: a rule reads the authors' past) its author's published comments and, in
+    the `history_days` before, their published and rejected ones: as they stand now for a
+    live decision, as they stood when each comment came when `as_of_each` (a replay)."""
+    now = utcnow()
     article_ids = {c.article_id for c in comments}
-    premoderated = set(
-        db.session.scalars(
-            select(Article.id).where(Article.id.in_(article_ids), Article.premoderated)
+    premoderated: set[int] = set()
+    surging: set[int] = set()
+    for article_id, by_hand in db.session.execute(
+        select(Article.id, Article.premoderated).where(
+            Article.id.in_(article_ids),
+            or_(Article.premoderated, Article.surge_until > now),
         )
-    )
-    by_author = (
-        Comment.author_email.in_({c.author_email for c in comments}),
-        Comment.status == CommentStatus.PUBLISHED,
-    )
-    # A live decision needs each author's count only (one row per author, on the scoring
-    # path); a replay needs their ids, to count those before each comment.
+    ):
+        (premoderated if by_hand else surging).add(article_id)
+    authors = {c.author_email for c in comments}
+    decided = (CommentStatus.PUBLISHED, CommentStatus.REJECTED)
+    # A live decision needs each author's counts only (a few rows per author, on the scoring
+    # path); a replay needs their dates, to count those before each comment.
     totals: dict[str, int] = {}
+    recent: dict[tuple[str, str], int] = {}
     published: dict[str, list[int]] = defaultdict(list)
-    if count and as_of_each:
-        for email, comment_id in db.session.execute(
-            select(Comment.author_email, Comment.id).where(*by_author).order_by(Comment.id)
+    dates: dict[tuple[str, str], list[datetime]] = defaultdict(list)
+    if history_days and as_of_each:
+        for email, comment_id, status, created_at in db.session.execute(
+            select(Comment.author_email, Comment.id, Comment.status, Comment.created_at)
+            .where(Comment.author_email.in_(authors), Comment.status.in_(decided))
+            .order_by(Comment.id)
         ):
-            published[email].append(comment_id)
-    elif count:
+            if status == CommentStatus.PUBLISHED:
+                published[email].append(comment_id)
+            dates[email, status].append(as_utc(created_at))
+        for listed in dates.values():
+            listed.sort()
+    elif history_days:
         totals = {
             email: total
             for email, total in db.session.execute(
                 select(Comment.author_email, func.count())
-                .where(*by_author)
+                .where(Comment.author_email.in_(authors), Comment.status == CommentStatus.PUBLISHED)
                 .group_by(Comment.author_email)
             )
         }
-    return {
-        c.id: Facts(
+        recent = {
+            (email, status): total
+            for email, status, total in db.session.execute(
+                select(Comment.author_email, Comment.status, func.count())
+                .where(
+                    Comment.author_email.in_(authors),
+                    Comment.status.in_(decided),
+                    Comment.created_at >= now - timedelta(days=history_days),
+                )
+                .group_by(Comment.author_email, Comment.status)
+            )
+        }
+
+    def within(email: str, status: str, at: datetime) -> int:
+        listed = dates[email, status]
+        assert history_days is not None
+        since = at - timedelta(days=history_days)
+        return bisect.bisect_left(listed, at) - bisect.bisect_left(listed, since)
+
+    facts: dict[int, Facts] = {}
+    for c in comments:
+        email = c.author_email
+        if as_of_each:
+            at = as_utc(c.created_at)
+            counts = (
+                bisect.bisect_left(published[email], c.id),
+                within(email, CommentStatus.PUBLISHED, at) if history_days else 0,
+                within(email, CommentStatus.REJECTED, at) if history_days else 0,
+            )
+        else:
+            counts = (
+                totals.get(email, 0),
+                recent.get((email, CommentStatus.PUBLISHED), 0),
+                recent.get((email, CommentStatus.REJECTED), 0),
+            )
+        facts[c.id] = Facts(
             body=c.body,
             article_premoderated=c.article_id in premoderated,
-            author_published_before=(
-                bisect.bisect_left(published[c.author_email], c.id)
-                if as_of_each
-                else totals.get(c.author_email, 0)
-            ),
+            author_published_before=counts[0],
+            author_recent_published=counts[1],
+            author_recent_rejected=counts[2],
+            author_signed_in=c.user_id is not None,
+            article_surge=c.article_id in surging and not as_of_each,
         )
-        for c in comments
-    }
+    return facts

@@ -666,4 +666,6 @@ def journal(
 
 
 def articles() -> list[Article]:
-    return list(db.session.scalars(select(Article).order_by(Article.title)))
+    """The queues' story filter: the stories in a surge first, then by title."""
+    surging = case((Article.surge_until > utcnow(), 0), else_=1)
+    return list(db.session.scalars(select(Article).order_by(surging, Article.title)))

@@ -25,7 +25,7 @@ from app.actions import AuditAction
 from app.extensions import db, rowcount
 from app.models import Comment, CommentScore, CommentStatus, utcnow
 from app.scoring import Scorer, ScoreResult, TextScores, backend
-from app.services import audit, decisions, transitions
+from app.services import audit, decisions, surges, transitions
 from app.services.comments import STATUS_FOR_OUTCOME
 from app.wordlists import Match, stored_match
 
@@ -136,8 +136,10 @@ def record_scores(
     A `score_only` comment (imported, in the status it had) gets its scores and word-list
     matches, never a decision: its status and version stay, and nothing is added to the audit
     trail (no decision was taken; the score row says which model scored it, and when)."""
-    # Every verdict first, word lists included: no write transaction (no SQLite write lock)
-    # is open while the comments are matched.
+    # A surge on their stories first (rare: it commits, and the admins are told), then every
+    # verdict, word lists included: no write transaction (no SQLite write lock) is open while
+    # the comments are matched.
+    surges.check(claim.comments)
     gathered = decisions.gather(claim.comments)
     now = utcnow()
     verdicts: list[tuple[Comment, ScoreResult, policy.Verdict, Sequence[Match]]] = []
@@ -328,6 +330,7 @@ def sweep() -> list[int]:
         reasons=unavailable["reasons"],
     )
     expired_nudges = _expire_nudges(now)
+    surges.close_expired()
     db.session.commit()  # even when nothing changed: never leave a write transaction open
     if too_long or expired_nudges:
         logger.info(

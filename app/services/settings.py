@@ -14,6 +14,7 @@ from app.models import CategoryThreshold, SettingChange, Site, SiteSetting, User
 from app.policy import Threshold
 from app.rules import Rules
 from app.services.errors import ServiceError
+from app.surge import SurgeRule
 from app.wordlists import WordLists
 
 # The defaults a new site starts with (the initial data migration stores the same values).
@@ -44,6 +45,21 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "premoderate_links": False,
     "premoderate_first_n": 0,
     "guests_allowed": True,
+    # Trust and history (app/rules.py): a signed-in reader with this many published comments
+    # and no rejection in `history_days` has borderline comments published (0: off); a reader
+    # whose rejections there reach `distrust_min_rejections` and `distrust_percent` % of their
+    # decided comments is pre-moderated until they fall below (0: off).
+    "trust_after_published": 0,
+    "history_days": 30,
+    "distrust_percent": 50,
+    "distrust_min_rejections": 3,
+    # Surges (app/surge.py): a story pre-moderated for `surge_minutes` when its last
+    # `surge_window_minutes` hold `surge_min_comments` or more comments and `surge_multiple` ×
+    # its usual rate (or × the usual share held or rejected). 0: off.
+    "surge_multiple": 5,
+    "surge_min_comments": 50,
+    "surge_window_minutes": 10,
+    "surge_minutes": 60,
     # None: the server's COMMENT_MAX_LENGTH and COMMENT_RATE_LIMIT apply.
     "max_comment_length": None,
     "comment_rate_limit": None,
@@ -260,6 +276,16 @@ def rules(overrides: dict[str, Any] | None = None, site: Site | None = None) -> 
         premoderate_all=bool(values["premoderate_all"]),
         premoderate_links=bool(values["premoderate_links"]),
         premoderate_first_n=int(values["premoderate_first_n"] or 0),
+        trust_after_published=int(values["trust_after_published"] or 0),
+        history_days=int(values["history_days"] or 1),
+        distrust_percent=int(values["distrust_percent"] or 0),
+        distrust_min_rejections=int(values["distrust_min_rejections"] or 1),
+        surge=SurgeRule(
+            multiple=int(values["surge_multiple"] or 0),
+            min_comments=int(values["surge_min_comments"] or 1),
+            window_minutes=int(values["surge_window_minutes"] or 1),
+            minutes=int(values["surge_minutes"] or 1),
+        ),
         words=_compiled_words(
             tuple(values["banned_words"]),
             tuple(values["suspect_words"]),
@@ -272,6 +298,14 @@ RULE_KEYS = (
     "premoderate_all",
     "premoderate_links",
     "premoderate_first_n",
+    "trust_after_published",
+    "history_days",
+    "distrust_percent",
+    "distrust_min_rejections",
+    "surge_multiple",
+    "surge_min_comments",
+    "surge_window_minutes",
+    "surge_minutes",
     "banned_words",
     "suspect_words",
     "allowed_words",
