@@ -111,6 +111,7 @@ ROUTES: dict[str, dict[str, str]] = {
     "moderation.decide_many": {},
     "moderation.reader": {},
     "moderation.feature": {"comment_id": "1"},
+    "moderation.end_surge": {"article_id": "1"},
     "moderation.reader_data": {},
     "moderation.reader_erase": {},
     "moderation.restrict": {},

@@ -33,6 +33,7 @@ PAGES = [
     ("GET", "/moderation/lecteurs/donnees?email=x@example.fr", "moderation"),
     ("POST", "/moderation/lecteurs/effacer", "admin"),
     ("POST", "/moderation/commentaires/{id}/selection", "moderation"),
+    ("POST", "/moderation/articles/1/afflux/fin", "moderation"),
 ]
 
 ROLES = ["anonymous", Role.READER, Role.MODERATOR, Role.ADMIN]
