@@ -163,3 +163,30 @@ def test_the_api_likes_unlikes_and_sorts(client: FlaskClient, story) -> None:
     assert gone.get_json()["likes"] == 0 and gone.get_json()["liked"] is False
     assert_error(call(client, "POST", "/api/v1/comments/999999/like"), 404, "comment_not_found",
                  "comment_id")  # fmt: skip
+
+
+def test_likes_on_a_comment_later_hidden_stop_counting(
+    client: FlaskClient, article: Article
+) -> None:
+    """A comment hidden by reports, then rejected: neither it nor its likes are shown, it
+    leaves the sort, and it cannot be liked any more."""
+    loved = add_comment(article, "Un avis très apprécié, puis signalé.")
+    other = add_comment(article, "Un avis apprécié une fois.")
+    for _ in range(3):
+        assert _like(client.application.test_client(), loved.id).status_code == 303
+    _like(client.application.test_client(), other.id)
+    first = client.get(ARTICLE_URL + "?tri=apprecies").get_data(as_text=True)
+    assert first.index("puis signalé") < first.index("apprécié une fois")
+    for change in ({"hidden": True}, {"hidden": False, "status": CommentStatus.REJECTED}):
+        db.session.execute(sa.update(Comment).where(Comment.id == loved.id).values(**change))
+        db.session.commit()
+        page = client.get(ARTICLE_URL + "?tri=apprecies").get_data(as_text=True)
+        assert "puis signalé" not in page and "apprécié une fois" in page
+        assert LIKE.format(loved.id) not in page
+        stranger = client.application.test_client()
+        refused = _like(stranger, loved.id)
+        if change["hidden"]:  # still published: told on the page it goes back to
+            assert likes.NOT_LIKEABLE in stranger.get(ARTICLE_URL).get_data(as_text=True)
+        else:
+            assert refused.status_code == 404
+        assert _count(loved.id) == 3  # kept, should a moderator publish it again
