@@ -47,6 +47,9 @@ class AuditAction(enum.StrEnum):
     READER_BAN_LIFTED = "reader_ban_lifted"
     READER_SUSPEND_LIFTED = "reader_suspend_lifted"
     READER_PREMODERATE_LIFTED = "reader_premoderate_lifted"
+    # « Avertir »: a moderator's message to a reader, the step before a sanction
+    # (services/warnings): not a transition, and not a restriction
+    READER_WARNED = "reader_warned"
     # A complaint against a decision (DSA Art. 20, services/complaints), answered
     COMPLAINT_UPHELD = "complaint_upheld"
     COMPLAINT_REVERSED = "complaint_reversed"
