@@ -280,9 +280,7 @@ def _author_warnings(comment: Comment) -> list[WarningOut]:
     a guest is shown the warnings of the address they typed only there)."""
     if not comment.author_email and comment.user_id is None:
         return []
-    return _warnings_out(
-        warnings.pending(readers.Reader.of(comment.author_email, comment.user_id))
-    )
+    return _warnings_out(warnings.pending(readers.Reader.of(comment.author_email, comment.user_id)))
 
 
 # --- Caching --------------------------------------------------------------------------------
