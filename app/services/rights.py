@@ -487,6 +487,12 @@ def erase(person: Person, actor: User | str) -> Erased:
         warning.form_token = None
         warning.message = ERASED_WARNING  # a message to them may name them: its reason stays
         done.add("warnings", 1)
+    if addresses:  # …and so may the journal's copy of it (the row's note)
+        done.add("audit_rows", _update_audit(
+            and_(ModerationAction.action == AuditAction.READER_WARNED,
+                 ModerationAction.reader_email.in_(addresses)),
+            note=ERASED_WARNING,
+        ))  # fmt: skip
 
     statements = list(db.session.scalars(select(DsaStatement).where(_statements(person))))
     for statement in statements:
