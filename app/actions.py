@@ -51,6 +51,9 @@ class AuditAction(enum.StrEnum):
     # (by itself, or by a moderator's hand). On no comment: `details` names the story.
     SURGE_STARTED = "surge_started"
     SURGE_ENDED = "surge_ended"
+    # « Avertir »: a moderator's message to a reader, the step before a sanction
+    # (services/warnings): not a transition, and not a restriction
+    READER_WARNED = "reader_warned"
     # A complaint against a decision (DSA Art. 20, services/complaints), answered
     COMPLAINT_UPHELD = "complaint_upheld"
     COMPLAINT_REVERSED = "complaint_reversed"

@@ -152,6 +152,7 @@ JOURNAL_ACTIONS: dict[AuditAction, Label] = {
     AuditAction.READER_BAN_LIFTED: lazy_gettext("Bannissement levé"),
     AuditAction.READER_SUSPEND_LIFTED: lazy_gettext("Suspension levée"),
     AuditAction.READER_PREMODERATE_LIFTED: lazy_gettext("Pré-modération levée"),
+    AuditAction.READER_WARNED: lazy_gettext("Lecteur averti"),
     AuditAction.COMPLAINT_UPHELD: lazy_gettext("Réclamation : décision maintenue"),
     AuditAction.COMPLAINT_REVERSED: lazy_gettext("Réclamation : décision annulée"),
 }
@@ -445,6 +446,8 @@ def action_reason(
         if details["by_hand"]:
             return gettext("« %(title)s » : pré-modération arrêtée à la main", **details)
         return gettext("« %(title)s » : pré-modération terminée d’elle-même", **details)
+    if action == AuditAction.READER_WARNED and reason_code in REJECT_REASONS:
+        return gettext("Lecteur averti : %(reason)s", reason=REJECT_REASONS[reason_code])
     if action.startswith("reader_") and "kind" in details:
         kind = KIND_LABELS.get(details["kind"], details["kind"])
         if action.endswith("_lifted"):

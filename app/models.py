@@ -508,6 +508,34 @@ class ReaderRestriction(Model):
     )
 
 
+class ReaderWarning(Model):
+    """« Avertir »: the lightest step before a sanction. A moderator's message to a reader,
+    shown to them the next time they come to comment until they acknowledge it (« J’ai
+    compris »), and mailed when there is an address. On an account (`user_id`), or on the
+    guests who type an address (`user_id` NULL), like ReaderRestriction. `form_token`: the
+    moderator's form's one-time token, so that the same form sent twice records one warning."""
+
+    __tablename__ = "reader_warnings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    comment_id: Mapped[int | None] = mapped_column(ForeignKey("comments.id", ondelete="SET NULL"))
+    reason: Mapped[str] = mapped_column(String(32))  # a code of labels.REJECT_REASONS
+    message: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    acknowledged_at: Mapped[datetime | None] = mapped_column()
+    form_token: Mapped[str | None] = mapped_column(String(64), unique=True)
+
+    created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
+
+    __table_args__ = (
+        Index("ix_reader_warnings_email", "email", "acknowledged_at"),
+        Index("ix_reader_warnings_user", "user_id", "acknowledged_at"),
+    )
+
+
 @event.listens_for(ModerationAction, "before_update")
 @event.listens_for(ModerationAction, "before_delete")
 def _append_only(*_args: object) -> None:

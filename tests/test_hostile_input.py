@@ -48,6 +48,7 @@ PARAMETERS = [
 
 
     "ground", "cle", "explication", "outcome", "answer", "annee", "dsa_online_platform",
+    "message", "compte",
 ]  # fmt: skip
 
 # endpoint -> a valid value for each path variable (the walk replaces them one by one).
@@ -69,6 +70,7 @@ ROUTES: dict[str, dict[str, str]] = {
     "reader.edit_comment": {"slug": ARTICLE_SLUG, "comment_id": "1"},
     "reader.like": {"slug": ARTICLE_SLUG, "comment_id": "1"},
     "reader.delete_comment": {"slug": ARTICLE_SLUG, "comment_id": "1"},
+    "reader.acknowledge_warning": {"slug": ARTICLE_SLUG, "warning_id": "1"},
     "reader.account": {},
     "reader.account_data": {},
     "reader.my_data": {},
@@ -101,6 +103,7 @@ ROUTES: dict[str, dict[str, str]] = {
     "api.v1.unlike": {"comment_id": "1"},
     "api.v1.report": {"comment_id": "1"},
     "api.v1.notice": {"comment_id": "1"},
+    "api.v1.acknowledge_warning": {"warning_id": "1"},
     "api.v1.counts": {},
     "api.v1.counts_post": {},
     "moderation.index": {},
@@ -116,6 +119,8 @@ ROUTES: dict[str, dict[str, str]] = {
     "moderation.reader_erase": {},
     "moderation.restrict": {},
     "moderation.lift": {"restriction_id": "1"},
+    "moderation.warn": {},
+    "moderation.warn_author": {"comment_id": "1"},
     "moderation.journal": {},
     "moderation.coral_decisions": {},
     "moderation.notices_list": {},

@@ -30,7 +30,7 @@ from app.models import (
     User,
 )
 from app.privacy import erased_address
-from app.services import audit, readers
+from app.services import audit, readers, warnings
 from tests.conftest import ARTICLE_URL, Reader, add_comment, csrf_token, login, make_user
 from tests.mailbox import Mailbox
 
@@ -73,8 +73,8 @@ def _sanction(email: str, user_id: int | None, by: User) -> ReaderRestriction:
 
 
 def _a_life_of_comments(article: Article, user: User | None, email: str) -> dict[str, Any]:
-    """Comments, an answered one among them, a report, a sanction with its statement and a
-    complaint, a notice, and audit rows where the person acted: everything erasure takes."""
+    """Comments, an answered one among them, a report, a warning, a sanction with its statement
+    and a complaint, a notice, and audit rows where the person acted: everything erasure takes."""
     owner = {"user_id": user.id} if user else {"guest_token": "jeton-de-zoe"}
     answered = add_comment(
         article, "Le texte de Zoé auquel Paul répond", author_name=NAME, author_email=email, **owner
@@ -99,6 +99,8 @@ def _a_life_of_comments(article: Article, user: User | None, email: str) -> dict
     )  # fmt: skip
     db.session.commit()
     moderator = _moderator()
+    warnings.warn(readers.Reader.of(email, user.id if user else None), "insultes",
+                  f"{NAME}, restez courtois.", moderator, comment_id=alone.id)  # fmt: skip
     restriction = _sanction(email, user.id if user else None, moderator)
     statement = db.session.scalar(
         sa.select(DsaStatement).where(DsaStatement.restriction_id == restriction.id)
@@ -137,6 +139,8 @@ def test_a_reader_downloads_everything_held_about_them_from_their_account(
     assert [r["comment_id"] for r in data["reports"]] == [ids["others"]]
     [sanction] = data["sanctions"]
     assert sanction["kind"] == "suspend" and sanction["reason"] == "Insultes répétées"
+    [warning] = data["warnings"]
+    assert warning["message"] == f"{NAME}, restez courtois." and warning["acknowledged_at"] is None
     [notice] = data["notices"]
     assert notice["reference"] == "N-ZOE-1" and notice["email"] == ADDRESS
     [statement] = data["statements"]

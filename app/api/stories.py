@@ -29,6 +29,7 @@ from app.api.errors import ApiError
 from app.api.schemas import ErrorBody
 from app.api.spec import endpoint
 from app.api.story_schemas import (
+    AcknowledgeAnswer,
     AuthorOut,
     CommentAnswer,
     CommentIn,
@@ -52,20 +53,23 @@ from app.api.story_schemas import (
     StreamQuery,
     ThreadsOut,
     ViewerOut,
+    WarningOut,
 )
 from app.api.v1 import bp
 from app.extensions import db
-from app.models import Article, Comment, CommentStatus, Site, User, as_utc
+from app.models import Article, Comment, CommentStatus, ReaderWarning, Site, User, as_utc
 from app.services import (
     comments,
     likes,
     moderation,
     notices,
     quotas,
+    readers,
     settings,
     sites,
     sso,
     statements,
+    warnings,
 )
 from app.services.comments import Viewer
 from app.validators import (
@@ -259,6 +263,26 @@ def _answer(
     )
 
 
+def _warnings_out(found: list[ReaderWarning]) -> list[WarningOut]:
+    return [
+        WarningOut(
+            id=w.id,
+            reason=labels.french(labels.REJECT_REASONS.get(w.reason, w.reason)),
+            message=w.message,
+            created_at=as_utc(w.created_at),
+        )
+        for w in found
+    ]
+
+
+def _author_warnings(comment: Comment) -> list[WarningOut]:
+    """What the author of a comment just posted is warned of (the answer to their own post:
+    a guest is shown the warnings of the address they typed only there)."""
+    if not comment.author_email and comment.user_id is None:
+        return []
+    return _warnings_out(warnings.pending(readers.Reader.of(comment.author_email, comment.user_id)))
+
+
 # --- Caching --------------------------------------------------------------------------------
 
 
@@ -388,7 +412,13 @@ def stream(site: Site, query: StreamQuery) -> Response:
         page = _threads(story, reader, query.sort, None, query.limit)
         viewer = None
         if reader.user is not None:
-            viewer = ViewerOut(name=reader.user.display_name, signed_in=True)
+            viewer = ViewerOut(
+                name=reader.user.display_name,
+                signed_in=True,
+                warnings=_warnings_out(
+                    warnings.pending(readers.Reader.of(reader.user.email, reader.user.id))
+                ),
+            )
         elif reader.guest_token is not None:  # the name they signed with last, for the form
             viewer = ViewerOut(name=comments.guest_author(reader.guest_token)[0], signed_in=False)
         return StreamOut(
@@ -544,6 +574,7 @@ def post_comment(site: Site, story_id: int, body: CommentIn) -> Response:
         token = result.comment.guest_token or token  # a copy sent at once: the stored one's
         reader = Reader(guest_token=token)
     answer = _answer(result.comment, reader, duplicate=result.duplicate, token=token)
+    answer.warnings = _author_warnings(result.comment)
     return _no_store(_json(answer, 200 if result.duplicate else 201))
 
 
@@ -724,6 +755,33 @@ def delete_comment(site: Site, comment_id: int) -> Response:
     except comments.CommentError:  # deleted meanwhile (the same request twice at once)
         raise ApiError(404, "comment_not_found", COMMENT_NOT_FOUND, "comment_id") from None
     return _no_store(Response(status=204))
+
+
+WARNING_NOT_FOUND = "Ce message n’existe pas ou ne vous est pas adressé."
+
+
+@bp.post("/warnings/<id:warning_id>/acknowledge")
+@cors.reader_endpoint
+@endpoint(
+    headers=ReaderHeaders,
+    responses={
+        200: (AcknowledgeAnswer, "Lu : il ne sera plus montré (de nouveau : rien ne change)."),
+        401: (ErrorBody, "`invalid_reader_token`."),
+        403: (ErrorBody, ORIGIN_403),
+        404: (ErrorBody, "`warning_not_found` (ou pas le vôtre)."),
+    },
+    tags=TAGS,
+)
+def acknowledge_warning(site: Site, warning_id: int) -> Response:
+    """« J’ai compris »: the reader acknowledges a warning of the moderation (`warnings` of
+    the answer to their post, or of `viewer`); it is not shown again.
+
+    200 `{"acknowledged": true}`. 401 `invalid_reader_token`. 403 `origin_not_allowed`. 404
+    `warning_not_found` (unknown, or not this reader's)."""
+    reader = _acting_reader()
+    if not warnings.acknowledge(warning_id, reader.viewer):
+        raise ApiError(404, "warning_not_found", WARNING_NOT_FOUND, "warning_id")
+    return _no_store(_json(AcknowledgeAnswer(acknowledged=True)))
 
 
 LIKE_RESPONSES: dict[int, tuple[type[BaseModel] | None, str]] = {

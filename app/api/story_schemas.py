@@ -208,11 +208,26 @@ class CommentOut(BaseModel):
     replies: list[CommentOut]
 
 
+class WarningOut(BaseModel):
+    """Un avertissement de la modération au lecteur, à lui montrer avant le formulaire jusqu’à
+    ce qu’il réponde « J’ai compris » (`POST /api/v1/warnings/{id}/acknowledge`)."""
+
+    id: int
+    reason: str
+    """The reason, in French words (« insultes ou attaques personnelles »)."""
+    message: str
+    """The moderator's message, in French."""
+    created_at: datetime
+
+
 class ViewerOut(BaseModel):
     """Le lecteur qui regarde, quand `X-Reader-Token` le désigne."""
 
     name: str | None
     signed_in: bool
+    warnings: list[WarningOut] = []
+    """A signed-in reader's warnings not yet acknowledged (a guest's come in the answer to
+    their post)."""
 
 
 class ThreadsOut(BaseModel):
@@ -253,6 +268,8 @@ class CommentAnswer(BaseModel):
     """For a nudged comment: the categories and the two answers' terms."""
     reader_token: str | None
     """A guest's token (`X-Reader-Token` for their next calls); null for an SSO reader."""
+    warnings: list[WarningOut] = []
+    """The author's warnings not yet acknowledged: shown to them above the form."""
 
 
 class ReportAnswer(BaseModel):
@@ -270,6 +287,12 @@ class LikeAnswer(BaseModel):
     liked: bool
     reader_token: str | None = None
     """A guest's new token, when they had none: send it back as `X-Reader-Token`."""
+
+
+class AcknowledgeAnswer(BaseModel):
+    """La réponse à « J’ai compris »."""
+
+    acknowledged: bool
 
 
 class NoticeAnswer(BaseModel):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import secrets
 from datetime import datetime, timedelta
 
 from flask import (
@@ -41,6 +42,7 @@ from app.services import (
     settings,
     statements,
     surges,
+    warnings,
 )
 from app.templating import paragraphs
 from app.wordlists import highlight, stored_matches
@@ -123,6 +125,8 @@ def _card_context() -> dict[str, object]:
         "category_label": labels.category_label,
         "status_labels": labels.STATUS_LABELS,
         "may": moderation.may,
+        "one_time_token": lambda: secrets.token_urlsafe(24),
+        "warning_max": warnings.MESSAGE_MAX,
     }
 
 
@@ -207,6 +211,56 @@ def feature(comment_id: int) -> Response:
               "error")  # fmt: skip
     else:
         flash(_("Commentaire n° %(id)s mis en avant : choix de la rédaction.", id=comment_id),
+              "success")  # fmt: skip
+    return redirect(back, code=303)
+
+
+@bp.post("/commentaires/<id:comment_id>/avertir")
+@role_required(STAFF)
+def warn_author(comment_id: int) -> Response:
+    """« Avertir » the author of this comment (from its card). 303 back."""
+    back = _back(url_for("moderation.comment", comment_id=comment_id))
+    comment = db.session.get(Comment, comment_id)
+    if comment is None or not comment.author_email:
+        flash(_("Ce commentaire n’a plus d’auteur à avertir."), "error")
+        return redirect(back, code=303)
+    who = readers.Reader.of(comment.author_email, comment.user_id)
+    return _warn(who, back, comment_id=comment.id, name=comment.author_name)
+
+
+@bp.post("/lecteurs/avertissements")
+@role_required(STAFF)
+def warn() -> Response:
+    """« Avertir » a reader (from their page). 303 back to it."""
+    who = _reader_from()
+    if who is None:
+        flash(_("Indiquez l’adresse du lecteur."), "error")
+        return redirect(url_for("moderation.queue", queue="a-moderer"), code=303)
+    return _warn(who, _reader_url(who))
+
+
+def _warn(
+    who: readers.Reader, back: str, *, comment_id: int | None = None, name: str | None = None
+) -> Response:
+    try:
+        done = warnings.warn(
+            who,
+            request.form.get("reason", ""),
+            request.form.get("message", ""),
+            current_user,
+            comment_id=comment_id,
+            form_token=request.form.get("form_token") or None,
+            name=name,
+        )
+    except warnings.WarningError as error:
+        flash(error.message, "error")
+        return redirect(back, code=303)
+    if not done.created:
+        flash(_("Cet avertissement était déjà enregistré."), "success")
+    elif done.mailed:
+        flash(_("Avertissement enregistré et envoyé par courriel au lecteur."), "success")
+    else:
+        flash(_("Avertissement enregistré : le lecteur le verra à son prochain commentaire."),
               "success")  # fmt: skip
     return redirect(back, code=303)
 
@@ -299,6 +353,7 @@ def reader() -> str:
         who=who,
         page=page,
         restrictions=readers.history(who),
+        warnings=warnings.history(who),
         active=readers.active_restrictions(who),
         journal=moderation.journal(reader_email=email, limit=50),
         counts=moderation.queue_counts(),

@@ -26,11 +26,11 @@ from werkzeug.wrappers import Response
 from app import labels
 from app.converters import as_id
 from app.extensions import db
-from app.models import Article, Comment, CommentStatus
+from app.models import Article, Comment, CommentStatus, ReaderWarning
 from app.reader import bp
 from app.reader.forms import CommentForm, ConfirmForm, NoticeForm, ReportForm, RevisionForm
 from app.services import comments as comment_service
-from app.services import likes, moderation, notices, quotas, settings, sites
+from app.services import likes, moderation, notices, quotas, readers, settings, sites, warnings
 
 # The page's sorts: « les plus récents », « les plus anciens », « les plus appréciés », and
 # the tab « choix de la rédaction » (the featured threads only, the newest first).
@@ -118,7 +118,44 @@ def post_comment(slug: str) -> Response | tuple[str, int]:
             # A first visit's form sent twice at once (each copy minted its own guest token):
             # this browser, which holds the page's one-time form token, sent the stored copy.
             session["guest_token"] = result.comment.guest_token or token
+        _remember_warnings(result.comment)
     return _after_submit(article, result.comment, result.duplicate)
+
+
+def _remember_warnings(comment: Comment) -> None:
+    """A guest who just posted under an address sees its pending warnings (services/warnings):
+    their ids go in this browser's session, which the page then shows until acknowledged."""
+    pending = warnings.pending(readers.Reader.of(comment.author_email))
+    if pending:
+        known = [i for i in session.get("warnings", []) if isinstance(i, int)]
+        session["warnings"] = sorted({*known, *(w.id for w in pending)})[-20:]
+
+
+def _warnings_shown() -> list[ReaderWarning]:
+    """The warnings the page shows this reader above the form: a signed-in reader's pending
+    ones; a guest's, those put in their session by their own post."""
+    if current_user.is_authenticated:
+        return warnings.pending(readers.Reader.of(current_user.email, current_user.id))
+    ids = session.get("warnings")
+    if not ids:
+        return []
+    found = warnings.shown(_viewer(), [i for i in ids if isinstance(i, int)])
+    if len(found) != len(ids):
+        session["warnings"] = [w.id for w in found]
+    return found
+
+
+@bp.post("/articles/<slug>/avertissements/<id:warning_id>/compris")
+def acknowledge_warning(slug: str, warning_id: int) -> Response:
+    """« J’ai compris »: the reader acknowledges a warning; it is not shown again. 303 back
+    to the form; 404 when it is not theirs."""
+    article = _article_or_404(slug)
+    if not warnings.acknowledge(warning_id, _viewer()):
+        abort(404, description="Ce message n’existe pas ou ne vous est pas adressé.")
+    if "warnings" in session:
+        session["warnings"] = [i for i in session["warnings"] if i != warning_id]
+    flash("Merci : ce message ne vous sera plus montré.", "comment-info")
+    return redirect(url_for("reader.article", slug=article.slug, _anchor="formulaire"), code=303)
 
 
 def _after_submit(article: Article, comment: Comment, duplicate: bool = False) -> Response:
@@ -261,6 +298,8 @@ def _render_article(
             else comment_service.featured_count(article)
         ),
         editable=lambda c: comment_service.edit_deadline(c) is not None,
+        warnings=_warnings_shown(),
+        warning_reason=lambda code: labels.french(labels.REJECT_REASONS.get(code, code)),
     )
 
 

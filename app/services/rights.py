@@ -19,8 +19,9 @@ A person (`Person`) is who a request is about:
 * their reports (no longer linked to them, their notes erased), their notices of illegal
   content (name and address erased), the statements of reasons addressed to them (address
   erased) and their complaints' texts;
-* their sanctions and the audit rows that named them: the address replaced by its keyed
-  pseudonym (`privacy.erased_address`), the audit rows they acted in by « Anonyme ». The
+* their sanctions, their warnings (« Avertir »: their message erased too) and the audit rows
+  that named them: the address replaced by its keyed pseudonym (`privacy.erased_address`),
+  the audit rows they acted in by « Anonyme ». The
   audit trail keeps what happened, when, by whom and why, and loses no row; a sanction on a
   guest address still applies to whoever types that address again (`readers.Reader`);
 * their single sign-on identities and their account (which ends every session: the
@@ -59,6 +60,7 @@ from app.models import (
     DsaStatement,
     ModerationAction,
     ReaderRestriction,
+    ReaderWarning,
     RemovedReason,
     Role,
     SsoIdentity,
@@ -75,6 +77,7 @@ VERSION = 1
 # What stands for an erased person's name, and for an erased text that must keep its row.
 ERASED_NAME = "Anonyme"
 ERASED_TEXT = "(effacé à la demande de son auteur)"
+ERASED_WARNING = "(effacé à la demande du lecteur)"
 # ERASED_COMMENTS: what erasure does with a person's published comments.
 ANONYMISE = "anonymise"
 _LINK_SALT = "reader-data-request"
@@ -170,6 +173,10 @@ def _restrictions(person: Person) -> ColumnElement[bool]:
     return _belonging(person, ReaderRestriction.user_id, ReaderRestriction.email)
 
 
+def _warnings(person: Person) -> ColumnElement[bool]:
+    return _belonging(person, ReaderWarning.user_id, ReaderWarning.email)
+
+
 def _statements(person: Person) -> ColumnElement[bool]:
     return _belonging(person, DsaStatement.user_id, DsaStatement.email)
 
@@ -190,6 +197,7 @@ def holds_anything(person: Person) -> bool:
     for query in (
         select(Comment.id).where(_comments(person)),
         select(ReaderRestriction.id).where(_restrictions(person)),
+        select(ReaderWarning.id).where(_warnings(person)),
         select(DsaStatement.id).where(_statements(person)),
         select(DsaNotice.id).where(_notices(person)),
     ):
@@ -276,6 +284,19 @@ def export(person: Person) -> dict[str, Any]:
                 select(ReaderRestriction)
                 .where(_restrictions(person))
                 .order_by(ReaderRestriction.id)
+            )
+        ],
+        "warnings": [
+            {
+                "reason": w.reason,
+                "reason_label": french(labels.REJECT_REASONS.get(w.reason, w.reason)),
+                "message": w.message,
+                "comment_id": w.comment_id,
+                "created_at": _when(w.created_at),
+                "acknowledged_at": _when(w.acknowledged_at),
+            }
+            for w in db.session.scalars(
+                select(ReaderWarning).where(_warnings(person)).order_by(ReaderWarning.id)
             )
         ],
         "notices": [
@@ -456,6 +477,22 @@ def erase(person: Person, actor: User | str) -> Erased:
         restriction.email = erased_address(restriction.email)
         restriction.user_id = None
         done.add("sanctions", 1)
+
+    # Warnings, as sanctions: kept under the address's pseudonym (the moderators' history
+    # still counts them, with their reason), their message gone, and no longer anyone's to be
+    # shown (services/warnings matches the address exactly).
+    for warning in db.session.scalars(select(ReaderWarning).where(_warnings(person))):
+        warning.email = erased_address(warning.email)
+        warning.user_id = None
+        warning.form_token = None
+        warning.message = ERASED_WARNING  # a message to them may name them: its reason stays
+        done.add("warnings", 1)
+    if addresses:  # …and so may the journal's copy of it (the row's note)
+        done.add("audit_rows", _update_audit(
+            and_(ModerationAction.action == AuditAction.READER_WARNED,
+                 ModerationAction.reader_email.in_(addresses)),
+            note=ERASED_WARNING,
+        ))  # fmt: skip
 
     statements = list(db.session.scalars(select(DsaStatement).where(_statements(person))))
     for statement in statements:

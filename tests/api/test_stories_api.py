@@ -273,7 +273,7 @@ def test_a_held_comment_is_visible_only_with_its_token(client, story):
     [own] = mine.get_json()["comments"]
     assert (own["id"], own["status"], own["own"]) == (comment_id, "held", True)
     assert "vous seul le voyez" in own["message"] and own["reportable"] is False
-    assert mine.get_json()["viewer"] == {"name": "Camille", "signed_in": False}
+    assert mine.get_json()["viewer"] == {"name": "Camille", "signed_in": False, "warnings": []}
 
     assert call(client, "GET", f"/api/v1/comments/{comment_id}", token=token).status_code == 200
     assert_error(
@@ -402,7 +402,7 @@ def test_an_sso_reader_posts_under_their_account(client, story, monkeypatch):
     [stored] = comments_in_db()
     assert stored.user_id == user_id and stored.guest_token is None
     viewer = stream(client, token="s.valide").get_json()["viewer"]
-    assert viewer == {"name": "Alix Martin", "signed_in": True}
+    assert viewer == {"name": "Alix Martin", "signed_in": True, "warnings": []}
 
 
 @pytest.mark.parametrize("config_overrides", [{"COMMENT_RATE_LIMIT": "1 per minute"}])

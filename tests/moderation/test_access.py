@@ -29,6 +29,8 @@ PAGES = [
     ("POST", "/moderation/decisions", "moderation"),
     ("POST", "/moderation/lecteurs/sanctions", "moderation"),
     ("POST", "/moderation/lecteurs/sanctions/1/lever", "moderation"),
+    ("POST", "/moderation/lecteurs/avertissements", "moderation"),
+    ("POST", "/moderation/commentaires/{id}/avertir", "moderation"),
     ("POST", "/moderation/reclamations/1", "moderation"),
     ("GET", "/moderation/lecteurs/donnees?email=x@example.fr", "moderation"),
     ("POST", "/moderation/lecteurs/effacer", "admin"),

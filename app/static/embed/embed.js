@@ -414,6 +414,7 @@
     const moreBox = h("p", { class: "comments__more" }, more);
     const sortButtons = {};
     const formSlot = h("div");
+    const warningSlot = h("div", { class: "warnings" });
     let reportOpen = null;
 
     const announce = (message, kind) => {
@@ -778,10 +779,49 @@
       window.setTimeout(ask, 1000);
     }
 
+    // -- a warning of the moderation, shown above the form until « J'ai compris » --
+    const warningIds = new Set();
+    function showWarnings(warnings) {
+      for (const w of warnings || []) {
+        if (warningIds.has(w.id)) continue;
+        warningIds.add(w.id);
+        const titleId = "titre-avertissement-" + w.id;
+        const box = h(
+          "div",
+          { class: "warning-notice", role: "alert", "aria-labelledby": titleId },
+          h("h3", { id: titleId, class: "warning-notice__title" }, "Un message de la modération"),
+          h("p", { class: "warning-notice__reason" }, "Motif : " + w.reason),
+          h("blockquote", { class: "warning-notice__message" }, paragraphs(w.message)),
+          h(
+            "p",
+            { class: "warning-notice__help" },
+            "Vous pouvez continuer à commenter ; mais si vos commentaires continuent " +
+              "d’enfreindre les règles du site, votre participation pourra être suspendue.",
+          ),
+        );
+        const button = h("button", { type: "button", class: "button" }, "J’ai compris");
+        button.addEventListener("click", async () => {
+          button.disabled = true;
+          try {
+            await call("POST", "/warnings/" + w.id + "/acknowledge");
+            box.remove();
+            announce("Merci : ce message ne vous sera plus montré.");
+          } catch (failure) {
+            button.disabled = false;
+            if (!(failure instanceof ApiFailure)) throw failure;
+            announce(failure.message, "error");
+          }
+        });
+        box.append(button);
+        warningSlot.append(box);
+      }
+    }
+
     // What became of a comment just sent (posted, revised, sent as it is).
     function outcome(answer) {
       const c = answer.comment;
       keepGuestToken(answer);
+      showWarnings(answer.warnings);
       if (c.status === "nudged") {
         if (findNode(c.id)) place(c);
         showNudge(c, answer.nudge);
@@ -1102,6 +1142,7 @@
         .catch(() => {}); // the list below says it all anyway
     }
     section.append(
+      warningSlot,
       formSlot,
       ui.live,
       h("div", { class: "comments__bar" }, count, sortGroup),
@@ -1113,6 +1154,7 @@
     list.append(...data.comments.map(commentNode));
     showForm();
     refreshCount();
+    if (viewer) showWarnings(viewer.warnings);
   }
 
   // ---- start: every element there now, and those added later ----
