@@ -61,6 +61,7 @@ from app.services import (
     likes,
     moderation,
     notices,
+    notifications,
     quotas,
     settings,
     sites,
@@ -543,6 +544,8 @@ def post_comment(site: Site, story_id: int, body: CommentIn) -> Response:
     if token is not None:
         token = result.comment.guest_token or token  # a copy sent at once: the stored one's
         reader = Reader(guest_token=token)
+        if body.notify_replies:
+            notifications.ask(email, get_remote_address())
     answer = _answer(result.comment, reader, duplicate=result.duplicate, token=token)
     return _no_store(_json(answer, 200 if result.duplicate else 201))
 

@@ -97,6 +97,10 @@ class CommentIn(_Body):
     """The comment answered (a published comment of the same story)."""
     idempotency_key: str | None = Field(default=None, max_length=100)
     """One key per submission: the same key sent again stores the comment once."""
+    notify_replies: bool = False
+    """A guest asks to be told of replies by mail: the first time, a confirmation link is
+    mailed to `email`, and nothing else goes there until it is followed (an SSO reader sets
+    this in « Mon compte »; ignored for them)."""
 
 
 class RevisionIn(_Body):

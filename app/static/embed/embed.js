@@ -36,6 +36,9 @@
   const NETWORK =
     "Le serveur des commentaires ne répond pas. Vérifiez votre connexion puis réessayez.";
   // No answer to read (the network, or a refusal without CORS headers from an older server).
+  const ASKED =
+    "Pour recevoir les réponses par courriel, confirmez votre adresse : si elle ne l’est pas " +
+    "déjà, nous vous avons écrit.";
   const UNREACHABLE = "Les commentaires n’ont pas pu être chargés. Réessayez dans un instant.";
   const mounted = new Set();
 
@@ -779,7 +782,7 @@
     }
 
     // What became of a comment just sent (posted, revised, sent as it is).
-    function outcome(answer) {
+    function outcome(answer, asked) {
       const c = answer.comment;
       keepGuestToken(answer);
       if (c.status === "nudged") {
@@ -791,7 +794,7 @@
       showForm();
       if (c.status === "published" && !findNode(c.id)) state.count += 1;
       const node = place(c);
-      announce(answer.message, kind(c.status));
+      announce(answer.message + (asked ? " " + ASKED : ""), kind(c.status));
       node.querySelector("article").focus();
     }
 
@@ -830,7 +833,27 @@
         "Elle ne sera jamais publiée.",
       );
       if (viewer && viewer.name) fields.name.input.value = viewer.name;
-      identity = h("div", { class: "comment-form__identity" }, fields.name, fields.email);
+      fields.notify = h("input", {
+        type: "checkbox",
+        name: "notify_replies",
+        "aria-describedby": "notifier-aide",
+      });
+      const notify = h(
+        "div",
+        { class: "field" },
+        h("label", { class: "choice" }, fields.notify, " Me prévenir par courriel des réponses"),
+        h(
+          "p",
+          { class: "field__help", id: "notifier-aide" },
+          "Une seule fois, nous vous demanderons de confirmer votre adresse.",
+        ),
+      );
+      identity = h(
+        "div",
+        null,
+        h("div", { class: "comment-form__identity" }, fields.name, fields.email),
+        notify,
+      );
       for (const f of [fields.name, fields.email])
         f.input.addEventListener("input", () => (key = null));
     }
@@ -849,6 +872,7 @@
         if (fields.name) {
           payload.name = fields.name.input.value;
           payload.email = fields.email.input.value;
+          payload.notify_replies = fields.notify.checked;
         }
         if (reply) payload.parent_id = reply.comment.id;
         try {
@@ -856,7 +880,7 @@
           key = null;
           body.input.value = "";
           body.input.dispatchEvent(new Event("input"));
-          outcome(data);
+          outcome(data, payload.notify_replies);
         } catch (failure) {
           if (failure.status) key = null; // answered: a new try is a new comment
           throw failure;
