@@ -812,6 +812,7 @@
     body.input.addEventListener("input", () => (key = null)); // another text, another comment
     const fields = { body };
     let identity = null;
+    let notifyBox = null; // a guest's « Me prévenir par courriel des réponses »
     if (signedIn) {
       identity = h(
         "p",
@@ -833,7 +834,7 @@
         "Elle ne sera jamais publiée.",
       );
       if (viewer && viewer.name) fields.name.input.value = viewer.name;
-      fields.notify = h("input", {
+      notifyBox = h("input", {
         type: "checkbox",
         name: "notify_replies",
         "aria-describedby": "notifier-aide",
@@ -841,7 +842,7 @@
       const notify = h(
         "div",
         { class: "field" },
-        h("label", { class: "choice" }, fields.notify, " Me prévenir par courriel des réponses"),
+        h("label", { class: "choice" }, notifyBox, " Me prévenir par courriel des réponses"),
         h(
           "p",
           { class: "field__help", id: "notifier-aide" },
@@ -872,7 +873,7 @@
         if (fields.name) {
           payload.name = fields.name.input.value;
           payload.email = fields.email.input.value;
-          payload.notify_replies = fields.notify.checked;
+          payload.notify_replies = notifyBox.checked;
         }
         if (reply) payload.parent_id = reply.comment.id;
         try {
