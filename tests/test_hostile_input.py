@@ -77,7 +77,7 @@ ROUTES: dict[str, dict[str, str]] = {
     "reader.my_data_page": {"token": "eyJlIjoieEB4LmZyIn0.AAAAAA.AAAAAAAAAAAAAAAAAAAAAAAAAAA"},
     "reader.my_data_download": {"token": "eyJlIjoieEB4LmZyIn0.AAAAAA.AAAAAAAAAAAAAAAAAAAAAAAAAAA"},
     "reader.reply_mails_setting": {},
-    "reader.reply_mails_confirm": {"token": "eyJlIjoieEB4LmZyIn0.AAAAAA.AAAAAAAAAAAAAAAAAAAAAAAAAAA"},
+    "reader.reply_mails_confirm": {"token": "eyJlIjoieEB4LmZyIn0.AAAAAA.AAAAAAAAAAAAAAAAAAAAAAAAA"},
     "reader.reply_mails_unsubscribe": {"token": "eyJlIjoieEB4LmZyIn0.AAAAAAAAAAAAAAAAAAAAAAAAAAA"},
     "auth.register": {},
     "auth.login": {},

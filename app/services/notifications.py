@@ -60,7 +60,9 @@ _UNSUBSCRIBE_SALT = "reply-mails-unsubscribe"
 MAX_ATTEMPTS = 3
 EXCERPT_CHARS = 280
 BAD_LINK = "Ce lien n’est pas valide : il a été mal copié ou ne vient pas de nous."
-EXPIRED_LINK = "Ce lien a expiré : cochez de nouveau la case en commentant pour en recevoir un autre."
+EXPIRED_LINK = (
+    "Ce lien a expiré : cochez de nouveau la case en commentant pour en recevoir un autre."
+)
 ASKED = (
     "Pour recevoir les réponses par courriel, confirmez votre adresse : si elle ne l’est pas "
     "déjà, nous vous avons écrit."

@@ -345,11 +345,16 @@ def reader_pages(ids: dict[str, Any]) -> list[Page]:
             "vos données (lien)", str(ids.get("data_link", "/mes-donnees/x")), "reader.my_data_page"
         ),  # fmt: skip
         # The reply notifications' mailed links: a guest's confirmation, the unsubscription.
-        Page("réponses : confirmer", str(ids.get("reply_confirm", "/notifications/confirmer/x")),
-             "reader.reply_mails_confirm"),
-        Page("réponses : se désabonner",
-             str(ids.get("reply_unsubscribe", "/notifications/desabonner/x")),
-             "reader.reply_mails_unsubscribe"),
+        Page(
+            "réponses : confirmer",
+            str(ids.get("reply_confirm", "/notifications/confirmer/x")),
+            "reader.reply_mails_confirm",
+        ),
+        Page(
+            "réponses : se désabonner",
+            str(ids.get("reply_unsubscribe", "/notifications/desabonner/x")),
+            "reader.reply_mails_unsubscribe",
+        ),
         # Last: it signs the visitor in as a reader.
         Page("mon compte", "/compte", "reader.account", then=_reader_account),
     ]

@@ -214,7 +214,12 @@ def test_one_click_unsubscribe_needs_no_session_and_stops_the_mails(
     _reply(app, parent)
     _sweep()
     [message] = _mails(mailbox, ALICE, 1)
-    path = str(message.message["List-Unsubscribe"]).strip().strip("<>").removeprefix("http://localhost")
+    path = (
+        str(message.message["List-Unsubscribe"])
+        .strip()
+        .strip("<>")
+        .removeprefix("http://localhost")
+    )
 
     stranger = app.test_client()  # no cookie, no CSRF token: the mail client's POST
     page = stranger.get(path)
@@ -276,7 +281,12 @@ def test_a_guest_confirms_their_address_before_any_reply_mail(
     assert len(mailbox.to(GUEST)) == 2
 
     # The guest's one-click unsubscription forgets the address.
-    path = str(mails[1].message["List-Unsubscribe"]).strip().strip("<>").removeprefix("http://localhost")
+    path = (
+        str(mails[1].message["List-Unsubscribe"])
+        .strip()
+        .strip("<>")
+        .removeprefix("http://localhost")
+    )
     assert app.test_client().post(path).status_code == 200
     assert db.session.scalar(sa.select(sa.func.count(ReplySubscription.id))) == 0
 
