@@ -272,7 +272,10 @@ def _own(reply: Comment, parent: Comment) -> bool:
 
 def queue(comment_ids: Sequence[int]) -> int:
     """These comments were just published: one outbox row for each that answers a reader who
-    asked to be told (not themselves), once per reply. In the caller's transaction."""
+    asked to be told (not themselves), once per reply. In the caller's transaction. A site
+    that sends no mail (no MAIL_URL) queues nothing."""
+    if not mail.enabled():
+        return 0
     parent = aliased(Comment)
     replies = db.session.execute(
         select(Comment, parent)
@@ -313,6 +316,8 @@ def send_due(now: datetime | None = None) -> int:
     """Send what is due (the sweep): one mail per recipient whose first waiting reply is
     REPLY_MAIL_DELAY_MINUTES old, listing each of their replies. Rows no longer to send
     (reply hidden or gone, recipient unsubscribed) are dropped. Returns the mails sent."""
+    if not mail.enabled():
+        return 0
     now = now or utcnow()
     delay = timedelta(minutes=current_app.config["REPLY_MAIL_DELAY_MINUTES"])
     rows = list(

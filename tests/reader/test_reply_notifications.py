@@ -22,7 +22,16 @@ from app.models import Comment, CommentStatus, ReplyMail, ReplySubscription, Rol
 from app.services import notifications, rights, scoring
 from tests.api.test_stories_api import call, post, stream
 from tests.api.test_stories_api import site as site  # noqa: F401  (the API's fixture)
-from tests.conftest import ARTICLE_URL, POST_URL, Reader, add_comment, csrf_token, login, make_user
+from tests.conftest import (
+    ARTICLE_URL,
+    POST_URL,
+    Reader,
+    add_comment,
+    csrf_token,
+    login,
+    make_user,
+    simultaneously,
+)
 from tests.mailbox import Mailbox, Received
 from tests.moderation.conftest import decide
 
@@ -387,3 +396,18 @@ def test_the_comment_form_only_offers_the_box_to_guests(app, article) -> None:
     page = alice.get(ARTICLE_URL).get_data(as_text=True)
     assert 'name="notify_replies"' not in page
     assert "Être prévenu des réponses par courriel" in page
+
+
+def test_one_link_confirmed_many_times_at_once_subscribes_once(app) -> None:
+    link = notifications.confirm_link(GUEST).removeprefix("http://localhost")
+    clients = [app.test_client() for _ in range(6)]
+    tokens = [csrf_token(c, link) for c in clients]
+    answers = simultaneously(
+        [
+            lambda c=c, t=t: c.post(link, data={"csrf_token": t}).status_code
+            for c, t in zip(clients, tokens, strict=True)
+        ]
+    )
+    assert answers == [200] * 6
+    db.session.expire_all()
+    assert db.session.scalars(sa.select(ReplySubscription.email)).all() == [GUEST]
