@@ -411,3 +411,30 @@ def test_one_link_confirmed_many_times_at_once_subscribes_once(app) -> None:
     assert answers == [200] * 6
     db.session.expire_all()
     assert db.session.scalars(sa.select(ReplySubscription.email)).all() == [GUEST]
+
+
+def test_an_sso_reader_switches_them_on_through_the_api_and_gets_mail_at_the_cms_address(
+    app, client, mailbox: Mailbox
+) -> None:
+    from tests.api.test_sso import claims, create_site, exchange, sign
+
+    secret = create_site(app)
+    session = exchange(client, sign(claims(email="bob@example.com"), secret)).get_json()
+    story_id = stream(client).get_json()["story"]["id"]
+    comments_url = f"/api/v1/stories/{story_id}/comments"
+    posted = call(client, "POST", comments_url, token=session["reader_token"],
+                  body={"body": "Mon avis d’abonné.", "notify_replies": True})  # fmt: skip
+    assert posted.status_code == 201, posted.get_data(as_text=True)
+    db.session.expire_all()
+    bob = db.session.scalars(sa.select(User).where(User.reply_mails.is_(True))).one()
+    assert mailbox.messages == []  # the CMS vouches for the address: nothing to confirm
+
+    answer = call(client, "POST", comments_url,
+                  body={"body": "Je vous réponds, Bob.", "name": "Camille",
+                        "email": "camille@example.fr",
+                        "parent_id": posted.get_json()["comment"]["id"]})  # fmt: skip
+    assert answer.get_json()["outcome"] == "published"
+    _sweep()
+    [message] = _mails(mailbox, "bob@example.com", 1)
+    assert message.envelope_to == ["bob@example.com"] and bob.email not in str(message.message)
+    assert "Je vous réponds, Bob." in message.body

@@ -794,7 +794,8 @@
       showForm();
       if (c.status === "published" && !findNode(c.id)) state.count += 1;
       const node = place(c);
-      announce(answer.message + (asked ? " " + ASKED : ""), kind(c.status));
+      const told = signedIn ? "Vous serez prévenu par courriel des réponses." : ASKED;
+      announce(answer.message + (asked ? " " + told : ""), kind(c.status));
       node.querySelector("article").focus();
     }
 
@@ -812,14 +813,36 @@
     body.input.addEventListener("input", () => (key = null)); // another text, another comment
     const fields = { body };
     let identity = null;
-    let notifyBox = null; // a guest's « Me prévenir par courriel des réponses »
+    // « Me prévenir par courriel des réponses »: a guest confirms their address first.
+    const notifyBox = h("input", {
+      type: "checkbox",
+      name: "notify_replies",
+      "aria-describedby": "notifier-aide",
+    });
+    const notify = h(
+      "div",
+      { class: "field" },
+      h("label", { class: "choice" }, notifyBox, " Me prévenir par courriel des réponses"),
+      h(
+        "p",
+        { class: "field__help", id: "notifier-aide" },
+        signedIn
+          ? "À l’adresse de votre compte ; chaque courriel permet de se désabonner."
+          : "Une seule fois, nous vous demanderons de confirmer votre adresse.",
+      ),
+    );
     if (signedIn) {
       identity = h(
-        "p",
-        { class: "comment-form__as" },
-        "Vous publiez en tant que ",
-        h("strong", null, h("bdi", null, viewer.name)),
-        ".",
+        "div",
+        null,
+        h(
+          "p",
+          { class: "comment-form__as" },
+          "Vous publiez en tant que ",
+          h("strong", null, h("bdi", null, viewer.name)),
+          ".",
+        ),
+        notify,
       );
     } else if (story.guests_allowed) {
       fields.name = field(
@@ -834,21 +857,6 @@
         "Elle ne sera jamais publiée.",
       );
       if (viewer && viewer.name) fields.name.input.value = viewer.name;
-      notifyBox = h("input", {
-        type: "checkbox",
-        name: "notify_replies",
-        "aria-describedby": "notifier-aide",
-      });
-      const notify = h(
-        "div",
-        { class: "field" },
-        h("label", { class: "choice" }, notifyBox, " Me prévenir par courriel des réponses"),
-        h(
-          "p",
-          { class: "field__help", id: "notifier-aide" },
-          "Une seule fois, nous vous demanderons de confirmer votre adresse.",
-        ),
-      );
       identity = h(
         "div",
         null,
@@ -873,8 +881,8 @@
         if (fields.name) {
           payload.name = fields.name.input.value;
           payload.email = fields.email.input.value;
-          payload.notify_replies = notifyBox.checked;
         }
+        if (identity) payload.notify_replies = notifyBox.checked;
         if (reply) payload.parent_id = reply.comment.id;
         try {
           const { data } = await call("POST", "/stories/" + story.id + "/comments", payload);
