@@ -227,6 +227,13 @@ def load_config(instance_path: str, environ: Mapping[str, str] | None = None) ->
         "DATA_REQUEST_RATE_LIMIT": _rate_limit(
             values, "DATA_REQUEST_RATE_LIMIT", "3 per hour; 10 per day"
         ),
+        # Reply notifications (services/notifications.py): how long the first reply to a
+        # reader waits for others, to go in one mail (minutes; 0: at the next sweep), and how
+        # many confirmation mails one guest address, or one network address, may be sent.
+        "REPLY_MAIL_DELAY_MINUTES": _int(values, "REPLY_MAIL_DELAY_MINUTES", 5),
+        "REPLY_CONFIRM_RATE_LIMIT": _rate_limit(
+            values, "REPLY_CONFIRM_RATE_LIMIT", "3 per hour; 10 per day"
+        ),
     }
 
 

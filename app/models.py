@@ -16,6 +16,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     event,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -96,6 +97,8 @@ class User(UserMixin, Model):
     # Part of every session and remember-me cookie: raising it ends them all (sign-out,
     # deactivation, a new password or role).
     session_version: Mapped[int] = mapped_column(default=0, server_default="0")
+    # « Me prévenir par courriel des réponses à mes commentaires » (services/notifications.py).
+    reply_mails: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     __table_args__ = (_check_in("role", Role),)
 
@@ -375,6 +378,38 @@ class CommentLike(Model):
         UniqueConstraint("comment_id", "liker_key", name="one_like_per_reader"),
         Index("ix_comment_likes_user", "user_id"),
     )
+
+
+class ReplySubscription(Model):
+    """A guest address that confirmed (by the signed link mailed to it) that it wants to be told
+    of replies to its comments; deleted when it unsubscribes or is erased
+    (services/notifications.py)."""
+
+    __tablename__ = "reply_subscriptions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)  # lowercase
+    confirmed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ReplyMail(Model):
+    """The outbox of reply notifications: one row per published reply whose parent's author
+    asked to be told, written in the transaction that published it; the sweep sends the rows
+    of one recipient together, in one mail, once the first has waited
+    REPLY_MAIL_DELAY_MINUTES (services/notifications.py)."""
+
+    __tablename__ = "reply_mails"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reply_id: Mapped[int] = mapped_column(
+        ForeignKey("comments.id", ondelete="CASCADE"), unique=True
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Claimed by a sweep (set before the mail leaves; cleared again when it failed).
+    sent_at: Mapped[datetime | None] = mapped_column()
+    attempts: Mapped[int] = mapped_column(default=0)
+
+    __table_args__ = (Index("ix_reply_mails_pending", "sent_at", "created_at"),)
 
 
 class CommentScore(Model):

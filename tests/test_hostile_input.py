@@ -49,6 +49,7 @@ PARAMETERS = [
 
     "ground", "cle", "explication", "outcome", "answer", "annee", "dsa_online_platform",
     "message", "compte",
+    "reply_mails", "notify_replies", "List-Unsubscribe",
 ]  # fmt: skip
 
 # endpoint -> a valid value for each path variable (the walk replaces them one by one).
@@ -77,6 +78,9 @@ ROUTES: dict[str, dict[str, str]] = {
     "reader.my_data_sent": {},
     "reader.my_data_page": {"token": "eyJlIjoieEB4LmZyIn0.AAAAAA.AAAAAAAAAAAAAAAAAAAAAAAAAAA"},
     "reader.my_data_download": {"token": "eyJlIjoieEB4LmZyIn0.AAAAAA.AAAAAAAAAAAAAAAAAAAAAAAAAAA"},
+    "reader.reply_mails_setting": {},
+    "reader.reply_mails_confirm": {"token": "eyJlIjoieEB4LmZyIn0.AAAAAA.AAAAAAAAAAAAAAAAAAAAAAAAA"},
+    "reader.reply_mails_unsubscribe": {"token": "eyJlIjoieEB4LmZyIn0.AAAAAAAAAAAAAAAAAAAAAAAAAAA"},
     "auth.register": {},
     "auth.login": {},
     "auth.logout": {},

@@ -63,6 +63,7 @@ from app.services import (
     likes,
     moderation,
     notices,
+    notifications,
     quotas,
     readers,
     settings,
@@ -573,6 +574,10 @@ def post_comment(site: Site, story_id: int, body: CommentIn) -> Response:
     if token is not None:
         token = result.comment.guest_token or token  # a copy sent at once: the stored one's
         reader = Reader(guest_token=token)
+        if body.notify_replies:
+            notifications.ask(email, get_remote_address())
+    elif body.notify_replies and reader.user is not None and not reader.user.reply_mails:
+        notifications.set_account(reader.user, True)  # an SSO reader: their CMS's address
     answer = _answer(result.comment, reader, duplicate=result.duplicate, token=token)
     answer.warnings = _author_warnings(result.comment)
     return _no_store(_json(answer, 200 if result.duplicate else 201))

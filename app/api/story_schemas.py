@@ -97,6 +97,10 @@ class CommentIn(_Body):
     """The comment answered (a published comment of the same story)."""
     idempotency_key: str | None = Field(default=None, max_length=100)
     """One key per submission: the same key sent again stores the comment once."""
+    notify_replies: bool = False
+    """Be told of replies by mail. A guest: the first time, a confirmation link is mailed to
+    `email`, and nothing else goes there until it is followed. An SSO reader: their account's
+    setting is switched on (mails to their CMS's address; false leaves it as it is)."""
 
 
 class RevisionIn(_Body):

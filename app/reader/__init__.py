@@ -5,4 +5,4 @@ from flask import Blueprint
 
 bp = Blueprint("reader", __name__)
 
-from app.reader import embed, own, rights, routes, statements  # noqa: E402,F401
+from app.reader import embed, notifications, own, rights, routes, statements  # noqa: E402,F401

@@ -89,6 +89,10 @@ class CommentForm(FlaskForm):
     )
     parent_id = HiddenField(validators=[Checked(parent_problem)])
     form_token = HiddenField()
+    notify_replies = BooleanField(
+        "Me prévenir par courriel des réponses",
+        description="Une seule fois, nous vous demanderons de confirmer votre adresse.",
+    )
 
     def __init__(self, *args: Any, site: Site | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -113,6 +117,12 @@ class CommentForm(FlaskForm):
     @property
     def parent(self) -> int | None:
         return parse_id(self.parent_id.data)
+
+
+class ReplyMailsForm(FlaskForm):
+    """« Mon compte »: the account's reply notifications, on or off."""
+
+    reply_mails = BooleanField("Me prévenir par courriel des réponses à mes commentaires")
 
 
 class ReportForm(FlaskForm):

@@ -15,9 +15,9 @@ from werkzeug.wrappers import Response
 from app.extensions import db
 from app.models import Role, SsoIdentity
 from app.reader import bp
-from app.reader.forms import DataRequestForm, EraseForm
+from app.reader.forms import DataRequestForm, EraseForm, ReplyMailsForm
 from app.reader.routes import _too_many
-from app.services import mail, quotas, rights
+from app.services import mail, notifications, quotas, rights
 
 
 def download(person: rights.Person, name: str) -> Response:
@@ -70,6 +70,8 @@ def account() -> Response:
         render_template(
             "reader/account.html", form=form, staff=staff, has_password=has_password,
             anonymise=rights.keeps_published(),
+            reply_form=ReplyMailsForm(reply_mails=current_user.reply_mails),
+            reply_address=notifications.account_address(current_user),
         ),
         status,
     )  # fmt: skip

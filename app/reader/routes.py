@@ -30,7 +30,17 @@ from app.models import Article, Comment, CommentStatus, ReaderWarning
 from app.reader import bp
 from app.reader.forms import CommentForm, ConfirmForm, NoticeForm, ReportForm, RevisionForm
 from app.services import comments as comment_service
-from app.services import likes, moderation, notices, quotas, readers, settings, sites, warnings
+from app.services import (
+    likes,
+    moderation,
+    notices,
+    notifications,
+    quotas,
+    readers,
+    settings,
+    sites,
+    warnings,
+)
 
 # The page's sorts: « les plus récents », « les plus anciens », « les plus appréciés », and
 # the tab « choix de la rédaction » (the featured threads only, the newest first).
@@ -112,6 +122,9 @@ def post_comment(slug: str) -> Response | tuple[str, int]:
             return _render_article(article, form), 422
         form.form_errors.append(error.message)
         return _render_article(article, form), 403
+    if user is None and form.notify_replies.data:
+        notifications.ask(form.email.data, get_remote_address())
+        flash(notifications.ASKED, "comment-info")
     if user is None:
         session.permanent = True
         if first_visit:

@@ -141,6 +141,16 @@ def take_data_request(address: str | None, email: str) -> Hits:
     return _take(current_app.config["DATA_REQUEST_RATE_LIMIT"], keys)
 
 
+def take_reply_confirmation(address: str | None, email: str) -> Hits:
+    """A confirmation mail of reply notifications to a guest address
+    (services/notifications.py): `REPLY_CONFIRM_RATE_LIMIT` per address mailed and per
+    network address asking (nobody floods a mailbox with confirmations)."""
+    keys = [f"reply-confirm:{email.strip().lower()}"]
+    if address:
+        keys.append(f"reply-confirm-address:{address}")
+    return _take(current_app.config["REPLY_CONFIRM_RATE_LIMIT"], keys)
+
+
 def take_sign_in(email: str) -> Hits:
     """A sign-in attempt on the account this address names (known or not): `SIGNIN_RATE_LIMIT`
     per account, whatever the network address. The caller gives the hit back when the

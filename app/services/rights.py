@@ -24,6 +24,7 @@ A person (`Person`) is who a request is about:
   the audit rows they acted in by « Anonyme ». The
   audit trail keeps what happened, when, by whom and why, and loses no row; a sanction on a
   guest address still applies to whoever types that address again (`readers.Reader`);
+* their confirmed address for reply notifications (services/notifications.py);
 * their single sign-on identities and their account (which ends every session: the
   session cookie names an account that is gone).
 
@@ -67,7 +68,7 @@ from app.models import (
     User,
 )
 from app.privacy import erased_address, pseudonym
-from app.services import audit, comments, mail
+from app.services import audit, comments, mail, notifications
 from app.services.errors import ServiceError
 
 log = logging.getLogger(__name__)
@@ -203,7 +204,7 @@ def holds_anything(person: Person) -> bool:
     ):
         if db.session.scalar(query.limit(1)) is not None:
             return True
-    return False
+    return notifications.is_confirmed(person.email)
 
 
 # --- Export (Art. 15 and 20) ----------------------------------------------------------------
@@ -316,6 +317,10 @@ def export(person: Person) -> dict[str, Any]:
             )
         ],
         "statements": [_statement(s, complaints.get(s.id)) for s in statements],
+        "reply_notifications": [
+            {"email": sub.email, "confirmed_at": _when(sub.confirmed_at)}
+            for sub in notifications.subscriptions(person.addresses)
+        ],
     }
 
 
@@ -328,6 +333,7 @@ def _account(user: User) -> dict[str, Any]:
         "role": user.role,
         "active": user.active,
         "created_at": _when(user.created_at),
+        "reply_mails": user.reply_mails,
         "single_sign_on": [
             {"site_id": s.site_id, "external_id": s.external_id, "email": s.email} for s in sso
         ],
@@ -513,6 +519,8 @@ def erase(person: Person, actor: User | str) -> Erased:
 
     for address in addresses:
         done.add("audit_rows", audit.pseudonymise_reader(address))
+    if forgotten := notifications.forget(addresses):
+        done.add("reply_subscriptions", forgotten)
 
     db.session.flush()  # the sanctions let go of the accounts before these go
     for user in person.users:

@@ -353,6 +353,7 @@ def sweep() -> list[int]:
     ids = list(due)
     db.session.commit()
     _retention()
+    _reply_mails()
     return ids
 
 
@@ -377,6 +378,18 @@ def _retention() -> None:
     except Exception:
         db.session.rollback()
         logger.exception("the retention run failed")
+
+
+def _reply_mails() -> None:
+    """Send the reply notifications that are due (services/notifications.py), from this same
+    sweep in both backends: never fatal to it."""
+    from app.services import notifications  # not at import time, like retention
+
+    try:
+        notifications.send_due()
+    except Exception:
+        db.session.rollback()
+        logger.exception("sending reply notifications failed")
 
 
 def _expire_nudges(now: datetime) -> int:

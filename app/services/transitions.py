@@ -6,7 +6,9 @@ reported it), which statuses it may lead to, and which columns it resets. `apply
 rule and the caller's own conditions (the claim of a worker, the version a moderator saw)
 into one conditional UPDATE: the status must be one the rule starts from, the version is
 bumped, the rule's columns are reset, and one audit row is added per comment changed, in the
-caller's transaction (the caller commits, or rolls back). Bulk changes stay one UPDATE.
+caller's transaction (the caller commits, or rolls back). Bulk changes stay one UPDATE. A
+move to published also writes, in that transaction, the reply notifications it owes
+(services/notifications.queue: an outbox the sweep sends).
 
 Nothing else writes `Comment.status` or `Comment.version`.
 """
@@ -27,7 +29,7 @@ from app.actions import AuditAction
 from app.extensions import db
 from app.models import Comment, CommentStatus, User, utcnow
 from app.policy import Reason
-from app.services import audit, statements
+from app.services import audit, notifications, statements
 
 S = CommentStatus
 
@@ -227,4 +229,6 @@ def apply(
         )  # fmt: skip
     elif ids and source == S.REJECTED and target == S.PUBLISHED:
         statements.withdraw(comment_ids=ids, now=now)
+    if ids and target == S.PUBLISHED:
+        notifications.queue(ids)  # replies its parent's author asked to hear of: the outbox
     return ids

@@ -118,7 +118,7 @@ def seed(app: Flask) -> dict[str, Any]:
           {"action": "reject", "version": contested.version, "reason": "insultes",
            "ground": "injure"}, queue)  # fmt: skip
     from app.models import DsaStatement
-    from app.services import complaints, rights, statements
+    from app.services import complaints, notifications, rights, statements
 
     statement = db.session.scalars(db.select(DsaStatement)).first()
     assert statement is not None, "the rejection should have issued a statement of reasons"
@@ -135,7 +135,15 @@ def seed(app: Flask) -> dict[str, Any]:
     return {"held": long_held.id, "reply": reply.id, "reader": reader.id,
             "article": article.id, "reported": reported.id, "notice": notice,
             "notice_reference": reference, "statement": link,
-            "data_link": f"/mes-donnees/{rights.token_for(LONG_EMAIL)}"}  # fmt: skip
+            "data_link": f"/mes-donnees/{rights.token_for(LONG_EMAIL)}",
+            "reply_confirm": _path(notifications.confirm_link(LONG_EMAIL)),
+            "reply_unsubscribe": _path(notifications.unsubscribe_link(
+                notifications.Recipient(email=LONG_EMAIL)))}  # fmt: skip
+
+
+def _path(link: str) -> str:
+    """A mailed (absolute) link's path, to open on the test server."""
+    return "/" + link.split("://", 1)[1].split("/", 1)[1]
 
 
 def _api_clients() -> None:
@@ -336,6 +344,17 @@ def reader_pages(ids: dict[str, Any]) -> list[Page]:
         Page(
             "vos données (lien)", str(ids.get("data_link", "/mes-donnees/x")), "reader.my_data_page"
         ),  # fmt: skip
+        # The reply notifications' mailed links: a guest's confirmation, the unsubscription.
+        Page(
+            "réponses : confirmer",
+            str(ids.get("reply_confirm", "/notifications/confirmer/x")),
+            "reader.reply_mails_confirm",
+        ),
+        Page(
+            "réponses : se désabonner",
+            str(ids.get("reply_unsubscribe", "/notifications/desabonner/x")),
+            "reader.reply_mails_unsubscribe",
+        ),
         # Last: it signs the visitor in as a reader.
         Page("mon compte", "/compte", "reader.account", then=_reader_account),
     ]

@@ -458,3 +458,26 @@ def test_the_newsrooms_pick_is_shown_first_with_its_tab(
     expect(reader.locator("ol li.comment")).to_have_count(1)
     expect(_item(reader, "Un avis parmi d’autres.")).to_have_count(0)
     assert watch.problems() == []
+
+
+def test_a_guest_asks_to_be_told_of_replies_in_the_embed(
+    app: Flask, journal: Site, host: HostSite, readers: Any, mailbox: Any
+) -> None:
+    from playwright.sync_api import expect
+
+    watch = Watch()
+    url = host.add(STORY_PATH, TITLE)
+    guest = watch.page(readers(), "guest")
+    guest.goto(url)
+    box = guest.get_by_role("checkbox", name="Me prévenir par courriel des réponses")
+    expect(box).not_to_be_checked()
+    box.check()
+    _post(guest, "Un pont bien utile, prévenez-moi des réponses.")
+    expect(guest.locator(OUTCOME)).to_contain_text("Merci ! Votre commentaire est publié.")
+    expect(guest.locator(OUTCOME)).to_contain_text("confirmez votre adresse")
+    deadline = time.monotonic() + 5
+    while not mailbox.to("camille@example.fr") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    [confirmation] = mailbox.to("camille@example.fr")
+    assert "/notifications/confirmer/" in confirmation.body
+    assert watch.problems() == []

@@ -36,6 +36,9 @@
   const NETWORK =
     "Le serveur des commentaires ne répond pas. Vérifiez votre connexion puis réessayez.";
   // No answer to read (the network, or a refusal without CORS headers from an older server).
+  const ASKED =
+    "Pour recevoir les réponses par courriel, confirmez votre adresse : si elle ne l’est pas " +
+    "déjà, nous vous avons écrit.";
   const UNREACHABLE = "Les commentaires n’ont pas pu être chargés. Réessayez dans un instant.";
   const mounted = new Set();
 
@@ -818,7 +821,7 @@
     }
 
     // What became of a comment just sent (posted, revised, sent as it is).
-    function outcome(answer) {
+    function outcome(answer, asked) {
       const c = answer.comment;
       keepGuestToken(answer);
       showWarnings(answer.warnings);
@@ -831,7 +834,8 @@
       showForm();
       if (c.status === "published" && !findNode(c.id)) state.count += 1;
       const node = place(c);
-      announce(answer.message, kind(c.status));
+      const told = signedIn ? "Vous serez prévenu par courriel des réponses." : ASKED;
+      announce(answer.message + (asked ? " " + told : ""), kind(c.status));
       node.querySelector("article").focus();
     }
 
@@ -849,13 +853,36 @@
     body.input.addEventListener("input", () => (key = null)); // another text, another comment
     const fields = { body };
     let identity = null;
+    // « Me prévenir par courriel des réponses »: a guest confirms their address first.
+    const notifyBox = h("input", {
+      type: "checkbox",
+      name: "notify_replies",
+      "aria-describedby": "notifier-aide",
+    });
+    const notify = h(
+      "div",
+      { class: "field" },
+      h("label", { class: "choice" }, notifyBox, " Me prévenir par courriel des réponses"),
+      h(
+        "p",
+        { class: "field__help", id: "notifier-aide" },
+        signedIn
+          ? "À l’adresse de votre compte ; chaque courriel permet de se désabonner."
+          : "Une seule fois, nous vous demanderons de confirmer votre adresse.",
+      ),
+    );
     if (signedIn) {
       identity = h(
-        "p",
-        { class: "comment-form__as" },
-        "Vous publiez en tant que ",
-        h("strong", null, h("bdi", null, viewer.name)),
-        ".",
+        "div",
+        null,
+        h(
+          "p",
+          { class: "comment-form__as" },
+          "Vous publiez en tant que ",
+          h("strong", null, h("bdi", null, viewer.name)),
+          ".",
+        ),
+        notify,
       );
     } else if (story.guests_allowed) {
       fields.name = field(
@@ -870,7 +897,12 @@
         "Elle ne sera jamais publiée.",
       );
       if (viewer && viewer.name) fields.name.input.value = viewer.name;
-      identity = h("div", { class: "comment-form__identity" }, fields.name, fields.email);
+      identity = h(
+        "div",
+        null,
+        h("div", { class: "comment-form__identity" }, fields.name, fields.email),
+        notify,
+      );
       for (const f of [fields.name, fields.email])
         f.input.addEventListener("input", () => (key = null));
     }
@@ -890,13 +922,14 @@
           payload.name = fields.name.input.value;
           payload.email = fields.email.input.value;
         }
+        if (identity) payload.notify_replies = notifyBox.checked;
         if (reply) payload.parent_id = reply.comment.id;
         try {
           const { data } = await call("POST", "/stories/" + story.id + "/comments", payload);
           key = null;
           body.input.value = "";
           body.input.dispatchEvent(new Event("input"));
-          outcome(data);
+          outcome(data, payload.notify_replies);
         } catch (failure) {
           if (failure.status) key = null; // answered: a new try is a new comment
           throw failure;
