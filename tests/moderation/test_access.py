@@ -33,6 +33,10 @@ PAGES = [
     ("GET", "/moderation/lecteurs/donnees?email=x@example.fr", "moderation"),
     ("POST", "/moderation/lecteurs/effacer", "admin"),
     ("POST", "/moderation/commentaires/{id}/selection", "moderation"),
+    ("GET", "/admin/essai", "admin"),
+    ("POST", "/admin/essai", "admin"),
+    ("POST", "/admin/essai/arreter", "admin"),
+    ("POST", "/admin/essai/promouvoir", "admin"),
 ]
 
 ROLES = ["anonymous", Role.READER, Role.MODERATOR, Role.ADMIN]
