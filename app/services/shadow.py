@@ -206,7 +206,16 @@ def start(proposal: Proposal, actor: User) -> ShadowCandidate:
         raise ShadowError("candidate", _already()) from None
     audit.record(AuditAction.SHADOW_STARTED, actor=actor, details=_described(candidate))
     db.session.commit()
+    if not _scores_here():
+        _forget_scorer()  # loaded to be checked; Celery's workers (or the CLI) score with it
     return candidate
+
+
+def _scores_here() -> bool:
+    """Whether this process's scoring worker runs the candidate (the thread backend, with
+    SHADOW_BACKGROUND on): else the web process does not keep a second model in memory."""
+    config = current_app.config
+    return bool(config["SHADOW_BACKGROUND"]) and config["SCORING_BACKEND"] == "thread"
 
 
 def _already() -> str:

@@ -25,7 +25,14 @@ from app.models import (
 )
 from app.services import moderation, settings
 from tests.admin.conftest import post_form, threshold_form
-from tests.conftest import add_comment, comments_in_db, csrf_token, login, make_user
+from tests.conftest import (
+    add_comment,
+    comments_in_db,
+    csrf_token,
+    login,
+    make_user,
+    simultaneously,
+)
 from tests.tiny_checkpoints import MULTILINGUAL_CLASSES, build_constant_checkpoint
 
 PAGE = "/admin/essai"
@@ -317,3 +324,42 @@ def test_a_rules_candidate_and_the_english_page(app, admin_client, article):
     assert settings.get("premoderate_all") is False
     assert [c.id for c in comments_in_db()]  # the comments are still all there
     assert all(isinstance(c, Comment) for c in comments_in_db())
+
+
+def _admins(app, count):
+    clients = []
+    for i in range(count):
+        make_user(email=f"chef{i}@example.fr", display_name=f"Chef {i}", role=Role.ADMIN)
+        client = app.test_client()
+        login(client, f"chef{i}@example.fr")
+        clients.append((client, csrf_token(client, PAGE)))
+    return clients
+
+
+def test_admins_starting_or_promoting_at_once_make_one_candidate_and_one_promotion(app):
+    admins = _admins(app, 4)
+    form = {"try_thresholds": "on", **threshold_form({"insult-hold": "0.8"}, action=None)}
+    answers = simultaneously([
+        lambda c=c, t=t: c.post(PAGE, data={"csrf_token": t, **form}) for c, t in admins
+    ])  # fmt: skip
+    assert sorted(a.status_code for a in answers) == [303, 422, 422, 422]
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(ShadowCandidate)) == 1
+
+    answers = simultaneously([
+        lambda c=c, t=t: c.post(PAGE + "/promouvoir", data={"csrf_token": t, "confirm": "on"})
+        for c, t in admins
+    ])  # fmt: skip
+    assert sorted(a.status_code for a in answers) == [303, 422, 422, 422]
+    db.session.expire_all()
+    assert [c.key for c in db.session.scalars(sa.select(SettingChange))] == ["threshold:insult"]
+    promoted = sa.select(sa.func.count()).where(
+        ModerationAction.action == AuditAction.SHADOW_PROMOTED
+    )
+    assert db.session.scalar(promoted) == 1
+
+
+def test_the_journal_names_the_trial(app, admin_client):
+    _start_thresholds(admin_client, {"insult-hold": "0.8"})
+    post_form(admin_client, PAGE + "/arreter", {})
+    page = admin_client.get("/moderation/journal").get_data(as_text=True)
+    assert "Essai lancé" in page and "Essai arrêté" in page
