@@ -57,6 +57,11 @@ class AuditAction(enum.StrEnum):
     # A complaint against a decision (DSA Art. 20, services/complaints), answered
     COMPLAINT_UPHELD = "complaint_upheld"
     COMPLAINT_REVERSED = "complaint_reversed"
+    # « Essai » (shadow mode, services/shadow): a candidate started, stopped, or promoted to
+    # the live settings by an admin: not about a comment, not a transition
+    SHADOW_STARTED = "shadow_started"
+    SHADOW_STOPPED = "shadow_stopped"
+    SHADOW_PROMOTED = "shadow_promoted"
 
     @classmethod
     def sanction(cls, kind: str, *, lifted: bool = False) -> AuditAction:

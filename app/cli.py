@@ -35,6 +35,7 @@ from app.services import (
     rights,
     scoring,
     settings,
+    shadow,
     sites,
     transparency,
 )
@@ -372,6 +373,7 @@ def register(app: Flask) -> None:
     _register_retention(app)
     _register_readers(app)
     _register_dsa(app)
+    _register_shadow(app)
 
 
 class Refused(click.ClickException):
@@ -733,6 +735,27 @@ def _register_exports(app: Flask) -> None:
         an admin's backup, readers' addresses included."""
         site = _site(site_name) if site_name is not None else None
         _write(output, lambda out: exports.write_json(out, site))
+
+
+def _register_shadow(app: Flask) -> None:
+    group = click.Group("shadow", help="« Essai » (shadow mode): the admins' candidate.")
+    app.cli.add_command(group)
+
+    @group.command("run")
+    @click.option("--limit", type=click.IntRange(min=1), help="At most this many comments.")
+    def shadow_run(limit: int | None) -> None:
+        """Score and decide, with the running candidate, the comments decided since it started
+        that it has not seen yet (what the scoring worker does in the background)."""
+        candidate = shadow.active()
+        if candidate is None:
+            click.echo("No candidate is running (« Réglages › Essai »).", err=True)
+            sys.exit(1)
+        done = shadow.run(batch=current_app.config["SCORING_BATCH_SIZE"], limit=limit)
+        db.session.refresh(candidate)
+        if candidate.error:
+            click.echo(f"The candidate's model does not load: {candidate.error}", err=True)
+            sys.exit(1)
+        click.echo(f"{done} comments scored and decided by candidate {candidate.id}.")
 
 
 def _register_retention(app: Flask) -> None:

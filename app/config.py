@@ -330,6 +330,9 @@ def _scoring_config(values: Mapping[str, str | None], instance: Path) -> dict[st
         "SCORING_RETRY_MAX_SECONDS": _float(values, "SCORING_RETRY_MAX_SECONDS", 600.0),
         "SCORING_SWEEP_SECONDS": _float(values, "SCORING_SWEEP_SECONDS", 5.0, minimum=0.05),
         "SCORING_LOAD_RETRY_SECONDS": _float(values, "SCORING_LOAD_RETRY_SECONDS", 30.0),
+        # « Essai » (shadow mode): the scoring worker (or Celery's sweep) scores the candidate
+        # in the background when no live comment waits; 0: only `flask shadow run` does.
+        "SHADOW_BACKGROUND": _bool(values, "SHADOW_BACKGROUND", True),
         "API_SCORING_WAIT_SECONDS": _float(values, "API_SCORING_WAIT_SECONDS", 0.7, minimum=0.01),
         "CORAL_SCORING_WAIT_SECONDS": _float(
             values, "CORAL_SCORING_WAIT_SECONDS", 5.0, minimum=0.01

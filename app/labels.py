@@ -155,6 +155,9 @@ JOURNAL_ACTIONS: dict[AuditAction, Label] = {
     AuditAction.READER_WARNED: lazy_gettext("Lecteur averti"),
     AuditAction.COMPLAINT_UPHELD: lazy_gettext("Réclamation : décision maintenue"),
     AuditAction.COMPLAINT_REVERSED: lazy_gettext("Réclamation : décision annulée"),
+    AuditAction.SHADOW_STARTED: lazy_gettext("Essai lancé"),
+    AuditAction.SHADOW_STOPPED: lazy_gettext("Essai arrêté"),
+    AuditAction.SHADOW_PROMOTED: lazy_gettext("Essai promu en réglages actifs"),
 }
 
 # Our verdict on a comment Coral sent (« Coral » page; services/coral.py).

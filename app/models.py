@@ -935,3 +935,51 @@ class DsaComplaint(Model):
         _check_in("status", ComplaintStatus),
         Index("ix_dsa_complaints_status", "status", "created_at"),
     )
+
+
+class ShadowCandidate(Model):
+    """« Essai » (shadow mode): other model, thresholds or rules run beside the live ones on
+    the comments decided since `started_at`, in the background (services/shadow.py). Live
+    comments are decided by the live settings only. One at a time: `active` is 1 while it runs
+    (a unique column), NULL once stopped or promoted."""
+
+    __tablename__ = "shadow_candidates"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    active: Mapped[int | None] = mapped_column(unique=True)
+    # A Detoxify checkpoint (with its Hugging Face config folder) or an ONNX export folder on
+    # the server; NULL: the live model's scores are reused.
+    model_path: Mapped[str | None] = mapped_column(String(1000))
+    hf_config: Mapped[str | None] = mapped_column(String(1000))
+    # What the model said when loaded (name, version), or why it could not load.
+    model_name: Mapped[str | None] = mapped_column(String(120))
+    model_version: Mapped[str | None] = mapped_column(String(200))
+    error: Mapped[str | None] = mapped_column(Text)
+    # Per category {hold, reject, nudge, enabled} (« Seuils »), and site rules (« Règles »):
+    # NULL, the live ones.
+    thresholds: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    rules: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    started_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    started_by: Mapped[str] = mapped_column(String(200))
+    ended_at: Mapped[datetime | None] = mapped_column()
+    promoted_at: Mapped[datetime | None] = mapped_column()
+
+
+class ShadowResult(Model):
+    """A comment as the candidate decided it, beside the live settings' decision of it."""
+
+    __tablename__ = "shadow_results"
+
+    candidate_id: Mapped[int] = mapped_column(
+        ForeignKey("shadow_candidates.id", ondelete="CASCADE"), primary_key=True
+    )
+    comment_id: Mapped[int] = mapped_column(
+        ForeignKey("comments.id", ondelete="CASCADE"), primary_key=True
+    )
+    # "publish" | "hold" | "reject": the live settings' and the candidate's outcomes.
+    live_outcome: Mapped[str] = mapped_column(String(16))
+    outcome: Mapped[str] = mapped_column(String(16))
+    scores: Mapped[dict[str, float]] = mapped_column(JSON)
+    reasons: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    scored_at: Mapped[datetime] = mapped_column(default=utcnow)

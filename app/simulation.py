@@ -201,8 +201,7 @@ def simulate(
     """
     if examples < 0:
         raise ValueError("examples must be zero or more")
-    matrix: dict[Outcome, dict[Outcome, int]] = {b: dict.fromkeys(OUTCOMES, 0) for b in OUTCOMES}
-    found: dict[tuple[Outcome, Outcome], list[Example]] = {}
+    decided: list[Example] = []
     unscored = 0
     for comment in comments:
         before = _BY_VALUE.get(comment.outcome)
@@ -224,13 +223,27 @@ def simulate(
             )
         if comment.scores is None:
             unscored += 1
-        decided = verdict(inputs, comment.scores)
-        after = decided.outcome
+        new = verdict(inputs, comment.scores)
+        decided.append(Example(comment.id, comment.excerpt, before, new.outcome, new.reasons))
+    return tally(decided, examples=examples, unscored=unscored)
+
+
+def tally(decided: Iterable[Example], *, examples: int = 3, unscored: int = 0) -> SimulationResult:
+    """Count comments decided twice (`before`, then `after`) into the matrix, with up to
+    `examples` comments for each changed cell, in the order given: what « Simuler » replays,
+    and what « Essai » (services/shadow) recorded in the background. Raises ValueError for an
+    outcome that is not one of `OUTCOMES` (a nudge)."""
+    matrix: dict[Outcome, dict[Outcome, int]] = {b: dict.fromkeys(OUTCOMES, 0) for b in OUTCOMES}
+    found: dict[tuple[Outcome, Outcome], list[Example]] = {}
+    for example in decided:
+        before, after = example.before, example.after
+        if before not in matrix or after not in matrix:
+            raise ValueError(f"comment {example.id}: outcomes {before!r} -> {after!r}")
         matrix[before][after] += 1
         if after != before and examples:
             cell = found.setdefault((before, after), [])
             if len(cell) < examples:
-                cell.append(Example(comment.id, comment.excerpt, before, after, decided.reasons))
+                cell.append(example)
     return SimulationResult(
         total=sum(sum(row.values()) for row in matrix.values()),
         before={b: sum(matrix[b].values()) for b in OUTCOMES},

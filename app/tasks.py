@@ -179,10 +179,16 @@ def _register_tasks(celery_app: Celery, app: Flask, runner: BatchScorer) -> None
     @celery_app.task(name=SWEEP_TASK, ignore_result=True, shared=False)
     def sweep() -> int:
         """Hold what waited too long; queue again what is due (see services.scoring.sweep);
-        start scoring imported comments in the background if some wait and no chain runs."""
+        score one batch of the « Essai » candidate; start scoring imported comments in the
+        background if some wait and no chain runs."""
         due = scoring.sweep()
         for start in range(0, len(due), batch_size):
             score_comments.apply_async(args=[due[start : start + batch_size]])
+        try:  # one batch of the admins' « Essai » candidate per sweep (services/shadow)
+            runner.process_shadow(batch_size)
+        except Exception:
+            db.session.rollback()
+            logger.exception("shadow batch failed")
         try:
             if scoring.background_count() and notifier.set(_BACKGROUND_KEY, 1, nx=True, ex=lease):
                 score_background.apply_async()

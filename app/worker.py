@@ -8,8 +8,9 @@ process; `SCORING_BACKEND=celery` runs it in Celery workers (:mod:`app.tasks`).
 The thread worker scores comments that arrive together in one model call: it takes the
 first queued id, then waits at most `SCORING_BATCH_WAIT_MS` for more, up to
 `SCORING_BATCH_SIZE`. When no live comment is queued, it scores imported comments in the
-background (`flask import`), one batch at a time, looking at its queue between two batches: a
-reader's comment waits at most one background batch.
+background (`flask import`), then the admins' « Essai » candidate (services/shadow), one batch
+at a time, looking at its queue between two batches: a reader's comment waits at most one
+background batch.
 
 The database is the source of truth: the in-memory queue only says "look at these now"; at
 start-up, and every few seconds, the sweeper re-queues whatever still
@@ -33,7 +34,7 @@ from flask import Flask
 
 from app.metrics import Metrics
 from app.scoring import Scorer, ScoreResult, ScoringTimeout, ScoringUnavailable, TextScores
-from app.services import scoring
+from app.services import scoring, shadow
 
 logger = logging.getLogger(__name__)
 _WAKE_UP = -1  # queued by stop(): no comment has this id
@@ -74,6 +75,14 @@ class BatchScorer:
                 return 0
             self._score(claim)
             return len(claim.comments)
+
+    def process_shadow(self, limit: int) -> int:
+        """One batch of the admins' « Essai » candidate (services/shadow), when
+        SHADOW_BACKGROUND is on; returns how many comments it compared (0: nothing to do)."""
+        if not self.app.config["SHADOW_BACKGROUND"]:
+            return 0
+        with self.app.app_context():
+            return shadow.run_batch(limit)
 
     def load(self) -> None:
         """Load the model; after a failure, try again at most every LOAD_RETRY_SECONDS."""
@@ -342,9 +351,13 @@ class ScoringWorker:
                 background_at = time.monotonic() + self.sweep_interval
 
     def _background(self) -> bool:
-        """One batch of imported comments; False when none waits (or it failed)."""
+        """One batch of imported comments, or else of the « Essai » candidate; False when
+        none waits (or it failed)."""
         try:
-            return self.runner.process_background(self.batch_size) > 0
+            return (
+                self.runner.process_background(self.batch_size) > 0
+                or self.runner.process_shadow(self.batch_size) > 0
+            )
         except Exception:  # never let the worker die: the claims lapse, and it tries again
             logger.exception("background scoring batch failed")
             return False

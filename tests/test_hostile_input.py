@@ -151,6 +151,10 @@ ROUTES: dict[str, dict[str, str]] = {
     "admin.update_site": {"name": "default"},
     "admin.rotate_site_secret": {"name": "default"},
     "admin.transparency_page": {},
+    "admin.shadow_page": {},
+    "admin.start_shadow": {},
+    "admin.stop_shadow": {},
+    "admin.promote_shadow": {},
     "perspective.analyze": {},
     "perspective.suggestscore": {},
 }

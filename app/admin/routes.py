@@ -19,7 +19,16 @@ from app.converters import as_count, as_id
 from app.extensions import db
 from app.formatting import ngettext
 from app.models import ApiClient, Article, Role, Site, utcnow
-from app.services import admin, clients, moderation, settings, sites, stats, transparency
+from app.services import (
+    admin,
+    clients,
+    moderation,
+    settings,
+    shadow,
+    sites,
+    stats,
+    transparency,
+)
 from app.wordlists import format_list
 
 ADMIN = Role.ADMIN
@@ -451,3 +460,89 @@ def rotate_site_secret(name: str) -> tuple[str, int, dict[str, str]]:
         return _sites_page(422, {f"{site.name}-confirm": message})
     secret = sites.rotate_secret(site, current_user)
     return _sites_page(new=_NewSecret(site, secret, created=False))
+
+
+def _shadow_page(
+    status: int = 200, errors: dict[str, str] | None = None
+) -> tuple[str, int, dict[str, str]]:
+    """« Essai »: the running candidate (or the last one) with its progress, its moves and its
+    agreement with the moderators; the form that starts one. `errors`: the refused fields,
+    the typed values shown back."""
+    running = shadow.active()
+    shown = running or shadow.last()
+    form = request.form if errors else {}
+    tried_thresholds = form.get("try_thresholds") == "on"
+    thresholds = (
+        admin.parse_thresholds(form).values if tried_thresholds else admin.current_thresholds()
+    )
+    rules = admin.current_rules()
+    if form.get("try_rules") == "on":
+        rules.update(admin.parse_rules(form, shadow.RULE_FIELDS).values)
+    html = render_template(
+        "admin/shadow.html", running=running, shown=shown,
+        report=shadow.report(shown) if shown is not None else None,
+        differences=shadow.differences(shown) if shown is not None else None,
+        model_settings=shadow.model_settings(shown) if shown is not None else {},
+        restart_needed=shown is not None and shadow.restart_needed(shown),
+        errors=errors or {}, form=form, values=thresholds, rules=rules,
+        setting_labels=labels.SETTING_LABELS, sent_anyway_choices=labels.SENT_ANYWAY_CHOICES,
+        share=shadow.Agreement.share, **_common(),
+    )  # fmt: skip
+    return html, status, {"Cache-Control": "no-store"}
+
+
+@bp.get("/essai")
+@role_required(ADMIN)
+def shadow_page() -> tuple[str, int, dict[str, str]]:
+    """« Essai » (shadow mode): 200 (admins only: 403 for staff, sign-in for visitors)."""
+    return _shadow_page()
+
+
+@bp.post("/essai")
+@role_required(ADMIN)
+def start_shadow() -> Response | tuple[str, int, dict[str, str]]:
+    """Start a candidate: 303 to the page; 422 naming the refused field (a path that names
+    nothing, a model that does not load, a bad threshold, a candidate already running)."""
+    proposal, errors = shadow.parse(request.form)
+    if not errors:
+        try:
+            shadow.start(proposal, current_user)
+        except shadow.ShadowError as error:
+            errors = {error.field or "candidate": error.message}
+    if errors:
+        return _shadow_page(422, errors)
+    flash(_("Essai lancé : les commentaires décidés à partir de maintenant seront comparés."),
+          "success")  # fmt: skip
+    return redirect(url_for("admin.shadow_page"), code=303)
+
+
+@bp.post("/essai/arreter")
+@role_required(ADMIN)
+def stop_shadow() -> Response | tuple[str, int, dict[str, str]]:
+    """Stop the running candidate: 303 to the page; 422 when none runs."""
+    try:
+        shadow.stop(current_user)
+    except shadow.ShadowError as error:
+        return _shadow_page(422, {"candidate": error.message})
+    flash(_("Essai arrêté. Ses résultats restent affichés."), "success")
+    return redirect(url_for("admin.shadow_page"), code=303)
+
+
+@bp.post("/essai/promouvoir")
+@role_required(ADMIN)
+def promote_shadow() -> Response | tuple[str, int, dict[str, str]]:
+    """Make the running candidate's thresholds and rules the live ones, once « Je confirme »
+    is ticked: 303 to the page; 422 unticked, when none runs, or when its model failed."""
+    if request.form.get("confirm") != "on":
+        message = _("Cochez « Je confirme » pour promouvoir cet essai.")
+        return _shadow_page(422, {"confirm": message})
+    try:
+        candidate = shadow.promote(current_user)
+    except shadow.ShadowError as error:
+        return _shadow_page(422, {"candidate": error.message})
+    if candidate.model_path and shadow.restart_needed(candidate):
+        flash(_("Essai promu : seuils et règles appliqués. Le modèle changera au redémarrage "
+                "du serveur avec les réglages indiqués."), "success")  # fmt: skip
+    else:
+        flash(_("Essai promu : ses réglages sont désormais appliqués."), "success")
+    return redirect(url_for("admin.shadow_page"), code=303)

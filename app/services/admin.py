@@ -114,9 +114,12 @@ def parse_thresholds(form: Mapping[str, str]) -> Parsed:
     return parsed
 
 
-def parse_rules(form: Mapping[str, str]) -> Parsed:
+def parse_rules(form: Mapping[str, str], fields: tuple[str, ...] | None = None) -> Parsed:
+    """The « Règles » form (only `fields` of it when given: « Essai » tries a few)."""
     parsed = Parsed()
     for key, kind in RULE_FIELDS.items():
+        if fields is not None and key not in fields:
+            continue
         raw = (form.get(key) or "").strip()
         if kind == "bool":
             parsed.values[key] = raw == "on"

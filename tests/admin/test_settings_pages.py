@@ -15,7 +15,7 @@ from tests.conftest import CSRF_RE, login, make_user
 ADMIN_PAGES = [
     "/admin/", "/admin/seuils", "/admin/regles", "/admin/mots", "/admin/articles",
     "/admin/historique", "/admin/calibration", "/admin/mots/banned_words.txt", "/admin/clients",
-    "/admin/sites", "/admin/transparence",
+    "/admin/sites", "/admin/transparence", "/admin/essai",
 ]  # fmt: skip
 
 
@@ -38,7 +38,8 @@ def test_every_admin_route_is_covered(app):
         "/admin/articles", "/admin/historique", "/admin/historique/<id:change_id>/restaurer",
         "/admin/calibration", "/admin/clients", "/admin/clients/<name>/revoquer",
         "/admin/clients/<name>/secret-coral", "/admin/sites", "/admin/sites/<name>",
-        "/admin/sites/<name>/secret-sso", "/admin/transparence",
+        "/admin/sites/<name>/secret-sso", "/admin/transparence", "/admin/essai",
+        "/admin/essai/arreter", "/admin/essai/promouvoir",
     }  # fmt: skip
 
 

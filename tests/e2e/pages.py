@@ -245,6 +245,7 @@ def staff_pages(ids: dict[str, Any]) -> list[Page]:
         Page("mots simulés", "/admin/mots", "admin.words", admin, _simulate),
         Page("articles", "/admin/articles", "admin.articles", admin),
         Page("calibration", "/admin/calibration", "admin.calibration", admin),
+        Page("essai", "/admin/essai", "admin.shadow_page", admin),
         Page("historique", "/admin/historique", "admin.history", admin),
         Page("clients de l’API", "/admin/clients", "admin.api_clients", admin),
         Page("clé créée", "/admin/clients", "admin.create_client", admin, _new_client),

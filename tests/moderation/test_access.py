@@ -36,6 +36,10 @@ PAGES = [
     ("POST", "/moderation/lecteurs/effacer", "admin"),
     ("POST", "/moderation/commentaires/{id}/selection", "moderation"),
     ("POST", "/moderation/articles/1/afflux/fin", "moderation"),
+    ("GET", "/admin/essai", "admin"),
+    ("POST", "/admin/essai", "admin"),
+    ("POST", "/admin/essai/arreter", "admin"),
+    ("POST", "/admin/essai/promouvoir", "admin"),
 ]
 
 ROLES = ["anonymous", Role.READER, Role.MODERATOR, Role.ADMIN]
