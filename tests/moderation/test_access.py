@@ -35,7 +35,7 @@ PAGES = [
     ("GET", "/moderation/lecteurs/donnees?email=x@example.fr", "moderation"),
     ("POST", "/moderation/lecteurs/effacer", "admin"),
     ("POST", "/moderation/commentaires/{id}/selection", "moderation"),
-    ("POST", "/moderation/articles/1/afflux/fin", "moderation"),
+    ("POST", "/moderation/articles/{article}/afflux/fin", "moderation"),
     ("GET", "/admin/essai", "admin"),
     ("POST", "/admin/essai", "admin"),
     ("POST", "/admin/essai/arreter", "admin"),
@@ -74,7 +74,7 @@ def test_access_table(app, article, method, url, area, role):
     comment = add_comment(article, "Un commentaire")
     notice = _notice(comment)
     client = _client_as(app, role)
-    target = url.format(id=comment.id, notice=notice.id)
+    target = url.format(id=comment.id, notice=notice.id, article=article.id)
     if method == "GET":
         response = client.get(target)
     else:
@@ -101,6 +101,7 @@ def test_every_moderation_route_is_in_the_table(app):
     }
     covered = {c.replace("/file/a-moderer", "/file/<queue>") for c in covered}
     covered = {c.replace("{notice}", "<id:notice_id>") for c in covered}
+    covered = {c.replace("{article}", "<id:article_id>") for c in covered}
     covered |= {"/moderation/file/<queue>/nouveaux"}
     covered = {c.replace("/reclamations/1", "/reclamations/<id:complaint_id>") for c in covered}
     assert routes <= covered, routes - covered
