@@ -99,9 +99,11 @@ def add_stories(stack: Stack, others: int, per_day: int) -> list[str]:
         for slug in slugs:
             conn.execute(
                 articles.insert().values(
-                    {k: v for k, v in hot.items() if k not in ("id", "slug", "title")},
-                    slug=slug,
-                    title=f"Un autre article ({slug[-1]})",
+                    {
+                        **{k: v for k, v in hot.items() if k not in ("id", "slug", "title")},
+                        "slug": slug,
+                        "title": f"Un autre article ({slug[-1]})",
+                    }
                 )
             )
         conn.execute(articles.update().values(published_at=now - timedelta(days=2)))
