@@ -8,8 +8,8 @@ web processes, one Celery worker, Celery beat, Redis, SQLite or $BENCH_DATABASE_
 full-size random-weights model of Detoxify's multilingual architecture (bench/model.py; its
 int8 ONNX export with ``--runtime onnx``), on the surge rule's defaults (« Règles ›
 Afflux »: 50 comments in 10 minutes and 5 × the usual rate). Before it starts, each story
-gets a day of past comments (its usual rate). Then, as readers would through the article
-form:
+gets a day of past comments (its usual rate), and nudges are off (the bench's readers would
+not answer one). Then, as readers would through the article form:
 
 1. ``--calm`` seconds of normal traffic: one comment every 4 s on each of ``--others`` stories
    and on the story about to surge;
@@ -257,6 +257,7 @@ def report(stack: Stack, marks: dict[str, datetime], bucket: int, raw_best: floa
                 and not {"rule_surge", "scoring_unavailable"} & set(c.codes)
                 for c in group
             ),
+            "nudged": sum(c.status == "nudged" for c in group),
             "not decided": sum(c.decided is None for c in group),
         }
         print(f"  {'surging story' if hot else 'other stories'} ({len(group)}): " + ", ".join(
@@ -322,6 +323,9 @@ def main() -> None:
             stack.run("db", "upgrade")
             stack.run("seed")
             others = add_stories(stack, args.others, args.per_day)
+            # The bench's readers never answer a nudge (and the random model's scores cross
+            # the nudge thresholds often): off, so that every comment is decided.
+            stack.run("settings", "set", "nudge_enabled", "false")
             stack.start_redis()
             stack.start_worker("worker1")
             stack.start_beat()
