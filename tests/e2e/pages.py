@@ -131,6 +131,15 @@ def seed(app: Flask) -> dict[str, Any]:
     _post(admin, "/admin/seuils", threshold_form({"insult-hold": "0.55"}))
     _api_clients()
     _sites()
+    # A story with a long title in a surge: its banner on every staff page.
+    from datetime import timedelta
+
+    from app.models import utcnow
+
+    surging = db.select(Article).where(Article.title.startswith("Un article"))
+    story = db.session.scalars(surging).one()
+    story.surge_until, story.surge_started_at = utcnow() + timedelta(minutes=45), utcnow()
+    db.session.commit()
     link = f"/motifs/{statement.puid}?cle={statements.key(statement.puid)}"  # the mail's
     return {"held": long_held.id, "reply": reply.id, "reader": reader.id,
             "article": article.id, "reported": reported.id, "notice": notice,
