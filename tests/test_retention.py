@@ -137,6 +137,7 @@ def test_a_run_erases_what_is_past_its_period_and_a_second_run_changes_nothing(
         "guest_addresses": 1,  # a year old; the rejected one's address is 100 days old
         "rejected_texts": 1,
         "restriction_addresses": 2,  # the lifted ban's, the ended suspension's
+        "warning_addresses": 0,
         "perspective_analyses": 0,
         "perspective_feedback_texts": 0,
         "coral_texts": 0,
@@ -187,6 +188,45 @@ def test_a_run_erases_what_is_past_its_period_and_a_second_run_changes_nothing(
     assert again.exit_code == 0, again.output
     assert set(_counts(again.output).values()) == {0}
     assert _snapshot() == after  # idempotent
+
+
+def _warned(moderator, email, days_ago):
+    from app.models import ReaderWarning
+    from app.services import warnings
+
+    warned = warnings.warn(
+        readers.Reader.of(email, None), "insultes", "Restez courtois, s’il vous plaît.", moderator
+    )
+    db.session.execute(
+        update(ReaderWarning)
+        .where(ReaderWarning.id == warned.warning.id)
+        .values(created_at=utcnow() - days_ago * DAY)
+    )
+    db.session.commit()
+    return warned.warning.id
+
+
+def test_a_guest_warning_address_goes_once_its_period_is_over(app, moderator):
+    """« Avertir »: a guest's address on year-old warnings is pseudonymised (on the warnings
+    and their journal rows); a recent warning, or a sanction in force, keeps it."""
+    from app.models import ReaderWarning
+
+    old = _warned(moderator, "ancien@example.fr", 400)
+    recent = _warned(moderator, "recent@example.fr", 10)
+    both = [_warned(moderator, "mixte@example.fr", 400), _warned(moderator, "mixte@example.fr", 5)]
+    held = _warned(moderator, "sanctionne@example.fr", 400)
+    _sanction(moderator, "sanctionne@example.fr", kind="premoderate")
+    result = _cli(app)
+    assert result.exit_code == 0, result.output
+    assert _counts(result.output)["warning_addresses"] == 1
+    db.session.expire_all()
+    email = {w.id: w.email for w in db.session.scalars(select(ReaderWarning))}
+    assert email[old] == erased_address("ancien@example.fr")
+    assert email[recent] == "recent@example.fr" and email[held] == "sanctionne@example.fr"
+    assert {email[i] for i in both} == {"mixte@example.fr"}
+    journal = list(db.session.scalars(select(ModerationAction.reader_email)))
+    assert "ancien@example.fr" not in journal and erased_address("ancien@example.fr") in journal
+    assert _counts(_cli(app).output)["warning_addresses"] == 0  # idempotent
 
 
 def test_a_moderator_sees_the_erased_text_and_cannot_publish_it(app, article, moderator):

@@ -21,6 +21,9 @@ makes sense):
   pseudonym: the history still shows the sanctions of one reader, without their address).
   A sanction in force keeps its address, which enforces it; an address that is an account's
   is left to that account's erasure.
+* ``warning_addresses`` — a guest's address on the warnings moderators sent them (« Avertir »),
+  once the last of them is RESTRICTION_EMAIL_RETENTION_DAYS old and no sanction on that
+  address is in force: replaced by the same pseudonym, on the warnings and their audit rows.
 * ``perspective_analyses``, ``perspective_feedback_texts`` — the Perspective-compatible API's
   kept calls (deleted) and its clients' moderator decisions' texts (cleared; the decision and
   scores stay for calibration), PERSPECTIVE_RETENTION_DAYS after the call.
@@ -67,6 +70,7 @@ from app.models import (
     CoralDecision,
     MaintenanceRun,
     ReaderRestriction,
+    ReaderWarning,
     User,
     utcnow,
 )
@@ -226,6 +230,44 @@ def _restriction_addresses(now: datetime, dry_run: bool) -> int:
     return len(addresses)
 
 
+def _warning_addresses(now: datetime, dry_run: bool) -> int:
+    cutoff = _cutoff(now, "RESTRICTION_EMAIL_RETENTION_DAYS")
+    if cutoff is None:
+        return 0
+    ended = func.coalesce(ReaderRestriction.lifted_at, ReaderRestriction.until)
+    in_force = select(ReaderRestriction.email).where(
+        ReaderRestriction.user_id.is_(None), or_(ended.is_(None), ended >= cutoff)
+    )
+    addresses = list(
+        db.session.scalars(
+            select(ReaderWarning.email)
+            .where(
+                ReaderWarning.user_id.is_(None),
+                ~ReaderWarning.email.endswith(f"@{ERASED_DOMAIN}"),
+                ReaderWarning.email.not_in(select(func.lower(User.email))),
+                ReaderWarning.email.not_in(in_force),
+            )
+            .group_by(ReaderWarning.email)
+            .having(func.max(ReaderWarning.created_at) < cutoff)
+            .order_by(ReaderWarning.email)
+        )
+    )
+    db.session.commit()
+    if dry_run:
+        return len(addresses)
+    for start in range(0, len(addresses), BATCH):
+        for address in addresses[start : start + BATCH]:
+            db.session.execute(
+                update(ReaderWarning)
+                .where(ReaderWarning.user_id.is_(None), ReaderWarning.email == address)
+                .values(email=erased_address(address))
+                .execution_options(synchronize_session=False)
+            )
+            audit.pseudonymise_reader(address)
+        db.session.commit()
+    return len(addresses)
+
+
 def _perspective_analyses(now: datetime, dry_run: bool) -> int:
     cutoff = now - timedelta(days=_days("PERSPECTIVE_RETENTION_DAYS"))
     conditions = [ApiAnalysis.created_at < cutoff]
@@ -281,6 +323,7 @@ KINDS: dict[str, Callable[[datetime, bool], int]] = {
     "guest_addresses": _guest_addresses,
     "rejected_texts": _rejected_texts,
     "restriction_addresses": _restriction_addresses,
+    "warning_addresses": _warning_addresses,
     "perspective_analyses": _perspective_analyses,
     "perspective_feedback_texts": _perspective_feedback_texts,
     "coral_texts": _coral_texts,
@@ -291,6 +334,7 @@ PERIODS = {
     "guest_addresses": "GUEST_EMAIL_RETENTION_DAYS",
     "rejected_texts": "REJECTED_TEXT_RETENTION_DAYS",
     "restriction_addresses": "RESTRICTION_EMAIL_RETENTION_DAYS",
+    "warning_addresses": "RESTRICTION_EMAIL_RETENTION_DAYS",
     "perspective_analyses": "PERSPECTIVE_RETENTION_DAYS",
     "perspective_feedback_texts": "PERSPECTIVE_RETENTION_DAYS",
     "coral_texts": "CORAL_RETENTION_DAYS",
