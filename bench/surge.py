@@ -357,10 +357,16 @@ def main() -> None:
             report(stack, marks, args.bucket, raw_best)
         finally:
             stack.close()
-            errors = [
-                line for name in ("web", "worker1") for line in stack.log(name).splitlines()
-                if "Traceback" in line or " ERROR" in line
-            ]  # fmt: skip
+            errors = []
+            for name in ("web", "worker1", "beat"):
+                path = Path(tmp) / f"{name}.log"
+                lines = path.read_text(errors="replace").splitlines() if path.exists() else []
+                for n, line in enumerate(lines):
+                    if "Traceback" in line:  # the exception's own line ends the traceback
+                        end = next((t for t in lines[n + 1 :] if not t.startswith(" ")), "")
+                        errors.append(f"{name}: {end}")
+                    elif " ERROR" in line:
+                        errors.append(f"{name}: {line}")
             print(f"errors logged: {len(errors)}")
             for line in errors[:10]:
                 print("  ", line)

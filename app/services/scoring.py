@@ -17,13 +17,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import ColumnExpressionArgument, and_, func, or_, select, true, update
+from sqlalchemy import ColumnExpressionArgument, and_, case, func, or_, select, true, update
 from sqlalchemy.sql.elements import ColumnElement
 
 from app import labels, policy
 from app.actions import AuditAction
 from app.extensions import db, rowcount
-from app.models import Comment, CommentScore, CommentStatus, utcnow
+from app.models import Article, Comment, CommentScore, CommentStatus, utcnow
 from app.scoring import Scorer, ScoreResult, TextScores, backend
 from app.services import audit, decisions, surges, transitions
 from app.services.comments import STATUS_FOR_OUTCOME
@@ -64,11 +64,14 @@ def claim(comment_ids: Sequence[int], fill_up_to: int = 0) -> Claim:
     With `fill_up_to`, other live comments due for scoring join the batch, up to that many in
     all: a Celery worker scores in one model call what arrived while it was busy (their own
     tasks then find them decided and do nothing). Imported comments never join a live batch:
-    they wait for `claim_background`."""
+    they wait for `claim_background`. Comments on a story in a surge join last: they are held
+    for a moderator whatever their scores, and the readers of other stories should not wait
+    behind a flood (`bench/surge.py`)."""
     now = utcnow()
     lease = timedelta(seconds=current_app.config["SCORING_LEASE_SECONDS"])
     ids = list(dict.fromkeys(comment_ids))
     if fill_up_to > len(ids):
+        surging = select(Article.id).where(Article.surge_until > now)
         ids += db.session.scalars(
             select(Comment.id)
             .where(
@@ -78,7 +81,10 @@ def claim(comment_ids: Sequence[int], fill_up_to: int = 0) -> Claim:
                 _due(now),
                 Comment.id.not_in(ids) if ids else true(),
             )
-            .order_by(Comment.id)
+            .order_by(
+                case((Comment.article_id.in_(surging), 1), else_=0),
+                Comment.id,
+            )
             .limit(fill_up_to - len(ids))
         )
     return _claim(ids, now, lease)

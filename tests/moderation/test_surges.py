@@ -212,3 +212,23 @@ def test_simulate_replays_the_surge_rule_over_past_days(app, admin_client, artic
     assert article.title in page and "5 commentaires dans la fenêtre" in page
     assert "26 commentaires changeraient de sort" in page  # the 5th to the 30th, held
     assert settings.get("surge_multiple") == 0
+
+
+def test_comments_on_other_stories_are_scored_before_the_flood(app, article):
+    """A batch fills up with other stories' comments first: a surge's comments are held
+    whatever their scores, and other readers should not wait behind them."""
+    other = Article(slug="autre", title="Un autre article", body=[], published_at=utcnow())
+    db.session.add(other)
+    db.session.commit()
+    article.surge_until = utcnow() + timedelta(minutes=30)
+    db.session.commit()
+    _arrived(article, 5, minutes_ago=0.5)
+    for comment in comments_in_db():
+        comment.awaiting_score = True
+    elsewhere = {"author_name": "Autre", "author_email": "a@example.fr", "body_hash": "x"}
+    db.session.add(Comment(article_id=other.id, body="Un avis", awaiting_score=True, **elsewhere))
+    db.session.commit()
+    first = comments_in_db()[0]
+    claim = scoring.claim([first.id], fill_up_to=3)
+    stories = [c.article_id for c in claim.comments]
+    assert len(stories) == 3 and other.id in stories  # the newest, yet taken before the flood
