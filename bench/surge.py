@@ -356,7 +356,7 @@ def main() -> None:
             marks["end"] = datetime.now(UTC)
             report(stack, marks, args.bucket, raw_best)
         finally:
-            stack.close()
+            # The logs read before the processes stop (their shutdown is no error of the run).
             errors = []
             for name in ("web", "worker1", "beat"):
                 path = Path(tmp) / f"{name}.log"
@@ -367,6 +367,7 @@ def main() -> None:
                         errors.append(f"{name}: {end}")
                     elif " ERROR" in line:
                         errors.append(f"{name}: {line}")
+            stack.close()
             print(f"errors logged: {len(errors)}")
             for line in errors[:10]:
                 print("  ", line)
