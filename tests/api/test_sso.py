@@ -548,7 +548,7 @@ def test_an_sso_reader_posts_under_their_name_and_sees_their_own_comment(client,
         headers=headers,
     )
     assert stream.status_code == 200, stream.get_data(as_text=True)
-    assert stream.get_json()["viewer"] == {"name": "Bob Martin", "signed_in": True}
+    assert stream.get_json()["viewer"] == {"name": "Bob Martin", "signed_in": True, "warnings": []}
     assert stream.headers["Cache-Control"] == "private, no-cache"
     story_id = stream.get_json()["story"]["id"]
     posted = client.post(
