@@ -443,6 +443,8 @@ def test_the_newsrooms_pick_is_shown_first_with_its_tab(
     reader = watch.page(readers(), "reader")
     reader.goto(url)
     expect(reader.get_by_role("heading", name="Votre commentaire")).to_be_visible()
+    # The story exists once the stream has answered (the heading comes before it).
+    expect(reader.locator(".comments__count")).to_have_text("0 commentaire")
     story = db.session.scalar(sa.select(Article).where(Article.url == url))
     assert story is not None
     add_comment(story, "Un avis parmi d’autres.")
