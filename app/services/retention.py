@@ -210,6 +210,24 @@ def _ended_guest_addresses(cutoff: datetime) -> list[str]:
     return addresses
 
 
+def _pseudonymise(
+    model: type[ReaderRestriction] | type[ReaderWarning], addresses: list[str]
+) -> int:
+    """Replace these guests' addresses on `model`'s rows and on their journal rows by the
+    keyed pseudonym, BATCH addresses per transaction."""
+    for start in range(0, len(addresses), BATCH):
+        for address in addresses[start : start + BATCH]:
+            db.session.execute(
+                update(model)
+                .where(model.user_id.is_(None), model.email == address)
+                .values(email=erased_address(address))
+                .execution_options(synchronize_session=False)
+            )
+            audit.pseudonymise_reader(address)
+        db.session.commit()
+    return len(addresses)
+
+
 def _restriction_addresses(now: datetime, dry_run: bool) -> int:
     cutoff = _cutoff(now, "RESTRICTION_EMAIL_RETENTION_DAYS")
     if cutoff is None:
@@ -217,17 +235,7 @@ def _restriction_addresses(now: datetime, dry_run: bool) -> int:
     addresses = _ended_guest_addresses(cutoff)
     if dry_run:
         return len(addresses)
-    for start in range(0, len(addresses), BATCH):
-        for address in addresses[start : start + BATCH]:
-            db.session.execute(
-                update(ReaderRestriction)
-                .where(ReaderRestriction.user_id.is_(None), ReaderRestriction.email == address)
-                .values(email=erased_address(address))
-                .execution_options(synchronize_session=False)
-            )
-            audit.pseudonymise_reader(address)
-        db.session.commit()
-    return len(addresses)
+    return _pseudonymise(ReaderRestriction, addresses)
 
 
 def _warning_addresses(now: datetime, dry_run: bool) -> int:
@@ -255,17 +263,7 @@ def _warning_addresses(now: datetime, dry_run: bool) -> int:
     db.session.commit()
     if dry_run:
         return len(addresses)
-    for start in range(0, len(addresses), BATCH):
-        for address in addresses[start : start + BATCH]:
-            db.session.execute(
-                update(ReaderWarning)
-                .where(ReaderWarning.user_id.is_(None), ReaderWarning.email == address)
-                .values(email=erased_address(address))
-                .execution_options(synchronize_session=False)
-            )
-            audit.pseudonymise_reader(address)
-        db.session.commit()
-    return len(addresses)
+    return _pseudonymise(ReaderWarning, addresses)
 
 
 def _perspective_analyses(now: datetime, dry_run: bool) -> int:
