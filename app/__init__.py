@@ -114,10 +114,18 @@ def create_app(config: dict[str, Any] | None = None, scorer: Scorer | None = Non
 def _scoring_backend(app: Flask, scorer: Scorer | None) -> ScoringBackend:
     """The model (loaded on first use) and the scoring backend: a thread of this process, or
     Celery workers (SCORING_BACKEND)."""
-    if scorer is None:
-        scorer = get_scorer(scorer_settings(app.config), runtime=app.config["DETOXIFY_RUNTIME"])
-    app.extensions["scorer"] = scorer
-    runner = BatchScorer(app, scorer)  # claim -> one model call -> decisions, either backend
+    given = scorer
+
+    def configured() -> Scorer:
+        """The server's own model (DETOXIFY_*), or the one given (tests); not loaded."""
+        if given is not None:
+            return given
+        return get_scorer(scorer_settings(app.config), runtime=app.config["DETOXIFY_RUNTIME"])
+
+    # claim -> one model call -> decisions, either backend; it follows a model promoted in
+    # « Essai » between two batches (services/live_model)
+    runner = BatchScorer(app, configured(), configured)
+    app.extensions["scoring_runner"] = runner
     celery_app = celery_init_app(app, runner)  # `celery --app wsgi:celery_app worker`
     if app.config["SCORING_BACKEND"] == "celery":
         return CeleryScoring(app, celery_app, runner)

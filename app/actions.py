@@ -62,6 +62,8 @@ class AuditAction(enum.StrEnum):
     SHADOW_STARTED = "shadow_started"
     SHADOW_STOPPED = "shadow_stopped"
     SHADOW_PROMOTED = "shadow_promoted"
+    # An admin went back from a promoted model to the server's own (services/live_model)
+    MODEL_RESET = "model_reset"
 
     @classmethod
     def sanction(cls, kind: str, *, lifted: bool = False) -> AuditAction:

@@ -55,8 +55,13 @@ def register(app: Flask) -> None:
     @model.command("check")
     @click.option("--text", default=PROBE, show_default=True, help="Sentence to score.")
     def model_check(text: str) -> None:
-        """Load the configured model, score a probe sentence, print each category."""
-        scorer = current_app.extensions["scorer"]
+        """Load the live model (the server's, or the one promoted in « Essai »), score a probe
+        sentence, print each category."""
+        runner = current_app.extensions["scoring_runner"]
+        scorer = runner.live_scorer()
+        if runner.switch_error:
+            click.echo(f"The promoted model does not load: {runner.switch_error}", err=True)
+            sys.exit(1)
         started = time.perf_counter()
         try:
             scorer.load()
@@ -204,7 +209,11 @@ def register(app: Flask) -> None:
         if not chosen:
             click.echo("No comment matches.")
             return
-        scorer = current_app.extensions["scorer"]
+        runner = current_app.extensions["scoring_runner"]
+        scorer = runner.live_scorer()
+        if runner.switch_error:
+            click.echo(f"The promoted model does not load: {runner.switch_error}", err=True)
+            sys.exit(1)
         try:
             scorer.load()
         except ScoringUnavailable as error:

@@ -330,6 +330,9 @@ def _scoring_config(values: Mapping[str, str | None], instance: Path) -> dict[st
         "SCORING_RETRY_MAX_SECONDS": _float(values, "SCORING_RETRY_MAX_SECONDS", 600.0),
         "SCORING_SWEEP_SECONDS": _float(values, "SCORING_SWEEP_SECONDS", 5.0, minimum=0.05),
         "SCORING_LOAD_RETRY_SECONDS": _float(values, "SCORING_LOAD_RETRY_SECONDS", 30.0),
+        # How often a scoring process looks whether an admin promoted another model in
+        # « Essai » (or went back to the server's): it switches between two batches.
+        "MODEL_FOLLOW_SECONDS": _float(values, "MODEL_FOLLOW_SECONDS", 5.0),
         # « Essai » (shadow mode): the scoring worker (or Celery's sweep) scores the candidate
         # in the background when no live comment waits; 0: only `flask shadow run` does.
         "SHADOW_BACKGROUND": _bool(values, "SHADOW_BACKGROUND", True),

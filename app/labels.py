@@ -158,6 +158,7 @@ JOURNAL_ACTIONS: dict[AuditAction, Label] = {
     AuditAction.SHADOW_STARTED: lazy_gettext("Essai lancé"),
     AuditAction.SHADOW_STOPPED: lazy_gettext("Essai arrêté"),
     AuditAction.SHADOW_PROMOTED: lazy_gettext("Essai promu en réglages actifs"),
+    AuditAction.MODEL_RESET: lazy_gettext("Retour au modèle du serveur"),
 }
 
 # Our verdict on a comment Coral sent (« Coral » page; services/coral.py).

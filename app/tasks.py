@@ -55,7 +55,7 @@ from flask_babel import gettext as _
 from sqlalchemy.exc import DBAPIError
 
 from app.extensions import db
-from app.scoring import ScoreResult, ScoringTimeout, ScoringUnavailable, TextScores
+from app.scoring import Scorer, ScoreResult, ScoringTimeout, ScoringUnavailable, TextScores
 from app.services import scoring
 from app.worker import BatchScorer
 
@@ -184,6 +184,7 @@ def _register_tasks(celery_app: Celery, app: Flask, runner: BatchScorer) -> None
         due = scoring.sweep()
         for start in range(0, len(due), batch_size):
             score_comments.apply_async(args=[due[start : start + batch_size]])
+        runner.follow()  # a newly promoted model loads here when no comment waits
         try:  # one batch of the admins' « Essai » candidate per sweep (services/shadow)
             runner.process_shadow(batch_size)
         except Exception:
@@ -348,10 +349,14 @@ class CeleryScoring:
         self.app = app
         self.celery_app = celery_app
         self.runner = runner  # runs in workers; a web process never loads its model
-        self.scorer = runner.scorer  # for CLI commands (`model check`)
         self.metrics = runner.metrics
         url = app.config["REDIS_URL"]
         self._redis = _redis(url, socket_timeout=app.config["SCORING_WAIT_SECONDS"] + 5)
+
+    @property
+    def scorer(self) -> Scorer:
+        """The server's model as this web process knows it (never loaded here)."""
+        return self.runner.scorer
 
     def start(self) -> None:
         """Nothing to start in a web process."""
@@ -466,7 +471,13 @@ class CeleryScoring:
             "broker": broker,
             "running": bool(ready),
             "workers": [
-                {"worker": w["worker"], "model": w["model"]["state"], "totals": w["totals"]}
+                {
+                    "worker": w["worker"],
+                    "model": w["model"]["state"],
+                    "totals": w["totals"],
+                    "model_name": w["model"]["name"],
+                    "live": w.get("live", {}),
+                }
                 for w in workers
             ],
             "totals": totals,

@@ -24,17 +24,18 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from typing import Any
 
 from flask import Flask
+from sqlalchemy.exc import SQLAlchemyError
 
 from app.metrics import Metrics
 from app.scoring import Scorer, ScoreResult, ScoringTimeout, ScoringUnavailable, TextScores
-from app.services import scoring, shadow
+from app.services import live_model, scoring, shadow
 
 logger = logging.getLogger(__name__)
 _WAKE_UP = -1  # queued by stop(): no comment has this id
@@ -42,13 +43,27 @@ _WAKE_UP = -1  # queued by stop(): no comment has this id
 
 class BatchScorer:
     """Claim → one model call → decisions, for a batch of comment ids; thread-safe enough for
-    one caller at a time (the thread worker, or a Celery worker's task)."""
+    one caller at a time (the thread worker, or a Celery worker's task).
 
-    def __init__(self, app: Flask, scorer: Scorer) -> None:
+    `scorer` is the model it runs now: the server's (`configured()` builds it again after a
+    promoted model is dropped), or the one an admin promoted in « Essai », which
+    :meth:`follow` switches to between two batches (services/live_model)."""
+
+    def __init__(
+        self, app: Flask, scorer: Scorer, configured: Callable[[], Scorer] | None = None
+    ) -> None:
         self.app = app
         self.scorer = scorer
+        self.configured = configured or (lambda: scorer)
         self.load_retry: float = app.config["SCORING_LOAD_RETRY_SECONDS"]
         self._failed_at = 0.0
+        # The promoted model `scorer` runs (its key), None for the server's; when to look at
+        # the setting again; why the last switch failed.
+        self.following: tuple[str, str | None] | None = None
+        self.follow_every: float = app.config["MODEL_FOLLOW_SECONDS"]
+        self._follow_at = 0.0
+        self._follow_lock = threading.Lock()
+        self.switch_error: str | None = None
         # The last batches: how many comments, and how long the model took (seconds).
         self.recent: collections.deque[tuple[int, float]] = collections.deque(maxlen=1000)
         # Since start: model calls, comments they scored, seconds spent in the model.
@@ -84,8 +99,55 @@ class BatchScorer:
         with self.app.app_context():
             return shadow.run_batch(limit)
 
+    def follow(self, now: bool = False) -> None:
+        """Switch to the model the admins chose (services/live_model) if it changed: read the
+        setting at most every MODEL_FOLLOW_SECONDS (`now`: at once), load the new model, then
+        score with it. A model that does not load is not switched to: the current one goes on,
+        `switch_error` says why, and the next look tries again. Never raises."""
+        if not now and time.monotonic() < self._follow_at:
+            return
+        with self._follow_lock:
+            if not now and time.monotonic() < self._follow_at:
+                return  # another thread just looked
+            self._follow_at = time.monotonic() + self.follow_every
+            try:
+                with self.app.app_context():
+                    self._switch()
+            except SQLAlchemyError as error:  # no database (yet): the model we have goes on
+                logger.warning("could not read which model is live: %s", type(error).__name__)
+            except Exception as error:  # a bug: keep scoring with what we have, and say it
+                logger.exception("could not follow the live model")
+                self.switch_error = f"{type(error).__name__}: {error}"
+
+    def _switch(self) -> None:
+        chosen = live_model.promoted()
+        wanted = chosen.key if chosen is not None else None
+        if wanted == self.following:
+            return
+        if chosen is None:
+            scorer = self.configured()
+        else:
+            scorer = shadow.take_scorer(chosen.key) or live_model.build_scorer(*chosen.key)
+        try:
+            scorer.load()
+        except (ScoringUnavailable, ValueError) as error:
+            self.switch_error = str(error)
+            self._follow_at = time.monotonic() + max(self.follow_every, self.load_retry)
+            logger.error("the promoted model %s does not load: %s", wanted, error)
+            return
+        self.scorer, self.following, self.switch_error = scorer, wanted, None
+        self._failed_at = 0.0
+        logger.info("scoring with %s (%s) from now on", scorer.name, scorer.version)
+
+    def live_scorer(self) -> Scorer:
+        """The live model, after a look at the setting (the CLI's `model check`, `rescore`)."""
+        self.follow(now=True)
+        return self.scorer
+
     def load(self) -> None:
-        """Load the model; after a failure, try again at most every LOAD_RETRY_SECONDS."""
+        """Load the model (switching first to a newly promoted one); after a failure, try
+        again at most every LOAD_RETRY_SECONDS."""
+        self.follow()
         if self.scorer.state == "failed" and time.monotonic() - self._failed_at < self.load_retry:
             raise ScoringUnavailable(self.scorer.error or "the model could not be loaded")
         try:
@@ -98,17 +160,19 @@ class BatchScorer:
         """One model call for these texts (the API's, never stored); raises
         ScoringUnavailable. Counted in the same numbers as comments' batches."""
         try:
-            results = self._model(texts)
+            results, scorer = self._model(texts)
         except ScoringUnavailable:
             self.metrics.failures.inc(len(texts))
             raise
-        return TextScores(results, self.scorer.name, self.scorer.version)
+        return TextScores(results, scorer.name, scorer.version)
 
-    def _model(self, texts: Sequence[str]) -> list[ScoreResult]:
-        """Load if need be, run the model once, and count the batch."""
+    def _model(self, texts: Sequence[str]) -> tuple[list[ScoreResult], Scorer]:
+        """Load if need be, run the model once, and count the batch; the scores and the
+        model that gave them (one model for the whole batch, even during a switch)."""
         self.load()
+        scorer = self.scorer
         started = time.perf_counter()
-        results = self.scorer.score(list(texts))
+        results = scorer.score(list(texts))
         elapsed = time.perf_counter() - started
         self.recent.append((len(texts), elapsed))
         self.totals["batches"] += 1
@@ -116,16 +180,16 @@ class BatchScorer:
         self.totals["model_seconds"] += elapsed
         self.metrics.batch_size.observe(len(texts))
         self.metrics.scoring_seconds.observe(elapsed)
-        return results
+        return results, scorer
 
     def _score(self, claim: scoring.Claim) -> list[int]:
         try:
-            results = self._model([c.body for c in claim.comments])
+            results, scorer = self._model([c.body for c in claim.comments])
         except ScoringUnavailable as error:
             logger.warning("scoring unavailable for %d comments: %s", len(claim.comments), error)
             self.metrics.failures.inc(len(claim.comments))
             return scoring.record_failure(claim, str(error))
-        decided = scoring.record_scores(claim, results, self.scorer.name, self.scorer.version)
+        decided = scoring.record_scores(claim, results, scorer.name, scorer.version)
         for outcome in scoring.outcomes(decided):
             self.metrics.decisions.labels(outcome=outcome).inc()
         return decided
@@ -148,6 +212,12 @@ class BatchScorer:
                 "name": self.scorer.name,
                 "state": self.scorer.state,
                 "error": self.scorer.error,
+            },
+            # The model promoted in « Essai » this process runs (None: the server's), and why
+            # it could not switch to a newer choice, if so (services/live_model).
+            "live": {
+                "following": self.following[0] if self.following else None,
+                "switch_error": self.switch_error,
             },
         }
 
@@ -262,7 +332,6 @@ class ScoringWorker:
     def __init__(self, app: Flask, runner: BatchScorer) -> None:
         self.app = app
         self.runner = runner
-        self.scorer = runner.scorer
         self.metrics = runner.metrics
         self.batch_size: int = app.config["SCORING_BATCH_SIZE"]
         self.batch_wait: float = app.config["SCORING_BATCH_WAIT_MS"] / 1000
@@ -310,6 +379,11 @@ class ScoringWorker:
         return (self.scorer.error or "model failed") if self.scorer.state == "failed" else None
 
     @property
+    def scorer(self) -> Scorer:
+        """The model the worker runs now (it may switch: services/live_model)."""
+        return self.runner.scorer
+
+    @property
     def running(self) -> bool:
         return any(t.is_alive() for t in self._threads)
 
@@ -347,7 +421,9 @@ class ScoringWorker:
             batch = self._next_batch(wait=0.0 if busy else 0.2)
             if batch:
                 self._process(batch)
-            elif busy and not self._background():
+                continue
+            self.runner.follow()  # a newly promoted model loads while no comment waits
+            if busy and not self._background():
                 background_at = time.monotonic() + self.sweep_interval
 
     def _background(self) -> bool:

@@ -155,6 +155,7 @@ ROUTES: dict[str, dict[str, str]] = {
     "admin.start_shadow": {},
     "admin.stop_shadow": {},
     "admin.promote_shadow": {},
+    "admin.reset_live_model": {},
     "perspective.analyze": {},
     "perspective.suggestscore": {},
 }

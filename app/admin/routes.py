@@ -22,6 +22,7 @@ from app.models import ApiClient, Article, Role, Site, utcnow
 from app.services import (
     admin,
     clients,
+    live_model,
     moderation,
     settings,
     shadow,
@@ -470,6 +471,7 @@ def _shadow_page(
     the typed values shown back."""
     running = shadow.active()
     shown = running or shadow.last()
+    live = live_model.promoted()
     form = request.form if errors else {}
     tried_thresholds = form.get("try_thresholds") == "on"
     thresholds = (
@@ -482,8 +484,9 @@ def _shadow_page(
         "admin/shadow.html", running=running, shown=shown,
         report=shadow.report(shown) if shown is not None else None,
         differences=shadow.differences(shown) if shown is not None else None,
-        model_settings=shadow.model_settings(shown) if shown is not None else {},
-        restart_needed=shown is not None and shadow.restart_needed(shown),
+        live=live, processes=live_model.processes(),
+        server_settings=live_model.server_settings(*live.key) if live else {},
+        follow_seconds=current_app.config["MODEL_FOLLOW_SECONDS"],
         errors=errors or {}, form=form, values=thresholds, rules=rules,
         setting_labels=labels.SETTING_LABELS, sent_anyway_choices=labels.SENT_ANYWAY_CHOICES,
         share=shadow.Agreement.share, **_common(),
@@ -540,9 +543,23 @@ def promote_shadow() -> Response | tuple[str, int, dict[str, str]]:
         candidate = shadow.promote(current_user)
     except shadow.ShadowError as error:
         return _shadow_page(422, {"candidate": error.message})
-    if candidate.model_path and shadow.restart_needed(candidate):
-        flash(_("Essai promu : seuils et règles appliqués. Le modèle changera au redémarrage "
-                "du serveur avec les réglages indiqués."), "success")  # fmt: skip
+    if candidate.model_path:
+        flash(_("Essai promu : ses réglages sont appliqués, et chaque processus de scoring "
+                "passe à son modèle dès qu’il l’a chargé."), "success")  # fmt: skip
     else:
         flash(_("Essai promu : ses réglages sont désormais appliqués."), "success")
+    return redirect(url_for("admin.shadow_page"), code=303)
+
+
+@bp.post("/essai/modele-serveur")
+@role_required(ADMIN)
+def reset_live_model() -> Response | tuple[str, int, dict[str, str]]:
+    """Go back from a promoted model to the server's own (DETOXIFY_*): 303 to the page; 422
+    when the server's is already the live one. Audited."""
+    try:
+        live_model.reset(current_user)
+    except live_model.LiveModelError as error:
+        return _shadow_page(422, {"model": error.message})
+    flash(_("Retour au modèle du serveur : chaque processus de scoring y revient dès qu’il "
+            "l’a chargé."), "success")  # fmt: skip
     return redirect(url_for("admin.shadow_page"), code=303)

@@ -327,7 +327,7 @@ def analyze(client: ApiClient, payload: Mapping[str, Any]) -> dict[str, Any]:
     _object(payload, "context")
     requested = _requested_languages(payload)
     wanted = _attributes(payload)
-    _check_categories(wanted, current_app.extensions["scorer"].categories)
+    _check_categories(wanted, current_app.extensions["scoring_runner"].scorer.categories)
     langs = _languages(requested, text)
     unsupported = _unsupported(langs)
     if unsupported:

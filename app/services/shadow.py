@@ -11,8 +11,8 @@ through the one decision path (`decisions.replay` + `policy.verdict`, as « Simu
 and stores the outcome beside the live settings' outcome of the same comment
 (`ShadowResult`). `report` turns them into the moves « Simuler » shows, and into agreement
 with what moderators later decided. `promote` saves the candidate's thresholds and rules
-through `services.settings` (each change recorded) and writes an audit row; a model is
-changed by the server's configuration (DETOXIFY_CHECKPOINT…) and a restart.
+through `services.settings` (each change recorded), makes its model the one every scoring
+process switches to between two batches (services/live_model), and writes an audit row.
 
 A model that does not load is never guessed at: the candidate is refused at start with the
 loader's error, and a load failing later (another process) stops its scoring and shows why.
@@ -23,7 +23,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -47,8 +47,8 @@ from app.models import (
     utcnow,
 )
 from app.policy import Outcome, Reason, verdict
-from app.scoring import Scorer, ScoringUnavailable, get_scorer
-from app.services import admin, audit, decisions, transitions
+from app.scoring import Scorer, ScoringUnavailable
+from app.services import admin, audit, decisions, live_model, transitions
 from app.services.errors import ServiceError
 from app.simulation import Example, SimulationResult, tally
 
@@ -138,18 +138,6 @@ def last() -> ShadowCandidate | None:
     return db.session.scalar(select(ShadowCandidate).order_by(ShadowCandidate.id.desc()).limit(1))
 
 
-def _build_scorer(model_path: str, hf_config: str | None) -> Scorer:
-    """A scorer of this model through the production loading code: a folder is an ONNX export
-    (`flask model export`), a file a Detoxify checkpoint; the other DETOXIFY_* settings
-    (device, threads, windows, batches) are the live model's."""
-    from app import scorer_settings  # the factory's own reading of DETOXIFY_*
-
-    base = scorer_settings(current_app.config)
-    if Path(model_path).is_dir():
-        return get_scorer(replace(base, onnx_dir=model_path), runtime="onnx")
-    return get_scorer(replace(base, checkpoint=model_path, hf_config=hf_config), runtime="torch")
-
-
 def _scorer(model_path: str, hf_config: str | None) -> Scorer:
     """The candidate's model, loaded once per process and kept while it is the candidate's;
     raises ScoringUnavailable (never a made-up score)."""
@@ -157,7 +145,7 @@ def _scorer(model_path: str, hf_config: str | None) -> Scorer:
     with _scorer_lock:
         held = current_app.extensions.get(_SCORERS_KEY)
         if held is None or held[0] != key:
-            held = (key, _build_scorer(model_path, hf_config))
+            held = (key, live_model.build_scorer(model_path, hf_config))
             current_app.extensions[_SCORERS_KEY] = held
         scorer: Scorer = held[1]
     scorer.load()
@@ -167,6 +155,18 @@ def _scorer(model_path: str, hf_config: str | None) -> Scorer:
 def _forget_scorer() -> None:
     with _scorer_lock:
         current_app.extensions.pop(_SCORERS_KEY, None)
+
+
+def take_scorer(key: tuple[str, str | None]) -> Scorer | None:
+    """This process's loaded candidate model, if it is `key`'s, handed over (once) to the
+    scoring runner that switches to it after a promotion: no second load."""
+    with _scorer_lock:
+        held = current_app.extensions.get(_SCORERS_KEY)
+        if held is None or held[0] != key:
+            return None
+        del current_app.extensions[_SCORERS_KEY]
+    scorer: Scorer = held[1]
+    return scorer
 
 
 def start(proposal: Proposal, actor: User) -> ShadowCandidate:
@@ -261,9 +261,10 @@ def stop(actor: User) -> ShadowCandidate:
 
 
 def promote(actor: User) -> ShadowCandidate:
-    """Make the running candidate's thresholds and rules the live ones, through the settings
-    service (each change in « Historique »), and end it; one audit row. A candidate model is
-    recorded in the audit row: the server's DETOXIFY_* settings change it, at a restart."""
+    """Make the running candidate the live settings, and end it; one audit row. Its
+    thresholds and rules go through the settings service (each change in « Historique »);
+    its model becomes the one every scoring process loads and switches to between two
+    batches (services/live_model), without a restart."""
     candidate = active()
     if candidate is None:
         raise ShadowError("candidate", _("Aucun essai en cours."))
@@ -274,35 +275,19 @@ def promote(actor: User) -> ShadowCandidate:
     if not _end(candidate.id, promoted=True):
         db.session.rollback()
         raise ShadowError("candidate", _("Cet essai vient d’être arrêté ou promu."))
+    if candidate.model_path is not None:
+        live_model.promote(candidate, actor)
     audit.record(AuditAction.SHADOW_PROMOTED, actor=actor, details=_described(candidate))
     db.session.commit()
     if candidate.thresholds:
         admin.save_thresholds(candidate.thresholds, actor)
     if candidate.rules:
         admin.save_settings(candidate.rules, actor)
-    _forget_scorer()
+    if candidate.model_path is None:
+        _forget_scorer()
+    # else this process's loaded candidate (if any) is handed to its runner (take_scorer)
     db.session.refresh(candidate)
     return candidate
-
-
-def model_settings(candidate: ShadowCandidate) -> dict[str, str]:
-    """The server settings that make the candidate's model the live one (at a restart)."""
-    if candidate.model_path is None:
-        return {}
-    if Path(candidate.model_path).is_dir():
-        return {"DETOXIFY_RUNTIME": "onnx", "DETOXIFY_ONNX_DIR": candidate.model_path}
-    found = {"DETOXIFY_RUNTIME": "torch", "DETOXIFY_CHECKPOINT": candidate.model_path}
-    if candidate.hf_config:
-        found["DETOXIFY_HF_CONFIG"] = candidate.hf_config
-    return found
-
-
-def restart_needed(candidate: ShadowCandidate) -> bool:
-    """Whether this server still scores with another model than the candidate's."""
-    return any(
-        str(current_app.config.get(key) or "") != value
-        for key, value in model_settings(candidate).items()
-    )
 
 
 @dataclass(frozen=True)

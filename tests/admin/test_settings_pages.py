@@ -39,7 +39,7 @@ def test_every_admin_route_is_covered(app):
         "/admin/calibration", "/admin/clients", "/admin/clients/<name>/revoquer",
         "/admin/clients/<name>/secret-coral", "/admin/sites", "/admin/sites/<name>",
         "/admin/sites/<name>/secret-sso", "/admin/transparence", "/admin/essai",
-        "/admin/essai/arreter", "/admin/essai/promouvoir",
+        "/admin/essai/arreter", "/admin/essai/promouvoir", "/admin/essai/modele-serveur",
     }  # fmt: skip
 
 

@@ -41,7 +41,8 @@ PAGE = "/admin/essai"
 @pytest.fixture
 def config_overrides():
     # The worker leaves the candidate to `flask shadow run`: each test says when it runs.
-    return {"SHADOW_BACKGROUND": "0"}
+    # A promoted model is looked for before every batch (5 s in production).
+    return {"SHADOW_BACKGROUND": False, "MODEL_FOLLOW_SECONDS": 0}
 
 
 @pytest.fixture(scope="module")
@@ -146,7 +147,7 @@ def test_a_candidate_model_scores_in_the_background_only(
     page = admin_client.get(PAGE).get_data(as_text=True)
     assert "1 : publié → rejeté" in page
     assert str(insulting_model.checkpoint) in page
-    assert "s’applique au redémarrage du serveur" in page
+    assert "l’utilise à partir du lot suivant, sans redémarrage" in page
 
 
 @pytest.mark.parametrize("config_overrides", [{"SHADOW_BACKGROUND": "1"}])
@@ -209,18 +210,107 @@ def test_promote_saves_the_thresholds_with_their_history_and_an_audit_row(
     assert again.status_code == 422 and "Aucun essai en cours" in again.get_data(as_text=True)
 
 
-def test_promoting_a_model_says_how_to_switch_at_the_restart(app, admin_client, insulting_model):
+def _posted(reader, body):
+    """Post as a reader; the comment as decided, and the model that scored it."""
+    assert reader.post(body).status_code in (200, 303)
+    db.session.expire_all()
+    comment = db.session.scalar(sa.select(Comment).where(Comment.body == body))
+    score = db.session.get(CommentScore, comment.id)
+    return comment.status, score.model_name if score else None
+
+
+def test_a_promoted_model_scores_the_next_comments_without_a_restart(
+    app, admin_client, reader, insulting_model
+):
+    live_name = app.extensions["scoring_runner"].scorer.name
+    assert _posted(reader, "Merci pour cet article très clair.") == (
+        CommentStatus.PUBLISHED, live_name)  # fmt: skip
+    page = admin_client.get(PAGE).get_data(as_text=True)
+    assert "Modèle en service" in page and "utilise le modèle du serveur" in page
+    assert "Revenir au modèle du serveur" not in page
+
     _start(admin_client, model_path=str(insulting_model.checkpoint),
            hf_config=str(insulting_model.hf_config))  # fmt: skip
+    page = admin_client.get(PAGE).get_data(as_text=True)
+    assert "charge son modèle, puis l’utilise à partir du lot suivant, sans redémarrage" in page
     response = post_form(admin_client, PAGE + "/promouvoir", {"confirm": "on"})
     assert response.status_code == 303
+    candidate = db.session.scalar(sa.select(ShadowCandidate))
+    assert candidate.model_name and candidate.model_name != live_name
+
+    # The next comment is scored by the promoted model (insult 0.95 everywhere: its author is
+    # asked to reconsider), and its scores say which model gave them.
+    assert _posted(reader, "Merci pour ce second article.") == (
+        CommentStatus.NUDGED, candidate.model_name)  # fmt: skip
     page = admin_client.get(PAGE).get_data(as_text=True)
-    assert "Le modèle promu sera utilisé après un redémarrage" in page
-    assert f"DETOXIFY_CHECKPOINT={insulting_model.checkpoint}" in page
-    promoted = db.session.scalar(
-        sa.select(ModerationAction).where(ModerationAction.action == AuditAction.SHADOW_PROMOTED)
-    )
-    assert promoted.details["model_path"] == str(insulting_model.checkpoint)
+    assert f"<code>{insulting_model.checkpoint}</code>" in page
+    assert "utilise le modèle promu" in page and "Chef Claire" in page
+    assert f"DETOXIFY_CHECKPOINT={insulting_model.checkpoint}" in page  # to write it down
+
+    # A restart keeps it: a new process's runner, on the same database, loads the promoted one.
+    from app.worker import BatchScorer
+
+    runner = app.extensions["scoring_runner"]
+    assert BatchScorer(app, runner.configured(), runner.configured).live_scorer().name == (
+        candidate.model_name)  # fmt: skip
+
+    # Back to the server's model: audited, the next comment is the live model's again.
+    assert post_form(admin_client, PAGE + "/modele-serveur", {}).status_code == 303
+    assert _posted(reader, "Merci pour ce troisième article.") == (
+        CommentStatus.PUBLISHED, live_name)  # fmt: skip
+    page = admin_client.get(PAGE).get_data(as_text=True)
+    assert "utilise le modèle du serveur" in page
+    again = post_form(admin_client, PAGE + "/modele-serveur", {})
+    assert again.status_code == 422
+    assert "déjà celui du serveur" in again.get_data(as_text=True)
+    actions = list(db.session.scalars(
+        sa.select(ModerationAction.action).where(ModerationAction.comment_id.is_(None))
+        .order_by(ModerationAction.id)
+    ))  # fmt: skip
+    assert actions == [AuditAction.SHADOW_STARTED, AuditAction.SHADOW_PROMOTED,
+                       AuditAction.MODEL_RESET]  # fmt: skip
+    journal = admin_client.get("/moderation/journal").get_data(as_text=True)
+    assert "Retour au modèle du serveur" in journal
+
+
+def test_a_promoted_model_that_no_longer_loads_leaves_the_live_one_scoring(
+    app, admin_client, reader, insulting_model, tmp_path
+):
+    import shutil
+
+    copy = tmp_path / "candidat.ckpt"
+    shutil.copy(insulting_model.checkpoint, copy)
+    _start(admin_client, model_path=str(copy), hf_config=str(insulting_model.hf_config))
+    copy.unlink()  # gone between the trial and the switch
+    assert post_form(admin_client, PAGE + "/promouvoir", {"confirm": "on"}).status_code == 303
+    live_name = app.extensions["scoring_runner"].configured().name
+    # No score is made up, and readers are not held for it: the model in service goes on.
+    assert _posted(reader, "Merci pour cet article très clair.") == (
+        CommentStatus.PUBLISHED, live_name)  # fmt: skip
+    page = admin_client.get(PAGE).get_data(as_text=True)
+    assert "ne charge pas le modèle choisi, garde celui qu’il a" in page
+    result = app.test_cli_runner().invoke(args=["model", "check"])
+    assert result.exit_code == 1 and "The promoted model does not load" in result.output
+
+
+def test_admins_going_back_at_once_write_one_journal_row(app, insulting_model):
+    from app.services import live_model
+
+    admin = make_user(email="chef@example.fr", display_name="Chef", role=Role.ADMIN)
+    candidate = ShadowCandidate(active=None, model_path=str(insulting_model.checkpoint),
+                                started_by="Chef")  # fmt: skip
+    db.session.add(candidate)
+    db.session.flush()
+    live_model.promote(candidate, admin)
+    db.session.commit()
+    admins = _admins(app, 4)
+    answers = simultaneously([
+        lambda c=c, t=t: c.post(PAGE + "/modele-serveur", data={"csrf_token": t})
+        for c, t in admins
+    ])  # fmt: skip
+    assert sorted(a.status_code for a in answers) == [303, 422, 422, 422]
+    resets = sa.select(sa.func.count()).where(ModerationAction.action == AuditAction.MODEL_RESET)
+    assert db.session.scalar(resets) == 1
 
 
 def test_a_model_that_does_not_load_is_refused_and_nothing_is_scored(

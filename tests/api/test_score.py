@@ -64,7 +64,7 @@ def test_one_text_gets_every_score_the_verdict_and_the_model(client, key, app):
     response = call(client, {"text": "Un avis posé sur la réforme."}, key)
     assert response.status_code == 200
     body = response.get_json()
-    scorer = app.extensions["scorer"]
+    scorer = app.extensions["scoring_runner"].scorer
     assert body["model"] == {"name": scorer.name, "version": scorer.version}
     [result] = body["results"]
     assert set(result["scores"]) == set(scorer.categories)

@@ -40,6 +40,7 @@ PAGES = [
     ("POST", "/admin/essai", "admin"),
     ("POST", "/admin/essai/arreter", "admin"),
     ("POST", "/admin/essai/promouvoir", "admin"),
+    ("POST", "/admin/essai/modele-serveur", "admin"),
 ]
 
 ROLES = ["anonymous", Role.READER, Role.MODERATOR, Role.ADMIN]

@@ -245,7 +245,7 @@ def test_an_app_with_the_onnx_runtime_scores_posted_comments(app: Any, reader: A
     from app.services import settings
 
     settings.set_value("nudge_enabled", False)  # decide at once, without asking the author
-    assert isinstance(app.extensions["scorer"], OnnxScorer)
+    assert isinstance(app.extensions["scoring_runner"].scorer, OnnxScorer)
     reader.post(body="Quel connard, cet auteur")
     reader.post(body="Merci pour ce reportage.")
     rejected, published = comments_in_db()

@@ -44,7 +44,12 @@ def live_redis(redis_url):
 class TestWithBroker:
     @pytest.fixture
     def config_overrides(self, redis_url):
-        return {"SCORING_BACKEND": "celery", "REDIS_URL": redis_url, "SCORING_BATCH_WAIT_MS": 0}
+        return {
+            "SCORING_BACKEND": "celery",
+            "REDIS_URL": redis_url,
+            "SCORING_BATCH_WAIT_MS": 0,
+            "MODEL_FOLLOW_SECONDS": 0,
+        }
 
     def test_one_task_scores_what_arrived_together_in_one_model_call(self, app, article,
                                                                      live_redis):  # fmt: skip
@@ -64,6 +69,49 @@ class TestWithBroker:
         assert task.apply(args=[[ids[1]]]).get() == 0
         assert runner.batches == [5]
         assert backend.wait(ids[1], 0.1) is False
+
+    def test_a_worker_switches_to_a_promoted_model_between_two_tasks(
+        self, app, article, live_redis, tmp_path, monkeypatch
+    ):
+        import json
+
+        from app.models import Role, ShadowCandidate
+        from app.services import live_model
+        from app.tasks import _WORKER_KEY
+        from tests.tiny_checkpoints import MULTILINGUAL_CLASSES, build_constant_checkpoint
+
+        for name in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"):
+            monkeypatch.setenv(name, "1")
+        scores = dict.fromkeys(MULTILINGUAL_CLASSES, 0.01) | {"threat": 0.97}
+        model = build_constant_checkpoint(tmp_path, probabilities=scores)
+        task = app.extensions["celery"].tasks[SCORE_TASK]
+        first = _pending(article, 1)
+        assert task.apply(args=[first]).get() == 1
+        configured = db.session.get(CommentScore, first[0]).model_name
+
+        admin = make_user("chef@example.fr", role=Role.ADMIN)
+        candidate = ShadowCandidate(model_path=str(model.checkpoint),
+                                    hf_config=str(model.hf_config), started_by="Chef")  # fmt: skip
+        db.session.add(candidate)
+        db.session.flush()
+        live_model.promote(candidate, admin)
+        db.session.commit()
+        # The sweep (every few seconds, from beat) lets an idle worker load it beforehand.
+        app.extensions["celery"].tasks[SWEEP_TASK].apply().get()
+        runner = app.extensions["scoring"].runner
+        assert runner.following == (str(model.checkpoint), str(model.hf_config))
+
+        second = _pending(article, 1)
+        assert task.apply(args=[second]).get() == 1
+        db.session.expire_all()
+        score = db.session.get(CommentScore, second[0])
+        assert score.model_name != configured and score.scores["threat"] > 0.96
+        assert db.session.get(Comment, second[0]).status == CommentStatus.NUDGED  # its author asked
+        # Web processes see it through the worker's heartbeat (« Essai »).
+        state = {"worker": "w1@hôte", "at": 0, **runner.status()}
+        live_redis.set(_WORKER_KEY.format("hôte:1"), json.dumps(state), ex=30)
+        [seen] = live_model.processes()
+        assert seen["following"] == str(model.checkpoint) and seen["switch_error"] is None
 
     def test_the_sweep_queues_comments_whose_retry_is_due(self, app, article, live_redis):
         from datetime import timedelta

@@ -35,7 +35,7 @@ class TestThreadBackend:
         assert first.scores["toxicity"] == pytest.approx(0.95, abs=0.01)
         assert second.scores["toxicity"] == pytest.approx(NEUTRAL, abs=0.01)
         assert third.scores["obscene"] == pytest.approx(0.65, abs=0.01)
-        assert scored.model_name == app.extensions["scorer"].name
+        assert scored.model_name == app.extensions["scoring_runner"].scorer.name
 
     def test_concurrent_calls_share_model_calls(self, app, scorer):
         texts = [f"Commentaire {i}, quel idiot." for i in range(12)]
