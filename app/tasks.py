@@ -462,10 +462,10 @@ class CeleryScoring:
             if workers
             else {"name": self.scorer.name, "state": "failed", "error": _problem(broker, workers)}
         )
-        totals = {"batches": 0, "comments": 0, "model_seconds": 0.0}
+        totals = {"batches": 0, "comments": 0, "duplicates": 0, "model_seconds": 0.0}
         for worker in workers:
             for key in totals:
-                totals[key] += worker["totals"][key]
+                totals[key] += worker["totals"].get(key, 0)
         return {
             "backend": "celery",
             "broker": broker,

@@ -66,8 +66,9 @@ class BatchScorer:
         self.switch_error: str | None = None
         # The last batches: how many comments, and how long the model took (seconds).
         self.recent: collections.deque[tuple[int, float]] = collections.deque(maxlen=1000)
-        # Since start: model calls, comments they scored, seconds spent in the model.
-        self.totals = {"batches": 0, "comments": 0, "model_seconds": 0.0}
+        # Since start: model calls, texts they answered for (`duplicates` of them were copies
+        # of another text in the same call, not scored again), seconds spent in the model.
+        self.totals = {"batches": 0, "comments": 0, "duplicates": 0, "model_seconds": 0.0}
         self.metrics = Metrics()
 
     def process(self, ids: list[int], fill_up_to: int = 0) -> list[int]:
@@ -168,17 +169,23 @@ class BatchScorer:
 
     def _model(self, texts: Sequence[str]) -> tuple[list[ScoreResult], Scorer]:
         """Load if need be, run the model once, and count the batch; the scores and the
-        model that gave them (one model for the whole batch, even during a switch)."""
+        model that gave them (one model for the whole batch, even during a switch).
+
+        Identical texts in the batch (a copy-paste flood) are scored once: the model sees
+        each distinct text, and every copy gets the same scores (the model is deterministic)."""
         self.load()
         scorer = self.scorer
+        distinct = list(dict.fromkeys(texts))
         started = time.perf_counter()
-        results = scorer.score(list(texts))
+        scored = dict(zip(distinct, scorer.score(distinct), strict=True))
         elapsed = time.perf_counter() - started
-        self.recent.append((len(texts), elapsed))
+        results = [ScoreResult(dict(scored[t].scores), scored[t].windowed) for t in texts]
+        self.recent.append((len(distinct), elapsed))
         self.totals["batches"] += 1
         self.totals["comments"] += len(texts)
+        self.totals["duplicates"] += len(texts) - len(distinct)
         self.totals["model_seconds"] += elapsed
-        self.metrics.batch_size.observe(len(texts))
+        self.metrics.batch_size.observe(len(distinct))
         self.metrics.scoring_seconds.observe(elapsed)
         return results, scorer
 

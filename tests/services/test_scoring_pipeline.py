@@ -350,3 +350,31 @@ class TestWaitingReadersHoldNoConnection:
             statuses = list(pool.map(post, range(6)))
         assert statuses == [303] * 6
         assert {c.status for c in comments_in_db()} == {CommentStatus.PUBLISHED}
+
+
+class TestCopyPasteFlood:
+    @pytest.fixture
+    def scorer(self, tiny_scorer):
+        return SpyScorer(tiny_scorer)
+
+    def test_identical_texts_arriving_together_are_scored_once(self, app, article, scorer):
+        flood = "Quel idiot, ce ministre. Partagez !"
+        rows = [
+            Comment(article_id=article.id, author_name=f"A{i}", author_email=f"a{i}@example.fr",
+                    body=flood if i < 6 else f"Un avis posé, numéro {i}.", body_hash=str(i),
+                    status=CommentStatus.PENDING)
+            for i in range(8)
+        ]  # fmt: skip
+        db.session.add_all(rows)
+        db.session.commit()
+        runner = app.extensions["scoring_runner"]
+        assert sorted(runner.process([r.id for r in rows])) == sorted(r.id for r in rows)
+        assert scorer.calls == [3]  # one model call, each distinct text once
+        assert runner.totals["comments"] == 8 and runner.totals["duplicates"] == 5
+        db.session.expire_all()
+        copies = [db.session.get(Comment, r.id) for r in rows[:6]]
+        # Each copy decided on its own, with the same scores (insult 0.7: nudged, not public).
+        assert {c.status for c in copies} == {CommentStatus.NUDGED}
+        [insult] = {score_of(c.id).scores["insult"] for c in copies}
+        assert insult == pytest.approx(0.7, abs=1e-3)
+        assert {db.session.get(Comment, r.id).status for r in rows[6:]} == {CommentStatus.PUBLISHED}

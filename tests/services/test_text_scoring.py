@@ -49,7 +49,7 @@ class TestThreadBackend:
         assert max(scorer.calls) <= 16
 
     def test_a_call_larger_than_a_batch_goes_alone(self, app, scorer):
-        scored = backend().score_texts(["Un avis."] * 20, timeout=10)
+        scored = backend().score_texts([f"Un avis, le {i}e." for i in range(20)], timeout=10)
         assert len(scored.results) == 20
         assert scorer.calls == [20]
 
@@ -175,7 +175,7 @@ class TestBatchOrder:
         order: list[str] = []
 
         def call(name, count):
-            scoring.score_texts([name] * count, 10)
+            scoring.score_texts([f"{name} {i}" for i in range(count)], 10)
             order.append(name)
 
         busy = threading.Thread(target=call, args=("busy", 1))
