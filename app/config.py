@@ -162,6 +162,8 @@ def load_config(instance_path: str, environ: Mapping[str, str] | None = None) ->
         ),
         # Readers' « J'aime »: per reader (or browser) and per network address.
         "LIKE_RATE_LIMIT": _rate_limit(values, "LIKE_RATE_LIMIT", "60 per minute; 600 per day"),
+        # Drafts scored while the reader types (services/drafts), per reader and per address.
+        "DRAFT_RATE_LIMIT": _rate_limit(values, "DRAFT_RATE_LIMIT", "30 per minute; 600 per hour"),
         # Notices of illegal content (Art. 16 DSA) sent from one network address.
         "NOTICE_RATE_LIMIT": _rate_limit(values, "NOTICE_RATE_LIMIT", "5 per hour; 20 per day"),
         "COMMENTS_PER_PAGE": _int(values, "COMMENTS_PER_PAGE", 20, minimum=1),
@@ -342,6 +344,9 @@ def _scoring_config(values: Mapping[str, str | None], instance: Path) -> dict[st
         ),
         "CORAL_RETENTION_DAYS": _int(values, "CORAL_RETENTION_DAYS", 30, minimum=1),
         "NUDGE_EXPIRY_MINUTES": _float(values, "NUDGE_EXPIRY_MINUTES", 60.0),
+        # Drafts scored while the reader types (services/drafts): how long a draft's scores
+        # are kept for its sending (DRAFT_RATE_LIMIT: how many a reader may score).
+        "DRAFT_SCORE_MINUTES": _float(values, "DRAFT_SCORE_MINUTES", 10.0, minimum=0.1),
         "PERSPECTIVE_STORE": store,
         "PERSPECTIVE_RETENTION_DAYS": _int(values, "PERSPECTIVE_RETENTION_DAYS", 30, minimum=1),
         "PUBLIC_URL": _public_url(values),

@@ -44,6 +44,12 @@ class Metrics:
             "Comments the model could not score (held for a human, retried later).",
             registry=self.registry,
         )
+        self.draft_reuses = Counter(
+            "moderation_draft_score_reuses",
+            "Comments decided at once from the score of their draft (scored while the reader "
+            "typed): no model call.",
+            registry=self.registry,
+        )
         self.wait_seconds = Histogram(
             "moderation_decision_wait_seconds",
             "How long a reader's request waited for its comment's decision (bounded by "

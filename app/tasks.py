@@ -435,6 +435,14 @@ class CeleryScoring:
         except redis.RedisError:
             return False
 
+    def model_version(self) -> str | None:
+        """The version of the model the workers score with (their heartbeats; None when
+        none is ready, or while they do not all run the same)."""
+        versions = {
+            w["model"].get("version") for w in self.workers() if w["model"]["state"] == "ready"
+        }
+        return versions.pop() if len(versions) == 1 else None
+
     def problem(self) -> str | None:
         """Why comments cannot be scored now (shown to staff), or None."""
         return _problem(self.broker_ok(), self.workers())

@@ -217,6 +217,7 @@ class BatchScorer:
             "totals": dict(self.totals),
             "model": {
                 "name": self.scorer.name,
+                "version": self.scorer.version,
                 "state": self.scorer.state,
                 "error": self.scorer.error,
             },
@@ -380,6 +381,10 @@ class ScoringWorker:
     def gauges(self) -> dict[str, tuple[str, float]]:
         """Gauges of this backend for /metrics (the thread's numbers are all in its metrics)."""
         return {}
+
+    def model_version(self) -> str | None:
+        """The version of the model this process's worker scores with now."""
+        return self.scorer.version
 
     def problem(self) -> str | None:
         """Why comments cannot be scored now (shown to staff), or None."""

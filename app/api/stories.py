@@ -38,6 +38,9 @@ from app.api.story_schemas import (
     CountsIn,
     CountsOut,
     CountsQuery,
+    DraftAnswer,
+    DraftIn,
+    DraftNudgeOut,
     EditIn,
     LikeAnswer,
     NoticeAnswer,
@@ -58,8 +61,10 @@ from app.api.story_schemas import (
 from app.api.v1 import bp
 from app.extensions import db
 from app.models import Article, Comment, CommentStatus, ReaderWarning, Site, User, as_utc
+from app.scoring import ScoringUnavailable
 from app.services import (
     comments,
+    drafts,
     likes,
     moderation,
     notices,
@@ -173,6 +178,7 @@ def _story_out(story: Article, published: int, featured: int) -> StoryOut:
         premoderated=story.premoderated,
         guests_allowed=bool(settings.get("guests_allowed", site)),
         max_length=settings.max_comment_length(site),
+        nudge=bool(settings.get("nudge_enabled", site)),
         counts=StoryCounts(published=published, featured=featured),
         html_url=url_for("reader.article", slug=story.slug, _external=True),
     )
@@ -581,6 +587,51 @@ def post_comment(site: Site, story_id: int, body: CommentIn) -> Response:
     answer = _answer(result.comment, reader, duplicate=result.duplicate, token=token)
     answer.warnings = _author_warnings(result.comment)
     return _no_store(_json(answer, 200 if result.duplicate else 201))
+
+
+@bp.post("/stories/<id:story_id>/drafts")
+@cors.reader_endpoint
+@endpoint(
+    body=DraftIn,
+    headers=ReaderHeaders,
+    responses={
+        200: (DraftAnswer, "Le brouillon noté : l’invitation à reformuler, ou rien."),
+        400: (ErrorBody, "`invalid_json`."),
+        403: (ErrorBody, ORIGIN_403),
+        404: (ErrorBody, "`story_not_found`."),
+        413: (ErrorBody, "`too_large`."),
+        422: (ErrorBody, "`required`, `too_long`, `invalid_text` (avec `field`)."),
+        429: (ErrorBody, "`too_many_drafts` (avec Retry-After)."),
+        503: (ErrorBody, "`scoring_unavailable` : rien à dire avant l’envoi."),
+    },
+    tags=TAGS,
+)
+def score_draft(site: Site, story_id: int, body: DraftIn) -> Response:
+    """Score the draft the reader is typing (when they pause), to show the nudge before they
+    send: `{"nudge": null}` or the nudge's categories and message. Nothing is stored; sending
+    the same text within DRAFT_SCORE_MINUTES reuses this score (no second model call).
+
+    200 the answer. 400 `invalid_json`. 403 `origin_not_allowed`. 404 `story_not_found`. 413
+    `too_large`. 422 `required`, `too_long`, `invalid_text`. 429 `too_many_drafts`. 503
+    `scoring_unavailable`."""
+    found = _story_or_404(story_id, site)
+    reader = _reader()
+    text = clean_text(body.body)
+    _problem(body_problem(text, settings.max_comment_length(sites.site_of(found))), "body")
+    who = f"user:{reader.user.id}" if reader.user else f"guest:{reader.guest_token or ''}"
+    try:
+        quotas.take_draft(who, get_remote_address())
+    except quotas.QuotaExceeded as exceeded:
+        raise _too_many(exceeded, "too_many_drafts", "brouillons à vérifier") from None
+    try:
+        nudge = drafts.score_draft(text, sites.site_of(found))
+    except ScoringUnavailable:
+        unavailable = "La vérification n’est pas disponible pour le moment."
+        raise ApiError(503, "scoring_unavailable", unavailable) from None
+    out = None
+    if nudge is not None:
+        out = DraftNudgeOut(categories=nudge.categories, message=nudge.message)
+    return _no_store(_json(DraftAnswer(nudge=out)))
 
 
 def _on_site(comment: Comment | None, site: Site, message: str = COMMENT_NOT_FOUND) -> Comment:

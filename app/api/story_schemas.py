@@ -162,6 +162,9 @@ class StoryOut(BaseModel):
     premoderated: bool
     guests_allowed: bool
     max_length: int
+    nudge: bool = False
+    """Whether the site nudges: the draft may then be scored while the reader types
+    (`POST /api/v1/stories/{story_id}/drafts`), the nudge shown before sending."""
     counts: StoryCounts
     html_url: str
     """The story's comments on our own site: the link for readers without JavaScript."""
@@ -259,6 +262,27 @@ class NudgeOut(BaseModel):
     """What the comment seems to contain, in French (« insultes »…)."""
     message: str
     revisions_left: int
+
+
+class DraftIn(_Body):
+    """`POST /api/v1/stories/{story_id}/drafts`: the text the reader is typing."""
+
+    body: str
+
+
+class DraftNudgeOut(BaseModel):
+    """Ce que l’auteur d’un brouillon lirait avant d’envoyer."""
+
+    categories: list[str]
+    """What the draft seems to contain, in French (« insultes »…)."""
+    message: str
+
+
+class DraftAnswer(BaseModel):
+    """Le brouillon noté : l’invitation à reformuler, ou rien."""
+
+    nudge: DraftNudgeOut | None
+    """Null when the site would say nothing (or does not nudge)."""
 
 
 class CommentAnswer(BaseModel):

@@ -29,8 +29,10 @@ from app.extensions import db
 from app.models import Article, Comment, CommentStatus, ReaderWarning
 from app.reader import bp
 from app.reader.forms import CommentForm, ConfirmForm, NoticeForm, ReportForm, RevisionForm
+from app.scoring import ScoringUnavailable
 from app.services import comments as comment_service
 from app.services import (
+    drafts,
     likes,
     moderation,
     notices,
@@ -41,6 +43,7 @@ from app.services import (
     sites,
     warnings,
 )
+from app.validators import body_problem, clean_text
 
 # The page's sorts: « les plus récents », « les plus anciens », « les plus appréciés », and
 # the tab « choix de la rédaction » (the featured threads only, the newest first).
@@ -221,6 +224,40 @@ def revise(slug: str, comment_id: int) -> Response | tuple[str, int]:
     return _after_submit(article, comment)
 
 
+@bp.post("/articles/<slug>/brouillon")
+def score_draft(slug: str) -> tuple[Response, int] | Response:
+    """The draft the reader is typing, scored before they send it (the page asks when they
+    pause): JSON {"nudge": null} or {"nudge": {"categories", "message"}}. Nothing is stored;
+    the score waits DRAFT_SCORE_MINUTES for the same text to be sent (no second model call).
+
+    CSRF token in X-CSRFToken. 422 {"error", "field": "body"} for an empty, invalid or too
+    long text; 429 past DRAFT_RATE_LIMIT (with Retry-After); 503 when the model does not
+    answer in time (the comment is then scored when sent)."""
+    article = _article_or_404(slug)
+    payload = request.get_json(silent=True)
+    raw = payload.get("body") if isinstance(payload, dict) else None
+    body = clean_text(raw if isinstance(raw, str) else None)
+    problem = body_problem(body, settings.max_comment_length(sites.site_of(article)))
+    if problem:
+        return jsonify(error=problem.message, field="body"), 422
+    viewer = _viewer()
+    who = f"user:{viewer.user_id}" if viewer.user_id else f"guest:{viewer.guest_token or ''}"
+    try:
+        quotas.take_draft(who, get_remote_address())
+    except quotas.QuotaExceeded as exceeded:
+        answer = jsonify(error="Trop de brouillons vérifiés : réessayez dans un instant.")
+        answer.headers["Retry-After"] = str(exceeded.retry_after)
+        return answer, 429
+    try:
+        nudge = drafts.score_draft(body, sites.site_of(article))
+    except ScoringUnavailable:  # ScoringTimeout too: nothing is said before sending
+        return jsonify(error="La vérification n’est pas disponible pour le moment."), 503
+    answer = jsonify(nudge=None if nudge is None else {"categories": nudge.categories,
+                                                       "message": nudge.message})  # fmt: skip
+    answer.headers["Cache-Control"] = "no-store"
+    return answer
+
+
 @bp.get("/articles/<slug>/commentaires/<id:comment_id>/statut")
 def comment_status(slug: str, comment_id: int) -> Response:
     """JSON for the author's page, which asks until its pending comment is decided.
@@ -302,6 +339,8 @@ def _render_article(
         reply_target=reply_target,
         max_length=settings.max_comment_length(site),
         guests_allowed=settings.get("guests_allowed", site),
+        # The draft is scored while the reader types when the site nudges (services/drafts).
+        live_nudge=bool(settings.get("nudge_enabled", site)),
         own=lambda c: comment_service.is_own(c, viewer),
         liked=likes.liked(viewer, comment_service.ids_in(threads.threads)),
         featured=featured,

@@ -253,6 +253,11 @@ class ScoringBackend(Protocol):
         ScoringUnavailable when the model (or every worker) cannot score: never a guess."""
         ...
 
+    def model_version(self) -> str | None:
+        """The version of the model in service (None when unknown): a score given by another
+        version is not reused (services/drafts)."""
+        ...
+
     def problem(self) -> str | None:
         """Why comments cannot be scored now (shown to staff), or None."""
         ...

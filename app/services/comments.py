@@ -35,6 +35,7 @@ from app.services import (
     accounts,
     audit,
     decisions,
+    drafts,
     quotas,
     readers,
     settings,
@@ -240,12 +241,16 @@ def submit_comment(
 
 
 def score_and_wait(comment: Comment) -> None:
-    """Queue the comment for the scoring worker and wait, bounded, for its decision."""
+    """Decide the comment at once from its draft's score (services/drafts), or queue it for
+    the scoring worker and wait, bounded, for its decision."""
     backend = scoring.backend()
-    comment_id = comment.id
+    comment_id, body = comment.id, comment.body
     # End the transaction that reading the id may have begun: a request must not hold a pooled
     # database connection while it waits for the model (32 waiting readers exhausted the pool).
     db.session.commit()
+    if drafts.decide_from_draft(comment_id, body):  # scored while the reader typed it
+        db.session.refresh(comment)
+        return
     if backend.enqueue([comment_id]):  # False: not queued, and already held for a human
         started = time.perf_counter()
         backend.wait(comment_id, current_app.config["SCORING_WAIT_SECONDS"])

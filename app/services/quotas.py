@@ -132,6 +132,13 @@ def take_like(liker_key: str, address: str | None) -> Hits:
     return _take(current_app.config["LIKE_RATE_LIMIT"], keys)
 
 
+def take_draft(reader_key: str, address: str | None) -> Hits:
+    """A draft scored while its reader types (services/drafts): `DRAFT_RATE_LIMIT` per
+    reader (or browser) and per network address."""
+    keys = [f"draft:{reader_key}"] + ([f"draft-address:{address}"] if address else [])
+    return _take(current_app.config["DRAFT_RATE_LIMIT"], keys)
+
+
 def take_data_request(address: str | None, email: str) -> Hits:
     """A guest asking for their data's link (services/rights.py): `DATA_REQUEST_RATE_LIMIT`
     per network address and per address asked about (nobody floods a mailbox with links)."""

@@ -906,6 +906,13 @@
       for (const f of [fields.name, fields.email])
         f.input.addEventListener("input", () => (key = null));
     }
+    const draftNudge = h("div", {
+      class: "nudge draft-nudge",
+      role: "status",
+      "aria-live": "polite",
+      hidden: true,
+    });
+    if (story.nudge) watchDraft(body.input, draftNudge);
     const form = makeForm(
       "comment-form",
       "Votre commentaire",
@@ -914,6 +921,7 @@
         replyLine,
         body,
         identity,
+        draftNudge,
         h("button", { type: "submit", class: "button" }, "Publier le commentaire"),
       ],
       async () => {
@@ -936,6 +944,58 @@
         }
       },
     );
+
+    // With nudges on, the draft is scored while the reader pauses typing (one request at a
+    // time): the nudge shows before they send, and posting the same text reuses that score.
+    function watchDraft(input, box) {
+      let timer = null;
+      let busy = false;
+      let again = false;
+      let asked = null;
+      const show = (nudge) => {
+        box.hidden = !nudge;
+        box.replaceChildren(
+          ...(nudge
+            ? [
+                h("p", { class: "nudge__title" }, "Avant d’envoyer votre commentaire…"),
+                h("p", { class: "nudge__text" }, nudge.message),
+              ]
+            : []),
+        );
+      };
+      const ask = async () => {
+        const text = input.value.trim();
+        if (!text) {
+          asked = null;
+          show(null);
+          return;
+        }
+        if (text === asked) return;
+        if (busy) {
+          again = true;
+          return;
+        }
+        busy = true;
+        asked = text;
+        try {
+          const { data } = await call("POST", "/stories/" + story.id + "/drafts", {
+            body: input.value,
+          });
+          if (input.value.trim() === text) show(data.nudge);
+        } catch (failure) {
+          if (!failure.status) asked = null; // the network: the next pause asks again
+        }
+        busy = false;
+        if (again) {
+          again = false;
+          ask();
+        }
+      };
+      input.addEventListener("input", () => {
+        clearTimeout(timer);
+        timer = setTimeout(ask, 700);
+      });
+    }
 
     function replyTo(li, button) {
       closeReport();
