@@ -597,7 +597,7 @@ def post_comment(site: Site, story_id: int, body: CommentIn) -> Response:
     responses={
         200: (DraftAnswer, "Le brouillon noté : l’invitation à reformuler, ou rien."),
         400: (ErrorBody, "`invalid_json`."),
-        403: (ErrorBody, ORIGIN_403),
+        403: (ErrorBody, ORIGIN_403 + " `comments_closed`."),
         404: (ErrorBody, "`story_not_found`."),
         413: (ErrorBody, "`too_large`."),
         422: (ErrorBody, "`required`, `too_long`, `invalid_text` (avec `field`)."),
@@ -611,10 +611,13 @@ def score_draft(site: Site, story_id: int, body: DraftIn) -> Response:
     send: `{"nudge": null}` or the nudge's categories and message. Nothing is stored; sending
     the same text within DRAFT_SCORE_MINUTES reuses this score (no second model call).
 
-    200 the answer. 400 `invalid_json`. 403 `origin_not_allowed`. 404 `story_not_found`. 413
+    200 the answer. 400 `invalid_json`. 403 `origin_not_allowed`, `comments_closed`. 404
+    `story_not_found`. 413
     `too_large`. 422 `required`, `too_long`, `invalid_text`. 429 `too_many_drafts`. 503
     `scoring_unavailable`."""
     found = _story_or_404(story_id, site)
+    if not found.accepting_comments:
+        raise ApiError(403, "comments_closed", "Les commentaires sont fermés pour cet article.")
     reader = _reader()
     text = clean_text(body.body)
     _problem(body_problem(text, settings.max_comment_length(sites.site_of(found))), "body")

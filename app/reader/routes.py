@@ -234,6 +234,8 @@ def score_draft(slug: str) -> tuple[Response, int] | Response:
     long text; 429 past DRAFT_RATE_LIMIT (with Retry-After); 503 when the model does not
     answer in time (the comment is then scored when sent)."""
     article = _article_or_404(slug)
+    if not article.accepting_comments:
+        return jsonify(error="Les commentaires sont fermés pour cet article."), 409
     payload = request.get_json(silent=True)
     raw = payload.get("body") if isinstance(payload, dict) else None
     body = clean_text(raw if isinstance(raw, str) else None)

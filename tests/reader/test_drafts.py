@@ -139,3 +139,12 @@ def test_the_model_down_says_so_and_the_send_still_works(app, client, scorer):
     scorer.broken = False
     assert Reader(client).post(body=TOXIC).status_code == 303
     assert db.session.scalar(sa.select(Comment.status)) == CommentStatus.NUDGED
+
+
+def test_no_draft_is_scored_where_comments_are_closed(app, client, scorer, article):
+    token = csrf_token(client)
+    article.comments_open = False
+    db.session.commit()
+    answer = _draft(client, TOXIC, token)
+    assert answer.status_code == 409 and "fermés" in answer.json["error"]
+    assert scorer.calls == []
