@@ -425,8 +425,11 @@ class ScoringWorker:
             self.runner.load()
         except ScoringUnavailable as error:
             logger.error("scoring unavailable: %s", error)
-        with self.app.app_context():
-            self.enqueue_ids(scoring.awaiting_ids())
+        try:
+            with self.app.app_context():
+                self.enqueue_ids(scoring.awaiting_ids())
+        except Exception:  # the database is not there (yet): the sweeper queues them later
+            logger.exception("could not queue the comments awaiting a score at start-up")
         background_at = 0.0  # when to look for imported comments again
         while not self._stop.is_set():
             busy = time.monotonic() >= background_at

@@ -298,6 +298,7 @@ def test_admins_going_back_at_once_write_one_journal_row(app, insulting_model):
 
     admin = make_user(email="chef@example.fr", display_name="Chef", role=Role.ADMIN)
     candidate = ShadowCandidate(active=None, model_path=str(insulting_model.checkpoint),
+                                hf_config=str(insulting_model.hf_config),
                                 started_by="Chef")  # fmt: skip
     db.session.add(candidate)
     db.session.flush()
