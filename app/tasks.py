@@ -184,7 +184,6 @@ def _register_tasks(celery_app: Celery, app: Flask, runner: BatchScorer) -> None
         due = scoring.sweep()
         for start in range(0, len(due), batch_size):
             score_comments.apply_async(args=[due[start : start + batch_size]])
-        runner.follow()  # a newly promoted model loads here when no comment waits
         try:  # one batch of the admins' « Essai » candidate per sweep (services/shadow)
             runner.process_shadow(batch_size)
         except Exception:
@@ -310,7 +309,8 @@ def _notify(client: redis.Redis, ids: Iterable[int]) -> None:
 
 class _Heartbeat:
     """Every few seconds a worker writes its state (model, batches) to Redis, with an expiry:
-    web processes, which load no model, show it on /healthz and to staff."""
+    web processes, which load no model, show it on /healthz and to staff. It also lets an idle
+    worker follow a model promoted in « Essai » (BatchScorer.follow)."""
 
     def __init__(self, client: redis.Redis, runner: BatchScorer) -> None:
         self.client = client
@@ -332,6 +332,9 @@ class _Heartbeat:
 
     def _run(self) -> None:
         while True:
+            # An idle worker gets no task: it looks for a newly promoted model here, and loads
+            # it before the next batch needs it (services/live_model).
+            self.runner.follow()
             try:
                 state = {"worker": self.key.split(":", 2)[2], "at": time.time()}
                 state.update(self.runner.status())

@@ -96,13 +96,11 @@ class TestWithBroker:
         db.session.flush()
         live_model.promote(candidate, admin)
         db.session.commit()
-        # The sweep (every few seconds, from beat) lets an idle worker load it beforehand.
-        app.extensions["celery"].tasks[SWEEP_TASK].apply().get()
-        runner = app.extensions["scoring"].runner
-        assert runner.following == (str(model.checkpoint), str(model.hf_config))
-
+        # The next task's batch loads it first (an idle worker's heartbeat thread would have).
         second = _pending(article, 1)
         assert task.apply(args=[second]).get() == 1
+        runner = app.extensions["scoring"].runner
+        assert runner.following == (str(model.checkpoint), str(model.hf_config))
         db.session.expire_all()
         score = db.session.get(CommentScore, second[0])
         assert score.model_name != configured and score.scores["threat"] > 0.96
