@@ -39,11 +39,16 @@ and stays within ``ONNX_MAX_SCORE_DIFF`` (0.05) of torch, else ``drop`` and why.
 weights the differences are those of the quantization on an untrained model (larger than a
 trained model's, see :func:`bench.scorer.ensure_onnx_model`); the timings are what counts.
 
-Conversions are made once into ``bench/.cache/multilingual-random-*`` (about 10 minutes and
-6 GB of memory on 2 cores the first time); a step that fails is reported with its error and the
-runtime dropped. Needs ``openvino``, ``nncf`` and ``ctranslate2`` (``.venv/bin/pip install
-openvino nncf ctranslate2``; not project dependencies): a runtime whose package is missing is
-reported as failed. About 6 minutes of timing for 48 comments on 2 idle cores.
+Conversions are made once into ``bench/.cache/multilingual-random-*`` (about 4 minutes on 2
+cores the first time, besides :mod:`bench.model`'s build); a step that fails is reported with
+its error and the runtime dropped. Needs ``openvino``, ``nncf`` and ``ctranslate2``
+(``.venv/bin/pip install openvino nncf ctranslate2``; not project dependencies): a runtime
+whose package is missing is reported as failed. The timing holds the eight models in memory
+(about 11 GB) and takes about 4.5 minutes for 48 comments on 2 idle cores.
+
+Batches here are the comments of the call in their order, padded to the longest: unlike the
+project's scorer, which sorts a call's windows by length and caps the padded positions per
+forward pass (``DETOXIFY_MAX_BATCH_TOKENS``), so batch > 1 costs more padding here than there.
 """
 
 from __future__ import annotations
