@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 from zoneinfo import ZoneInfoNotFoundError
 
 import click
@@ -116,11 +116,21 @@ def register(app: Flask) -> None:
         help="Largest score difference from torch allowed in any category  "
         "[default: ONNX_MAX_SCORE_DIFF]",
     )
-    def model_export(output: Path | None, max_diff: float | None) -> None:
+    @click.option(
+        "--runtime",
+        type=click.Choice(["onnx", "auto"]),
+        default="onnx",
+        show_default=True,
+        help="auto: also time every runtime on this machine's cores and record the fastest "
+        "accurate one in the folder (DETOXIFY_RUNTIME=auto, the default, then uses it)",
+    )
+    def model_export(output: Path | None, max_diff: float | None, runtime: str) -> None:
         """Export the configured model to ONNX with int8 weights (DETOXIFY_RUNTIME=onnx).
 
         Scores French probe comments with both, prints the largest difference per category,
-        and saves nothing when one exceeds --max-diff."""
+        and saves nothing when one exceeds --max-diff. With --runtime auto, then times torch,
+        the export (and torch on CUDA when torch sees a GPU) on the probes, and writes the
+        fastest within --max-diff of torch into the folder (runtime.json)."""
         from app import scorer_settings
         from app.scoring.detoxify import DetoxifyScorer
         from app.scoring.export import OPSET, ExportError, export_onnx
@@ -166,6 +176,8 @@ def register(app: Flask) -> None:
             f"saved    {target} ({report.model_bytes / 2**20:.1f} MiB model, "
             f"{report.seconds:.1f} s); use it with DETOXIFY_RUNTIME=onnx"
         )
+        if runtime == "auto":
+            _choose_runtime(torch_scorer, target, bound)
 
     comments = click.Group("comments", help="Comments in bulk.")
     app.cli.add_command(comments)
@@ -837,6 +849,43 @@ def _register_readers(app: Flask) -> None:
 
 def _when(value: datetime | None) -> str:
     return as_utc(value).strftime("%Y-%m-%d %H:%M") if value is not None else "-"
+
+
+def _choose_runtime(torch_scorer: Any, folder: Path, bound: float) -> None:
+    """`model export --runtime auto`: time torch, the export just written (and torch on CUDA
+    when torch sees a GPU) on the probes, on this machine; record the fastest accurate one."""
+    import torch
+
+    from app.scoring import choice
+    from app.scoring.probe import PROBES
+
+    settings = replace(torch_scorer.settings, onnx_dir=str(folder))
+    reference = [r.scores for r in torch_scorer.score(list(PROBES))]
+    candidates: list[tuple[str, str, Any]] = [("torch", "cpu", torch_scorer)]
+    candidates.append(("onnx", "cpu", get_scorer(settings, runtime="onnx")))
+    if torch.cuda.is_available():
+        candidates.append(("torch", "cuda", get_scorer(replace(settings, device="cuda"), "torch")))
+    click.echo(f"timing   {len(PROBES)} probes, one at a time, on this machine's cores")
+    click.echo(f"  {'runtime':<14} {'comments/s':>10} {'p50 ms':>8} {'max diff':>9}")
+    measured = []
+    for name, device, scorer in candidates:
+        try:
+            scorer.load()
+        except ScoringUnavailable as error:
+            click.echo(f"  {name} ({device}) does not load, left out: {error}")
+            continue
+        found = choice.measure(name, device, scorer, reference, PROBES)
+        measured.append(found)
+        click.echo(
+            f"  {found.label:<14} {found.per_second:>10.2f} {found.p50_ms:>8.1f} "
+            f"{found.max_difference:>9.4f}{'' if found.max_difference <= bound else ' over'}"
+        )
+    chosen = choice.best(measured, bound)
+    path = choice.write(folder, chosen, measured, torch_scorer.version)
+    click.echo(
+        f"chosen   {chosen.label}: the fastest within {bound:g} of torch; written to {path} "
+        "(DETOXIFY_RUNTIME=auto, the default, uses it)"
+    )
 
 
 def _preview(text: str, width: int = 48) -> str:

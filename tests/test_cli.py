@@ -249,3 +249,43 @@ def test_model_export_without_a_model_fails_clearly(tmp_path):
     assert "Model unavailable: could not download the Detoxify 'multilingual'" in result.stderr
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "models" / "multilingual-onnx-int8").exists()
+
+
+def test_model_export_auto_times_the_runtimes_and_records_the_fastest_accurate(
+    tiny_model, tmp_path
+):
+    from app.scoring import ScorerSettings, get_scorer
+    from app.scoring.detoxify import DetoxifyScorer
+    from app.scoring.onnx import OnnxScorer
+
+    target = tmp_path / "onnx"
+    result = run_export(tiny_model, tmp_path, "--runtime", "auto", DETOXIFY_ONNX_DIR=str(target))
+    assert result.exit_code == 0, result.output
+    recorded = json.loads((target / "runtime.json").read_text(encoding="utf-8"))
+    measured = recorded["measured"]
+    assert {("torch", "cpu"), ("onnx", "cpu")} <= {(m["runtime"], m["device"]) for m in measured}
+    for m in measured:
+        assert m["per_second"] > 0 and m["p50_ms"] > 0
+        assert f"  {m['runtime'] if m['device'] == 'cpu' else m['runtime'] + ' (cuda)'}" in (
+            result.output
+        )
+    assert next(m for m in measured if m["runtime"] == "torch")["max_difference"] < 1e-5
+    fastest = max((m for m in measured if m["max_difference"] <= 0.05),
+                  key=lambda m: m["per_second"])  # fmt: skip
+    assert (recorded["runtime"], recorded["device"]) == (fastest["runtime"], fastest["device"])
+    assert "chosen   " in result.output and "runtime.json" in result.output
+
+    # DETOXIFY_RUNTIME=auto (the default) follows the record, for this checkpoint only.
+    model = {"checkpoint": str(tiny_model.checkpoint), "hf_config": str(tiny_model.hf_config)}
+    settings = ScorerSettings(**model, onnx_dir=str(target))
+    chosen = get_scorer(settings)
+    assert isinstance(chosen, OnnxScorer if recorded["runtime"] == "onnx" else DetoxifyScorer)
+    for runtime, kind in (("onnx", OnnxScorer), ("torch", DetoxifyScorer)):
+        (target / "runtime.json").write_text(json.dumps({**recorded, "runtime": runtime,
+                                                         "device": "cpu"}))  # fmt: skip
+        assert isinstance(get_scorer(settings, runtime="auto"), kind)
+    other = {**recorded, "runtime": "onnx", "model_version": "un autre modèle"}
+    (target / "runtime.json").write_text(json.dumps(other))
+    assert isinstance(get_scorer(settings), DetoxifyScorer)  # chosen for another model
+    (target / "runtime.json").unlink()
+    assert isinstance(get_scorer(settings), DetoxifyScorer)  # nothing chosen: torch

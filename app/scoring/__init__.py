@@ -43,7 +43,7 @@ __all__ = [
     "register",
 ]
 
-DEFAULT_RUNTIME = "torch"
+DEFAULT_RUNTIME = "auto"  # what `model export --runtime auto` chose here, else torch
 STATES = ("not_loaded", "loading", "ready", "failed")
 
 # Flask config key -> ScorerSettings field (see ScorerSettings.from_config).
@@ -327,5 +327,12 @@ def _onnx_scorer(settings: ScorerSettings) -> Scorer:
     return OnnxScorer(settings)
 
 
+def _auto_scorer(settings: ScorerSettings) -> Scorer:
+    from app.scoring.choice import auto_scorer  # reads the export folder's runtime.json
+
+    return auto_scorer(settings)
+
+
 register("torch", _torch_scorer)
 register("onnx", _onnx_scorer)
+register("auto", _auto_scorer)

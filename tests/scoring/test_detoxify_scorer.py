@@ -93,8 +93,8 @@ def test_registry() -> None:
     assert isinstance(scorer, DetoxifyScorer)
     assert isinstance(scorer, Scorer)
     assert (scorer.state, scorer.error, scorer.categories) == ("not_loaded", None, [])
-    assert available_runtimes() == ["onnx", "torch"]
-    with pytest.raises(ValueError, match="unknown scoring runtime 'tpu'; available: onnx, torch"):
+    assert available_runtimes() == ["auto", "onnx", "torch"]
+    with pytest.raises(ValueError, match="unknown scoring runtime 'tpu'; available: auto, onnx, torch"):
         get_scorer(ScorerSettings(), runtime="tpu")
 
 
@@ -110,7 +110,7 @@ def test_register_a_runtime(monkeypatch: pytest.MonkeyPatch) -> None:
     settings = ScorerSettings(model="original")
     assert get_scorer(settings, runtime="remote").name == "detoxify-original"
     assert seen == [settings]
-    assert available_runtimes() == ["onnx", "remote", "torch"]
+    assert available_runtimes() == ["auto", "onnx", "remote", "torch"]
 
 
 def test_the_settings_accept_every_registered_runtime(
@@ -119,7 +119,7 @@ def test_the_settings_accept_every_registered_runtime(
     from app.config import ConfigError, load_config
 
     monkeypatch.setattr(scoring, "_registry", dict(scoring._registry))
-    with pytest.raises(ConfigError, match="DETOXIFY_RUNTIME must be one of onnx, torch"):
+    with pytest.raises(ConfigError, match="DETOXIFY_RUNTIME must be one of auto, onnx, torch"):
         load_config(str(tmp_path), environ={"DETOXIFY_RUNTIME": "remote"})
     register("remote", lambda settings: DetoxifyScorer(settings))
     config = load_config(str(tmp_path), environ={"DETOXIFY_RUNTIME": "remote"})
