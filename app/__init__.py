@@ -129,7 +129,12 @@ def _scoring_backend(app: Flask, scorer: Scorer | None) -> ScoringBackend:
     celery_app = celery_init_app(app, runner)  # `celery --app wsgi:celery_app worker`
     if app.config["SCORING_BACKEND"] == "celery":
         return CeleryScoring(app, celery_app, runner)
-    return ScoringWorker(app, runner)
+    # SCORING_MODEL_INSTANCES: more instances, each its own model (DETOXIFY_THREADS divided)
+    others = [
+        BatchScorer(app, configured(), configured, metrics=runner.metrics)
+        for _ in range(app.config["SCORING_MODEL_INSTANCES"] - 1)
+    ]
+    return ScoringWorker(app, runner, others)
 
 
 STAFF_PREFIXES = ("/moderation", "/admin")

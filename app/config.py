@@ -256,6 +256,16 @@ PERSPECTIVE_STORE_CHOICES = ("nothing", "scores", "text")
 DETOXIFY_MODELS = ("original", "unbiased", "multilingual", "original-small", "unbiased-small")
 
 
+def _instance_threads(values: Mapping[str, str | None], threads: str | None) -> int | None:
+    """Each model instance's threads: DETOXIFY_THREADS (else the machine's cores when there
+    are several instances) divided between SCORING_MODEL_INSTANCES, at least one."""
+    instances = _int(values, "SCORING_MODEL_INSTANCES", 1, minimum=1)
+    total = _int(values, "DETOXIFY_THREADS", 0, minimum=1) if threads else None
+    if instances == 1:
+        return total
+    return max(1, (total or os.cpu_count() or 1) // instances)
+
+
 def _scoring_config(values: Mapping[str, str | None], instance: Path) -> dict[str, Any]:
     model = (_env(values, "DETOXIFY_MODEL", "multilingual") or "multilingual").lower()
     if model not in DETOXIFY_MODELS:
@@ -303,7 +313,10 @@ def _scoring_config(values: Mapping[str, str | None], instance: Path) -> dict[st
         "DETOXIFY_CHECKPOINT": checkpoint,
         "DETOXIFY_HF_CONFIG": hf_config,
         "DETOXIFY_DEVICE": device,
-        "DETOXIFY_THREADS": _int(values, "DETOXIFY_THREADS", 0, minimum=1) if threads else None,
+        "DETOXIFY_THREADS": _instance_threads(values, threads),
+        # The thread backend's model instances, each in a thread of its own with its share of
+        # DETOXIFY_THREADS (bench/instances.py); with Celery, run one worker per instance.
+        "SCORING_MODEL_INSTANCES": _int(values, "SCORING_MODEL_INSTANCES", 1, minimum=1),
         # Long texts are scored in windows of DETOXIFY_WINDOW_TOKENS tokens sharing
         # DETOXIFY_WINDOW_STRIDE tokens; a forward pass takes at most DETOXIFY_MAX_BATCH
         # windows and DETOXIFY_MAX_BATCH_TOKENS padded positions (app/scoring/base.py).

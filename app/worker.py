@@ -50,7 +50,11 @@ class BatchScorer:
     :meth:`follow` switches to between two batches (services/live_model)."""
 
     def __init__(
-        self, app: Flask, scorer: Scorer, configured: Callable[[], Scorer] | None = None
+        self,
+        app: Flask,
+        scorer: Scorer,
+        configured: Callable[[], Scorer] | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self.app = app
         self.scorer = scorer
@@ -69,7 +73,7 @@ class BatchScorer:
         # Since start: model calls, texts they answered for (`duplicates` of them were copies
         # of another text in the same call, not scored again), seconds spent in the model.
         self.totals = {"batches": 0, "comments": 0, "duplicates": 0, "model_seconds": 0.0}
-        self.metrics = Metrics()
+        self.metrics = metrics or Metrics()  # shared by a worker's instances
 
     def process(self, ids: list[int], fill_up_to: int = 0) -> list[int]:
         """Score and decide these comments (and, with `fill_up_to`, other comments due for
@@ -334,12 +338,15 @@ class TextBatcher:
 
 
 class ScoringWorker:
-    """The thread backend: an in-memory queue, a worker thread and a sweeper thread, and a
-    thread that scores the API's texts (:class:`TextBatcher`)."""
+    """The thread backend: an in-memory queue, a worker thread per model instance
+    (SCORING_MODEL_INSTANCES: `runner` and `others`, each with its own model, taking the next
+    batch from the same queue), a sweeper thread, and a thread that scores the API's texts
+    (:class:`TextBatcher`, with the first instance)."""
 
-    def __init__(self, app: Flask, runner: BatchScorer) -> None:
+    def __init__(self, app: Flask, runner: BatchScorer, others: Sequence[BatchScorer] = ()) -> None:
         self.app = app
         self.runner = runner
+        self.runners = [runner, *others]
         self.metrics = runner.metrics
         self.batch_size: int = app.config["SCORING_BATCH_SIZE"]
         self.batch_wait: float = app.config["SCORING_BATCH_WAIT_MS"] / 1000
@@ -406,38 +413,49 @@ class ScoringWorker:
         with self._start_lock:
             if self._threads or self._stop.is_set():
                 return
-            for target, name in ((self._run, "scoring-worker"), (self._sweep, "scoring-sweeper")):
-                thread = threading.Thread(target=target, name=name, daemon=True)
+            threads = [
+                threading.Thread(target=self._run, args=(runner, index == 0), daemon=True,
+                                 name="scoring-worker" + (f"-{index + 1}" if index else ""))
+                for index, runner in enumerate(self.runners)
+            ]  # fmt: skip
+            threads.append(
+                threading.Thread(target=self._sweep, name="scoring-sweeper", daemon=True)
+            )
+            for thread in threads:
                 self._threads.append(thread)
                 thread.start()
 
     def stop(self, timeout: float = 10) -> None:
         self._stop.set()
-        self._queue.put(_WAKE_UP)
+        for _ in self.runners:
+            self._queue.put(_WAKE_UP)
         self.texts.stop(timeout)
         for thread in self._threads:
             thread.join(timeout)
 
     # Threads ---------------------------------------------------------------------------------
 
-    def _run(self) -> None:
+    def _run(self, runner: BatchScorer, first: bool) -> None:
+        """One model instance's thread. The first also queues what awaits a score at start-up
+        and does the background work (imports, « Essai ») when no comment waits."""
         try:
-            self.runner.load()
+            runner.load()
         except ScoringUnavailable as error:
             logger.error("scoring unavailable: %s", error)
-        try:
-            with self.app.app_context():
-                self.enqueue_ids(scoring.awaiting_ids())
-        except Exception:  # the database is not there (yet): the sweeper queues them later
-            logger.exception("could not queue the comments awaiting a score at start-up")
-        background_at = 0.0  # when to look for imported comments again
+        if first:
+            try:
+                with self.app.app_context():
+                    self.enqueue_ids(scoring.awaiting_ids())
+            except Exception:  # the database is not there (yet): the sweeper queues them later
+                logger.exception("could not queue the comments awaiting a score at start-up")
+        background_at = 0.0 if first else float("inf")  # when to look for imported comments
         while not self._stop.is_set():
             busy = time.monotonic() >= background_at
             batch = self._next_batch(wait=0.0 if busy else 0.2)
             if batch:
-                self._process(batch)
+                self._process(batch, runner)
                 continue
-            self.runner.follow()  # a newly promoted model loads while no comment waits
+            runner.follow()  # a newly promoted model loads while no comment waits
             if busy and not self._background():
                 background_at = time.monotonic() + self.sweep_interval
 
@@ -478,9 +496,9 @@ class ScoringWorker:
                 break
         return [i for i in dict.fromkeys(batch) if i != _WAKE_UP]
 
-    def _process(self, ids: list[int]) -> None:
+    def _process(self, ids: list[int], runner: BatchScorer) -> None:
         try:
-            done = self.runner.process(ids)
+            done = runner.process(ids)
             logger.debug("batch of %d: %d decided", len(ids), len(done))
         except Exception:  # never let the worker die: the sweeper will find these again
             logger.exception("scoring batch failed")
@@ -504,12 +522,18 @@ class ScoringWorker:
 
     @property
     def batches(self) -> list[int]:
-        return self.runner.batches
+        return [size for runner in self.runners for size in runner.batches]
 
     def status(self) -> dict[str, Any]:
-        return {
+        found = {
             "backend": "thread",
             "running": self.running,
             "queued": self._queue.qsize(),
+            "instances": len(self.runners),
             **self.runner.status(),
         }
+        if len(self.runners) > 1:  # every instance's totals together
+            found["totals"] = {
+                key: sum(r.totals[key] for r in self.runners) for key in self.runner.totals
+            }
+        return found

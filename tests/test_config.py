@@ -110,3 +110,20 @@ def test_the_onnx_runtime_refuses_a_gpu_at_start_up(tmp_path):
     environ = {"DETOXIFY_RUNTIME": "onnx", "DETOXIFY_DEVICE": "cuda"}
     with pytest.raises(ConfigError, match="DETOXIFY_RUNTIME=onnx runs on the CPU only"):
         load_config(str(tmp_path), environ=environ)
+
+
+def test_model_instances_share_the_threads(tmp_path):
+    import os
+
+    one = load_config(str(tmp_path), environ={"DETOXIFY_THREADS": "8"})
+    assert (one["SCORING_MODEL_INSTANCES"], one["DETOXIFY_THREADS"]) == (1, 8)
+    two = load_config(str(tmp_path), environ={"DETOXIFY_THREADS": "8",
+                                              "SCORING_MODEL_INSTANCES": "2"})  # fmt: skip
+    assert (two["SCORING_MODEL_INSTANCES"], two["DETOXIFY_THREADS"]) == (2, 4)
+    many = load_config(str(tmp_path), environ={"DETOXIFY_THREADS": "2",
+                                               "SCORING_MODEL_INSTANCES": "3"})  # fmt: skip
+    assert many["DETOXIFY_THREADS"] == 1  # at least one each
+    cores = load_config(str(tmp_path), environ={"SCORING_MODEL_INSTANCES": "2"})
+    assert cores["DETOXIFY_THREADS"] == max(1, (os.cpu_count() or 1) // 2)
+    with pytest.raises(ConfigError, match="SCORING_MODEL_INSTANCES"):
+        load_config(str(tmp_path), environ={"SCORING_MODEL_INSTANCES": "0"})

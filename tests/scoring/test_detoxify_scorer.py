@@ -94,7 +94,8 @@ def test_registry() -> None:
     assert isinstance(scorer, Scorer)
     assert (scorer.state, scorer.error, scorer.categories) == ("not_loaded", None, [])
     assert available_runtimes() == ["auto", "onnx", "torch"]
-    with pytest.raises(ValueError, match="unknown scoring runtime 'tpu'; available: auto, onnx, torch"):
+    unknown = "unknown scoring runtime 'tpu'; available: auto, onnx, torch"
+    with pytest.raises(ValueError, match=unknown):
         get_scorer(ScorerSettings(), runtime="tpu")
 
 

@@ -378,3 +378,33 @@ class TestCopyPasteFlood:
         [insult] = {score_of(c.id).scores["insult"] for c in copies}
         assert insult == pytest.approx(0.7, abs=1e-3)
         assert {db.session.get(Comment, r.id).status for r in rows[6:]} == {CommentStatus.PUBLISHED}
+
+
+class TestModelInstances:
+    @pytest.fixture
+    def config_overrides(self):
+        return {"SCORING_MODEL_INSTANCES": 2, "SCORING_BATCH_WAIT_MS": 0,
+                "COMMENT_RATE_LIMIT": "100 per minute"}  # fmt: skip
+
+    @pytest.fixture
+    def scorer(self, tiny_scorer):
+        return SpyScorer(tiny_scorer, delay=0.3)  # a model busy long enough to need a second
+
+    def test_two_instances_score_batches_side_by_side_each_comment_once(self, app, client):
+        def post(i):
+            return Reader(app.test_client()).post(
+                body=f"Avis numéro {i} sur la situation", email=f"lecteur{i}@example.fr"
+            )
+
+        with ThreadPoolExecutor(max_workers=6) as pool:
+            responses = list(pool.map(post, range(6)))
+        assert [r.status_code for r in responses] == [303] * 6
+        comments = comments_in_db()
+        assert len(comments) == 6 and {c.status for c in comments} == {CommentStatus.PUBLISHED}
+        backend = app.extensions["scoring"]
+        assert [r.totals["batches"] > 0 for r in backend.runners] == [True, True]
+        assert sum(r.totals["comments"] for r in backend.runners) == 6  # each scored once
+        scoring_status = client.get("/healthz").json["scoring"]
+        assert scoring_status["instances"] == 2 and scoring_status["totals"]["comments"] == 6
+        count = db.session.scalar(sa.select(sa.func.count()).select_from(CommentScore))
+        assert count == 6
