@@ -123,7 +123,10 @@ def client_run(
                 headers={"Content-Type": "application/json",
                          "X-CSRFToken": CSRF.search(page).group(1)},
             )  # fmt: skip
-            opener.open(draft, timeout=120).read()
+            try:
+                opener.open(draft, timeout=120).read()
+            except urllib.error.HTTPError as error:  # 503: no score in time, as on the page
+                failures.append(-error.code)  # the comment is still sent, and scored then
         started = time.perf_counter()
         try:
             opener.open(f"{article}/commentaires", data=data, timeout=120)
