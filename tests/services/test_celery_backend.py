@@ -111,6 +111,19 @@ class TestWithBroker:
         [seen] = live_model.processes()
         assert seen["following"] == str(model.checkpoint) and seen["switch_error"] is None
 
+    def test_draft_scores_are_kept_in_redis_for_every_web_process_without_their_text(
+        self, app, live_redis
+    ):
+        from app.scoring import ScoreResult
+        from app.services import drafts
+
+        drafts._remember("Un brouillon à garder.", ScoreResult({"insult": 0.7}, False), "m", "v")
+        keys = live_redis.keys("moderation:draft:*")
+        assert len(keys) == 1 and drafts.key_of("Un brouillon à garder.").encode() in keys[0]
+        assert b"brouillon" not in live_redis.get(keys[0])  # the scores, never the text
+        assert 0 < live_redis.ttl(keys[0]) <= 600  # DRAFT_SCORE_MINUTES
+        assert drafts._recall("  Un brouillon à garder.\r\n")["model_version"] == "v"
+
     def test_the_sweep_queues_comments_whose_retry_is_due(self, app, article, live_redis):
         from datetime import timedelta
 
