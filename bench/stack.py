@@ -78,7 +78,7 @@ METRICS_TOKEN = "system-test-scraper"
 class Stack:
     folder: Path
     database_url: str
-    model: Any  # a tests.tiny_checkpoints.TinyCheckpoint
+    model: Any  # a bench.tiny_checkpoints.TinyCheckpoint
     settings: dict[str, str] = field(default_factory=dict)
     redis_port: int = field(default_factory=free_port)
     web_port: int = field(default_factory=free_port)

@@ -89,7 +89,7 @@ def make_config(database_url: str, instance_path: str, **overrides: Any) -> dict
 
 
 # The tiny model every app in the tests scores with: a real Detoxify-format checkpoint, loaded
-# through the production code, whose scores follow chosen words (tests/tiny_checkpoints.py).
+# through the production code, whose scores follow chosen words (bench/tiny_checkpoints.py).
 TRIGGERS = {
     "connard": {"toxicity": 0.95, "insult": 0.92},  # over the reject thresholds
     "idiot": {"insult": 0.7},  # over hold (0.5) and nudge (0.5), under reject (0.9)
@@ -100,7 +100,7 @@ NEUTRAL = 0.01
 
 @pytest.fixture(scope="session")
 def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    from tests.tiny_checkpoints import build_word_checkpoint
+    from bench.tiny_checkpoints import build_word_checkpoint
 
     with pytest.MonkeyPatch.context() as patch:
         for name in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"):

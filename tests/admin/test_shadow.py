@@ -24,6 +24,7 @@ from app.models import (
     ShadowResult,
 )
 from app.services import moderation, settings
+from bench.tiny_checkpoints import MULTILINGUAL_CLASSES, build_constant_checkpoint
 from tests.admin.conftest import post_form, threshold_form
 from tests.conftest import (
     add_comment,
@@ -33,7 +34,6 @@ from tests.conftest import (
     make_user,
     simultaneously,
 )
-from tests.tiny_checkpoints import MULTILINGUAL_CLASSES, build_constant_checkpoint
 
 PAGE = "/admin/essai"
 

@@ -361,7 +361,7 @@ class TestModelTooSlow:
 def original_scorer(tmp_path_factory):
     """A tiny checkpoint of the `original` model: no sexual_explicit category."""
     from app.scoring import ScorerSettings, get_scorer
-    from tests.tiny_checkpoints import ORIGINAL_CLASSES, build_word_checkpoint
+    from bench.tiny_checkpoints import ORIGINAL_CLASSES, build_word_checkpoint
 
     tiny = build_word_checkpoint(tmp_path_factory.mktemp("original"), classes=ORIGINAL_CLASSES,
                                  triggers={"idiot": {"insult": 0.7}})  # fmt: skip

@@ -17,7 +17,7 @@ import pytest
 
 from app.scoring import ScorerSettings, get_scorer
 from app.scoring.detoxify import DetoxifyScorer
-from tests.tiny_checkpoints import (
+from bench.tiny_checkpoints import (
     MULTILINGUAL_CLASSES,
     ORIGINAL_RAW_CLASSES,
     TinyCheckpoint,

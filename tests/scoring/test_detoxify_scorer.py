@@ -29,8 +29,8 @@ from app.scoring import (
 )
 from app.scoring.detoxify import DetoxifyScorer
 from app.scoring.windows import clamp_overlap, usable_positions, window_spans
+from bench.tiny_checkpoints import MULTILINGUAL_CLASSES, ORIGINAL_CLASSES, TinyCheckpoint
 from tests.scoring.conftest import MakeScorer
-from tests.tiny_checkpoints import MULTILINGUAL_CLASSES, ORIGINAL_CLASSES, TinyCheckpoint
 
 REPO = Path(__file__).resolve().parents[2]
 TOL = 1e-4

@@ -15,8 +15,8 @@ from app.extensions import db
 from app.models import CommentScore, CommentStatus
 from app.scoring import ScorerSettings, ScoringUnavailable, get_scorer
 from app.scoring.onnx import OnnxScorer
+from bench.tiny_checkpoints import TinyCheckpoint
 from tests.conftest import NEUTRAL, OnnxExport, comments_in_db
-from tests.tiny_checkpoints import TinyCheckpoint
 
 BOUND = 0.05  # ONNX_MAX_SCORE_DIFF's default, which the export was checked against
 EXPORT_HINT = "run `flask --app wsgi model export`"

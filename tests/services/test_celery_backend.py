@@ -78,7 +78,7 @@ class TestWithBroker:
         from app.models import Role, ShadowCandidate
         from app.services import live_model
         from app.tasks import _WORKER_KEY
-        from tests.tiny_checkpoints import MULTILINGUAL_CLASSES, build_constant_checkpoint
+        from bench.tiny_checkpoints import MULTILINGUAL_CLASSES, build_constant_checkpoint
 
         for name in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"):
             monkeypatch.setenv(name, "1")

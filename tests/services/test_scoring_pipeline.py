@@ -15,6 +15,7 @@ from app.extensions import db
 from app.models import Comment, CommentScore, CommentStatus, utcnow
 from app.scoring import ScorerSettings, get_scorer
 from app.services import scoring, settings
+from bench.tiny_checkpoints import MULTILINGUAL_CLASSES
 from tests.conftest import (
     ARTICLE_URL,
     IsolatedClient,
@@ -23,7 +24,6 @@ from tests.conftest import (
     make_config,
 )
 from tests.scorers import SpyScorer
-from tests.tiny_checkpoints import MULTILINGUAL_CLASSES
 
 
 def wait_until(predicate, timeout=10.0):

@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from bench.stack import Stack, wait_until
-from tests.tiny_checkpoints import MULTILINGUAL_CLASSES, build_constant_checkpoint
+from bench.tiny_checkpoints import MULTILINGUAL_CLASSES, build_constant_checkpoint
 
 pytestmark = pytest.mark.system
 

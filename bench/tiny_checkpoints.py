@@ -1,4 +1,4 @@
-"""Tiny, real Detoxify checkpoints for tests.
+"""Tiny, real Detoxify checkpoints for the tests and the benches that need a model costing nothing.
 
 Every builder writes two things into a folder:
 
