@@ -621,16 +621,12 @@ def score_draft(site: Site, story_id: int, body: DraftIn) -> Response:
     reader = _reader()
     text = clean_text(body.body)
     _problem(body_problem(text, settings.max_comment_length(sites.site_of(found))), "body")
-    who = f"user:{reader.user.id}" if reader.user else f"guest:{reader.guest_token or ''}"
     try:
-        quotas.take_draft(who, get_remote_address())
+        nudge = drafts.score_draft(text, sites.site_of(found), reader.viewer, get_remote_address())
     except quotas.QuotaExceeded as exceeded:
         raise _too_many(exceeded, "too_many_drafts", "brouillons à vérifier") from None
-    try:
-        nudge = drafts.score_draft(text, sites.site_of(found))
     except ScoringUnavailable:
-        unavailable = "La vérification n’est pas disponible pour le moment."
-        raise ApiError(503, "scoring_unavailable", unavailable) from None
+        raise ApiError(503, "scoring_unavailable", drafts.UNAVAILABLE) from None
     out = None
     if nudge is not None:
         out = DraftNudgeOut(categories=nudge.categories, message=nudge.message)

@@ -242,18 +242,14 @@ def score_draft(slug: str) -> tuple[Response, int] | Response:
     problem = body_problem(body, settings.max_comment_length(sites.site_of(article)))
     if problem:
         return jsonify(error=problem.message, field="body"), 422
-    viewer = _viewer()
-    who = f"user:{viewer.user_id}" if viewer.user_id else f"guest:{viewer.guest_token or ''}"
     try:
-        quotas.take_draft(who, get_remote_address())
+        nudge = drafts.score_draft(body, sites.site_of(article), _viewer(), get_remote_address())
     except quotas.QuotaExceeded as exceeded:
         answer = jsonify(error="Trop de brouillons vérifiés : réessayez dans un instant.")
         answer.headers["Retry-After"] = str(exceeded.retry_after)
         return answer, 429
-    try:
-        nudge = drafts.score_draft(body, sites.site_of(article))
     except ScoringUnavailable:  # ScoringTimeout too: nothing is said before sending
-        return jsonify(error="La vérification n’est pas disponible pour le moment."), 503
+        return jsonify(error=drafts.UNAVAILABLE), 503
     answer = jsonify(nudge=None if nudge is None else {"categories": nudge.categories,
                                                        "message": nudge.message})  # fmt: skip
     answer.headers["Cache-Control"] = "no-store"

@@ -27,7 +27,7 @@ import hmac
 import json
 import logging
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cachelib import BaseCache, RedisCache, SimpleCache
 from flask import current_app
@@ -35,7 +35,10 @@ from flask import current_app
 from app import labels, policy
 from app.models import Site
 from app.scoring import ScoreResult, backend
-from app.services import scoring, settings
+from app.services import quotas, scoring, settings
+
+if TYPE_CHECKING:  # services.comments decides from drafts: no import cycle at run time
+    from app.services.comments import Viewer
 from app.validators import clean_text
 
 logger = logging.getLogger(__name__)
@@ -93,10 +96,19 @@ def _recall(text: str) -> dict[str, Any] | None:
     return json.loads(raw) if raw else None
 
 
-def score_draft(text: str, site: Site | None) -> DraftNudge | None:
-    """Score a draft (never stored) and say whether, sent as it is, it would be nudged on
-    `site`; raises ScoringUnavailable or ScoringTimeout (the reader is told nothing then,
-    and the comment is scored when sent). With nudges off, nothing is scored."""
+UNAVAILABLE = "La vérification n’est pas disponible pour le moment."
+
+
+def score_draft(
+    text: str, site: Site | None, viewer: Viewer, address: str | None
+) -> DraftNudge | None:
+    """Score a draft (never stored) of this reader (or browser), from this network address,
+    and say whether, sent as it is, it would be nudged on `site`. Counted against
+    DRAFT_RATE_LIMIT first (quotas.QuotaExceeded); raises ScoringUnavailable or
+    ScoringTimeout (the reader is told nothing then, and the comment is scored when sent).
+    With nudges off, nothing is scored."""
+    reader = f"user:{viewer.user_id}" if viewer.user_id else f"guest:{viewer.guest_token or ''}"
+    quotas.take_draft(reader, address)
     thresholds = settings.nudge_thresholds(site=site)
     if thresholds is None:
         return None
