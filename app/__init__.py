@@ -8,10 +8,9 @@ from dataclasses import replace
 from typing import Any
 
 from flask import Flask
-from sqlalchemy import event
-from sqlalchemy.engine import Engine
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from app import sqlite
 from app.config import load_config
 from app.converters import IdConverter
 from app.extensions import babel, csrf, db, limiter, login_manager, mail, migrate, talisman
@@ -74,7 +73,7 @@ def create_app(config: dict[str, Any] | None = None, scorer: Scorer | None = Non
     app.config["BABEL_DEFAULT_TIMEZONE"] = app.config.get("SITE_TIMEZONE", "Europe/Paris")
     babel.init_app(app, locale_selector=select_locale)
     with app.app_context():
-        _configure_sqlite(db.engine)
+        sqlite.configure(db.engine)
 
     from app import cli, errors, templating
     from app.admin import bp as admin_bp
@@ -183,17 +182,3 @@ def _migrations_dir() -> str:
     from pathlib import Path
 
     return str(Path(__file__).resolve().parent.parent / "migrations")
-
-
-def _configure_sqlite(engine: Engine) -> None:
-    """SQLite: WAL (readers never wait for the writer) and enforced foreign keys."""
-    if engine.dialect.name != "sqlite":
-        return
-
-    @event.listens_for(engine, "connect")
-    def _pragmas(dbapi_connection: Any, _record: Any) -> None:
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA busy_timeout=5000")
-        cursor.close()

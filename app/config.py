@@ -416,13 +416,17 @@ def mail_settings(url: str, *, sender: str, timeout: float) -> dict[str, Any]:
 
 
 def _engine_options(values: Mapping[str, str | None]) -> dict[str, Any]:
-    """SQLAlchemy's pool: every connection is checked before use (`pool_pre_ping`), so that a
-    database restart costs one reconnect instead of an error; PostgreSQL pools are sized per
-    process (web: gunicorn workers x threads; a Celery worker needs two)."""
+    """SQLAlchemy's pool: every connection to a database server is checked before use
+    (`pool_pre_ping`), so that a database restart costs one reconnect instead of an error;
+    PostgreSQL pools are sized per process (web: gunicorn workers x threads; a Celery worker
+    needs two)."""
     # hide_parameters: SQLAlchemy's errors and logs never show a statement's values
     # (comments, names, addresses, tokens).
-    options: dict[str, Any] = {"pool_pre_ping": True, "hide_parameters": True}
     url = _env(values, "DATABASE_URL", "") or ""
+    # A SQLite file (the default without DATABASE_URL) is never restarted under the app: no
+    # ping, which costs a statement per transaction.
+    network = bool(url) and not url.startswith("sqlite")
+    options: dict[str, Any] = {"pool_pre_ping": network, "hide_parameters": True}
     if url.startswith(("postgres", "postgresql")):
         options.update(
             pool_size=_int(values, "DATABASE_POOL_SIZE", 5, minimum=1),

@@ -350,6 +350,7 @@ class CeleryScoring:
 
     def __init__(self, app: Flask, celery_app: Celery, runner: BatchScorer) -> None:
         self.app = app
+        self.decides_in_request = False  # the workers claim, score and decide
         self.celery_app = celery_app
         self.runner = runner  # runs in workers; a web process never loads its model
         self.metrics = runner.metrics

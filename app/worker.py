@@ -1,20 +1,25 @@
 """Scoring comments in micro-batches: the part both backends share, and the thread backend.
 
 :class:`BatchScorer` claims a batch, runs the model once for it and records each decision (or
-the failure); it keeps the numbers `/healthz` and `/metrics` show. The embedded default
-(`SCORING_BACKEND=thread`, :class:`ScoringWorker`) runs it in a background thread of the web
-process; `SCORING_BACKEND=celery` runs it in Celery workers (:mod:`app.tasks`).
+the failure); it keeps the numbers `/healthz` and `/metrics` show. `SCORING_BACKEND=celery`
+runs it in Celery workers (:mod:`app.tasks`), the requests waiting for their decisions.
 
-The thread worker scores comments that arrive together in one model call: it takes the
-first queued id, then waits at most `SCORING_BATCH_WAIT_MS` for more, up to
-`SCORING_BATCH_SIZE`. When no live comment is queued, it scores imported comments in the
-background (`flask import`), then the admins' « Essai » candidate (services/shadow), one batch
-at a time, looking at its queue between two batches: a reader's comment waits at most one
-background batch.
+The embedded default (`SCORING_BACKEND=thread`, :class:`ScoringWorker`) runs the model in the
+web process. A reader's request stores its comment claimed, sends the text to the model
+(:class:`TextBatcher`, which also scores the API's texts) and decides it itself: the model's
+threads do nothing else, and the requests' decisions are taken side by side. Texts that
+arrive together go into one model call: the model takes the first waiting call and every
+other one waiting by then, up to `SCORING_BATCH_SIZE` texts; when others were waiting (a
+burst), it waits at most `SCORING_BATCH_WAIT_MS` for more. A lone text does not wait: it goes
+to the model at once (with nothing else arriving, the wait was pure delay).
 
-The database is the source of truth: the in-memory queue only says "look at these now"; at
-start-up, and every few seconds, the sweeper re-queues whatever still
-awaits a score (a crash, a restart, a retry after a failure).
+The worker thread claims, scores and decides the comments no request decides: one whose
+reader stopped waiting, a retry after a failure, those left by a crash or a restart (the
+database is the source of truth: the in-memory queue only says "look at these now"; at
+start-up, and every few seconds, the sweeper queues whatever still awaits a score and nobody
+holds). When none is queued, it scores imported comments in the background (`flask import`),
+then the admins' « Essai » candidate (services/shadow), one batch at a time, looking at its
+queue between two batches: a comment waits at most one background batch.
 """
 
 from __future__ import annotations
@@ -200,10 +205,7 @@ class BatchScorer:
             logger.warning("scoring unavailable for %d comments: %s", len(claim.comments), error)
             self.metrics.failures.inc(len(claim.comments))
             return scoring.record_failure(claim, str(error))
-        decided = scoring.record_scores(claim, results, scorer.name, scorer.version)
-        for outcome in scoring.outcomes(decided):
-            self.metrics.decisions.labels(outcome=outcome).inc()
-        return decided
+        return scoring.decide(claim, results, scorer.name, scorer.version, self.metrics)
 
     @property
     def batches(self) -> list[int]:
@@ -243,19 +245,21 @@ class _TextJob:
 
 
 class TextBatcher:
-    """Texts that are not comments (API calls), micro-batched in a thread of their own:
-    whatever calls arrive while the model is busy, or within `batch_wait` of the first, go
+    """Texts to score that the caller waits for — the API's, and (thread backend) the
+    comments that readers' requests decide themselves (services/scoring.score_claimed) —
+    micro-batched in a thread per model instance: whatever calls arrive while the model is
+    busy, or (when another is already queued: a burst) within `batch_wait` of the first, go
     into one model call of at most `batch_size` texts (a call with more texts goes alone).
     Nothing is written to the database. A caller that stops waiting (its timeout) cancels its
     job: a job not yet started is then skipped."""
 
-    def __init__(self, runner: BatchScorer, batch_size: int, batch_wait: float) -> None:
-        self.runner = runner
+    def __init__(self, runners: Sequence[BatchScorer], batch_size: int, batch_wait: float) -> None:
+        self.runners = list(runners)
+        self.runner = self.runners[0]
         self.batch_size = batch_size
         self.batch_wait = batch_wait
         self._queue: queue.SimpleQueue[_TextJob | None] = queue.SimpleQueue()
-        self._carried: _TextJob | None = None  # did not fit the last batch: starts the next
-        self._thread: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []
         self._lock = threading.Lock()
         self._stop = threading.Event()
 
@@ -273,29 +277,37 @@ class TextBatcher:
 
     def start(self) -> None:
         with self._lock:
-            if self._thread is not None or self._stop.is_set():
+            if self._threads or self._stop.is_set():
                 return
-            self._thread = threading.Thread(target=self._run, name="text-scoring", daemon=True)
-            self._thread.start()
+            for index, runner in enumerate(self.runners):
+                name = "text-scoring" + (f"-{index + 1}" if index else "")
+                thread = threading.Thread(target=self._run, args=(runner,), name=name, daemon=True)
+                self._threads.append(thread)
+                thread.start()
 
     def stop(self, timeout: float = 10) -> None:
         self._stop.set()
-        self._queue.put(None)
-        if self._thread is not None:
-            self._thread.join(timeout)
+        self._queue.put(None)  # each thread puts it back for the next
+        for thread in self._threads:
+            thread.join(timeout)
 
-    def _run(self) -> None:
+    def _run(self, runner: BatchScorer) -> None:
+        carried: _TextJob | None = None  # did not fit the last batch: starts the next
         while not self._stop.is_set():
-            jobs = self._next_jobs()
+            jobs, carried = self._next_jobs(carried)
             if jobs:
-                self._process(jobs)
+                self._process(jobs, runner)
 
-    def _next_jobs(self) -> list[_TextJob]:
-        first, self._carried = self._carried or self._queue.get(), None
+    def _next_jobs(self, carried: _TextJob | None) -> tuple[list[_TextJob], _TextJob | None]:
+        """The next batch's jobs, and the job that starts the one after (it did not fit)."""
+        first = carried or self._queue.get()
         if first is None:
-            return []
-        jobs, size = [first], len(first.texts)
-        deadline = time.monotonic() + self.batch_wait
+            self._queue.put(None)  # stop(): the other threads see it too
+            return [], None
+        jobs, size, left = [first], len(first.texts), None
+        # As for comments: wait for more only when another call is already queued.
+        burst = not self._queue.empty()
+        deadline = time.monotonic() + (self.batch_wait if burst else 0.0)
         while size < self.batch_size:
             remaining = deadline - time.monotonic()
             try:
@@ -310,17 +322,17 @@ class TextBatcher:
                 self._queue.put(None)  # stop() again after this batch
                 break
             if size + len(job.texts) > self.batch_size:
-                self._carried = job  # it starts the next batch
+                left = job  # it starts the next batch
                 break
             jobs.append(job)
             size += len(job.texts)
         # A caller that gave up meanwhile is not scored for nothing.
-        return [job for job in jobs if job.future.set_running_or_notify_cancel()]
+        return [job for job in jobs if job.future.set_running_or_notify_cancel()], left
 
-    def _process(self, jobs: list[_TextJob]) -> None:
+    def _process(self, jobs: list[_TextJob], runner: BatchScorer) -> None:
         texts = [text for job in jobs for text in job.texts]
         try:
-            scored = self.runner.score_texts(texts)
+            scored = runner.score_texts(texts)
         except Exception as error:  # ScoringUnavailable, or a bug: the callers are told
             if not isinstance(error, ScoringUnavailable):
                 logger.exception("text scoring failed")
@@ -338,13 +350,16 @@ class TextBatcher:
 
 
 class ScoringWorker:
-    """The thread backend: an in-memory queue, a worker thread per model instance
-    (SCORING_MODEL_INSTANCES: `runner` and `others`, each with its own model, taking the next
-    batch from the same queue), a sweeper thread, and a thread that scores the API's texts
-    (:class:`TextBatcher`, with the first instance)."""
+    """The thread backend: readers' requests store their comments claimed, send the texts to
+    the :class:`TextBatcher` (a thread per model instance, SCORING_MODEL_INSTANCES: `runner`
+    and `others`, each with its own model) with the API's, and decide them themselves
+    (services/scoring.score_claimed). A worker thread per instance scores, from an in-memory
+    queue, what a request could not (a comment whose reader stopped waiting, a retry found by
+    the sweeper thread, those awaiting a score at start-up) and the background work."""
 
     def __init__(self, app: Flask, runner: BatchScorer, others: Sequence[BatchScorer] = ()) -> None:
         self.app = app
+        self.decides_in_request = True  # the model is here: see ScoringBackend
         self.runner = runner
         self.runners = [runner, *others]
         self.metrics = runner.metrics
@@ -357,7 +372,7 @@ class ScoringWorker:
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._start_lock = threading.Lock()
-        self.texts = TextBatcher(runner, self.batch_size, self.batch_wait)
+        self.texts = TextBatcher(self.runners, self.batch_size, self.batch_wait)
 
     # The interface the services use --------------------------------------------------------
 
@@ -483,7 +498,10 @@ class ScoringWorker:
         if first == _WAKE_UP:
             return []
         batch = [first]
-        deadline = time.monotonic() + self.batch_wait
+        # Wait for more only during a burst (another comment is already queued): a lone comment
+        # goes to the model at once, and those that come while it runs make the next batch.
+        burst = not self._queue.empty()
+        deadline = time.monotonic() + (self.batch_wait if burst else 0.0)
         while len(batch) < self.batch_size:
             remaining = deadline - time.monotonic()
             try:

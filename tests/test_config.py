@@ -103,7 +103,9 @@ def test_postgres_pools_are_sized_and_checked_before_use(tmp_path):
         "pool_recycle": 1800,
     }
     sqlite = load_config(str(tmp_path), environ={})["SQLALCHEMY_ENGINE_OPTIONS"]
-    assert sqlite == {"pool_pre_ping": True, "hide_parameters": True}
+    assert sqlite == {"pool_pre_ping": False, "hide_parameters": True}  # a file: no ping
+    named = {"DATABASE_URL": f"sqlite:///{tmp_path / 'site.db'}"}
+    assert load_config(str(tmp_path), environ=named)["SQLALCHEMY_ENGINE_OPTIONS"] == sqlite
 
 
 def test_the_onnx_runtime_refuses_a_gpu_at_start_up(tmp_path):

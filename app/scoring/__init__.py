@@ -229,6 +229,12 @@ class ScoringBackend(Protocol):
     metrics: Metrics
     """The app's Prometheus metrics (the readers' waits are observed here)."""
 
+    decides_in_request: bool
+    """True where the model runs in the web process (the thread backend): a request claims
+    the comment it stores and decides it itself once its text is scored (micro-batched with
+    the others: services/scoring.score_claimed). False with Celery: the workers claim,
+    score and decide, and the request waits for them."""
+
     def start(self) -> None:
         """Start whatever scores in this process (idempotent); called before each request."""
         ...

@@ -42,6 +42,7 @@ from app.services import (
     sites,
     transitions,
 )
+from app.services import scoring as pipeline
 from app.services.errors import ServiceError
 from app.wordlists import stored_match
 
@@ -195,6 +196,7 @@ def submit_comment(
     if existing is not None:
         return SubmitResult(existing, duplicate=True)
 
+    lease = _lease()
     comment = Comment(
         article_id=article.id,
         parent_id=parent.id if parent else None,
@@ -209,6 +211,7 @@ def submit_comment(
         idempotency_key=idempotency_key,
         status=CommentStatus.PENDING,
         created_at=utcnow(),
+        **lease,
     )
     db.session.add(comment)
     hits: quotas.Hits | None = None
@@ -221,6 +224,7 @@ def submit_comment(
             comment_id=comment.id,
             to_status=CommentStatus.PENDING,
         )
+        comment_id = comment.id
         db.session.commit()  # accepted: stored with an explicit status before anything else
     except IntegrityError:
         db.session.rollback()
@@ -236,24 +240,35 @@ def submit_comment(
             hits.give_back()
         raise
 
-    score_and_wait(comment)
+    score_and_wait(comment, comment_id, body, lease.get("claim_token"))
     return SubmitResult(comment, duplicate=False)
 
 
-def score_and_wait(comment: Comment) -> None:
-    """Decide the comment at once from its draft's score (services/drafts), or queue it for
-    the scoring worker and wait, bounded, for its decision."""
+def _lease() -> dict[str, Any]:
+    """A comment's claim, taken as it is stored, where the request scores and decides it
+    itself (the thread backend: services/scoring.score_claimed); none with Celery, whose
+    workers claim what they score."""
+    return pipeline.lease() if scoring.backend().decides_in_request else {}
+
+
+def score_and_wait(comment: Comment, comment_id: int, body: str, token: str | None) -> None:
+    """Decide the comment (its id and text given: it is not read again) at once from its
+    draft's score (services/drafts), or else score and decide it here under the claim
+    `token` taken when it was stored (the thread backend), or else queue it for the scoring
+    workers (Celery) and wait, bounded, for their decision. Then `comment` is read again."""
     backend = scoring.backend()
-    comment_id, body = comment.id, comment.body
-    # End the transaction that reading the id may have begun: a request must not hold a pooled
-    # database connection while it waits for the model (32 waiting readers exhausted the pool).
+    # A request must not hold a pooled database connection while it waits for the model (32
+    # waiting readers exhausted the pool): none is open here, whatever came before.
     db.session.commit()
-    if drafts.decide_from_draft(comment_id, body):  # scored while the reader typed it
-        db.session.refresh(comment)
-        return
-    if backend.enqueue([comment_id]):  # False: not queued, and already held for a human
-        started = time.perf_counter()
-        backend.wait(comment_id, current_app.config["SCORING_WAIT_SECONDS"])
+    wait = current_app.config["SCORING_WAIT_SECONDS"]
+    started = time.perf_counter()
+    if drafts.decide_from_draft(comment_id, body, token):  # scored while the reader typed it
+        pass
+    elif token is not None:
+        pipeline.score_claimed(comment_id, body, token, wait)
+        backend.metrics.wait_seconds.observe(time.perf_counter() - started)
+    elif backend.enqueue([comment_id]):  # False: not queued, and already held for a human
+        backend.wait(comment_id, wait)
         backend.metrics.wait_seconds.observe(time.perf_counter() - started)
     db.session.refresh(comment)
 
@@ -293,6 +308,7 @@ def revise(comment: Comment, body: str, address: str | None = None) -> None:
     if comment.revisions >= Comment.MAX_REVISIONS:
         raise CommentError(None, _revisions_spent(), "revisions_spent")
     hits = quotas.take_post(identity(comment.user_id, comment.author_email), address)
+    comment_id, lease = comment.id, _lease()
     try:
         _leave_nudge(
             comment,
@@ -302,6 +318,7 @@ def revise(comment: Comment, body: str, address: str | None = None) -> None:
                 "body": body,
                 "body_hash": body_hash(body),
                 "revisions": Comment.revisions + 1,
+                **lease,
             },
             only_if=Comment.revisions < Comment.MAX_REVISIONS,
             reason="L’auteur a reformulé son commentaire.",
@@ -309,7 +326,7 @@ def revise(comment: Comment, body: str, address: str | None = None) -> None:
     except BaseException:
         hits.give_back()
         raise
-    score_and_wait(comment)
+    score_and_wait(comment, comment_id, body, lease.get("claim_token"))
 
 
 def _revisions_spent() -> str:
@@ -457,6 +474,7 @@ def edit(comment: Comment, body: str, address: str | None = None) -> None:
     if body_hash(body) == comment.body_hash:
         return  # nothing changed: nothing to decide again
     hits = quotas.take_post(identity(comment.user_id, comment.author_email), address)
+    comment_id, lease = comment.id, _lease()
     try:
         now = utcnow()
         db.session.add(
@@ -479,6 +497,7 @@ def edit(comment: Comment, body: str, address: str | None = None) -> None:
                 "body_hash": body_hash(body),
                 "edited_at": now,
                 "word_matches": None,
+                **lease,
             },  # fmt: skip
             reason="L’auteur a modifié son commentaire.",
         )
@@ -489,7 +508,7 @@ def edit(comment: Comment, body: str, address: str | None = None) -> None:
     except BaseException:
         hits.give_back()
         raise
-    score_and_wait(comment)
+    score_and_wait(comment, comment_id, body, lease.get("claim_token"))
 
 
 def revisions(comment_id: int) -> list[CommentRevision]:

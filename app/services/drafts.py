@@ -11,7 +11,7 @@ It answers whether the site would nudge the author, and why, in the nudge's own 
 `decide_from_draft`, when a comment is submitted (or a nudged one rewritten), looks its text
 up: found, and given by the model in service now (a promoted model, services/live_model,
 changes the version: an older score is never reused), the comment is claimed and decided
-right there through the one decision path (`scoring.claim` + `scoring.record_scores`, as the
+right there through the one decision path (`scoring.claim` + `scoring.decide`, as the
 worker does), with no model call and no wait for the queue; otherwise it goes to the worker
 as always.
 
@@ -132,20 +132,19 @@ def score_draft(
     )
 
 
-def decide_from_draft(comment_id: int, body: str) -> bool:
-    """Decide this comment now from its draft's scores, if the model in service gave them;
-    True when it was decided here, False when the worker must score it (no draft score, an
-    older model's, or a worker claimed it first)."""
+def decide_from_draft(comment_id: int, body: str, token: str | None = None) -> bool:
+    """Decide this comment now from its draft's scores, if the model in service gave them,
+    under the claim `token` taken when it was stored (else claimed here); True when it was
+    decided here, False when the model must score it (no draft score, an older model's, or
+    a worker claimed it first)."""
     known = _recall(body)
     if known is None or known["model_version"] != backend().model_version():
         return False
-    claim = scoring.claim([comment_id])
+    claim = scoring.held([comment_id], token) if token else scoring.claim([comment_id])
     if not claim.comments:
         return False
     result = ScoreResult(known["scores"], known["windowed"])
-    decided = scoring.record_scores(claim, [result], known["model_name"], known["model_version"])
     metrics = backend().metrics
-    for outcome in scoring.outcomes(decided):
-        metrics.decisions.labels(outcome=outcome).inc()
+    decided = scoring.decide(claim, [result], known["model_name"], known["model_version"], metrics)
     metrics.draft_reuses.inc(len(decided))
     return bool(decided)

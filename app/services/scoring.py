@@ -1,8 +1,9 @@
 """A comment's way through the model: claimed, scored, decided — once, whatever fails.
 
 Every state change here is a conditional UPDATE, so that several worker threads or processes
-can never score or decide the same comment twice: a worker claims comments (`claim`), and only
-the holder of the claim may record their scores (`record_scores`) or their failure
+can never score or decide the same comment twice: a worker claims comments (`claim`), or a
+reader's request stores its comment already claimed (`lease`, the thread backend), and only
+the holder of the claim may record their scores (`record_scores`, `decide`) or their failure
 (`record_failure`). Only these functions commit the scoring transitions.
 """
 
@@ -18,13 +19,22 @@ from typing import Any
 
 from flask import current_app
 from sqlalchemy import ColumnExpressionArgument, and_, case, func, or_, select, true, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.elements import ColumnElement
 
 from app import labels, policy
 from app.actions import AuditAction
 from app.extensions import db, rowcount
+from app.metrics import Metrics
 from app.models import Article, Comment, CommentScore, CommentStatus, utcnow
-from app.scoring import Scorer, ScoreResult, TextScores, backend
+from app.scoring import (
+    Scorer,
+    ScoreResult,
+    ScoringTimeout,
+    ScoringUnavailable,
+    TextScores,
+    backend,
+)
 from app.services import audit, decisions, surges, transitions
 from app.services.comments import STATUS_FOR_OUTCOME
 from app.wordlists import Match, stored_match
@@ -133,11 +143,87 @@ def _claim(ids: list[int], now: datetime, lease: timedelta) -> Claim:
     return Claim(token, claimed)
 
 
+def lease() -> dict[str, Any]:
+    """The columns of a claim taken as a comment is stored (or sent again to the model), by a
+    caller that scores and decides it itself (`score_claimed`): no claim UPDATE, no commit
+    of its own. Should the caller die first, the sweep finds the comment once the lease has
+    lapsed, as for a worker that vanished."""
+    lasts = timedelta(seconds=current_app.config["SCORING_LEASE_SECONDS"])
+    return {"claim_token": secrets.token_hex(16), "claimed_until": utcnow() + lasts}
+
+
+def held(comment_ids: Sequence[int], token: str) -> Claim:
+    """The comments of a claim taken earlier (`lease`) that still await their score."""
+    claimed = db.session.scalars(
+        select(Comment)
+        .where(Comment.id.in_(comment_ids), Comment.claim_token == token, Comment.awaiting_score)
+        .order_by(Comment.id)
+    )
+    return Claim(token, list(claimed))
+
+
+def score_claimed(comment_id: int, body: str, token: str, timeout: float) -> None:
+    """Score and decide, in the caller's thread, a comment it stored with a `lease`: its text
+    goes to the model through the backend's micro-batches (`score_texts`, with every other
+    comment and API call arriving together), and the decision is recorded here, through
+    `decide`. The thread backend's readers decide their own comments so: the worker thread
+    only runs the model, and the decisions of several requests are taken side by side
+    instead of one after another in one thread (bench/post_vs_isso.py).
+
+    No score within `timeout`: the claim is given back and the comment queued for the worker
+    (it stays pending meanwhile); the model unavailable: held for a human, retried later
+    (`record_failure`). Holds no database connection while it waits for the model."""
+    scorer = backend()
+    db.session.commit()
+    try:
+        scored = scorer.score_texts([body], timeout)
+    except ScoringTimeout:
+        db.session.execute(
+            update(Comment)
+            .where(Comment.id == comment_id, Comment.claim_token == token)
+            .values(claim_token=None, claimed_until=None)
+        )
+        db.session.commit()
+        scorer.enqueue([comment_id])
+        return
+    except ScoringUnavailable as error:
+        claim = held([comment_id], token)
+        if claim.comments:
+            record_failure(claim, str(error))
+        return
+    claim = held([comment_id], token)
+    if claim.comments:
+        decide(claim, scored.results, scored.model_name, scored.model_version, scorer.metrics)
+    db.session.commit()
+
+
 def record_scores(
     claim: Claim, results: Sequence[ScoreResult], model_name: str, model_version: str
 ) -> list[int]:
     """Store each comment's scores and decision together, in one transaction. Returns the ids
-    decided here (a comment decided meanwhile by a human is left as it is).
+    decided here (a comment decided meanwhile by a human is left as it is); see `_record`."""
+    return list(_record(claim, results, model_name, model_version))
+
+
+def decide(
+    claim: Claim,
+    results: Sequence[ScoreResult],
+    model_name: str,
+    model_version: str,
+    metrics: Metrics,
+) -> list[int]:
+    """`record_scores`, each decision counted in `metrics` by its outcome (the scoring
+    worker's and a draft's decisions: services/drafts)."""
+    decided = _record(claim, results, model_name, model_version)
+    for status in decided.values():
+        metrics.decisions.labels(outcome=str(status)).inc()
+    return list(decided)
+
+
+def _record(
+    claim: Claim, results: Sequence[ScoreResult], model_name: str, model_version: str
+) -> dict[int, str]:
+    """Per comment decided here, the status it now has (see `record_scores`).
 
     A `score_only` comment (imported, in the status it had) gets its scores and word-list
     matches, never a decision: its status and version stay, and nothing is added to the audit
@@ -149,7 +235,7 @@ def record_scores(
     gathered = decisions.gather(claim.comments)
     now = utcnow()
     verdicts: list[tuple[Comment, ScoreResult, policy.Verdict, Sequence[Match]]] = []
-    decided: list[int] = []
+    decided: dict[int, str] = {}
     for comment, result in zip(claim.comments, results, strict=True):
         inputs = gathered[comment.id]
         if comment.score_only:
@@ -166,8 +252,8 @@ def record_scores(
                 )
             )
             if rowcount(scored):
-                db.session.merge(_score_row(comment.id, result, model_name, model_version, now))
-                decided.append(comment.id)
+                _save_score(comment.id, result, model_name, model_version, now)
+                decided[comment.id] = comment.status
             continue
         verdicts.append(
             (comment, result, policy.verdict(inputs.inputs, result.scores), inputs.matches)
@@ -194,31 +280,43 @@ def record_scores(
         )
         if not changed:
             continue
-        db.session.merge(_score_row(comment.id, result, model_name, model_version, now))
-        decided.append(comment.id)
+        _save_score(comment.id, result, model_name, model_version, now)
+        decided[comment.id] = STATUS_FOR_OUTCOME[verdict.outcome]
     db.session.commit()
     return decided
 
 
-def _score_row(
+def _save_score(
     comment_id: int, result: ScoreResult, model_name: str, model_version: str, now: datetime
-) -> CommentScore:
-    return CommentScore(
-        comment_id=comment_id,
-        scores=result.scores,
-        max_score=max(result.scores.values(), default=0.0),
-        model_name=model_name,
-        model_version=model_version,
-        windowed=result.windowed,
-        scored_at=now,
+) -> None:
+    """Store a comment's scores, replacing those of an earlier text (an edit, a rescore): one
+    INSERT … ON CONFLICT DO UPDATE (SQLite and PostgreSQL), no read first."""
+    values = {
+        "comment_id": comment_id,
+        "scores": result.scores,
+        "max_score": max(result.scores.values(), default=0.0),
+        "model_name": model_name,
+        "model_version": model_version,
+        "windowed": result.windowed,
+        "scored_at": now,
+    }
+    dialect = db.session.get_bind().dialect.name
+    statement = _UPSERT_SCORE[dialect] if dialect in _UPSERT_SCORE else _upsert_score(dialect)
+    db.session.execute(statement, values)
+
+
+_UPSERT_SCORE: dict[str, Any] = {}
+
+
+def _upsert_score(dialect: str) -> Any:
+    """INSERT … ON CONFLICT (comment_id) DO UPDATE of a score row, built once per dialect."""
+    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(CommentScore)
+    replaced = [c.name for c in CommentScore.__table__.columns if c.name != "comment_id"]
+    _UPSERT_SCORE[dialect] = insert.on_conflict_do_update(
+        index_elements=[CommentScore.comment_id],
+        set_={name: insert.excluded[name] for name in replaced},
     )
-
-
-def outcomes(comment_ids: Sequence[int]) -> list[str]:
-    """The statuses these comments now have (one per comment)."""
-    if not comment_ids:
-        return []
-    return list(db.session.scalars(select(Comment.status).where(Comment.id.in_(comment_ids))))
+    return _UPSERT_SCORE[dialect]
 
 
 def record_failure(claim: Claim, error: str) -> list[int]:
@@ -452,6 +550,6 @@ def rescore(comment_ids: Sequence[int], scorer: Scorer) -> RescoreOutcome:
     for comment_id, result in results.items():
         if comment_id in decided:
             continue
-        db.session.merge(_score_row(comment_id, result, scorer.name, scorer.version, now))
+        _save_score(comment_id, result, scorer.name, scorer.version, now)
     db.session.commit()
     return RescoreOutcome(rescored=len(results), decided=len(decided))

@@ -109,10 +109,19 @@ def category_thresholds() -> dict[str, CategoryThreshold]:
 
 
 def thresholds() -> dict[str, Threshold]:
-    return {
-        c: Threshold(hold=r.hold, reject=r.reject, enabled=r.enabled)
-        for c, r in category_thresholds().items()
-    }
+    return {c: Threshold(hold=h, reject=r, enabled=on) for c, (h, r, _, on) in _limits().items()}
+
+
+def _limits() -> dict[str, tuple[float, float, float, bool]]:
+    """Every category's (hold, reject, nudge, enabled), read once per request or app context
+    (a decision reads them twice: thresholds, and nudge thresholds)."""
+    stored = g.get("_thresholds")
+    if stored is None:
+        stored = {
+            c: (r.hold, r.reject, r.nudge, r.enabled) for c, r in category_thresholds().items()
+        }
+        g._thresholds = stored
+    return stored
 
 
 def nudge_thresholds(
@@ -122,7 +131,7 @@ def nudge_thresholds(
     (on `site`; `enabled`: the « nudge_enabled » value being tried instead of the saved one)."""
     if not (get("nudge_enabled", site) if enabled is None else enabled):
         return None
-    return {c: r.nudge for c, r in category_thresholds().items() if r.enabled}
+    return {c: nudge for c, (_, _, nudge, on) in _limits().items() if on}
 
 
 def get(key: str, site: Site | None = None) -> Any:
@@ -186,6 +195,7 @@ def set_threshold(
         row.hold, row.reject, row.nudge, row.enabled = hold, reject, nudge, enabled
     record_change(f"threshold:{category}", old, new, actor)
     db.session.commit()
+    g.pop("_thresholds", None)
     return True
 
 
@@ -265,6 +275,7 @@ def ensure_defaults() -> None:
             db.session.add(SiteSetting(key=key, value=value))
     db.session.commit()
     g.pop("_site_settings", None)
+    g.pop("_thresholds", None)
 
 
 def rules(overrides: dict[str, Any] | None = None, site: Site | None = None) -> Rules:

@@ -123,13 +123,15 @@ def test_same_text_after_the_window_is_a_new_comment(app, reader):
 
 
 def test_every_accepted_comment_is_committed_before_it_is_queued(app, reader, monkeypatch):
-    """If queueing fails, the comment already accepted is still stored, as pending."""
+    """If handing the text to the model fails, the comment already accepted is still stored,
+    as pending (the sweep finds it once its claim lapses)."""
     worker = app.extensions["scoring"]
 
-    def broken(ids):
+    def broken(*args, **kwargs):
         raise RuntimeError("queue down")
 
     monkeypatch.setattr(worker, "enqueue", broken)
+    monkeypatch.setattr(worker, "score_texts", broken)
     response = reader.post(body="Ne me perdez pas")
     assert response.status_code == 500
     assert "n’est jamais perdu" in response.get_data(as_text=True)

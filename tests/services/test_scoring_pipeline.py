@@ -106,14 +106,14 @@ def test_concurrent_submissions_are_micro_batched_and_each_decided_once(
     app, config_overrides, monkeypatch
 ):
     decided: list[int] = []
-    real = scoring.record_scores
+    real = scoring.decide  # requests' decisions and the worker's alike
 
     def spy(*args, **kwargs):
         ids = real(*args, **kwargs)
         decided.extend(ids)
         return ids
 
-    monkeypatch.setattr(scoring, "record_scores", spy)
+    monkeypatch.setattr(scoring, "decide", spy)
 
     def post(i):
         return Reader(app.test_client()).post(
@@ -150,7 +150,7 @@ def test_two_workers_never_decide_the_same_comment_twice(app, article, database_
     ids = _pending_comments(article, 30)
     decided: list[int] = []
     lock = threading.Lock()
-    real = scoring.record_scores
+    real = scoring.decide
 
     def spy(*args, **kwargs):
         out = real(*args, **kwargs)
@@ -158,7 +158,7 @@ def test_two_workers_never_decide_the_same_comment_twice(app, article, database_
             decided.extend(out)
         return out
 
-    monkeypatch.setattr(scoring, "record_scores", spy)
+    monkeypatch.setattr(scoring, "decide", spy)
     other = create_app(make_config(database_url, str(tmp_path / "other")), scorer=scorer)
     workers = [app.extensions["scoring"], other.extensions["scoring"]]
     try:
