@@ -1,20 +1,25 @@
 """Posting comments: Modération with a model that costs nothing, beside Isso 0.14 (no model).
 
     .venv/bin/python -m bench.post_vs_isso [--posts 100] [--clients 8] [--concurrent 200]
+                                           [--postgres URL]
 
 What one comment costs the app itself, outside the model: ours scores every comment with the
 tests' tiny checkpoint (bench/tiny_checkpoints.py: a real Detoxify-format model through the
-production loader, about a millisecond a call), Isso 0.14.0 stores without scoring. Both run
-under gunicorn on loopback, one process of 4 threads, each on its own SQLite file: ours as
-`wsgi:app` with the thread backend (the embedded defaults: the comment is stored, queued,
-scored and decided before the answer), Isso its `isso.run` app with its guard and moderation
-off (its guard allows 2 comments a minute per address). Each post is a new guest's comment
-through the JSON API a page's script calls — ours `POST /api/v1/stories/{id}/comments`
+production loader), exported by `flask model export --runtime auto` as a site does it and run
+by the runtime that export chose (ONNX Runtime: about 0.7 ms a call; torch takes 1.5 ms and
+hands the interpreter's lock back and forth at every layer), Isso 0.14.0 stores without
+scoring. Both run under gunicorn on loopback, one process of 4 threads: ours as `wsgi:app`
+with the thread backend (the embedded defaults: the comment is stored, scored and decided
+before the answer) on its SQLite file and, when PostgreSQL answers at `--postgres` (default:
+the local server's `postgres` database, in a schema of its own dropped at the end; '' to
+skip), on PostgreSQL too; Isso, which knows only SQLite, its `isso.run` app with its guard and
+moderation off (its guard allows 2 comments a minute per address). Each post is a new guest's
+comment through the JSON API a page's script calls — ours `POST /api/v1/stories/{id}/comments`
 (`{"body", "name", "email"}`), Isso `POST /new?uri=…` (`{"text", "author", "email"}`) — on a
 kept-alive connection, the clock around sending it and reading the answer.
 
 It prints, for each side and as ratios (ours / Isso), never a pass or a fail:
-- one post at a time (`--posts`, the two sides taking turns): p50 and p95 milliseconds;
+- one post at a time (`--posts`, the sides taking turns): p50 and p95 milliseconds;
 - `--clients` posters at once, `--concurrent` posts in all: comments per second.
 
 Timings compare only within one run (the machine is shared).
@@ -24,14 +29,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import sqlite3
+import os
 import statistics
 import tempfile
 import threading
 import time
 import urllib.parse
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+
+import sqlalchemy as sa
 
 from bench.api_vs_isso import (
     ISSO_CONFIG,
@@ -46,6 +54,7 @@ from bench.perspective import Server, percentile
 from bench.tiny_checkpoints import build_word_checkpoint
 
 ORIGIN = "https://www.journal.fr"
+POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 ISSO_URI = "/societe/article-du-jour.html"
 THREADS = 4
 
@@ -54,14 +63,21 @@ Post = Callable[[Client, int], int]
 OURS_ORIGIN, ISSO_ORIGIN = "", ORIGIN
 
 
-def ours(folder: Path) -> tuple[Server, Post]:
-    """Our site (thread backend, the tiny model), seeded; a function posting comment n."""
+def runtime(folder: Path) -> str:
+    """The runtime `model export --runtime auto` chose for our side's tiny model."""
+    chosen = json.loads((folder / "tiny-model-export" / "runtime.json").read_text())
+    return str(chosen["runtime"])
+
+
+def ours(folder: Path, database_url: str | None = None) -> tuple[Server, Post]:
+    """Our site (thread backend, the tiny model exported as a site does it, run by the runtime
+    the export chose) on its SQLite file or `database_url`, seeded; a function posting n."""
     model = build_word_checkpoint(folder / "tiny-model", triggers={"connard": {"insult": 0.95}})
     env = base_env()
     env.update(
         APP_ENV="development",
         SECRET_KEY="bench",
-        DATABASE_URL=f"sqlite:///{folder / 'ours.db'}",
+        DATABASE_URL=database_url or f"sqlite:///{folder / 'ours.db'}",
         SCORING_BACKEND="thread",
         DETOXIFY_CHECKPOINT=str(model.checkpoint),
         DETOXIFY_HF_CONFIG=str(model.hf_config),
@@ -72,12 +88,18 @@ def ours(folder: Path) -> tuple[Server, Post]:
         COMMENT_MAX_LENGTH="10000",  # the bench's longest comments, as Isso takes them
         PYTHONUNBUFFERED="1",
     )
+    env["DETOXIFY_ONNX_DIR"] = str(folder / "tiny-model-export")
     server = Server(folder, env, THREADS)
+    # As a site sets its model up (README « Modèle »): exported, and the runtime the export
+    # timed fastest here (runtime.json) chosen by the default DETOXIFY_RUNTIME=auto.
+    server.flask("model", "export", "--runtime", "auto")
     server.flask("db", "upgrade")
     server.flask("seed")
     server.start()
-    with sqlite3.connect(folder / "ours.db") as db:
-        [(story,)] = db.execute("SELECT id FROM articles ORDER BY id LIMIT 1").fetchall()
+    engine = sa.create_engine(env["DATABASE_URL"])
+    with engine.connect() as db:
+        story = db.execute(sa.text("SELECT id FROM articles ORDER BY id LIMIT 1")).scalar_one()
+    engine.dispose()
     path = f"/api/v1/stories/{story}/comments"
     texts = french_comments(2000, 5)
 
@@ -158,39 +180,74 @@ def at_once(port: int, origin: str, post: Post, clients: int, total: int, first:
     return total / elapsed
 
 
+@contextmanager
+def postgres_schema(url: str) -> Iterator[str | None]:
+    """`url` with a fresh schema of its own first on the search path (dropped at the end);
+    None when no PostgreSQL answers there (the run goes on without it)."""
+    if not url:
+        yield None
+        return
+    schema = f"bench_post_{os.getpid()}"
+    engine = sa.create_engine(url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+            conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    except sa.exc.OperationalError as error:
+        print(f"PostgreSQL at {url} does not answer ({type(error).__name__}): skipped")
+        engine.dispose()
+        yield None
+        return
+    try:
+        yield f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3D{schema}"
+    finally:
+        with engine.begin() as conn:
+            conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        engine.dispose()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--posts", type=int, default=100, help="one at a time, per side")
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--concurrent", type=int, default=200, help="posts by the --clients")
     parser.add_argument("--warmup", type=int, default=10)
+    parser.add_argument("--postgres", default=POSTGRES, help="also ours on PostgreSQL ('': not)")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, postgres_schema(args.postgres) as pg_url:
         folder = Path(tmp)
-        our_server, our_post = ours(folder / "ours")
-        isso_server, isso_post = isso(folder / "isso")
+        servers: list[tuple[str, Server | Gunicorn, str, Post]] = []
         try:
-            sides = [(our_server.port, OURS_ORIGIN, our_post),
-                     (isso_server.port, ISSO_ORIGIN, isso_post)]  # fmt: skip
+            server, post = ours(folder / "ours")
+            servers.append(("ours, SQLite", server, OURS_ORIGIN, post))
+            if pg_url:
+                server, post = ours(folder / "ours-pg", pg_url)
+                servers.append(("ours, PostgreSQL", server, OURS_ORIGIN, post))
+            isso_server, isso_post = isso(folder / "isso")
+            servers.append(("Isso, SQLite", isso_server, ISSO_ORIGIN, isso_post))
+            sides = [(server.port, origin, post) for _, server, origin, post in servers]
             one_at_a_time(sides, args.warmup)
-            ours_ms, isso_ms = one_at_a_time(sides, args.posts)
-            ours_rate = at_once(our_server.port, OURS_ORIGIN, our_post, args.clients,
-                                args.concurrent, 10**6)  # fmt: skip
-            isso_rate = at_once(isso_server.port, ISSO_ORIGIN, isso_post, args.clients,
-                                args.concurrent, 10**6)  # fmt: skip
+            timings = one_at_a_time(sides, args.posts)
+            rates = [at_once(port, origin, post, args.clients, args.concurrent, 10**6)
+                     for port, origin, post in sides]  # fmt: skip
         finally:
-            our_server.stop()
-            isso_server.stop()
-    print(f"Modération (thread backend, tiny model) vs Isso {ISSO_VERSION} (no model); gunicorn, "
-          f"1 process x {THREADS} threads each, SQLite")  # fmt: skip
-    print(f"{'':<34} {'ours':>9} {'Isso':>9} {'ours/Isso':>10}")
+            for _, server, _, _ in servers:
+                server.stop()
+        chosen = runtime(folder / "ours")
+    names = [name for name, *_ in servers]
+    print(f"Modération (thread backend, tiny model, runtime {chosen}) vs Isso {ISSO_VERSION} "
+          f"(no model); gunicorn, 1 process x {THREADS} threads each")  # fmt: skip
+    ratios = [name.split(",")[1].strip() + "/Isso" for name in names[:-1]]
+    print(f"{'':<34}" + "".join(f" {name:>17}" for name in names + ratios))
     rows = [
-        ("one post at a time, p50 ms", statistics.median(ours_ms), statistics.median(isso_ms)),
-        ("one post at a time, p95 ms", percentile(ours_ms, 95), percentile(isso_ms, 95)),
-        (f"{args.clients} posters at once, comments/s", ours_rate, isso_rate),
+        ("one post at a time, p50 ms", [statistics.median(t) for t in timings]),
+        ("one post at a time, p95 ms", [percentile(t, 95) for t in timings]),
+        (f"{args.clients} posters at once, comments/s", rates),
     ]
-    for label, mine, theirs in rows:
-        print(f"{label:<34} {mine:>9.1f} {theirs:>9.1f} {mine / theirs:>10.2f}")
+    for label, values in rows:
+        isso_value = values[-1]
+        print(f"{label:<34}" + "".join(f" {v:>17.1f}" for v in values)
+              + "".join(f" {v / isso_value:>17.2f}" for v in values[:-1]))  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -240,7 +240,7 @@ def rule_facts(
     history_days: int | None,
     as_of_each: bool,
 ) -> dict[int, Facts]:
-    """What the site rules look at, per comment id, in three queries at most: whether its
+    """What the site rules look at, per comment id, in two queries at most: whether its
     article is pre-moderated (by hand, or by a surge running now), and (only with
     `history_days`: a rule reads the authors' past) its author's published comments and, in
     the `history_days` before, their published and rejected ones: as they stand now for a
@@ -276,26 +276,21 @@ def rule_facts(
         for listed in dates.values():
             listed.sort()
     elif history_days:
-        totals = {
-            email: total
-            for email, total in db.session.execute(
-                select(Comment.author_email, func.count())
-                .where(Comment.author_email.in_(authors), Comment.status == CommentStatus.PUBLISHED)
-                .group_by(Comment.author_email)
+        since = Comment.created_at >= now - timedelta(days=history_days)
+        published_now = Comment.status == CommentStatus.PUBLISHED
+        for email, total, published_recently, rejected_recently in db.session.execute(
+            select(
+                Comment.author_email,
+                func.count().filter(published_now),
+                func.count().filter(published_now, since),
+                func.count().filter(Comment.status == CommentStatus.REJECTED, since),
             )
-        }
-        recent = {
-            (email, status): total
-            for email, status, total in db.session.execute(
-                select(Comment.author_email, Comment.status, func.count())
-                .where(
-                    Comment.author_email.in_(authors),
-                    Comment.status.in_(decided),
-                    Comment.created_at >= now - timedelta(days=history_days),
-                )
-                .group_by(Comment.author_email, Comment.status)
-            )
-        }
+            .where(Comment.author_email.in_(authors), Comment.status.in_(decided))
+            .group_by(Comment.author_email)
+        ):  # one statement: every count of every author
+            totals[email] = total
+            recent[email, CommentStatus.PUBLISHED] = published_recently
+            recent[email, CommentStatus.REJECTED] = rejected_recently
 
     def within(email: str, status: str, at: datetime) -> int:
         listed = dates[email, status]
