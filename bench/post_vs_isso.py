@@ -51,6 +51,7 @@ from bench.api_vs_isso import (
 )
 from bench.comments import comments as french_comments
 from bench.perspective import Server, percentile
+from bench.stack import Stack
 from bench.tiny_checkpoints import build_word_checkpoint
 
 ORIGIN = "https://www.journal.fr"
@@ -96,7 +97,12 @@ def ours(folder: Path, database_url: str | None = None) -> tuple[Server, Post]:
     server.flask("db", "upgrade")
     server.flask("seed")
     server.start()
-    engine = sa.create_engine(env["DATABASE_URL"])
+    return server, poster(env["DATABASE_URL"])
+
+
+def poster(database_url: str) -> Post:
+    """A function posting comment n as a new guest through our JSON API, to the first story."""
+    engine = sa.create_engine(database_url)
     with engine.connect() as db:
         story = db.execute(sa.text("SELECT id FROM articles ORDER BY id LIMIT 1")).scalar_one()
     engine.dispose()
@@ -110,7 +116,36 @@ def ours(folder: Path, database_url: str | None = None) -> tuple[Server, Post]:
                                    {"Content-Type": "application/json"})  # fmt: skip
         return status
 
-    return server, post
+    return post
+
+
+class Production:
+    """Our production shape (bench/stack.py, as the README's « Production » runs it: its own
+    Redis, `gunicorn wsgi:app` with WEB_CONCURRENCY=2 processes of GUNICORN_THREADS=8, one
+    Celery worker with one model thread, beat) with the tiny model exported as above."""
+
+    def __init__(self, folder: Path, database_url: str) -> None:
+        folder.mkdir(parents=True)
+        model = build_word_checkpoint(folder / "tiny-model", triggers={"connard": {"insult": 0.95}})
+        settings = {
+            "DETOXIFY_ONNX_DIR": str(folder / "tiny-model-export"),
+            "COMMENT_RATE_LIMIT": "1000000 per minute",
+            "COMMENT_MAX_LENGTH": "10000",
+            # The defaults, where bench/stack.py shortens them for the system tests' faults.
+            "SCORING_SWEEP_SECONDS": "5",
+            "SCORING_TIMEOUT_SECONDS": "30",
+            "SCORING_LEASE_SECONDS": "120",
+            "SCORING_RETRY_BASE_SECONDS": "5",
+            "SCORING_RETRY_MAX_SECONDS": "300",
+        }
+        self.stack = Stack(folder, database_url, model, settings)
+        self.stack.run("model", "export", "--runtime", "auto")
+        self.stack.start()
+        self.port = self.stack.web_port
+        self.post = poster(database_url)
+
+    def stop(self) -> None:
+        self.stack.close()
 
 
 def isso(folder: Path) -> tuple[Gunicorn, Post]:
@@ -181,13 +216,13 @@ def at_once(port: int, origin: str, post: Post, clients: int, total: int, first:
 
 
 @contextmanager
-def postgres_schema(url: str) -> Iterator[str | None]:
+def postgres_schema(url: str, name: str) -> Iterator[str | None]:
     """`url` with a fresh schema of its own first on the search path (dropped at the end);
     None when no PostgreSQL answers there (the run goes on without it)."""
     if not url:
         yield None
         return
-    schema = f"bench_post_{os.getpid()}"
+    schema = f"bench_{name}_{os.getpid()}"
     engine = sa.create_engine(url)
     try:
         with engine.begin() as conn:
@@ -213,16 +248,27 @@ def main() -> None:
     parser.add_argument("--concurrent", type=int, default=200, help="posts by the --clients")
     parser.add_argument("--warmup", type=int, default=10)
     parser.add_argument("--postgres", default=POSTGRES, help="also ours on PostgreSQL ('': not)")
+    parser.add_argument("--production", action=argparse.BooleanOptionalAction, default=True,
+                        help="also the production shape (Celery; on --postgres)")  # fmt: skip
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp, postgres_schema(args.postgres) as pg_url:
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        postgres_schema(args.postgres, "post") as pg_url,
+        postgres_schema(args.postgres, "production") as production_url,
+    ):
         folder = Path(tmp)
-        servers: list[tuple[str, Server | Gunicorn, str, Post]] = []
+        servers: list[tuple[str, Server | Gunicorn | Production, str, Post]] = []
         try:
             server, post = ours(folder / "ours")
             servers.append(("ours, SQLite", server, OURS_ORIGIN, post))
             if pg_url:
                 server, post = ours(folder / "ours-pg", pg_url)
                 servers.append(("ours, PostgreSQL", server, OURS_ORIGIN, post))
+            if args.production:
+                url = production_url or f"sqlite:///{folder / 'production.db'}"
+                shape = Production(folder / "production", url)
+                database = "PostgreSQL" if production_url else "SQLite"
+                servers.append((f"ours, prod. {database}", shape, OURS_ORIGIN, shape.post))
             isso_server, isso_post = isso(folder / "isso")
             servers.append(("Isso, SQLite", isso_server, ISSO_ORIGIN, isso_post))
             sides = [(server.port, origin, post) for _, server, origin, post in servers]
@@ -235,10 +281,11 @@ def main() -> None:
                 server.stop()
         chosen = runtime(folder / "ours")
     names = [name for name, *_ in servers]
-    print(f"Modération (thread backend, tiny model, runtime {chosen}) vs Isso {ISSO_VERSION} "
-          f"(no model); gunicorn, 1 process x {THREADS} threads each")  # fmt: skip
-    ratios = [name.split(",")[1].strip() + "/Isso" for name in names[:-1]]
-    print(f"{'':<34}" + "".join(f" {name:>17}" for name in names + ratios))
+    print(f"Modération (tiny model, runtime {chosen}) vs Isso {ISSO_VERSION} (no model); "
+          f"gunicorn, 1 process x {THREADS} threads each (the production shape: its own, "
+          "2 x 8, and a Celery worker)")  # fmt: skip
+    ratios = [name.split(", ")[1] + "/Isso" for name in names[:-1]]
+    print(f"{'':<34}" + "".join(f" {name:>20}" for name in names + ratios))
     rows = [
         ("one post at a time, p50 ms", [statistics.median(t) for t in timings]),
         ("one post at a time, p95 ms", [percentile(t, 95) for t in timings]),
@@ -246,8 +293,8 @@ def main() -> None:
     ]
     for label, values in rows:
         isso_value = values[-1]
-        print(f"{label:<34}" + "".join(f" {v:>17.1f}" for v in values)
-              + "".join(f" {v / isso_value:>17.2f}" for v in values[:-1]))  # fmt: skip
+        print(f"{label:<34}" + "".join(f" {v:>20.1f}" for v in values)
+              + "".join(f" {v / isso_value:>20.2f}" for v in values[:-1]))  # fmt: skip
 
 
 if __name__ == "__main__":
