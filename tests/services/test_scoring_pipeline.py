@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from app import create_app
 from app.extensions import db
-from app.models import Comment, CommentScore, CommentStatus, utcnow
+from app.models import Comment, CommentScore, CommentStatus, as_utc, utcnow
 from app.scoring import ScorerSettings, get_scorer
 from app.services import scoring, settings
 from bench.tiny_checkpoints import MULTILINGUAL_CLASSES
@@ -290,6 +290,64 @@ def test_a_comment_waiting_too_long_is_held_then_decided(app, article):
         "pending",
         "held",
     )
+
+
+def test_a_request_that_dies_holding_its_claim_leaves_the_comment_to_the_sweep(
+    app, reader, monkeypatch
+):
+    """The thread backend's request stores its comment claimed, and decides it itself; should
+    it die first, nothing else scores the comment until the claim lapses, then the sweep
+    queues it and the worker decides it (as for a worker that vanished)."""
+    from app.services import comments as comment_service
+
+    def dies(*args, **kwargs):
+        raise RuntimeError("the request's thread died")
+
+    monkeypatch.setattr(comment_service.pipeline, "score_claimed", dies)
+    assert reader.post(body="Un avis mesuré").status_code == 500
+    [comment] = comments_in_db()
+    assert comment.status == CommentStatus.PENDING and comment.claim_token
+    assert as_utc(comment.claimed_until) > utcnow() + timedelta(seconds=60)  # the lease
+    comment.created_at = utcnow() - timedelta(minutes=5)  # SCORING_TIMEOUT_SECONDS ago
+    db.session.commit()
+    assert scoring.sweep() == []  # held for a moderator meanwhile, but claimed: not queued
+    db.session.expire_all()
+    comment = db.session.get(Comment, comment.id)
+    assert comment.status == CommentStatus.HELD and comment.awaiting_score
+    comment.claimed_until = utcnow() - timedelta(seconds=1)  # the lease lapsed
+    db.session.commit()
+    assert scoring.sweep() == [comment.id]
+    worker = app.extensions["scoring"]
+    worker.start()
+    worker.enqueue_ids([comment.id])
+    assert wait_until(lambda: comments_in_db()[0].status == CommentStatus.PUBLISHED)
+    assert score_of(comment.id) is not None  # scored once the sweep found it
+
+
+def test_a_reader_who_stops_waiting_gives_the_claim_back(app, article, monkeypatch):
+    """No score in time: the request gives its claim back and queues the comment for the
+    worker, which claims it like any other."""
+    from app.scoring import ScoringTimeout
+
+    worker = app.extensions["scoring"]
+    queued: list[list[int]] = []
+    monkeypatch.setattr(worker, "enqueue", lambda ids: queued.append(list(ids)) or True)
+
+    def late(texts, timeout):
+        raise ScoringTimeout("no score within 0.1 s")
+
+    monkeypatch.setattr(worker, "score_texts", late)
+    [comment_id] = _pending_comments(article, 1)
+    lease = scoring.lease()
+    db.session.execute(sa.update(Comment).where(Comment.id == comment_id).values(**lease))
+    db.session.commit()
+    scoring.score_claimed(comment_id, "Texte 0", lease["claim_token"], 0.1)
+    db.session.expire_all()
+    comment = db.session.get(Comment, comment_id)
+    assert (comment.claim_token, comment.claimed_until) == (None, None)
+    assert comment.status == CommentStatus.PENDING and comment.awaiting_score
+    assert queued == [[comment_id]]
+    assert [c.id for c in scoring.claim([comment_id]).comments] == [comment_id]
 
 
 class TestSlowModel:
