@@ -23,6 +23,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnExpressionArgument, and_, update
+from sqlalchemy.orm.util import identity_key
 from sqlalchemy.sql.elements import ColumnElement
 
 from app.actions import AuditAction
@@ -206,9 +207,16 @@ def apply(
             update(Comment)
             .where(_source_condition(rule, source), *where)
             .values(**changes)
-            .returning(Comment.id)
+            .returning(Comment.id),
+            # The comments this session holds are expired below rather than evaluated in
+            # Python (a third of the UPDATE's cost on the scoring path).
+            execution_options={"synchronize_session": False},
         )
     )
+    for comment_id in ids:  # read again from the database when next used
+        held = db.session.identity_map.get(identity_key(Comment, comment_id))
+        if held is not None:
+            db.session.expire(held)
     for comment_id in ids:
         audit.record(
             action,
