@@ -15,10 +15,10 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from flask import current_app
-from sqlalchemy import ColumnExpressionArgument, and_, case, func, or_, select, true, update
+from sqlalchemy import ColumnExpressionArgument, Table, and_, case, func, or_, select, true, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -309,11 +309,13 @@ _UPSERT_SCORE: dict[str, Any] = {}
 
 
 def _upsert_score(dialect: str) -> Any:
-    """INSERT … ON CONFLICT (comment_id) DO UPDATE of a score row, built once per dialect."""
-    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(CommentScore)
-    replaced = [c.name for c in CommentScore.__table__.columns if c.name != "comment_id"]
+    """INSERT … ON CONFLICT (comment_id) DO UPDATE of a score row, built once per dialect (on
+    the table: the ORM's bulk path costs three times as much for one row)."""
+    table = cast(Table, CommentScore.__table__)
+    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+    replaced = [c.name for c in table.columns if c.name != "comment_id"]
     _UPSERT_SCORE[dialect] = insert.on_conflict_do_update(
-        index_elements=[CommentScore.comment_id],
+        index_elements=[table.c.comment_id],
         set_={name: insert.excluded[name] for name in replaced},
     )
     return _UPSERT_SCORE[dialect]
