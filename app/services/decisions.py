@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import func, or_, select
+from sqlalchemy import bindparam, func, or_, select
 
 from app import models
 from app.extensions import db
@@ -67,15 +67,18 @@ def site(
     )
 
 
+_SITES_OF = (
+    select(Article.id, models.Site)
+    .outerjoin(models.Site, models.Site.id == Article.site_id)
+    .where(Article.id.in_(bindparam("ids", expanding=True)))
+)
+
+
 def sites_of(comments: Sequence[Comment]) -> dict[int, Site]:
     """Per article id of these comments, the settings of the article's site (its overrides of
     the saved settings): one query, whatever the number of articles."""
     article_ids = {c.article_id for c in comments}
-    rows = db.session.execute(
-        select(Article.id, models.Site)
-        .outerjoin(models.Site, models.Site.id == Article.site_id)
-        .where(Article.id.in_(article_ids))
-    ).all()
+    rows = db.session.execute(_SITES_OF, {"ids": list(article_ids)}).all()
     saved = site()
     by_site: dict[int, Site] = {}
     found = dict.fromkeys(article_ids, saved)  # an article not found: the saved settings
@@ -234,6 +237,28 @@ def replay(
     return replayed
 
 
+# The live decision's statements, built once (building one costs twice what running it does).
+_PREMODERATED_OR_SURGING = select(Article.id, Article.premoderated).where(
+    Article.id.in_(bindparam("ids", expanding=True)),
+    or_(Article.premoderated, Article.surge_until > bindparam("now")),
+)
+_SINCE = Comment.created_at >= bindparam("since")
+_PUBLISHED = Comment.status == CommentStatus.PUBLISHED
+_AUTHOR_COUNTS = (
+    select(
+        Comment.author_email,
+        func.count().filter(_PUBLISHED),
+        func.count().filter(_PUBLISHED, _SINCE),
+        func.count().filter(Comment.status == CommentStatus.REJECTED, _SINCE),
+    )
+    .where(
+        Comment.author_email.in_(bindparam("emails", expanding=True)),
+        Comment.status.in_((CommentStatus.PUBLISHED, CommentStatus.REJECTED)),
+    )
+    .group_by(Comment.author_email)
+)
+
+
 def rule_facts(
     comments: Sequence[Comment] | Sequence[Stored],
     *,
@@ -250,10 +275,7 @@ def rule_facts(
     premoderated: set[int] = set()
     surging: set[int] = set()
     for article_id, by_hand in db.session.execute(
-        select(Article.id, Article.premoderated).where(
-            Article.id.in_(article_ids),
-            or_(Article.premoderated, Article.surge_until > now),
-        )
+        _PREMODERATED_OR_SURGING, {"ids": list(article_ids), "now": now}
     ):
         (premoderated if by_hand else surging).add(article_id)
     authors = {c.author_email for c in comments}
@@ -276,17 +298,9 @@ def rule_facts(
         for listed in dates.values():
             listed.sort()
     elif history_days:
-        since = Comment.created_at >= now - timedelta(days=history_days)
-        published_now = Comment.status == CommentStatus.PUBLISHED
         for email, total, published_recently, rejected_recently in db.session.execute(
-            select(
-                Comment.author_email,
-                func.count().filter(published_now),
-                func.count().filter(published_now, since),
-                func.count().filter(Comment.status == CommentStatus.REJECTED, since),
-            )
-            .where(Comment.author_email.in_(authors), Comment.status.in_(decided))
-            .group_by(Comment.author_email)
+            _AUTHOR_COUNTS,
+            {"emails": list(authors), "since": now - timedelta(days=history_days)},
         ):  # one statement: every count of every author
             totals[email] = total
             recent[email, CommentStatus.PUBLISHED] = published_recently

@@ -19,7 +19,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import bindparam, func, or_, select, update
 
 from app import surge
 from app.actions import AuditAction
@@ -54,6 +54,17 @@ def usual_share(until: datetime, days: int = USUAL_SHARE_DAYS) -> float:
     return flagged / decided if decided else 0.0
 
 
+# Built once: they run for every comment scored (building one costs twice what running it does).
+_CALM_STORIES = select(Article.id, Article.published_at, Article.surge_until).where(
+    Article.id.in_(bindparam("ids", expanding=True)),
+    Article.premoderated.is_(False),
+    or_(Article.surge_until.is_(None), Article.surge_until <= bindparam("now")),
+)
+_IN_WINDOW = select(func.count()).where(
+    Comment.article_id == bindparam("article"), Comment.created_at >= bindparam("start")
+)
+
+
 def check(comments: Sequence[Comment]) -> list[int]:
     """Start a surge on the stories of these live comments where the rule fires now; returns
     the ids of the stories where one started (committed, the admins told)."""
@@ -62,22 +73,12 @@ def check(comments: Sequence[Comment]) -> list[int]:
     if not now_rule.on or not article_ids:
         return []
     now = utcnow()
-    stories = db.session.execute(
-        select(Article.id, Article.published_at, Article.surge_until).where(
-            Article.id.in_(article_ids),
-            Article.premoderated.is_(False),
-            or_(Article.surge_until.is_(None), Article.surge_until <= now),
-        )
-    ).all()
+    stories = db.session.execute(_CALM_STORIES, {"ids": list(article_ids), "now": now}).all()
     started: list[int] = []
     for article_id, published_at, surge_until in stories:
         last_end = as_utc(surge_until) if surge_until is not None else None
         start = surge.window_start(now_rule, now, last_end)
-        in_window = db.session.scalar(
-            select(func.count()).where(
-                Comment.article_id == article_id, Comment.created_at >= start
-            )
-        )
+        in_window = db.session.scalar(_IN_WINDOW, {"article": article_id, "start": start})
         if (in_window or 0) < now_rule.min_comments:
             continue  # the usual case: one COUNT, nothing more
         since = max(filter(None, (as_utc(published_at), last_end)), default=None)
