@@ -7,7 +7,7 @@ import functools
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -26,8 +26,11 @@ class AccountError(ServiceError):
     """An account refused (address taken, bad name or password)."""
 
 
+_BY_EMAIL = select(User).where(func.lower(User.email) == bindparam("email"))  # built once
+
+
 def find_by_email(email: str) -> User | None:
-    return db.session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
+    return db.session.scalar(_BY_EMAIL, {"email": email.strip().lower()})
 
 
 def register(display_name: str, email: str, password: str, role: Role = Role.READER) -> User:

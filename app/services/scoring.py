@@ -18,7 +18,18 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 from flask import current_app
-from sqlalchemy import ColumnExpressionArgument, Table, and_, case, func, or_, select, true, update
+from sqlalchemy import (
+    ColumnExpressionArgument,
+    Table,
+    and_,
+    bindparam,
+    case,
+    func,
+    or_,
+    select,
+    true,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -154,12 +165,19 @@ def lease() -> dict[str, Any]:
 
 def held(comment_ids: Sequence[int], token: str) -> Claim:
     """The comments of a claim taken earlier (`lease`) that still await their score."""
-    claimed = db.session.scalars(
-        select(Comment)
-        .where(Comment.id.in_(comment_ids), Comment.claim_token == token, Comment.awaiting_score)
-        .order_by(Comment.id)
-    )
+    claimed = db.session.scalars(_HELD, {"ids": list(comment_ids), "token": token})
     return Claim(token, list(claimed))
+
+
+_HELD = (  # built once: every reader's comment is read so
+    select(Comment)
+    .where(
+        Comment.id.in_(bindparam("ids", expanding=True)),
+        Comment.claim_token == bindparam("token"),
+        Comment.awaiting_score,
+    )
+    .order_by(Comment.id)
+)
 
 
 def score_claimed(comment_id: int, body: str, token: str, timeout: float) -> None:

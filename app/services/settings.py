@@ -100,9 +100,14 @@ class SettingsError(ServiceError):
     """A value an admin entered is refused; `field` names the field, the message is French."""
 
 
+# Built once: read by every request that posts and every decision.
+_THRESHOLDS = select(CategoryThreshold)
+_SETTINGS = select(SiteSetting)
+
+
 def category_thresholds() -> dict[str, CategoryThreshold]:
     """Every category's row; a category missing from the database gets its default."""
-    rows = {row.category: row for row in db.session.scalars(select(CategoryThreshold))}
+    rows = {row.category: row for row in db.session.scalars(_THRESHOLDS)}
     for category, values in DEFAULT_THRESHOLDS.items():
         rows.setdefault(category, CategoryThreshold(category=category, enabled=True, **values))
     return rows
@@ -142,7 +147,7 @@ def get(key: str, site: Site | None = None) -> Any:
         return site.overrides[key]
     stored = g.get("_site_settings")
     if stored is None:
-        stored = {row.key: row.value for row in db.session.scalars(select(SiteSetting))}
+        stored = {row.key: row.value for row in db.session.scalars(_SETTINGS)}
         g._site_settings = stored
     return stored[key] if key in stored else DEFAULT_SETTINGS[key]
 

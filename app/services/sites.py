@@ -115,9 +115,12 @@ def new_secret() -> str:
     return secrets.token_urlsafe(32)
 
 
+_DEFAULT = select(Site).where(Site.is_default.is_(True)).limit(1)  # built once: every request
+
+
 def default_site() -> Site:
     """The site of the bundled article (made on first use when no migration made it)."""
-    site = db.session.scalar(select(Site).where(Site.is_default.is_(True)).limit(1))
+    site = db.session.scalar(_DEFAULT)
     if site is None:
         site = Site(name=DEFAULT_NAME, origins=[], is_default=True, overrides={})
         db.session.add(site)
@@ -125,7 +128,7 @@ def default_site() -> Site:
             db.session.commit()
         except IntegrityError:  # made at the same moment by another request
             db.session.rollback()
-            site = db.session.scalar(select(Site).where(Site.is_default.is_(True)).limit(1))
+            site = db.session.scalar(_DEFAULT)
             assert site is not None
     return site
 
