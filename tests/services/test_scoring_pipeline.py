@@ -36,6 +36,18 @@ def wait_until(predicate, timeout=10.0):
     return False
 
 
+def posted_at_once(app, readers: int, at_once: int) -> list[int]:
+    """`readers` new guests each post one comment, `at_once` of them at a time; the statuses."""
+
+    def post(i: int) -> int:
+        reader = Reader(app.test_client())
+        return reader.post(body=f"Avis numéro {i} sur la situation",
+                           email=f"lecteur{i}@example.fr").status_code  # fmt: skip
+
+    with ThreadPoolExecutor(max_workers=at_once) as pool:
+        return list(pool.map(post, range(readers)))
+
+
 def score_of(comment_id):
     db.session.expire_all()
     return db.session.get(CommentScore, comment_id)
@@ -115,14 +127,7 @@ def test_concurrent_submissions_are_micro_batched_and_each_decided_once(
 
     monkeypatch.setattr(scoring, "decide", spy)
 
-    def post(i):
-        return Reader(app.test_client()).post(
-            body=f"Avis numéro {i} sur la situation", email=f"lecteur{i}@example.fr"
-        )
-
-    with ThreadPoolExecutor(max_workers=12) as pool:
-        responses = list(pool.map(post, range(24)))
-    assert [r.status_code for r in responses] == [303] * 24
+    assert posted_at_once(app, 24, at_once=12) == [303] * 24
     comments = comments_in_db()
     assert len(comments) == 24  # none lost, none duplicated
     assert all(c.status == CommentStatus.PUBLISHED for c in comments)
@@ -397,16 +402,7 @@ class TestWaitingReadersHoldNoConnection:
                 "SCORING_BATCH_WAIT_MS": 200, "COMMENT_RATE_LIMIT": "100 per minute"}  # fmt: skip
 
     def test_more_waiting_readers_than_connections(self, app, config_overrides):
-        def post(i):
-            return (
-                Reader(app.test_client())
-                .post(body=f"Avis {i}", email=f"l{i}@example.fr")
-                .status_code
-            )
-
-        with ThreadPoolExecutor(max_workers=6) as pool:
-            statuses = list(pool.map(post, range(6)))
-        assert statuses == [303] * 6
+        assert posted_at_once(app, 6, at_once=6) == [303] * 6
         assert {c.status for c in comments_in_db()} == {CommentStatus.PUBLISHED}
 
 
@@ -449,14 +445,7 @@ class TestModelInstances:
         return SpyScorer(tiny_scorer, delay=0.3)  # a model busy long enough to need a second
 
     def test_two_instances_score_batches_side_by_side_each_comment_once(self, app, client):
-        def post(i):
-            return Reader(app.test_client()).post(
-                body=f"Avis numéro {i} sur la situation", email=f"lecteur{i}@example.fr"
-            )
-
-        with ThreadPoolExecutor(max_workers=6) as pool:
-            responses = list(pool.map(post, range(6)))
-        assert [r.status_code for r in responses] == [303] * 6
+        assert posted_at_once(app, 6, at_once=6) == [303] * 6
         comments = comments_in_db()
         assert len(comments) == 6 and {c.status for c in comments} == {CommentStatus.PUBLISHED}
         backend = app.extensions["scoring"]
