@@ -1,30 +1,25 @@
 """`SCORING_BACKEND=celery`: scoring in Celery workers, with Redis as broker.
 
-Web processes load no model. A submitted comment is committed already claimed by the reader's
-request (services/scoring.lease); its text goes to the workers as the API's texts do (below),
-and the request decides the comment itself once the scores come back
-(services/scoring.score_claimed): the workers run the model, the web processes record the
-decisions, side by side. A comment no request decided (its reader stopped waiting, a retry
-after a failure, a crash) is published as a `moderation.score_comments` task.
+Web processes load no model. A submitted comment is committed, then its id is published as a
+`moderation.score_comments` task; the reader's request waits (bounded) for a word from the
+worker on a Redis list of its own (``BLPOP``), then reads the decision from the database.
 
 A worker (``celery --app wsgi:celery_app worker --pool solo``) runs one task at a time with one
 loaded model. The database stays the queue of record: a task's ids only say "look now". Each
 task claims its comments *and* any other comment due for scoring, up to `SCORING_BATCH_SIZE`,
-so that comments waiting while the model is busy are scored together in one call; their own
+so that comments arriving while the model is busy are scored together in one call; their own
 tasks then find them decided and do nothing. Claims are conditional UPDATEs (see
-:mod:`app.services.scoring`), so no comment is ever decided twice, whichever request, worker or
-retry gets there.
+:mod:`app.services.scoring`), so no comment is ever decided twice, whichever worker or retry
+gets there.
 
 What may fail, and what then happens:
 
 * the broker is down when a comment arrives: the comment is held (« scoring unavailable ») at
   once, and the sweep queues it again after the first backoff;
-* no worker answers in time (`SCORING_WAIT_SECONDS`): the request gives its claim back and
-  publishes the comment's task; it stays pending meanwhile;
 * a worker dies mid-batch: its tasks are acknowledged late, so Redis hands them out again; and
   once the claim lapses (`SCORING_LEASE_SECONDS`) the sweep queues the comments anyway;
-* a web process dies between commit and decision: the sweep finds the comment once its claim
-  has lapsed (it is held after `SCORING_TIMEOUT_SECONDS` meanwhile) and queues it;
+* a web process dies between commit and publish: the sweep finds the comment after
+  `SCORING_TIMEOUT_SECONDS` (it is held meanwhile) and queues it;
 * the database restarts: connections are checked before use (``pool_pre_ping``); a task that
   meets a database error is retried after a pause.
 
@@ -73,6 +68,7 @@ _BACKGROUND_KEY = "moderation:background"  # held while a chain of background ta
 TEXTS_TASK = "moderation.score_texts"
 _TEXTS_KEY = "moderation:texts"  # the API's calls waiting for a worker (JSON, oldest first)
 _TEXTS_REPLY_KEY = "moderation:texts:reply:{}"  # a waiting call BLPOPs its scores here
+_DECIDED_KEY = "moderation:decided:{}"  # a list a waiting request BLPOPs
 _WORKER_KEY = "moderation:worker:{}"  # a worker's heartbeat (JSON, expires)
 _HEARTBEAT_SECONDS = 5
 
@@ -145,6 +141,9 @@ def _register_tasks(celery_app: Celery, app: Flask, runner: BatchScorer) -> None
             db.session.rollback()
             logger.warning("database error while scoring, retrying: %s", error.orig)
             raise self.retry(countdown=2) from error
+        # Only what was dealt with here: a comment another worker's batch holds is announced
+        # by that worker, once decided (waking its reader now would show « en attente »).
+        _notify(notifier, done)
         return len(done)
 
     @celery_app.task(name=TEXTS_TASK, ignore_result=True, shared=False)
@@ -295,6 +294,19 @@ def _redis(url: str, socket_timeout: float = 5) -> redis.Redis:
     return redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=socket_timeout)
 
 
+def _notify(client: redis.Redis, ids: Iterable[int]) -> None:
+    """Tell the requests waiting for these comments that they are dealt with."""
+    try:
+        pipe = client.pipeline(transaction=False)
+        for comment_id in dict.fromkeys(ids):
+            key = _DECIDED_KEY.format(comment_id)
+            pipe.rpush(key, 1)
+            pipe.expire(key, 120)
+        pipe.execute()
+    except redis.RedisError as error:  # readers then learn the outcome on their next visit
+        logger.warning("could not notify waiting requests: %s", error)
+
+
 class _Heartbeat:
     """Every few seconds a worker writes its state (model, batches) to Redis, with an expiry:
     web processes, which load no model, show it on /healthz and to staff. It also lets an idle
@@ -334,11 +346,11 @@ class _Heartbeat:
 
 
 class CeleryScoring:
-    """The web side of the Celery backend: texts to score, tasks to publish, and the
-    workers' state."""
+    """The web side of the Celery backend: publish, wait, and report the workers' state."""
 
     def __init__(self, app: Flask, celery_app: Celery, runner: BatchScorer) -> None:
         self.app = app
+        self.decides_in_request = False  # the workers claim, score and decide
         self.celery_app = celery_app
         self.runner = runner  # runs in workers; a web process never loads its model
         self.metrics = runner.metrics
@@ -366,6 +378,16 @@ class CeleryScoring:
             self._queue_lost(ids, error)
             return False
 
+    def wait(self, comment_id: int, timeout: float) -> bool:
+        """Block until a worker says this comment is dealt with, or `timeout`. If Redis fails
+        meanwhile, the comment (if still untouched) is held at once, as when publishing fails:
+        no sweep can run until the broker is back."""
+        try:
+            return self._redis.blpop([_DECIDED_KEY.format(comment_id)], timeout=timeout) is not None
+        except redis.RedisError as error:
+            self._queue_lost([comment_id], error)
+            return False
+
     def score_texts(self, texts: Sequence[str], timeout: float) -> TextScores:
         """Hand the API's texts to the workers (a Redis list, then a wake-up task) and wait
         at most `timeout` for their scores. ScoringUnavailable when Redis fails or the model
@@ -381,7 +403,6 @@ class CeleryScoring:
             # BLPOP counts whole seconds on old servers: the deadline in the call is exact.
             answer = self._redis.blpop([key], timeout=max(timeout, 0.01))
         except Exception as error:  # redis or kombu: the queue is unreachable
-            self.metrics.failures.inc(len(texts))  # no worker saw them: counted here
             raise ScoringUnavailable(
                 f"scoring queue unreachable: {type(error).__name__}"
             ) from error

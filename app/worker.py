@@ -1,10 +1,8 @@
 """Scoring comments in micro-batches: the part both backends share, and the thread backend.
 
-:class:`BatchScorer` runs the model once for a batch of texts (the readers' requests then
-decide their comments: services/scoring.score_claimed), or claims a batch of comments no
-request decided, runs the model once for it and records each decision (or the failure); it
-keeps the numbers `/healthz` and `/metrics` show. `SCORING_BACKEND=celery` runs it in Celery
-workers (:mod:`app.tasks`).
+:class:`BatchScorer` claims a batch, runs the model once for it and records each decision (or
+the failure); it keeps the numbers `/healthz` and `/metrics` show. `SCORING_BACKEND=celery`
+runs it in Celery workers (:mod:`app.tasks`), the requests waiting for their decisions.
 
 The embedded default (`SCORING_BACKEND=thread`, :class:`ScoringWorker`) runs the model in the
 web process. A reader's request stores its comment claimed, sends the text to the model
@@ -361,6 +359,7 @@ class ScoringWorker:
 
     def __init__(self, app: Flask, runner: BatchScorer, others: Sequence[BatchScorer] = ()) -> None:
         self.app = app
+        self.decides_in_request = True  # the model is here: see ScoringBackend
         self.runner = runner
         self.runners = [runner, *others]
         self.metrics = runner.metrics
@@ -368,6 +367,8 @@ class ScoringWorker:
         self.batch_wait: float = app.config["SCORING_BATCH_WAIT_MS"] / 1000
         self.sweep_interval: float = app.config["SCORING_SWEEP_SECONDS"]
         self._queue: queue.SimpleQueue[int] = queue.SimpleQueue()
+        self._waiters: dict[int, threading.Event] = {}
+        self._waiters_lock = threading.Lock()
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._start_lock = threading.Lock()
@@ -376,11 +377,24 @@ class ScoringWorker:
     # The interface the services use --------------------------------------------------------
 
     def enqueue(self, comment_ids: Iterable[int]) -> bool:
-        """Queue these comments for the worker thread; True (an in-memory queue always takes
-        them). The threads that score them start with the first request (create_app)."""
+        """Queue these comments; True (an in-memory queue always takes them). The threads
+        that score them start with the first request (create_app), not here."""
         for comment_id in comment_ids:
+            with self._waiters_lock:
+                self._waiters.setdefault(comment_id, threading.Event())
             self._queue.put(comment_id)
         return True
+
+    def wait(self, comment_id: int, timeout: float) -> bool:
+        """Block until this comment has been dealt with (decided or held), or `timeout`."""
+        with self._waiters_lock:
+            event = self._waiters.setdefault(comment_id, threading.Event())
+        try:
+            return event.wait(timeout)
+        finally:
+            with self._waiters_lock:
+                if self._waiters.get(comment_id) is event:
+                    del self._waiters[comment_id]
 
     def score_texts(self, texts: Sequence[str], timeout: float) -> TextScores:
         """Score the API's texts in this process, batched with other calls (TextBatcher)."""
@@ -506,6 +520,15 @@ class ScoringWorker:
             logger.debug("batch of %d: %d decided", len(ids), len(done))
         except Exception:  # never let the worker die: the sweeper will find these again
             logger.exception("scoring batch failed")
+        finally:
+            self._notify(ids)
+
+    def _notify(self, ids: Iterable[int]) -> None:
+        with self._waiters_lock:
+            for comment_id in ids:
+                event = self._waiters.get(comment_id)
+                if event is not None:
+                    event.set()
 
     def _sweep(self) -> None:
         while not self._stop.wait(self.sweep_interval):

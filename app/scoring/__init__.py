@@ -229,6 +229,12 @@ class ScoringBackend(Protocol):
     metrics: Metrics
     """The app's Prometheus metrics (the readers' waits are observed here)."""
 
+    decides_in_request: bool
+    """True where the model runs in the web process (the thread backend): a request claims
+    the comment it stores and decides it itself once its text is scored (micro-batched with
+    the others: services/scoring.score_claimed). False with Celery: the workers claim,
+    score and decide, and the request waits for them."""
+
     def start(self) -> None:
         """Start whatever scores in this process (idempotent); called before each request."""
         ...
@@ -240,6 +246,10 @@ class ScoringBackend(Protocol):
     def enqueue(self, comment_ids: Iterable[int]) -> bool:
         """Ask for these comments to be scored; False when they could not be queued (they are
         then already held for a moderator)."""
+        ...
+
+    def wait(self, comment_id: int, timeout: float) -> bool:
+        """Block until this comment has been dealt with, or `timeout`; True if it was."""
         ...
 
     def score_texts(self, texts: Sequence[str], timeout: float) -> TextScores:

@@ -196,7 +196,7 @@ def submit_comment(
     if existing is not None:
         return SubmitResult(existing, duplicate=True)
 
-    lease = pipeline.lease()  # the request scores and decides it: score_and_wait
+    lease = _lease()
     comment = Comment(
         article_id=article.id,
         parent_id=parent.id if parent else None,
@@ -240,25 +240,36 @@ def submit_comment(
             hits.give_back()
         raise
 
-    score_and_wait(comment, comment_id, body, lease["claim_token"])
+    score_and_wait(comment, comment_id, body, lease.get("claim_token"))
     return SubmitResult(comment, duplicate=False)
 
 
-def score_and_wait(comment: Comment, comment_id: int, body: str, token: str) -> None:
+def _lease() -> dict[str, Any]:
+    """A comment's claim, taken as it is stored, where the request scores and decides it
+    itself (the thread backend: services/scoring.score_claimed); none with Celery, whose
+    workers claim what they score."""
+    return pipeline.lease() if scoring.backend().decides_in_request else {}
+
+
+def score_and_wait(comment: Comment, comment_id: int, body: str, token: str | None) -> None:
     """Decide the comment (its id and text given: it is not read again) at once from its
     draft's score (services/drafts), or else score and decide it here under the claim
-    `token` taken when it was stored, waiting for the model at most SCORING_WAIT_SECONDS (the
-    thread backend's model in this process, or Celery's workers). Then `comment` is read
-    again."""
+    `token` taken when it was stored (the thread backend), or else queue it for the scoring
+    workers (Celery) and wait, bounded, for their decision. Then `comment` is read again."""
     backend = scoring.backend()
     # A request must not hold a pooled database connection while it waits for the model (32
     # waiting readers exhausted the pool): none is open here, whatever came before.
     db.session.commit()
+    wait = current_app.config["SCORING_WAIT_SECONDS"]
     started = time.perf_counter()
-    if not drafts.decide_from_draft(comment_id, body, token):  # else scored while typed
-        wait = current_app.config["SCORING_WAIT_SECONDS"]
-        if pipeline.score_claimed(comment_id, body, token, wait):  # False: held at once
-            backend.metrics.wait_seconds.observe(time.perf_counter() - started)
+    if drafts.decide_from_draft(comment_id, body, token):  # scored while the reader typed it
+        pass
+    elif token is not None:
+        pipeline.score_claimed(comment_id, body, token, wait)
+        backend.metrics.wait_seconds.observe(time.perf_counter() - started)
+    elif backend.enqueue([comment_id]):  # False: not queued, and already held for a human
+        backend.wait(comment_id, wait)
+        backend.metrics.wait_seconds.observe(time.perf_counter() - started)
     db.session.refresh(comment)
 
 
@@ -297,7 +308,7 @@ def revise(comment: Comment, body: str, address: str | None = None) -> None:
     if comment.revisions >= Comment.MAX_REVISIONS:
         raise CommentError(None, _revisions_spent(), "revisions_spent")
     hits = quotas.take_post(identity(comment.user_id, comment.author_email), address)
-    comment_id, lease = comment.id, pipeline.lease()
+    comment_id, lease = comment.id, _lease()
     try:
         _leave_nudge(
             comment,
@@ -315,7 +326,7 @@ def revise(comment: Comment, body: str, address: str | None = None) -> None:
     except BaseException:
         hits.give_back()
         raise
-    score_and_wait(comment, comment_id, body, lease["claim_token"])
+    score_and_wait(comment, comment_id, body, lease.get("claim_token"))
 
 
 def _revisions_spent() -> str:
@@ -463,7 +474,7 @@ def edit(comment: Comment, body: str, address: str | None = None) -> None:
     if body_hash(body) == comment.body_hash:
         return  # nothing changed: nothing to decide again
     hits = quotas.take_post(identity(comment.user_id, comment.author_email), address)
-    comment_id, lease = comment.id, pipeline.lease()
+    comment_id, lease = comment.id, _lease()
     try:
         now = utcnow()
         db.session.add(
@@ -497,7 +508,7 @@ def edit(comment: Comment, body: str, address: str | None = None) -> None:
     except BaseException:
         hits.give_back()
         raise
-    score_and_wait(comment, comment_id, body, lease["claim_token"])
+    score_and_wait(comment, comment_id, body, lease.get("claim_token"))
 
 
 def revisions(comment_id: int) -> list[CommentRevision]:

@@ -10,9 +10,10 @@ It answers whether the site would nudge the author, and why, in the nudge's own 
 
 `decide_from_draft`, when a comment is submitted (or a nudged one rewritten), looks its text
 up: found, and given by the model in service now (a promoted model, services/live_model,
-changes the version: an older score is never reused), the comment (claimed as it was stored)
-is decided right there through the one decision path (`scoring.decide`, as after a model
-call), with no model call and no wait; otherwise its text goes to the model as always.
+changes the version: an older score is never reused), the comment is claimed and decided
+right there through the one decision path (`scoring.claim` + `scoring.decide`, as the
+worker does), with no model call and no wait for the queue; otherwise it goes to the worker
+as always.
 
 The cache is this process's memory with the thread backend (the process that scores and
 decides), Redis (REDIS_URL) with Celery, so that every web process finds what another one
@@ -131,14 +132,15 @@ def score_draft(
     )
 
 
-def decide_from_draft(comment_id: int, body: str, token: str) -> bool:
+def decide_from_draft(comment_id: int, body: str, token: str | None = None) -> bool:
     """Decide this comment now from its draft's scores, if the model in service gave them,
-    under the claim `token` taken when it was stored; True when it was decided here, False
-    when the model must score it (no draft score, an older model's, or the claim lapsed)."""
+    under the claim `token` taken when it was stored (else claimed here); True when it was
+    decided here, False when the model must score it (no draft score, an older model's, or
+    a worker claimed it first)."""
     known = _recall(body)
     if known is None or known["model_version"] != backend().model_version():
         return False
-    claim = scoring.held([comment_id], token)
+    claim = scoring.held([comment_id], token) if token else scoring.claim([comment_id])
     if not claim.comments:
         return False
     result = ScoreResult(known["scores"], known["windowed"])

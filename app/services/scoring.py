@@ -180,7 +180,7 @@ _HELD = (  # built once: every reader's comment is read so
 )
 
 
-def score_claimed(comment_id: int, body: str, token: str, timeout: float) -> bool:
+def score_claimed(comment_id: int, body: str, token: str, timeout: float) -> None:
     """Score and decide, in the caller's thread, a comment it stored with a `lease`: its text
     goes to the model through the backend's micro-batches (`score_texts`, with every other
     comment and API call arriving together), and the decision is recorded here, through
@@ -189,10 +189,8 @@ def score_claimed(comment_id: int, body: str, token: str, timeout: float) -> boo
     instead of one after another in one thread (bench/post_vs_isso.py).
 
     No score within `timeout`: the claim is given back and the comment queued for the worker
-    (it stays pending meanwhile); the model (or the queue to it) unavailable: held for a
-    human, retried later (`record_failure`). Holds no database connection while it waits for
-    the model. True when the caller waited for the model (a score, or none in time); False
-    when it could not be asked."""
+    (it stays pending meanwhile); the model unavailable: held for a human, retried later
+    (`record_failure`). Holds no database connection while it waits for the model."""
     scorer = backend()
     db.session.commit()
     try:
@@ -205,17 +203,16 @@ def score_claimed(comment_id: int, body: str, token: str, timeout: float) -> boo
         )
         db.session.commit()
         scorer.enqueue([comment_id])
-        return True
+        return
     except ScoringUnavailable as error:
         claim = held([comment_id], token)
         if claim.comments:
             record_failure(claim, str(error))
-        return False
+        return
     claim = held([comment_id], token)
     if claim.comments:
         decide(claim, scored.results, scored.model_name, scored.model_version, scorer.metrics)
     db.session.commit()
-    return True
 
 
 def record_scores(

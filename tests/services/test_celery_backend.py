@@ -62,9 +62,13 @@ class TestWithBroker:
         statuses = [db.session.get(Comment, i).status for i in ids]
         assert statuses == ["nudged", "published", "nudged", "published", "nudged"]
         assert db.session.scalar(sa.select(sa.func.count()).select_from(CommentScore)) == 5
-        # A second task for a comment already decided does nothing.
+        # The requests waiting for these comments are told, through Redis.
+        backend = app.extensions["scoring"]
+        assert all(backend.wait(i, 0.1) for i in ids)
+        # A second task for a comment already decided does nothing, and wakes nobody.
         assert task.apply(args=[[ids[1]]]).get() == 0
         assert runner.batches == [5]
+        assert backend.wait(ids[1], 0.1) is False
 
     def test_a_worker_switches_to_a_promoted_model_between_two_tasks(
         self, app, article, live_redis, tmp_path, monkeypatch
@@ -176,3 +180,12 @@ class TestBrokerDown:
         page = reader.client.get(ARTICLE_URL).get_data(as_text=True)
         assert "Un avis posé sur la reconstruction." in page  # its author still sees it
         assert db.session.scalar(sa.select(sa.func.count()).select_from(CommentScore)) == 0
+
+    def test_a_broker_lost_while_a_reader_waits_holds_the_comment(self, app, article):
+        [comment_id] = _pending(article, 1)
+        assert app.extensions["scoring"].wait(comment_id, 0.5) is False
+        db.session.expire_all()
+        comment = db.session.get(Comment, comment_id)
+        assert comment.status == CommentStatus.HELD
+        assert comment.awaiting_score
+        assert [r["code"] for r in comment.reasons] == ["scoring_unavailable"]
