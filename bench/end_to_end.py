@@ -29,6 +29,7 @@ import urllib.request
 from pathlib import Path
 
 from bench.comments import length_sample
+from bench.common import run_together
 from bench.model import ensure_model
 from bench.stack import free_port
 
@@ -152,12 +153,7 @@ def run_level(
     ]
     time.sleep(settle)
     before = health(base)["scoring"]["totals"]
-    started = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    elapsed = time.perf_counter() - started
+    elapsed = run_together(threads)
     time.sleep(settle)
     after = health(base)["scoring"]["totals"]
     batches = after["batches"] - before["batches"]

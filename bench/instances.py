@@ -22,6 +22,7 @@ import threading
 import time
 
 from bench.comments import length_sample
+from bench.common import run_together
 from bench.model import ensure_model
 from bench.scorer import ensure_onnx_model, load_scorer
 
@@ -50,13 +51,7 @@ def run(instances: int, threads: int, texts: list[str], checkpoint, hf, folder) 
             with lock:
                 calls.append(time.perf_counter() - started)
 
-    workers = [threading.Thread(target=work, args=(s,)) for s in scorers]
-    started = time.perf_counter()
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join()
-    elapsed = time.perf_counter() - started
+    elapsed = run_together([threading.Thread(target=work, args=(s,)) for s in scorers])
     return {
         "instances": instances,
         "threads": threads,

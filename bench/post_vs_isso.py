@@ -50,6 +50,7 @@ from bench.api_vs_isso import (
     isso_python,
 )
 from bench.comments import comments as french_comments
+from bench.common import run_together
 from bench.perspective import Server, percentile
 from bench.stack import Stack
 from bench.tiny_checkpoints import build_word_checkpoint
@@ -203,13 +204,7 @@ def at_once(port: int, origin: str, post: Post, clients: int, total: int, first:
                 failures.append(status)
 
     shares = [range(first + i, first + total, clients) for i in range(clients)]
-    threads = [threading.Thread(target=poster, args=(share,)) for share in shares]
-    started = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    elapsed = time.perf_counter() - started
+    elapsed = run_together([threading.Thread(target=poster, args=(share,)) for share in shares])
     if failures:
         raise SystemExit(f"{len(failures)} posts failed: {sorted(set(failures))}")
     return total / elapsed

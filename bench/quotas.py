@@ -21,7 +21,7 @@ from app import create_app
 from app.config import testing_config
 from app.extensions import db
 from app.services import quotas, settings
-from bench.common import NoScorer
+from bench.common import NoScorer, run_together
 
 
 def run(storage: str, hits: int, threads: int) -> None:
@@ -54,11 +54,7 @@ def run(storage: str, hits: int, threads: int) -> None:
                     except quotas.QuotaExceeded:
                         passed.append(False)
 
-            workers = [threading.Thread(target=one) for _ in range(threads)]
-            for worker in workers:
-                worker.start()
-            for worker in workers:
-                worker.join()
+            run_together([threading.Thread(target=one) for _ in range(threads)])
             print(
                 f"{storage:32} hit {statistics.median(took) * 1e6:7.1f} µs  "
                 f"give back {statistics.median(given) * 1e6:7.1f} µs  "

@@ -47,6 +47,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from bench.comments import length_sample
+from bench.common import run_together
 from bench.production import model_settings, raw
 from bench.stack import CSRF_RE, FORM_TOKEN_RE, Stack
 
@@ -153,11 +154,7 @@ def surge(base: str, count: int, clients: int, texts: list[str]) -> None:
                 return
             post(base, HOT, texts[n % len(texts)], f"afflux{n}")
 
-    threads = [threading.Thread(target=reader) for _ in range(clients)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    run_together([threading.Thread(target=reader) for _ in range(clients)])
 
 
 def awaiting(stack: Stack) -> int:
