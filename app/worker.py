@@ -46,6 +46,13 @@ logger = logging.getLogger(__name__)
 _WAKE_UP = -1  # queued by stop(): no comment has this id
 
 
+def _batch_deadline(waiting: queue.SimpleQueue[Any], batch_wait: float) -> float:
+    """Until when a batch whose first item was just taken waits for more: `batch_wait` only
+    during a burst (another item is already queued); a lone item goes to the model at once,
+    and those that come while it runs make the next batch."""
+    return time.monotonic() + (batch_wait if not waiting.empty() else 0.0)
+
+
 class BatchScorer:
     """Claim → one model call → decisions, for a batch of comment ids; thread-safe enough for
     one caller at a time (the thread worker, or a Celery worker's task).
@@ -305,9 +312,7 @@ class TextBatcher:
             self._queue.put(None)  # stop(): the other threads see it too
             return [], None
         jobs, size, left = [first], len(first.texts), None
-        # As for comments: wait for more only when another call is already queued.
-        burst = not self._queue.empty()
-        deadline = time.monotonic() + (self.batch_wait if burst else 0.0)
+        deadline = _batch_deadline(self._queue, self.batch_wait)
         while size < self.batch_size:
             remaining = deadline - time.monotonic()
             try:
@@ -498,10 +503,7 @@ class ScoringWorker:
         if first == _WAKE_UP:
             return []
         batch = [first]
-        # Wait for more only during a burst (another comment is already queued): a lone comment
-        # goes to the model at once, and those that come while it runs make the next batch.
-        burst = not self._queue.empty()
-        deadline = time.monotonic() + (self.batch_wait if burst else 0.0)
+        deadline = _batch_deadline(self._queue, self.batch_wait)
         while len(batch) < self.batch_size:
             remaining = deadline - time.monotonic()
             try:

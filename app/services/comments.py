@@ -260,16 +260,16 @@ def score_and_wait(comment: Comment, comment_id: int, body: str, token: str | No
     # A request must not hold a pooled database connection while it waits for the model (32
     # waiting readers exhausted the pool): none is open here, whatever came before.
     db.session.commit()
-    wait = current_app.config["SCORING_WAIT_SECONDS"]
-    started = time.perf_counter()
-    if drafts.decide_from_draft(comment_id, body, token):  # scored while the reader typed it
-        pass
-    elif token is not None:
-        pipeline.score_claimed(comment_id, body, token, wait)
-        backend.metrics.wait_seconds.observe(time.perf_counter() - started)
-    elif backend.enqueue([comment_id]):  # False: not queued, and already held for a human
-        backend.wait(comment_id, wait)
-        backend.metrics.wait_seconds.observe(time.perf_counter() - started)
+    if not drafts.decide_from_draft(comment_id, body, token):  # else scored while typed
+        wait = current_app.config["SCORING_WAIT_SECONDS"]
+        started = time.perf_counter()
+        waited = True
+        if token is not None:
+            pipeline.score_claimed(comment_id, body, token, wait)
+        elif waited := backend.enqueue([comment_id]):  # False: not queued, already held
+            backend.wait(comment_id, wait)
+        if waited:
+            backend.metrics.wait_seconds.observe(time.perf_counter() - started)
     db.session.refresh(comment)
 
 
